@@ -1,0 +1,85 @@
+/// The table the host tool places in RAM next to the guest images, telling the hypervisor
+/// which guests to build. Its address reaches the hypervisor as `swiftvisor.manifest=` in the
+/// DTB's /chosen/bootargs, as a boot loader would pass it on a real board.
+public struct BootManifest: Equatable {
+    public struct Guest: Equatable {
+        public var name: String
+        public var kernel: AddressRange<HostPhysicalAddress>
+        public var ramdisk: AddressRange<HostPhysicalAddress>?
+        public var memoryBytes: UInt64
+        public var vcpus: Int
+        public var commandLine: String
+
+        public init(name: String, kernel: AddressRange<HostPhysicalAddress>, ramdisk: AddressRange<HostPhysicalAddress>? = nil,
+                    memoryBytes: UInt64, vcpus: Int, commandLine: String) {
+            self.name = name; self.kernel = kernel; self.ramdisk = ramdisk
+            self.memoryBytes = memoryBytes; self.vcpus = vcpus; self.commandLine = commandLine
+        }
+    }
+
+    public var guests: [Guest]
+    public init(guests: [Guest]) { self.guests = guests }
+
+    static let magic: UInt64 = 0x3146_494E_414D_5653  // "SVMANIF1"
+    static let headerSize = 16
+    static let entrySize = 1024
+    public static let maxNameLength = 63
+    public static let maxCommandLineLength = 911
+
+    public enum ParseError: Error, Equatable { case badMagic, truncated, badEntry(index: Int) }
+
+    public var encoded: [UInt8] {
+        var b: [UInt8] = []
+        b.appendLE(Self.magic, size: 8)
+        b.appendLE(UInt64(guests.count), size: 4)
+        b.appendLE(0, size: 4)
+        for g in guests {
+            var e: [UInt8] = []
+            e.append(contentsOf: g.name.utf8.prefix(Self.maxNameLength))
+            while e.count < 64 { e.append(0) }
+            e.appendLE(g.kernel.base.rawValue, size: 8)
+            e.appendLE(g.kernel.size, size: 8)
+            e.appendLE(g.ramdisk?.base.rawValue ?? 0, size: 8)
+            e.appendLE(g.ramdisk?.size ?? 0, size: 8)
+            e.appendLE(g.memoryBytes, size: 8)
+            e.appendLE(UInt64(g.vcpus), size: 4)
+            e.appendLE(0, size: 4)
+            e.append(contentsOf: g.commandLine.utf8.prefix(Self.maxCommandLineLength))
+            while e.count < Self.entrySize { e.append(0) }
+            b.append(contentsOf: e)
+        }
+        return b
+    }
+
+    /// Total size of a manifest from its header, or nil if the magic is wrong.
+    public static func size(header: UnsafeRawBufferPointer) -> Int? {
+        guard header.count >= headerSize, header.le64(0) == magic else { return nil }
+        return headerSize + Int(header.le32(8)) * entrySize
+    }
+
+    public init(bytes b: UnsafeRawBufferPointer) throws(ParseError) {
+        guard b.count >= Self.headerSize else { throw .truncated }
+        guard b.le64(0) == Self.magic else { throw .badMagic }
+        let count = Int(b.le32(8))
+        guard count <= 64, b.count >= Self.headerSize + count * Self.entrySize else { throw .truncated }
+        guests = []
+        for i in 0..<count {
+            let e = UnsafeRawBufferPointer(rebasing: b[(Self.headerSize + i * Self.entrySize)...])
+            let ramdiskSize = e.le64(88)
+            let vcpus = Int(e.le32(104))
+            guard vcpus >= 1 else { throw .badEntry(index: i) }
+            guests.append(Guest(
+                name: Self.string(e, 0, 64),
+                kernel: .init(base: HostPhysicalAddress(e.le64(64)), size: e.le64(72)),
+                ramdisk: ramdiskSize == 0 ? nil : .init(base: HostPhysicalAddress(e.le64(80)), size: ramdiskSize),
+                memoryBytes: e.le64(96), vcpus: vcpus,
+                commandLine: Self.string(e, 112, Self.entrySize - 112)))
+        }
+    }
+
+    static func string(_ b: UnsafeRawBufferPointer, _ offset: Int, _ max: Int) -> String {
+        var n = 0
+        while n < max && b[offset + n] != 0 { n += 1 }
+        return String(decoding: UnsafeRawBufferPointer(rebasing: b[offset..<offset + n]), as: UTF8.self)
+    }
+}

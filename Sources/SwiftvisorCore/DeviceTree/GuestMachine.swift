@@ -1,0 +1,81 @@
+/// The machine a guest sees: a subset of QEMU `virt`, so guests written for it run unmodified.
+public enum GuestMachine {
+    public static let ramBase = GuestPhysicalAddress(0x4000_0000)
+    public static let uart = AddressRange(base: GuestPhysicalAddress(0x0900_0000), size: 0x1000)
+    /// UART interrupt: SPI 1, level-high (as QEMU `virt` describes it).
+    public static let uartSPI: UInt32 = 1
+    /// Virtual MPIDR_EL1 of vCPU `n`: Aff0 = n, with bit 31 RES1 (Arm ARM D19.2.107).
+    public static func mpidr(vcpu n: Int) -> UInt64 { 1 << 31 | UInt64(n) }
+
+    /// The device tree handed to a guest in x0.
+    public static func deviceTree(memoryBytes: UInt64, vcpus: Int, bootArguments: String,
+                                  initrd: AddressRange<GuestPhysicalAddress>? = nil) -> [UInt8] {
+        var b = DeviceTreeBuilder()
+        b.beginNode("")
+        b.property("compatible", strings: ["linux,dummy-virt", "swiftvisor,guest"])
+        b.property("model", string: "swiftvisor guest (QEMU virt compatible)")
+        b.property("#address-cells", cells: [2])
+        b.property("#size-cells", cells: [2])
+
+        b.beginNode("chosen")
+        b.property("bootargs", string: bootArguments)
+        b.property("stdout-path", string: "/pl011@9000000")
+        if let initrd {
+            b.property("linux,initrd-start", u64Pairs: [initrd.base.rawValue])
+            b.property("linux,initrd-end", u64Pairs: [initrd.end.rawValue])
+        }
+        b.endNode()
+
+        b.beginNode("memory@40000000")
+        b.property("device_type", string: "memory")
+        b.property("reg", u64Pairs: [ramBase.rawValue, memoryBytes])
+        b.endNode()
+
+        b.beginNode("cpus")
+        b.property("#address-cells", cells: [1])
+        b.property("#size-cells", cells: [0])
+        for n in 0..<vcpus {
+            b.beginNode("cpu@\(n)")
+            b.property("device_type", string: "cpu")
+            b.property("compatible", string: "arm,armv8")
+            b.property("reg", cells: [UInt32(truncatingIfNeeded: mpidr(vcpu: n) & 0xFF_FFFF)])
+            b.property("enable-method", string: "psci")
+            b.endNode()
+        }
+        b.endNode()
+
+        b.beginNode("psci")
+        b.property("compatible", strings: ["arm,psci-1.0", "arm,psci-0.2", "arm,psci"])
+        b.property("method", string: "hvc")
+        b.property("cpu_suspend", cells: [0xC400_0001])
+        b.property("cpu_off", cells: [0x8400_0002])
+        b.property("cpu_on", cells: [0xC400_0003])
+        b.endNode()
+
+        b.beginNode("timer")
+        b.property("compatible", strings: ["arm,armv8-timer", "arm,armv7-timer"])
+        // PPIs 13, 14, 11, 10 (secure, non-secure, virtual, hypervisor), level-low.
+        b.property("interrupts", cells: [1, 13, 0x104, 1, 14, 0x104, 1, 11, 0x104, 1, 10, 0x104])
+        b.emptyProperty("always-on")
+        b.endNode()
+
+        b.beginNode("apb-pclk")
+        b.property("compatible", string: "fixed-clock")
+        b.property("#clock-cells", cells: [0])
+        b.property("clock-frequency", cells: [24_000_000])
+        b.property("clock-output-names", string: "clk24mhz")
+        b.property("phandle", cells: [0x8000])
+        b.endNode()
+
+        b.beginNode("pl011@9000000")
+        b.property("compatible", strings: ["arm,pl011", "arm,primecell"])
+        b.property("reg", u64Pairs: [uart.base.rawValue, uart.size])
+        b.property("interrupts", cells: [0, uartSPI, 4])
+        b.property("clock-names", strings: ["uartclk", "apb_pclk"])
+        b.property("clocks", cells: [0x8000, 0x8000])
+        b.endNode()
+
+        b.endNode()
+        return b.finish()
+    }
+}

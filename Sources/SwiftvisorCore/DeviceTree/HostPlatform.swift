@@ -1,0 +1,93 @@
+/// What the hypervisor needs to know about the machine, read from the DTB the boot loader
+/// passed in x0. Nothing here is a fixed address: a board with another map works unchanged.
+public struct HostPlatform {
+    public var ram: [AddressRange<HostPhysicalAddress>] = []
+    public var uart: AddressRange<HostPhysicalAddress>?
+    public var gicDistributor: AddressRange<HostPhysicalAddress>?
+    public var gicRedistributors: AddressRange<HostPhysicalAddress>?
+    /// INTID of the EL2 physical timer (CNTHP), from the timer node's fourth interrupt.
+    public var hypervisorTimerINTID: UInt32?
+    public var cpuMPIDRs: [UInt64] = []
+    public enum PSCIConduit: Equatable { case smc, hvc }
+    public var psciConduit: PSCIConduit?
+    public var bootArguments: String = ""
+
+    public init() {}
+
+    public init(deviceTree dt: DeviceTree) {
+        for n in dt.nodes() where n.property("device_type")?.string == "memory" {
+            for r in n.reg where r.size > 0 { ram.append(.init(base: HostPhysicalAddress(r.address), size: r.size)) }
+        }
+        // The console is the node /chosen/stdout-path names, else the first PL011.
+        var uartNode: DeviceTreeNode?
+        if let path = dt.node(path: "/chosen")?.property("stdout-path")?.string {
+            let nodePath = path.utf8.split(separator: UInt8(ascii: ":"), maxSplits: 1).first.map { String(decoding: $0, as: UTF8.self) } ?? path
+            uartNode = dt.node(path: nodePath)
+        }
+        if uartNode == nil { uartNode = dt.nodes(compatibleWith: "arm,pl011").first }
+        if let r = uartNode?.reg.first { uart = .init(base: HostPhysicalAddress(r.address), size: r.size) }
+
+        if let gic = dt.nodes(compatibleWith: "arm,gic-v3").first {
+            let regs = gic.reg
+            if regs.count >= 2 {
+                gicDistributor = .init(base: HostPhysicalAddress(regs[0].address), size: regs[0].size)
+                gicRedistributors = .init(base: HostPhysicalAddress(regs[1].address), size: regs[1].size)
+            }
+        }
+        // interrupts = <secure-phys, non-secure-phys, virt, hyp>, 3 cells each (type, number, flags).
+        if let timer = dt.nodes(compatibleWith: "arm,armv8-timer").first,
+           let ints = timer.property("interrupts"), let type = ints.u32(9), let number = ints.u32(10) {
+            hypervisorTimerINTID = type == 1 ? number + 16 : number + 32
+        }
+        if let cpus = dt.node(path: "/cpus") {
+            let all = dt.nodes()
+            if let cpusIndex = all.firstIndex(where: { $0.nameOffset == cpus.nameOffset }) {
+                for n in all where n.parent == cpusIndex && n.property("device_type")?.string == "cpu" {
+                    if let r = n.reg.first { cpuMPIDRs.append(r.address) }
+                }
+            }
+        }
+        for compatible in ["arm,psci-1.0", "arm,psci-0.2", "arm,psci"] {
+            if let psci = dt.nodes(compatibleWith: compatible).first, let method = psci.property("method")?.string {
+                psciConduit = method == "hvc" ? .hvc : .smc
+                break
+            }
+        }
+        bootArguments = dt.node(path: "/chosen")?.property("bootargs")?.string ?? ""
+    }
+
+    /// The value of `key=` in the boot arguments, parsed as a hexadecimal or decimal number.
+    public func bootArgument(_ key: String) -> UInt64? {
+        for word in bootArguments.utf8.split(separator: UInt8(ascii: " ")) {
+            let parts = word.split(separator: UInt8(ascii: "="), maxSplits: 1)
+            guard parts.count == 2, parts[0].elementsEqual(key.utf8) else { continue }
+            return parseNumber(parts[1])
+        }
+        return nil
+    }
+}
+
+/// Parses "0x1f" or "31".
+public func parseNumber<C: Collection>(_ text: C) -> UInt64? where C.Element == UInt8 {
+    var digits = Array(text)
+    var radix: UInt64 = 10
+    if digits.count > 2 && digits[0] == UInt8(ascii: "0") && (digits[1] | 0x20) == UInt8(ascii: "x") {
+        radix = 16; digits.removeFirst(2)
+    }
+    guard !digits.isEmpty else { return nil }
+    var v: UInt64 = 0
+    for c in digits {
+        let d: UInt64
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): d = UInt64(c - UInt8(ascii: "0"))
+        case UInt8(ascii: "a")...UInt8(ascii: "f") where radix == 16: d = UInt64(c - UInt8(ascii: "a") + 10)
+        case UInt8(ascii: "A")...UInt8(ascii: "F") where radix == 16: d = UInt64(c - UInt8(ascii: "A") + 10)
+        default: return nil
+        }
+        let (m, o1) = v.multipliedReportingOverflow(by: radix)
+        let (s, o2) = m.addingReportingOverflow(d)
+        if o1 || o2 { return nil }
+        v = s
+    }
+    return v
+}

@@ -1,0 +1,67 @@
+/// An emulated Arm PrimeCell UART (PL011), register model per the PL011 TRM (DDI0183) 3.2.
+/// Transmit is instantaneous, so the FIFO always reads as empty; there is no input yet.
+public struct PL011 {
+    public enum Register: UInt64 {
+        case dr = 0x000, rsrecr = 0x004, fr = 0x018, ilpr = 0x020, ibrd = 0x024, fbrd = 0x028
+        case lcrh = 0x02C, cr = 0x030, ifls = 0x034, imsc = 0x038, ris = 0x03C, mis = 0x040
+        case icr = 0x044, dmacr = 0x048
+    }
+
+    /// FR bits: TXFE (7) transmit FIFO empty, RXFE (4) receive FIFO empty.
+    static let flagTransmitEmpty: UInt32 = 1 << 7
+    static let flagReceiveEmpty: UInt32 = 1 << 4
+    /// RIS.TXRIS, bit 5: the transmit FIFO has room (always, here).
+    static let transmitInterrupt: UInt32 = 1 << 5
+    /// PeriphID0-3 and PCellID0-3 at 0xFE0-0xFFC: a PL011 r1p5.
+    static let identification: [UInt32] = [0x11, 0x10, 0x34, 0x00, 0x0D, 0xF0, 0x05, 0xB1]
+
+    public var ibrd: UInt32 = 0, fbrd: UInt32 = 0, lcrh: UInt32 = 0, ilpr: UInt32 = 0
+    /// CR reset value: TXE and RXE set (TRM 3.3.8).
+    public var cr: UInt32 = 0x300
+    public var ifls: UInt32 = 0x12, imsc: UInt32 = 0, dmacr: UInt32 = 0
+
+    public init() {}
+
+    public var rawInterruptStatus: UInt32 { Self.transmitInterrupt }
+    public var maskedInterruptStatus: UInt32 { rawInterruptStatus & imsc }
+
+    /// A register read at `offset`; unknown offsets read as zero.
+    public func read(offset: UInt64) -> UInt32 {
+        if offset >= 0xFE0 && offset <= 0xFFC && offset & 3 == 0 {
+            return Self.identification[Int((offset - 0xFE0) / 4)]
+        }
+        guard let r = Register(rawValue: offset) else { return 0 }
+        switch r {
+        case .dr, .rsrecr, .icr: return 0
+        case .fr: return Self.flagTransmitEmpty | Self.flagReceiveEmpty
+        case .ilpr: return ilpr
+        case .ibrd: return ibrd
+        case .fbrd: return fbrd
+        case .lcrh: return lcrh
+        case .cr: return cr
+        case .ifls: return ifls
+        case .imsc: return imsc
+        case .ris: return rawInterruptStatus
+        case .mis: return maskedInterruptStatus
+        case .dmacr: return dmacr
+        }
+    }
+
+    /// A register write; returns the byte transmitted when the write was to DR.
+    public mutating func write(offset: UInt64, value: UInt32) -> UInt8? {
+        guard let r = Register(rawValue: offset) else { return nil }
+        switch r {
+        case .dr: return UInt8(truncatingIfNeeded: value)
+        case .ilpr: ilpr = value & 0xFF
+        case .ibrd: ibrd = value & 0xFFFF
+        case .fbrd: fbrd = value & 0x3F
+        case .lcrh: lcrh = value & 0xFF
+        case .cr: cr = value & 0xFF87
+        case .ifls: ifls = value & 0x3F
+        case .imsc: imsc = value & 0x7FF
+        case .dmacr: dmacr = value & 0x7
+        case .fr, .ris, .mis, .rsrecr, .icr: break
+        }
+        return nil
+    }
+}

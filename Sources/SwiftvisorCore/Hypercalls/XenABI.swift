@@ -1,0 +1,91 @@
+/// Numbers and error values of Xen's public headers (xen/include/public/xen.h, errno.h,
+/// version.h, sched.h), so that guests written for Xen on Arm can talk to swiftvisor.
+public enum XenABI {
+    /// `hvc #0xEA1` marks a Xen hypercall on Arm (xen/include/public/arch-arm.h).
+    public static let hvcImmediate: UInt16 = 0xEA1
+
+    public enum Number: UInt64 {
+        case consoleIO = 18
+        case xenVersion = 17
+        case schedOp = 29
+    }
+
+    /// Negated errno values returned in x0.
+    public enum Errno: Int64, Error {
+        case eperm = 1, efault = 14, einval = 22, enosys = 38
+        public var returnValue: UInt64 { UInt64(bitPattern: -rawValue) }
+    }
+
+    public enum VersionCommand: UInt64 { case version = 0, extraVersion = 1, pageSize = 7 }
+    public enum ConsoleCommand: UInt64 { case write = 0, read = 1 }
+    public enum SchedCommand: UInt64 {
+        case yield = 0, block = 1, shutdown = 2
+        /// swiftvisor extension: like `shutdown`, with `struct { uint32 reason; uint32 exit_code; }`.
+        case shutdownWithExitCode = 0x5356
+    }
+
+    /// `struct sched_shutdown`'s reason (sched.h SHUTDOWN_*).
+    public enum ShutdownReason: UInt32 {
+        case poweroff = 0, reboot = 1, suspend = 2, crash = 3, watchdog = 4
+        public var name: StaticString {
+            switch self {
+            case .poweroff: return "poweroff"
+            case .reboot: return "reboot"
+            case .suspend: return "suspend"
+            case .crash: return "crash"
+            case .watchdog: return "watchdog"
+            }
+        }
+    }
+
+    /// swiftvisor's version as `xen_version(XENVER_version)` reports it: major << 16 | minor.
+    public static let version: UInt64 = 0 << 16 | 1
+    /// XENVER_extraversion's 16-byte string.
+    public static let extraVersion: StaticString = "-swiftvisor"
+    /// Longest CONSOLEIO_write accepted in one call; longer ones get -EINVAL.
+    public static let maxConsoleWrite: UInt64 = 16 * 1024
+}
+
+/// A Xen hypercall whose number and arguments have been checked.
+public enum XenHypercall: Equatable {
+    case version
+    case extraVersion(buffer: UInt64)
+    case pageSize
+    case consoleWrite(buffer: UInt64, length: UInt64)
+    case consoleRead
+    case yield
+    case block
+    /// The guest's `struct sched_shutdown` is at `argument` (a guest virtual address).
+    case shutdown(argument: UInt64, withExitCode: Bool)
+
+    /// Decodes x16 (number) and x0-x1 (arguments); the error is what x0 returns.
+    @inline(__always)
+    public static func decode(number: UInt64, x0: UInt64, x1: UInt64, x2: UInt64) -> Result<XenHypercall, XenABI.Errno> {
+        guard let n = XenABI.Number(rawValue: number) else { return .failure(.enosys) }
+        switch n {
+        case .xenVersion:
+            switch XenABI.VersionCommand(rawValue: x0) {
+            case .version: return .success(.version)
+            case .extraVersion: return .success(.extraVersion(buffer: x1))
+            case .pageSize: return .success(.pageSize)
+            case nil: return .failure(.enosys)
+            }
+        case .consoleIO:
+            switch XenABI.ConsoleCommand(rawValue: x0) {
+            case .write:
+                guard x1 <= XenABI.maxConsoleWrite else { return .failure(.einval) }
+                return .success(.consoleWrite(buffer: x2, length: x1))
+            case .read: return .success(.consoleRead)
+            case nil: return .failure(.enosys)
+            }
+        case .schedOp:
+            switch XenABI.SchedCommand(rawValue: x0) {
+            case .yield: return .success(.yield)
+            case .block: return .success(.block)
+            case .shutdown: return .success(.shutdown(argument: x1, withExitCode: false))
+            case .shutdownWithExitCode: return .success(.shutdown(argument: x1, withExitCode: true))
+            case nil: return .failure(.enosys)
+            }
+        }
+    }
+}

@@ -1,0 +1,14 @@
+/// SPSR_EL2 / SPSR_EL1, saved program status (Arm ARM C5.2.18).
+public struct SPSR: Equatable {
+    public var rawValue: UInt64
+    public init(rawValue: UInt64) { self.rawValue = rawValue }
+
+    /// M[3:0]: exception level and stack pointer selected on return.
+    public enum Mode: UInt64 { case el0t = 0b0000, el1t = 0b0100, el1h = 0b0101, el2t = 0b1000, el2h = 0b1001 }
+    public var mode: Mode? { Mode(rawValue: bits(rawValue, 3, 0)) }
+    /// M[4]: 1 when the interrupted state was AArch32.
+    public var isAArch32: Bool { bit(rawValue, 4) }
+
+    /// EL1h with D, A, I and F masked: how a guest kernel is entered (arm64 boot protocol).
+    public static let el1hMasked = SPSR(rawValue: 0b1111 << 6 | Mode.el1h.rawValue)
+}

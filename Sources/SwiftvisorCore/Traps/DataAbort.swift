@@ -1,0 +1,74 @@
+/// A stage-2 data abort, decoded from ESR_EL2.ISS (Arm ARM D19.2.40, "ISS encoding for a Data Abort").
+public struct DataAbort: Equatable {
+    /// The faulting IPA: HPFAR_EL2.FIPA page plus the page offset from FAR_EL2.
+    public var ipa: GuestPhysicalAddress
+    /// The faulting virtual address (FAR_EL2).
+    public var virtualAddress: UInt64
+    /// ISV, bit 24: bits 23:14 hold a valid instruction syndrome.
+    public var syndromeValid: Bool
+    /// SAS, bits 23:22: access size, log2 of bytes.
+    public var accessSizeLog2: Int
+    /// SSE, bit 21: a load sign-extends.
+    public var signExtend: Bool
+    /// SRT, bits 20:16: the transfer register (31 is XZR/WZR).
+    public var register: Int
+    /// SF, bit 15: the register is 64 bits wide.
+    public var sixtyFourBit: Bool
+    /// WnR, bit 6: the access was a write.
+    public var isWrite: Bool
+    /// S1PTW, bit 7: fault on a stage-2 walk of the guest's stage-1 tables.
+    public var stage1PageTableWalk: Bool
+    /// DFSC, bits 5:0: data fault status code.
+    public var faultStatus: UInt8
+
+    public var accessSize: Int { 1 << accessSizeLog2 }
+
+    public init(esr: ESR, far: UInt64, hpfar: UInt64) {
+        let iss = esr.iss
+        ipa = GuestPhysicalAddress(Self.faultingPage(hpfar: hpfar) | (far & 0xFFF))
+        virtualAddress = far
+        syndromeValid = bit(iss, 24)
+        accessSizeLog2 = Int(bits(iss, 23, 22))
+        signExtend = bit(iss, 21)
+        register = Int(bits(iss, 20, 16))
+        sixtyFourBit = bit(iss, 15)
+        stage1PageTableWalk = bit(iss, 7)
+        isWrite = bit(iss, 6)
+        faultStatus = UInt8(bits(iss, 5, 0))
+    }
+
+    /// HPFAR_EL2.FIPA, bits 43:4, holds IPA bits 55:12 (Arm ARM D19.2.51).
+    @inline(__always) static func faultingPage(hpfar: UInt64) -> UInt64 {
+        (hpfar >> 4 & 0xFF_FFFF_FFFF_FF) << 12
+    }
+
+    /// The value a load delivers to its register, given the raw value read from the device.
+    public func loadedValue(_ raw: UInt64) -> UInt64 {
+        let width = UInt64(accessSize * 8)
+        var v = width == 64 ? raw : raw & ((1 << width) - 1)
+        if signExtend && width < 64 && v & (1 << (width - 1)) != 0 {
+            v |= ~((1 << width) - 1)
+        }
+        if !sixtyFourBit { v &= 0xFFFF_FFFF }
+        return v
+    }
+
+    /// The value a store carries, given the transfer register's contents.
+    public func storedValue(_ register: UInt64) -> UInt64 {
+        let width = UInt64(accessSize * 8)
+        return width == 64 ? register : register & ((1 << width) - 1)
+    }
+}
+
+/// A stage-2 instruction abort (Arm ARM D19.2.40, "ISS encoding for an Instruction Abort").
+public struct InstructionAbort: Equatable {
+    public var ipa: GuestPhysicalAddress
+    public var virtualAddress: UInt64
+    public var faultStatus: UInt8
+
+    public init(esr: ESR, far: UInt64, hpfar: UInt64) {
+        ipa = GuestPhysicalAddress(DataAbort.faultingPage(hpfar: hpfar) | (far & 0xFFF))
+        virtualAddress = far
+        faultStatus = UInt8(bits(esr.iss, 5, 0))
+    }
+}

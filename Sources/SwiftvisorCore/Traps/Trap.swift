@@ -1,0 +1,26 @@
+/// Why a guest left EL1 for EL2: ESR_EL2, FAR_EL2 and HPFAR_EL2 decoded once, then switched on.
+public enum Trap: Equatable {
+    case hypervisorCall(immediate: UInt16)
+    case secureMonitorCall(immediate: UInt16)
+    case waitForInterrupt
+    case waitForEvent
+    case dataAbort(DataAbort)
+    case instructionAbort(InstructionAbort)
+    case systemRegister(SystemRegisterAccess)
+    /// Any class the hypervisor does not emulate; the guest gets an Undefined Instruction.
+    case unhandled(ESR)
+
+    @inline(__always)
+    public init(esr: ESR, far: UInt64, hpfar: UInt64) {
+        switch esr.exceptionClass {
+        case .hvc64: self = .hypervisorCall(immediate: UInt16(truncatingIfNeeded: esr.iss))
+        case .smc64: self = .secureMonitorCall(immediate: UInt16(truncatingIfNeeded: esr.iss))
+        // ISS.TI, bits 1:0: 0b00 WFI, 0b01 WFE (0b10/0b11 are WFIT/WFET).
+        case .wfx: self = esr.iss & 0b1 == 0 ? .waitForInterrupt : .waitForEvent
+        case .dataAbortLowerEL: self = .dataAbort(DataAbort(esr: esr, far: far, hpfar: hpfar))
+        case .instructionAbortLowerEL: self = .instructionAbort(InstructionAbort(esr: esr, far: far, hpfar: hpfar))
+        case .systemRegister64: self = .systemRegister(SystemRegisterAccess(esr: esr))
+        default: self = .unhandled(esr)
+        }
+    }
+}
