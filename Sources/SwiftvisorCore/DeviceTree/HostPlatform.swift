@@ -1,5 +1,6 @@
 /// What the hypervisor needs to know about the machine, read from the DTB the boot loader
 /// passed in x0. Nothing here is a fixed address: a board with another map works unchanged.
+/// (Strings are compared as bytes: Embedded Swift's String == needs Unicode tables.)
 public struct HostPlatform {
     public var ram: [AddressRange<HostPhysicalAddress>] = []
     public var uart: AddressRange<HostPhysicalAddress>?
@@ -15,7 +16,7 @@ public struct HostPlatform {
     public init() {}
 
     public init(deviceTree dt: DeviceTree) {
-        for n in dt.nodes() where n.property("device_type")?.string == "memory" {
+        for n in dt.nodes() where n.property("device_type")?.containsString("memory") ?? false {
             for r in n.reg where r.size > 0 { ram.append(.init(base: HostPhysicalAddress(r.address), size: r.size)) }
         }
         // The console is the node /chosen/stdout-path names, else the first PL011.
@@ -42,14 +43,14 @@ public struct HostPlatform {
         if let cpus = dt.node(path: "/cpus") {
             let all = dt.nodes()
             if let cpusIndex = all.firstIndex(where: { $0.nameOffset == cpus.nameOffset }) {
-                for n in all where n.parent == cpusIndex && n.property("device_type")?.string == "cpu" {
+                for n in all where n.parent == cpusIndex && n.property("device_type")?.containsString("cpu") ?? false {
                     if let r = n.reg.first { cpuMPIDRs.append(r.address) }
                 }
             }
         }
         for compatible in ["arm,psci-1.0", "arm,psci-0.2", "arm,psci"] {
-            if let psci = dt.nodes(compatibleWith: compatible).first, let method = psci.property("method")?.string {
-                psciConduit = method == "hvc" ? .hvc : .smc
+            if let psci = dt.nodes(compatibleWith: compatible).first, let method = psci.property("method") {
+                psciConduit = method.containsString("hvc") ? .hvc : .smc
                 break
             }
         }

@@ -31,7 +31,7 @@ public enum SMCCCCall: Equatable {
     /// PSCI return codes (DEN0022 5.2.2); SMCCC's NOT_SUPPORTED is the same -1.
     public enum Status: Int64 {
         case success = 0, notSupported = -1, invalidParameters = -2, denied = -3
-        case alreadyOn = -4, onPending = -5, internalFailure = -6
+        case alreadyOn = -4, onPending = -5, internalFailure = -6, notPresent = -7, disabled = -8, invalidAddress = -9
         public var returnValue: UInt64 { UInt64(bitPattern: rawValue) }
     }
 

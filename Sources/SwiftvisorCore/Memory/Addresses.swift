@@ -1,5 +1,5 @@
 /// Intermediate physical address: what a guest believes is physical memory (stage-2 input).
-public struct GuestPhysicalAddress: Equatable, Comparable, Hashable {
+public struct GuestPhysicalAddress: Equatable, Comparable {
     public var rawValue: UInt64
     @inline(__always) public init(_ rawValue: UInt64) { self.rawValue = rawValue }
     public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
@@ -8,7 +8,7 @@ public struct GuestPhysicalAddress: Equatable, Comparable, Hashable {
 }
 
 /// Host physical address: the machine's real memory (stage-2 output, EL2's identity map).
-public struct HostPhysicalAddress: Equatable, Comparable, Hashable {
+public struct HostPhysicalAddress: Equatable, Comparable {
     public var rawValue: UInt64
     @inline(__always) public init(_ rawValue: UInt64) { self.rawValue = rawValue }
     public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
@@ -17,13 +17,13 @@ public struct HostPhysicalAddress: Equatable, Comparable, Hashable {
 }
 
 /// Virtual machine identifier tagging stage-2 TLB entries (VTTBR_EL2.VMID).
-public struct VMID: Equatable, Hashable {
+public struct VMID: Equatable {
     public var rawValue: UInt16
     public init(_ rawValue: UInt16) { self.rawValue = rawValue }
 }
 
 /// Index of a virtual CPU within its VM.
-public struct VCPUID: Equatable, Hashable {
+public struct VCPUID: Equatable {
     public var rawValue: Int
     public init(_ rawValue: Int) { self.rawValue = rawValue }
 }

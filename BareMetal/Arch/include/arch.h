@@ -1,0 +1,115 @@
+// swiftvisor's only window onto the hardware: system registers, barriers, TLB and address
+// translation instructions, the exception-entry register frame. Everything is a small inline
+// function so that Swift calls compile to the single instruction.
+#ifndef SWIFTVISOR_ARCH_H
+#define SWIFTVISOR_ARCH_H
+#include <stdint.h>
+
+// General-purpose registers of a vCPU as exception entry saves them (vectors.S uses the
+// offsets: x[n] at 8n, elr at 248, spsr at 256).
+struct vcpu_frame {
+    uint64_t x[31];
+    uint64_t elr_el2;
+    uint64_t spsr_el2;
+    uint64_t pad;
+};
+
+// EL1 and EL0 state a guest kernel owns, switched only when another vCPU runs on this core.
+struct el1_context {
+    uint64_t sctlr, ttbr0, ttbr1, tcr, mair, amair, vbar, contextidr;
+    uint64_t tpidr_el0, tpidrro_el0, tpidr_el1, cpacr, esr, far, afsr0, afsr1;
+    uint64_t par, cntkctl, csselr, mdscr, sp_el0, sp_el1, elr_el1, spsr_el1;
+    uint64_t cntv_ctl, cntv_cval, vmpidr, vpidr;
+};
+
+// FP/SIMD state: V0-V31, FPSR, FPCR (fpsimd.S).
+struct fp_state {
+    uint64_t v[64];
+    uint64_t fpsr, fpcr;
+};
+
+#define SYSREG_READ(name) \
+    static inline uint64_t read_##name(void) { uint64_t v; __asm__ volatile("mrs %0, " #name : "=r"(v)); return v; }
+#define SYSREG_WRITE(name) \
+    static inline void write_##name(uint64_t v) { __asm__ volatile("msr " #name ", %0" :: "r"(v)); }
+#define SYSREG_RW(name) SYSREG_READ(name) SYSREG_WRITE(name)
+
+SYSREG_READ(CurrentEL)
+SYSREG_READ(midr_el1) SYSREG_READ(mpidr_el1)
+SYSREG_READ(id_aa64mmfr0_el1) SYSREG_READ(id_aa64mmfr1_el1) SYSREG_READ(id_aa64pfr0_el1)
+SYSREG_READ(ctr_el0)
+SYSREG_RW(esr_el2) SYSREG_RW(far_el2) SYSREG_READ(hpfar_el2) SYSREG_RW(elr_el2) SYSREG_RW(spsr_el2)
+SYSREG_RW(hcr_el2) SYSREG_RW(vtcr_el2) SYSREG_RW(vttbr_el2) SYSREG_RW(vbar_el2)
+SYSREG_RW(tcr_el2) SYSREG_RW(ttbr0_el2) SYSREG_RW(mair_el2) SYSREG_RW(sctlr_el2)
+SYSREG_RW(cptr_el2) SYSREG_RW(mdcr_el2) SYSREG_RW(cnthctl_el2) SYSREG_RW(cntvoff_el2)
+SYSREG_RW(cnthp_ctl_el2) SYSREG_RW(cnthp_cval_el2) SYSREG_RW(tpidr_el2)
+SYSREG_RW(vmpidr_el2) SYSREG_RW(vpidr_el2)
+SYSREG_READ(cntpct_el0) SYSREG_READ(cntfrq_el0) SYSREG_READ(pmcr_el0)
+SYSREG_RW(par_el1)
+// The loaded guest's exception registers, for injecting an exception into it.
+SYSREG_RW(esr_el1) SYSREG_RW(far_el1) SYSREG_RW(elr_el1) SYSREG_RW(spsr_el1) SYSREG_READ(vbar_el1)
+// GICv3 CPU interface, by encoding so any assembler accepts them (Arm GIC spec 12.2).
+static inline void write_icc_sre_el2(uint64_t v) { __asm__ volatile("msr S3_4_C12_C9_5, %0; isb" :: "r"(v)); }
+static inline uint64_t read_icc_iar1_el1(void) { uint64_t v; __asm__ volatile("mrs %0, S3_0_C12_C12_0" : "=r"(v)); return v; }
+static inline void write_icc_eoir1_el1(uint64_t v) { __asm__ volatile("msr S3_0_C12_C12_1, %0" :: "r"(v)); }
+static inline void write_icc_pmr_el1(uint64_t v) { __asm__ volatile("msr S3_0_C4_C6_0, %0" :: "r"(v)); }
+static inline void write_icc_ctlr_el1(uint64_t v) { __asm__ volatile("msr S3_0_C12_C12_4, %0" :: "r"(v)); }
+static inline void write_icc_igrpen1_el1(uint64_t v) { __asm__ volatile("msr S3_0_C12_C12_7, %0; isb" :: "r"(v)); }
+static inline void write_ich_hcr_el2(uint64_t v) { __asm__ volatile("msr S3_4_C12_C11_0, %0" :: "r"(v)); }
+
+static inline void isb(void) { __asm__ volatile("isb" ::: "memory"); }
+static inline void dsb_ish(void) { __asm__ volatile("dsb ish" ::: "memory"); }
+static inline void dsb_sy(void) { __asm__ volatile("dsb sy" ::: "memory"); }
+static inline void wait_for_interrupt(void) { __asm__ volatile("wfi" ::: "memory"); }
+
+// TLB maintenance (Arm ARM D8.13): whole EL2 regime; stage 1+2 of the current VMID.
+static inline void tlbi_alle2(void) { __asm__ volatile("dsb ishst; tlbi alle2; dsb ish; isb" ::: "memory"); }
+static inline void tlbi_vmalls12e1is(void) { __asm__ volatile("dsb ishst; tlbi vmalls12e1is; dsb ish; isb" ::: "memory"); }
+
+// Stage 1+2 translation of a guest VA as the guest's EL1 would access it (Arm ARM C5.5).
+// Returns PAR_EL1; the caller preserves the guest's own PAR_EL1.
+static inline uint64_t at_s12e1r(uint64_t va) {
+    uint64_t par; __asm__ volatile("at s12e1r, %1; isb; mrs %0, par_el1" : "=r"(par) : "r"(va) : "memory"); return par;
+}
+static inline uint64_t at_s12e1w(uint64_t va) {
+    uint64_t par; __asm__ volatile("at s12e1w, %1; isb; mrs %0, par_el1" : "=r"(par) : "r"(va) : "memory"); return par;
+}
+
+// Makes [start, start+size) visible to a guest running with its MMU and caches off:
+// clean to the Point of Coherency, then invalidate the instruction cache (Arm ARM D7.5).
+static inline void clean_dcache_to_poc(uint64_t start, uint64_t size) {
+    uint64_t line = 4ull << ((read_ctr_el0() >> 16) & 0xF);
+    for (uint64_t a = start & ~(line - 1); a < start + size; a += line) __asm__ volatile("dc cvac, %0" :: "r"(a) : "memory");
+    __asm__ volatile("dsb ish; ic ialluis; dsb ish; isb" ::: "memory");
+}
+
+// A firmware call with the SMC or HVC conduit the DTB names (SMCCC); returns x0.
+static inline uint64_t firmware_call_smc(uint64_t fid, uint64_t a1, uint64_t a2, uint64_t a3) {
+    register uint64_t x0 __asm__("x0") = fid, x1 __asm__("x1") = a1, x2 __asm__("x2") = a2, x3 __asm__("x3") = a3;
+    __asm__ volatile("smc #0" : "+r"(x0), "+r"(x1), "+r"(x2), "+r"(x3) :: "memory");
+    return x0;
+}
+static inline uint64_t firmware_call_hvc(uint64_t fid, uint64_t a1, uint64_t a2, uint64_t a3) {
+    register uint64_t x0 __asm__("x0") = fid, x1 __asm__("x1") = a1, x2 __asm__("x2") = a2, x3 __asm__("x3") = a3;
+    __asm__ volatile("hvc #0" : "+r"(x0), "+r"(x1), "+r"(x2), "+r"(x3) :: "memory");
+    return x0;
+}
+
+// EL1 context switch (only when a different vCPU is about to run).
+void el1_context_save(struct el1_context *c);
+void el1_context_restore(const struct el1_context *c);
+void fp_state_save(struct fp_state *s);
+void fp_state_restore(const struct fp_state *s);
+
+// Entered with the stack reset to `stack_top`; never returns.
+void enter_guest_first(struct vcpu_frame *frame, uint64_t stack_top) __attribute__((noreturn));
+void halt_forever(void) __attribute__((noreturn));
+
+// Linker-script symbols, as addresses.
+extern char __image_start[], __image_end[], __boot_stack_top[], __heap_start[], __heap_end[];
+static inline uint64_t image_start(void) { return (uint64_t)__image_start; }
+static inline uint64_t image_end(void) { return (uint64_t)__image_end; }
+static inline uint64_t boot_stack_top(void) { return (uint64_t)__boot_stack_top; }
+static inline uint64_t heap_start(void) { return (uint64_t)__heap_start; }
+static inline uint64_t heap_end(void) { return (uint64_t)__heap_end; }
+#endif

@@ -1,0 +1,137 @@
+// EL2 exception vectors (Arm ARM D1.10.2). Exits from a guest save its registers into the
+// frame TPIDR_EL2 points at (struct vcpu_frame), call Swift, and resume whichever frame Swift
+// returns. EL2's own exceptions are hypervisor bugs: they save a frame on the stack and panic.
+
+#define FRAME_ELR 248
+#define EXIT_SYNC 0
+#define EXIT_IRQ  1
+#define EXIT_FIQ  2
+#define EXIT_SERROR 3
+
+.macro guest_exit kind
+    stp     x0, x1, [sp, #-16]!
+    mrs     x0, tpidr_el2
+    stp     x2, x3, [x0, #16]
+    stp     x4, x5, [x0, #32]
+    stp     x6, x7, [x0, #48]
+    stp     x8, x9, [x0, #64]
+    stp     x10, x11, [x0, #80]
+    stp     x12, x13, [x0, #96]
+    stp     x14, x15, [x0, #112]
+    stp     x16, x17, [x0, #128]
+    stp     x18, x19, [x0, #144]
+    stp     x20, x21, [x0, #160]
+    stp     x22, x23, [x0, #176]
+    stp     x24, x25, [x0, #192]
+    stp     x26, x27, [x0, #208]
+    stp     x28, x29, [x0, #224]
+    ldp     x2, x3, [sp], #16
+    stp     x2, x3, [x0, #0]
+    mrs     x2, elr_el2
+    mrs     x3, spsr_el2
+    stp     x30, x2, [x0, #240]
+    str     x3, [x0, #256]
+    mov     x1, #\kind
+    bl      swiftvisor_guest_exit
+    b       guest_resume
+.endm
+
+.macro hypervisor_fault kind
+    sub     sp, sp, #272
+    stp     x0, x1, [sp, #0]
+    stp     x2, x3, [sp, #16]
+    stp     x4, x5, [sp, #32]
+    stp     x6, x7, [sp, #48]
+    stp     x8, x9, [sp, #64]
+    stp     x10, x11, [sp, #80]
+    stp     x12, x13, [sp, #96]
+    stp     x14, x15, [sp, #112]
+    stp     x16, x17, [sp, #128]
+    stp     x18, x19, [sp, #144]
+    stp     x20, x21, [sp, #160]
+    stp     x22, x23, [sp, #176]
+    stp     x24, x25, [sp, #192]
+    stp     x26, x27, [sp, #208]
+    stp     x28, x29, [sp, #224]
+    mrs     x2, elr_el2
+    mrs     x3, spsr_el2
+    stp     x30, x2, [sp, #240]
+    str     x3, [sp, #256]
+    mov     x0, sp
+    mov     x1, #\kind
+    bl      swiftvisor_hypervisor_fault
+    b       halt_forever
+.endm
+
+    .section .text.vectors, "ax"
+    .balign 2048
+    .global el2_vectors
+el2_vectors:
+    // Current EL with SP_EL0: never used by swiftvisor.
+    .balign 128
+    hypervisor_fault EXIT_SYNC
+    .balign 128
+    hypervisor_fault EXIT_IRQ
+    .balign 128
+    hypervisor_fault EXIT_FIQ
+    .balign 128
+    hypervisor_fault EXIT_SERROR
+    // Current EL with SP_EL2: a fault inside the hypervisor.
+    .balign 128
+    hypervisor_fault EXIT_SYNC
+    .balign 128
+    hypervisor_fault EXIT_IRQ
+    .balign 128
+    hypervisor_fault EXIT_FIQ
+    .balign 128
+    hypervisor_fault EXIT_SERROR
+    // Lower EL, AArch64: the guest.
+    .balign 128
+    guest_exit EXIT_SYNC
+    .balign 128
+    guest_exit EXIT_IRQ
+    .balign 128
+    guest_exit EXIT_FIQ
+    .balign 128
+    guest_exit EXIT_SERROR
+    // Lower EL, AArch32: HCR_EL2.RW is set, so these cannot happen.
+    .balign 128
+    hypervisor_fault EXIT_SYNC
+    .balign 128
+    hypervisor_fault EXIT_IRQ
+    .balign 128
+    hypervisor_fault EXIT_FIQ
+    .balign 128
+    hypervisor_fault EXIT_SERROR
+
+    .text
+// x0 = frame to run. Restores it and returns to the guest.
+    .global guest_resume
+guest_resume:
+    msr     tpidr_el2, x0
+    ldp     x30, x2, [x0, #240]
+    ldr     x3, [x0, #256]
+    msr     elr_el2, x2
+    msr     spsr_el2, x3
+    ldp     x2, x3, [x0, #16]
+    ldp     x4, x5, [x0, #32]
+    ldp     x6, x7, [x0, #48]
+    ldp     x8, x9, [x0, #64]
+    ldp     x10, x11, [x0, #80]
+    ldp     x12, x13, [x0, #96]
+    ldp     x14, x15, [x0, #112]
+    ldp     x16, x17, [x0, #128]
+    ldp     x18, x19, [x0, #144]
+    ldp     x20, x21, [x0, #160]
+    ldp     x22, x23, [x0, #176]
+    ldp     x24, x25, [x0, #192]
+    ldp     x26, x27, [x0, #208]
+    ldp     x28, x29, [x0, #224]
+    ldp     x0, x1, [x0, #0]
+    eret
+
+// enter_guest_first(frame, stack_top): drop the boot call chain and run the first vCPU.
+    .global enter_guest_first
+enter_guest_first:
+    mov     sp, x1
+    b       guest_resume

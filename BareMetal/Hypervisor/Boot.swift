@@ -1,0 +1,116 @@
+import CArch
+import SwiftvisorCore
+
+/// The one table of fixed addresses: used only to report a missing or broken DTB, on the
+/// QEMU `virt` console. Everything else comes from the device tree.
+enum FallbackPlatform {
+    static let uart: UInt64 = 0x0900_0000
+}
+
+let swiftvisorVersion: StaticString = "0.1.0"
+
+/// Called by entry.S with the MMU off, x0 = DTB and the exception level we were entered at.
+@_cdecl("swiftvisor_main")
+func swiftvisorMain(_ dtbAddress: UInt64, _ currentEL: UInt64) {
+    Heap.arena = UnsafeMutableRawPointer(bitPattern: UInt(heap_start()))
+    // SAFETY: the boot loader passes the DTB's physical address; its header states its size.
+    guard dtbAddress != 0,
+          let header = UnsafeRawPointer(bitPattern: UInt(dtbAddress)),
+          let size = DeviceTree.totalSize(header: UnsafeRawBufferPointer(start: header, count: 8)),
+          let tree = try? DeviceTree(bytes: UnsafeRawBufferPointer(start: header, count: size)) else {
+        Console.base = FallbackPlatform.uart
+        Console.log("no valid device tree in x0; boot with x0 = DTB address (arm64 Image protocol)\n")
+        halt_forever()
+    }
+    let platform = HostPlatform(deviceTree: tree)
+    Console.base = platform.uart?.base.rawValue ?? FallbackPlatform.uart
+    guard currentEL == 2 else {
+        Console.log("entered at EL"); Console.decimal(currentEL)
+        Console.write(", but swiftvisor must be entered at EL2 (QEMU: -M virt,virtualization=on). Stopping.\n")
+        halt_forever()
+    }
+    let processor = Processor()
+    printBanner(platform: platform, processor: processor)
+
+    var allocator = PhysicalRangeAllocator(ram: platform.ram)
+    let imageStart = image_start(), imageEnd = image_end()
+    allocator.reserve(.init(base: HostPhysicalAddress(imageStart), size: imageEnd - imageStart))
+    allocator.reserve(.init(base: HostPhysicalAddress(dtbAddress), size: UInt64(size)))
+    let manifest = readManifest(platform: platform, allocator: &allocator)
+
+    withUnsafeMutablePointer(to: &allocator) { allocatorPointer in
+        EL2MMU.enable(platform: platform, processor: processor, allocator: allocatorPointer)
+        configureEL2(processor: processor)
+        guard let gic = InterruptController(platform: platform, mpidr: read_mpidr_el1()) else {
+            Console.log("PANIC: no GICv3 for this CPU in the device tree\n"); halt_forever()
+        }
+        // The hypervisor timer PPI from the DTB; 26 is the architecture's recommended INTID (BSA).
+        let timerINTID = platform.hypervisorTimerINTID ?? 26
+        gic.initialize(enabling: timerINTID)
+        let hv = Hypervisor(platform: platform, interrupts: gic, timerINTID: timerINTID)
+        hypervisor = hv
+        for (index, guest) in (manifest?.guests ?? []).enumerated() {
+            if let vm = GuestBuilder.build(guest, vmid: VMID(UInt16(index + 1)), processor: processor,
+                                           allocator: allocatorPointer) {
+                hv.add(vm)
+            }
+        }
+        Console.log("starting "); Console.decimal(UInt64(hv.vms.count)); Console.write(" guest(s)\n")
+        let first = hv.scheduleNext()
+        // SAFETY: the boot stack is not used again once the first guest runs.
+        enter_guest_first(first, boot_stack_top())
+    }
+}
+
+func printBanner(platform: HostPlatform, processor: Processor) {
+    Console.write("\nswiftvisor "); Console.write(swiftvisorVersion)
+    Console.write(" - a type-1 hypervisor for Arm, in Swift\n")
+    Console.log("CPU MIDR "); Console.hex(processor.midr)
+    Console.write(", VHE "); Console.write(processor.hasVHE ? "present, not used (nVHE mode, as Xen)" : "not present")
+    Console.write(", PA "); Console.decimal(processor.physicalAddressBits)
+    Console.write(" bits, IPA "); Console.decimal(Processor.ipaBits); Console.write(" bits\n")
+    var total: UInt64 = 0
+    for r in platform.ram { total += r.size }
+    Console.log("RAM "); Console.decimal(total >> 20); Console.write(" MiB in ")
+    Console.decimal(UInt64(platform.ram.count)); Console.write(" range(s), ")
+    Console.decimal(UInt64(platform.cpuMPIDRs.count)); Console.write(" CPU(s), UART at ")
+    Console.hex(platform.uart?.base.rawValue ?? 0); Console.write("\n")
+}
+
+/// The boot manifest named by `swiftvisor.manifest=` in /chosen/bootargs, with it and the
+/// images it lists reserved from the allocator.
+func readManifest(platform: HostPlatform, allocator: inout PhysicalRangeAllocator) -> BootManifest? {
+    guard let address = platform.bootArgument("swiftvisor.manifest"),
+          let p = UnsafeRawPointer(bitPattern: UInt(address)),
+          let size = BootManifest.size(header: UnsafeRawBufferPointer(start: p, count: 16)),
+          let manifest = try? BootManifest(bytes: UnsafeRawBufferPointer(start: p, count: size)) else {
+        Console.log("no guests: no valid boot manifest (swiftvisor.manifest=ADDRESS in bootargs)\n")
+        Console.log("all guests have finished\n")
+        Firmware.systemOff(conduit: platform.psciConduit)
+    }
+    allocator.reserve(.init(base: HostPhysicalAddress(address), size: UInt64(size)))
+    for g in manifest.guests {
+        allocator.reserve(g.kernel)
+        if let r = g.ramdisk { allocator.reserve(r) }
+    }
+    Console.log("guests: "); Console.decimal(UInt64(manifest.guests.count)); Console.write("\n")
+    return manifest
+}
+
+/// EL2 controls that stay the same for every guest.
+func configureEL2(processor: Processor) {
+    write_hcr_el2(HCR.guest.rawValue)
+    // VTCR_EL2: T0SZ=25 (39-bit IPA), SL0=1 (start at level 1), inner/outer Write-Back,
+    // Inner Shareable, 4 KiB granule, PS from PARange, bit 31 RES1 (Arm ARM D19.2.174).
+    write_vtcr_el2(25 | 1 << 6 | 1 << 8 | 1 << 10 | 3 << 12 | processor.outputSizeEncoding << 16 | 1 << 31)
+    // CPTR_EL2: FP/SIMD not trapped (TFP=0); SVE/SME trapped via the RES1 bits 8 and 12 (TZ,
+    // TSM) and bits 13, 9, 7:0 RES1 (Arm ARM D19.2.30).
+    write_cptr_el2(0x33FF)
+    // MDCR_EL2: trap PMU (TPM, TPMCR) and debug (TDA, TDOSA, TDRA) registers; keep HPMN.
+    write_mdcr_el2((read_pmcr_el0() >> 11 & 0x1F) | 1 << 5 | 1 << 6 | 1 << 9 | 1 << 10 | 1 << 11)
+    // CNTHCTL_EL2: the guest may read the physical counter (EL1PCTEN) but its physical
+    // timer traps (EL1PCEN clear) until it is virtualised.
+    write_cnthctl_el2(1 << 0)
+    write_cntvoff_el2(0)
+    isb()
+}

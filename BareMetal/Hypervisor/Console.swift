@@ -1,0 +1,59 @@
+import CArch
+import _Volatile
+
+/// The hypervisor's own console: the physical PL011 the DTB's stdout-path names.
+/// Polled output; guests never touch it (they get an emulated PL011).
+enum Console {
+    nonisolated(unsafe) static var base: UInt64 = 0
+
+    @inline(never)
+    static func put(_ byte: UInt8) {
+        guard base != 0 else { return }
+        // SAFETY: `base` is the PL011 from the DTB, mapped Device-nGnRE (or MMU off).
+        let fr = VolatileMappedRegister<UInt32>(unsafeBitPattern: UInt(base + 0x18))
+        let dr = VolatileMappedRegister<UInt32>(unsafeBitPattern: UInt(base))
+        while fr.load() & (1 << 5) != 0 {}   // FR.TXFF: transmit FIFO full
+        if byte == UInt8(ascii: "\n") { dr.store(UInt32(UInt8(ascii: "\r"))) }
+        dr.store(UInt32(byte))
+    }
+
+    static func write(_ s: StaticString) {
+        s.withUTF8Buffer { for b in $0 { put(b) } }
+    }
+
+    static func write(_ s: String) {
+        for b in s.utf8 { put(b) }
+    }
+
+    static func write(bytes: [UInt8]) { for b in bytes { put(b) } }
+
+    static func hex(_ v: UInt64) {
+        write("0x")
+        var started = false
+        for i in (0..<16).reversed() {
+            let nibble = UInt8((v >> UInt64(i * 4)) & 0xF)
+            if nibble != 0 || started || i == 0 {
+                started = true
+                put(nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10)
+            }
+        }
+    }
+
+    static func decimal(_ v: UInt64) {
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var n = v, count = 0
+        withUnsafeMutableBytes(of: &digits) { buf in
+            repeat { buf[count] = UInt8(ascii: "0") + UInt8(n % 10); n /= 10; count += 1 } while n > 0
+            for i in (0..<count).reversed() { put(buf[i]) }
+        }
+    }
+
+    static func decimal(_ v: Int64) {
+        if v < 0 { put(UInt8(ascii: "-")); decimal(UInt64(bitPattern: 0 &- v)) } else { decimal(UInt64(v)) }
+    }
+
+    /// Starts a hypervisor message line; the host tool recognises this prefix.
+    static func log(_ s: StaticString) { write("swiftvisor: "); write(s) }
+}

@@ -1,0 +1,59 @@
+import CArch
+import SwiftvisorCore
+
+/// Translation-table memory addressed through the identity map (or with the MMU off).
+struct IdentityMappedTables: TranslationTableMemory {
+    var allocator: UnsafeMutablePointer<PhysicalRangeAllocator>
+
+    mutating func allocateTable() -> HostPhysicalAddress? {
+        guard let page = allocator.pointee.allocate(size: PageSize.granule, alignment: PageSize.granule) else { return nil }
+        // SAFETY: the page was just handed out by the allocator and is identity mapped.
+        UnsafeMutableRawPointer(bitPattern: UInt(page.rawValue))!.initializeMemory(as: UInt64.self, repeating: 0, count: 512)
+        return page
+    }
+
+    func readDescriptor(table: HostPhysicalAddress, index: Int) -> UInt64 {
+        UnsafeMutablePointer<UInt64>(bitPattern: UInt(table.rawValue))![index]
+    }
+
+    mutating func writeDescriptor(table: HostPhysicalAddress, index: Int, _ descriptor: UInt64) {
+        UnsafeMutablePointer<UInt64>(bitPattern: UInt(table.rawValue))![index] = descriptor
+    }
+}
+
+/// The hypervisor's EL2 stage-1 identity map: RAM as Normal cacheable memory, the devices it
+/// drives as Device-nGnRE, nothing else (Arm ARM D8.2).
+enum EL2MMU {
+    static func enable(platform: HostPlatform, processor: Processor,
+                       allocator: UnsafeMutablePointer<PhysicalRangeAllocator>) {
+        guard var table = TranslationTable(memory: IdentityMappedTables(allocator: allocator), startLevel: 0) else {
+            Console.log("PANIC: no memory for the EL2 page tables\n"); halt_forever()
+        }
+        let ram = EL2Stage1Attributes(memory: .normal, executable: true)
+        let device = EL2Stage1Attributes(memory: .device, executable: false)
+        do {
+            for r in platform.ram { try table.map(input: r.base.rawValue, output: r.base, size: r.size, attributes: ram) }
+            for r in [platform.uart, platform.gicDistributor, platform.gicRedistributors] {
+                guard let r else { continue }
+                let base = alignDown(r.base.rawValue, PageSize.granule)
+                let size = alignUp(r.end.rawValue, PageSize.granule) - base
+                try table.map(input: base, output: HostPhysicalAddress(base), size: size, attributes: device)
+            }
+        } catch {
+            Console.log("PANIC: building the EL2 identity map failed\n"); halt_forever()
+        }
+        write_mair_el2(MAIR.el2)
+        // TCR_EL2: T0SZ=16 (48-bit VA), IRGN0/ORGN0 = Write-Back, SH0 = Inner Shareable,
+        // TG0 = 4 KiB, PS from PARange; bits 31 and 23 are RES1 (Arm ARM D19.2.137).
+        let tcr: UInt64 = 16 | 1 << 8 | 1 << 10 | 3 << 12 | processor.outputSizeEncoding << 16 | 1 << 23 | 1 << 31
+        write_tcr_el2(tcr)
+        write_ttbr0_el2(table.root.rawValue)
+        dsb_sy()
+        tlbi_alle2()
+        // SCTLR_EL2: M (MMU), C (data cache), SA (SP alignment), I (instruction cache) on top
+        // of the RES1 bits 4,5,11,16,18,22,23,28,29 (Arm ARM D19.2.122).
+        let sctlr: UInt64 = 0x30C5_0830 | 1 << 0 | 1 << 2 | 1 << 3 | 1 << 12
+        write_sctlr_el2(sctlr)
+        isb()
+    }
+}

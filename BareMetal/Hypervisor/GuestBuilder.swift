@@ -1,0 +1,79 @@
+import CArch
+import SwiftvisorCore
+
+/// Builds a VM from a boot-manifest entry: RAM, stage-2 tables, kernel, device tree, vCPUs.
+enum GuestBuilder {
+    static func build(_ guest: BootManifest.Guest, vmid: VMID, processor: Processor,
+                      allocator: UnsafeMutablePointer<PhysicalRangeAllocator>) -> VirtualMachine? {
+        func fail(_ why: StaticString) -> VirtualMachine? {
+            Console.log("guest '"); Console.write(guest.name); Console.write("' not started: "); Console.write(why); Console.write("\n")
+            return nil
+        }
+        guard vmid.rawValue <= 255 else { return fail("more than 255 guests (8-bit VMIDs)") }
+        let size = alignUp(guest.memoryBytes, PageSize.level2Block)
+        guard let base = allocator.pointee.allocate(size: size, alignment: PageSize.level2Block) else {
+            return fail("not enough free host memory")
+        }
+        let hostRAM = AddressRange(base: base, size: size)
+        // Guests never see what was in this memory before.
+        // SAFETY: freshly allocated host RAM, identity mapped at EL2.
+        UnsafeMutableRawPointer(bitPattern: UInt(base.rawValue))!.initializeMemory(as: UInt8.self, repeating: 0, count: Int(size))
+
+        guard var stage2 = TranslationTable(memory: IdentityMappedTables(allocator: allocator), startLevel: 1) else {
+            return fail("no memory for stage-2 tables")
+        }
+        do {
+            // Only RAM is mapped: every device access traps for emulation.
+            try stage2.map(input: GuestMachine.ramBase.rawValue, output: base, size: size, attributes: Stage2Attributes.guestRAM)
+        } catch { return fail("stage-2 mapping failed") }
+        let vm = VirtualMachine(name: guest.name, vmid: vmid, hostRAM: hostRAM, stage2: stage2)
+
+        // SAFETY: the kernel module lies in reserved host RAM named by the manifest.
+        let kernelBytes = UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: UInt(guest.kernel.base.rawValue)),
+                                                 count: Int(guest.kernel.size))
+        guard let image = try? KernelImage.parse(kernelBytes) else { return fail("kernel is neither an AArch64 ELF nor an arm64 Image") }
+        guard let placement = try? image.placement(in: vm.ram) else { return fail("kernel does not fit in guest RAM") }
+        for segment in placement.copies {
+            let destination = vm.hostAddress(GuestPhysicalAddress(segment.physicalAddress))!
+            UnsafeMutableRawPointer(bitPattern: UInt(destination.rawValue))!
+                .copyMemory(from: kernelBytes.baseAddress! + Int(segment.fileOffset), byteCount: Int(segment.fileSize))
+        }
+
+        // Device tree in the last 2 MiB of RAM, the initrd just below it (arm64 booting.rst).
+        let dtbIPA = vm.ram.end.rawValue - PageSize.level2Block
+        var initrd: AddressRange<GuestPhysicalAddress>?
+        if let r = guest.ramdisk {
+            let at = alignDown(dtbIPA - r.size, PageSize.granule)
+            guard at >= placement.end.rawValue else { return fail("initrd does not fit in guest RAM") }
+            initrd = .init(base: GuestPhysicalAddress(at), size: r.size)
+            UnsafeMutableRawPointer(bitPattern: UInt(vm.hostAddress(GuestPhysicalAddress(at))!.rawValue))!
+                .copyMemory(from: UnsafeRawPointer(bitPattern: UInt(r.base.rawValue))!, byteCount: Int(r.size))
+        }
+        let dtb = GuestMachine.deviceTree(memoryBytes: size, vcpus: guest.vcpus, bootArguments: guest.commandLine, initrd: initrd)
+        guard dtbIPA >= placement.end.rawValue, UInt64(dtb.count) <= PageSize.level2Block else {
+            return fail("no room for the device tree in guest RAM")
+        }
+        dtb.withUnsafeBytes {
+            UnsafeMutableRawPointer(bitPattern: UInt(vm.hostAddress(GuestPhysicalAddress(dtbIPA))!.rawValue))!
+                .copyMemory(from: $0.baseAddress!, byteCount: $0.count)
+        }
+        // The guest starts with its MMU and caches off: make everything written reach memory.
+        clean_dcache_to_poc(base.rawValue, size)
+
+        for n in 0..<guest.vcpus {
+            let vcpu = VirtualCPU(vm: vm, id: VCPUID(n))
+            vcpu.reset(entry: placement.entry.rawValue, x0: n == 0 ? dtbIPA : 0)
+            vm.vcpus.append(vcpu)
+        }
+        // Stale translations for this VMID must not survive (Arm ARM D8.13.5).
+        write_vttbr_el2(vm.vttbr); isb()
+        tlbi_vmalls12e1is()
+
+        Console.log("guest '"); Console.write(guest.name); Console.write("': ")
+        Console.decimal(size >> 20); Console.write(" MiB at host "); Console.hex(base.rawValue)
+        Console.write(", VMID "); Console.decimal(UInt64(vmid.rawValue))
+        Console.write(", "); Console.decimal(UInt64(guest.vcpus)); Console.write(" vCPU(s), entry ")
+        Console.hex(placement.entry.rawValue); Console.write("\n")
+        return vm
+    }
+}

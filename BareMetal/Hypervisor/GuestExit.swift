@@ -1,0 +1,93 @@
+import CArch
+import SwiftvisorCore
+
+/// What a trap handler decided.
+enum ExitOutcome {
+    /// Return to the same vCPU.
+    case resume
+    /// Let the scheduler choose (yield, time slice over, vCPU off, VM finished).
+    case reschedule
+}
+
+/// Kinds passed by vectors.S.
+enum ExitKind: UInt64 { case synchronous = 0, irq = 1, fiq = 2, serror = 3 }
+
+/// Every exit from a guest arrives here from vectors.S with the vCPU's registers saved in
+/// `frame`; the frame returned is the one resumed.
+@_cdecl("swiftvisor_guest_exit")
+func swiftvisorGuestExit(_ frame: UnsafeMutablePointer<vcpu_frame>, _ kind: UInt64) -> UnsafeMutablePointer<vcpu_frame> {
+    // SAFETY: exits only happen after boot has set both.
+    let hv = hypervisor.unsafelyUnwrapped
+    let vcpu = hv.current.unsafelyUnwrapped
+    let outcome: ExitOutcome
+    switch ExitKind(rawValue: kind) {
+    case .synchronous:
+        outcome = handleSynchronous(vcpu, hv)
+    case .irq:
+        outcome = handleInterrupt(hv)
+    case .fiq, .serror, nil:
+        hv.stop(vcpu, cause: kind == ExitKind.serror.rawValue ? "SError" : "unexpected FIQ",
+                esr: ESR(rawValue: read_esr_el2()), ipa: nil)
+        outcome = .reschedule
+    }
+    switch outcome {
+    case .resume: return frame
+    case .reschedule: return hv.scheduleNext()
+    }
+}
+
+@inline(__always)
+func handleSynchronous(_ vcpu: VirtualCPU, _ hv: Hypervisor) -> ExitOutcome {
+    let esr = ESR(rawValue: read_esr_el2())
+    switch Trap(esr: esr, far: read_far_el2(), hpfar: read_hpfar_el2()) {
+    case .hypervisorCall(let immediate):
+        // ELR_EL2 already points past an HVC.
+        return handleHypervisorCall(immediate: immediate, vcpu, hv)
+    case .secureMonitorCall(let immediate):
+        // A trapped SMC leaves ELR_EL2 at the SMC itself (Arm ARM D1.10.3).
+        vcpu.skipInstruction()
+        if immediate == 0 { return handleSMCCC(vcpu, hv) }
+        vcpu.setRegister(0, SMCCCCall.Status.notSupported.returnValue)
+        return .resume
+    case .waitForInterrupt, .waitForEvent:
+        // No virtual interrupts yet: waiting means letting the other vCPUs run.
+        vcpu.skipInstruction()
+        return .reschedule
+    case .dataAbort(let abort):
+        return handleDataAbort(abort, esr: esr, vcpu, hv)
+    case .instructionAbort(let abort):
+        return inject(.instructionAbort, at: abort.virtualAddress, ipa: abort.ipa.rawValue, esr: esr,
+                      cause: "instruction fetch outside its memory", vcpu, hv)
+    case .systemRegister:
+        return inject(.undefinedInstruction, at: 0, ipa: nil, esr: esr, cause: "system register access not virtualised", vcpu, hv)
+    case .unhandled:
+        return inject(.undefinedInstruction, at: 0, ipa: nil, esr: esr, cause: "unhandled trap", vcpu, hv)
+    }
+}
+
+/// Injects an exception and logs it; stops the guest if it cannot take it.
+func inject(_ kind: ExceptionInjection.Kind, at address: UInt64, ipa: UInt64?, esr: ESR,
+            cause: StaticString, _ vcpu: VirtualCPU, _ hv: Hypervisor) -> ExitOutcome {
+    Console.log("guest '"); Console.write(vcpu.vm.name); Console.write("': "); Console.write(cause)
+    Console.write(" (EC "); Console.hex(UInt64(esr.exceptionClass.code))
+    if let ipa { Console.write(", IPA "); Console.hex(ipa) }
+    Console.write(", PC "); Console.hex(vcpu.frame.pointee.elr_el2)
+    if ExceptionInjection.inject(kind, faultAddress: address, into: vcpu) {
+        Console.write("): exception injected\n")
+        return .resume
+    }
+    Console.write("): no handler at its vector\n")
+    hv.stop(vcpu, cause: cause, esr: esr, ipa: ipa)
+    return .reschedule
+}
+
+func handleInterrupt(_ hv: Hypervisor) -> ExitOutcome {
+    let intid = hv.interrupts.acknowledge()
+    if intid == InterruptController.spurious { return .resume }
+    hv.interrupts.endOfInterrupt(intid)
+    if intid == hv.timerINTID {
+        write_cnthp_ctl_el2(0)   // disarmed until the next slice starts
+        return .reschedule
+    }
+    return .resume
+}

@@ -1,0 +1,68 @@
+import _Volatile
+import CArch
+import SwiftvisorCore
+
+/// The physical GICv3, just enough for the hypervisor's own timer interrupt: distributor with
+/// affinity routing, this CPU's redistributor awake, the system-register CPU interface
+/// (Arm GIC Architecture Specification IHI0069, chapters 4 and 12).
+struct InterruptController {
+    let distributor: UInt64
+    let redistributor: UInt64   // RD_base of this CPU; SGI_base is 64 KiB above
+
+    static let spurious: UInt32 = 1023
+
+    init?(platform: HostPlatform, mpidr: UInt64) {
+        guard let d = platform.gicDistributor, let r = platform.gicRedistributors else { return nil }
+        distributor = d.base.rawValue
+        // Find this CPU's frame: GICR_TYPER.Affinity_Value (bits 63:32) equals MPIDR Aff3-0.
+        let affinity = (mpidr & 0xFF_FFFF) | ((mpidr >> 32 & 0xFF) << 24)
+        var frame = r.base.rawValue
+        var found: UInt64?
+        while frame < r.end.rawValue {
+            let typer = Self.register64(frame + 0x8).load()
+            if typer >> 32 == affinity { found = frame; break }
+            if typer & (1 << 4) != 0 { break }   // Last
+            frame += 0x2_0000
+        }
+        guard let found else { return nil }
+        redistributor = found
+    }
+
+    static func register32(_ a: UInt64) -> VolatileMappedRegister<UInt32> {
+        // SAFETY: GIC frames from the DTB, mapped Device-nGnRE by EL2MMU.
+        VolatileMappedRegister<UInt32>(unsafeBitPattern: UInt(a))
+    }
+    static func register64(_ a: UInt64) -> VolatileMappedRegister<UInt64> {
+        VolatileMappedRegister<UInt64>(unsafeBitPattern: UInt(a))
+    }
+
+    func initialize(enabling intid: UInt32) {
+        // GICD_CTLR: ARE_NS (bit 4) and EnableGrp1NS (bit 1); wait for RWP (bit 31).
+        let ctlr = Self.register32(distributor)
+        ctlr.store(ctlr.load() | 1 << 4 | 1 << 1)
+        while ctlr.load() & (1 << 31) != 0 {}
+        // GICR_WAKER: clear ProcessorSleep, wait until ChildrenAsleep clears.
+        let waker = Self.register32(redistributor + 0x14)
+        waker.store(waker.load() & ~(1 << 1))
+        while waker.load() & (1 << 2) != 0 {}
+        let sgiBase = redistributor + 0x1_0000
+        // The PPI: Group 1 (GICR_IGROUPR0), priority 0x80, enabled (GICR_ISENABLER0).
+        let group = Self.register32(sgiBase + 0x80)
+        group.store(group.load() | 1 << intid)
+        let priority = VolatileMappedRegister<UInt8>(unsafeBitPattern: UInt(sgiBase + 0x400 + UInt64(intid)))
+        priority.store(0x80)
+        Self.register32(sgiBase + 0x100).store(1 << intid)
+        // CPU interface: system registers on (ICC_SRE_EL2.SRE|DFB|DIB|Enable, so EL1 may use
+        // ICC_SRE_EL1 too), every priority unmasked, EOI both drops priority and deactivates.
+        write_icc_sre_el2(0xF)
+        write_icc_pmr_el1(0xFF)
+        write_icc_ctlr_el1(0)
+        write_icc_igrpen1_el1(1)
+        // The virtual CPU interface stays off until guests get a vGIC.
+        write_ich_hcr_el2(0)
+    }
+
+    /// ICC_IAR1_EL1: the highest-priority pending interrupt, now active.
+    func acknowledge() -> UInt32 { UInt32(truncatingIfNeeded: read_icc_iar1_el1() & 0xFF_FFFF) }
+    func endOfInterrupt(_ intid: UInt32) { write_icc_eoir1_el1(UInt64(intid)) }
+}

@@ -1,0 +1,24 @@
+import CArch
+import SwiftvisorCore
+
+/// What this physical CPU is, from its ID registers.
+struct Processor {
+    /// MIDR_EL1 (Arm ARM D19.2.100).
+    let midr = read_midr_el1()
+    /// ID_AA64MMFR1_EL1.VH, bits 11:8: Virtualization Host Extensions present.
+    let hasVHE = (read_id_aa64mmfr1_el1() >> 8) & 0xF != 0
+    /// ID_AA64MMFR0_EL1.PARange, bits 3:0.
+    let physicalAddressRange = read_id_aa64mmfr0_el1() & 0xF
+
+    /// PARange/PS encoding to bits (Arm ARM D19.2.64).
+    static func addressBits(_ encoding: UInt64) -> UInt64 {
+        switch encoding { case 0: return 32; case 1: return 36; case 2: return 40; case 3: return 42
+                          case 4: return 44; case 5: return 48; default: return 52 }
+    }
+
+    /// The PS field used for EL2 stage-1 and stage-2 output: at most 48 bits (4 KiB granule).
+    var outputSizeEncoding: UInt64 { min(physicalAddressRange, 5) }
+    var physicalAddressBits: UInt64 { Self.addressBits(physicalAddressRange) }
+    /// Stage-2 input size (VTCR_EL2.T0SZ = 25).
+    static let ipaBits: UInt64 = 39
+}

@@ -1,0 +1,60 @@
+import CArch
+import SwiftvisorCore
+
+/// One virtual CPU: its general registers (saved by the exception vectors into `frame`), its
+/// EL1 system registers and FP/SIMD state (switched only when another vCPU takes the core).
+final class VirtualCPU {
+    /// Strong: VMs and their vCPUs live as long as the hypervisor (Embedded Swift has no `unowned`).
+    let vm: VirtualMachine
+    let id: VCPUID
+    /// Slot in the scheduler.
+    var slot = 0
+    let frame: UnsafeMutablePointer<vcpu_frame>
+    let el1: UnsafeMutablePointer<el1_context>
+    let fp: UnsafeMutablePointer<fp_state>
+    /// Address of the last exception vector an abort was injected at: a fault there again
+    /// means the guest cannot handle its own exceptions, so it is stopped instead.
+    var lastInjectedVector: UInt64 = 0
+
+    init(vm: VirtualMachine, id: VCPUID) {
+        self.vm = vm
+        self.id = id
+        frame = .allocate(capacity: 1)
+        el1 = .allocate(capacity: 1)
+        fp = .allocate(capacity: 1)
+        frame.initialize(to: vcpu_frame())
+        el1.initialize(to: el1_context())
+        fp.initialize(to: fp_state())
+    }
+
+    var mpidr: UInt64 { GuestMachine.mpidr(vcpu: id.rawValue) }
+
+    /// Architectural reset state for a kernel entry (arm64 booting.rst; Arm ARM D1.9):
+    /// EL1h, DAIF masked, MMU and caches off.
+    func reset(entry: UInt64, x0: UInt64) {
+        frame.initialize(to: vcpu_frame())
+        el1.initialize(to: el1_context())
+        fp.initialize(to: fp_state())
+        frame.pointee.x.0 = x0
+        frame.pointee.elr_el2 = entry
+        frame.pointee.spsr_el2 = SPSR.el1hMasked.rawValue
+        // SCTLR_EL1 RES1 bits 11, 20, 22, 23, 28, 29; M, C, I clear (Arm ARM D19.2.118).
+        el1.pointee.sctlr = 0x30D0_0800
+        el1.pointee.vmpidr = mpidr
+        el1.pointee.vpidr = read_midr_el1()
+        lastInjectedVector = 0
+    }
+
+    /// General-purpose register n as an instruction sees it (31 is the zero register).
+    @inline(__always) func register(_ n: Int) -> UInt64 {
+        n == 31 ? 0 : withUnsafeBytes(of: &frame.pointee.x) { $0.load(fromByteOffset: n * 8, as: UInt64.self) }
+    }
+
+    @inline(__always) func setRegister(_ n: Int, _ value: UInt64) {
+        guard n != 31 else { return }
+        withUnsafeMutableBytes(of: &frame.pointee.x) { $0.storeBytes(of: value, toByteOffset: n * 8, as: UInt64.self) }
+    }
+
+    /// Steps over the trapped 32-bit instruction.
+    @inline(__always) func skipInstruction() { frame.pointee.elr_el2 &+= 4 }
+}

@@ -1,0 +1,47 @@
+import CArch
+import SwiftvisorCore
+
+/// A guest: its stage-2 tables and VMID, its RAM, its emulated devices and its vCPUs.
+final class VirtualMachine {
+    enum State: Equatable { case running, finished }
+
+    let name: String
+    let vmid: VMID
+    /// Guest RAM: IPA `GuestMachine.ramBase` upwards, backed by `hostRAM`.
+    let ram: AddressRange<GuestPhysicalAddress>
+    let hostRAM: AddressRange<HostPhysicalAddress>
+    let stage2: TranslationTable<IdentityMappedTables>
+    var vcpus: [VirtualCPU] = []
+    var uart = PL011()
+    var consoleLine = ConsoleLine()
+    var state = State.running
+
+    /// VTTBR_EL2: VMID in bits 55:48, stage-2 root in BADDR (Arm ARM D19.2.173).
+    var vttbr: UInt64 { UInt64(vmid.rawValue) << 48 | stage2.root.rawValue }
+
+    init(name: String, vmid: VMID, hostRAM: AddressRange<HostPhysicalAddress>, stage2: TranslationTable<IdentityMappedTables>) {
+        self.name = name
+        self.vmid = vmid
+        self.hostRAM = hostRAM
+        self.ram = .init(base: GuestMachine.ramBase, size: hostRAM.size)
+        self.stage2 = stage2
+    }
+
+    /// Host address backing a guest IPA inside its RAM.
+    @inline(__always) func hostAddress(_ ipa: GuestPhysicalAddress) -> HostPhysicalAddress? {
+        ram.contains(ipa) ? hostRAM.base + ipa.offset(from: ram.base) : nil
+    }
+
+    /// Adds a byte written to the guest's console; prints whole lines prefixed with the name.
+    func consoleOutput(_ byte: UInt8) {
+        if consoleLine.append(byte) { flushConsole() }
+    }
+
+    func flushConsole() {
+        guard !consoleLine.isEmpty else { return }
+        Console.write(name)
+        Console.write(" | ")
+        Console.write(bytes: consoleLine.take())
+        Console.put(UInt8(ascii: "\n"))
+    }
+}
