@@ -1,1 +1,89 @@
-print("placeholder")
+import ArgumentParser
+import Foundation
+import SwiftvisorHost
+
+struct Swiftvisor: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "A type-1 hypervisor for 64-bit Arm, in Swift: build, check, run and measure it on QEMU.",
+        subcommands: [Run.self, Demo.self, Bench.self, Check.self, Build.self])
+}
+
+struct MachineOptions: ParsableArguments {
+    @Option(help: "QEMU CPU model: cortex-a57 (ARMv8.0, no VHE) or max (has VHE).")
+    var cpu: String = "cortex-a57"
+
+    @Option(help: "Stop QEMU after this many seconds.")
+    var timeout: Double = 60
+
+    func validate() throws {
+        guard ["cortex-a57", "max"].contains(cpu) else { throw ValidationError("--cpu must be cortex-a57 or max, not '\(cpu)'") }
+        guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
+    }
+}
+
+/// Runs a system and exits with its verdict; config errors exit 2 before QEMU starts.
+func runSystem(_ config: URL, _ machine: MachineOptions) throws {
+    var options = SystemRunner.Options()
+    options.cpu = machine.cpu
+    options.timeout = machine.timeout
+    let runner = SystemRunner()
+    do {
+        let outcome = try runner.run(config, options: options)
+        print("swiftvisor run: \(outcome.verdict == .success ? "every guest powered off with exit code 0" : "FAILED")")
+        outcome.summary.forEach { print($0) }
+        throw ExitCode(outcome.verdict.exitStatus)
+    } catch let errors as [ConfigError] {
+        for e in errors { FileHandle.standardError.write(Data("error: \(e)\n".utf8)) }
+        throw ExitCode(2)
+    }
+}
+
+extension Swiftvisor {
+    struct Run: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Boot the guests a system description (TOML) lists.")
+        @Argument(help: "The system description, e.g. examples/demo.toml.") var system: String
+        @OptionGroup var machine: MachineOptions
+        func run() throws { try runSystem(URL(fileURLWithPath: system), machine) }
+    }
+
+    struct Demo: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Run the built-in demo: two guests that print, make hypercalls and power off.")
+        @OptionGroup var machine: MachineOptions
+        func run() throws { try runSystem(ProjectLayout.current.examples.appendingPathComponent("demo.toml"), machine) }
+    }
+
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Check a system description without running it.")
+        @Argument var system: String
+        func run() throws {
+            do {
+                let loaded = try SystemRunner().load(URL(fileURLWithPath: system))
+                print("\(system): \(loaded.description.guests.count) guest(s), OK")
+            } catch let errors as [ConfigError] {
+                for e in errors { FileHandle.standardError.write(Data("error: \(e)\n".utf8)) }
+                throw ExitCode(2)
+            }
+        }
+    }
+
+    struct Build: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Build the hypervisor image and every built-in guest.")
+        func run() throws {
+            var builder = ImageBuilder(toolchain: try Toolchain())
+            builder.log = { print($0) }
+            print(try builder.buildHypervisor().path)
+            for g in ProjectLayout.current.builtinGuests { if let url = try builder.buildGuest(g) { print(url.path) } }
+        }
+    }
+
+    struct Bench: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Measure hypercall, PSCI and MMIO round trips in guest instructions (-icount shift=0).")
+        @OptionGroup var machine: MachineOptions
+        func run() throws {
+            let figures = try Benchmark.run(cpu: machine.cpu, timeout: machine.timeout)
+            for f in figures { print("\(f.name): \(f.value) instructions") }
+        }
+    }
+}
+
+Swiftvisor.main()

@@ -1,5 +1,5 @@
-// The C library symbols Embedded Swift's runtime calls: memory moves and compares, and the
-// allocator entry points, which forward to Heap.swift.
+// The C library symbols Embedded Swift's runtime calls (memory moves and compares, a hash
+// seed), for the hypervisor and the test guests alike.
 // Built with -ffreestanding -fno-builtin so these loops are not turned back into calls.
 #include <stddef.h>
 #include <stdint.h>
@@ -35,16 +35,6 @@ int memcmp(const void *a, const void *b, size_t n) {
 }
 
 size_t strlen(const char *s) { size_t n = 0; while (s[n]) n++; return n; }
-
-void *swiftvisor_heap_allocate(size_t size, size_t alignment);
-void swiftvisor_heap_release(void *p);
-
-int posix_memalign(void **result, size_t alignment, size_t size) {
-    *result = swiftvisor_heap_allocate(size, alignment);
-    return 0;   // the Swift side panics rather than return NULL
-}
-
-void free(void *p) { if (p) swiftvisor_heap_release(p); }
 
 // Seeds Swift's Hasher. The hypervisor keeps no hash tables of guest-controlled keys, so a
 // counter-derived seed is enough; it is not a source of secrets.

@@ -1,0 +1,63 @@
+// The few instructions a test guest needs that Swift cannot express.
+#ifndef SWIFTVISOR_GUEST_H
+#define SWIFTVISOR_GUEST_H
+#include <stdint.h>
+
+// Xen hypercall: hvc #0xEA1, number in x16, arguments x0-x2, result in x0.
+static inline int64_t xen_hypercall(uint64_t number, uint64_t a0, uint64_t a1, uint64_t a2) {
+    register uint64_t x0 __asm__("x0") = a0, x1 __asm__("x1") = a1, x2 __asm__("x2") = a2;
+    register uint64_t x16 __asm__("x16") = number;
+    __asm__ volatile("hvc #0xEA1" : "+r"(x0), "+r"(x1), "+r"(x2) : "r"(x16) : "memory");
+    return (int64_t)x0;
+}
+
+// SMCCC call with hvc #0 or smc #0.
+static inline int64_t smccc_hvc(uint64_t fid, uint64_t a1, uint64_t a2, uint64_t a3) {
+    register uint64_t x0 __asm__("x0") = fid, x1 __asm__("x1") = a1, x2 __asm__("x2") = a2, x3 __asm__("x3") = a3;
+    __asm__ volatile("hvc #0" : "+r"(x0), "+r"(x1), "+r"(x2), "+r"(x3) :: "memory");
+    return (int64_t)x0;
+}
+static inline int64_t smccc_smc(uint64_t fid, uint64_t a1, uint64_t a2, uint64_t a3) {
+    register uint64_t x0 __asm__("x0") = fid, x1 __asm__("x1") = a1, x2 __asm__("x2") = a2, x3 __asm__("x3") = a3;
+    __asm__ volatile("smc #0" : "+r"(x0), "+r"(x1), "+r"(x2), "+r"(x3) :: "memory");
+    return (int64_t)x0;
+}
+// An HVC with an immediate no ABI uses.
+static inline int64_t hvc_unknown_immediate(void) {
+    register uint64_t x0 __asm__("x0") = 0x84000000;
+    __asm__ volatile("hvc #0x1234" : "+r"(x0) :: "memory");
+    return (int64_t)x0;
+}
+
+static inline uint64_t read_cntvct(void) { uint64_t v; __asm__ volatile("isb; mrs %0, cntvct_el0" : "=r"(v)); return v; }
+static inline uint64_t read_cntfrq(void) { uint64_t v; __asm__ volatile("mrs %0, cntfrq_el0" : "=r"(v)); return v; }
+static inline uint64_t read_mpidr(void) { uint64_t v; __asm__ volatile("mrs %0, mpidr_el1" : "=r"(v)); return v; }
+
+// Accesses that may fault: the kit's exception vector records the fault and skips them.
+static inline uint64_t probe_read64(uint64_t address) {
+    uint64_t v = 0; __asm__ volatile("ldr %0, [%1]" : "+r"(v) : "r"(address) : "memory"); return v;
+}
+static inline void probe_write64(uint64_t address, uint64_t value) {
+    __asm__ volatile("str %0, [%1]" :: "r"(value), "r"(address) : "memory");
+}
+// A load pair: no instruction syndrome (ESR ISV=0) when it faults at stage 2.
+static inline uint64_t probe_read_pair(uint64_t address) {
+    uint64_t a = 0, b = 0; __asm__ volatile("ldp %0, %1, [%2]" : "+r"(a), "+r"(b) : "r"(address) : "memory"); return a ^ b;
+}
+// A system register the hypervisor traps (PMU, via MDCR_EL2.TPMCR).
+static inline uint64_t read_pmcr(void) { uint64_t v = 0; __asm__ volatile("mrs %0, pmcr_el0" : "+r"(v)); return v; }
+
+// Loops for the benchmarks: `count` round trips of one kind, nothing else in the loop body.
+uint64_t bench_xen_version(uint64_t count);
+uint64_t bench_psci_version(uint64_t count);
+uint64_t bench_mmio_read(uint64_t count, uint64_t address);
+uint64_t bench_empty(uint64_t count);
+
+void guest_mmu_off(void);
+void spin_forever_masked(void) __attribute__((noreturn));
+void jump_to(uint64_t address) __attribute__((noreturn));
+
+// Set by the kit's vector while a probe is under way: the fault's ESR_EL1 (0 if none).
+extern volatile uint64_t probe_fault_esr;
+extern volatile uint64_t probe_armed;
+#endif

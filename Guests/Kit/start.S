@@ -1,0 +1,126 @@
+// Test guest entry (docs/guest-boot.md): EL1h, MMU off, x0 = DTB. Sets up a stack, FP/SIMD,
+// the exception vectors and an identity map (1 GiB blocks: 0-1 GiB Device, 1-4 GiB Normal),
+// then calls guest_main(dtb).
+    .section .text.boot, "ax"
+    .global _start
+_start:
+    mov     x19, x0
+    adrp    x1, __bss_start
+    add     x1, x1, :lo12:__bss_start
+    adrp    x2, __bss_end
+    add     x2, x2, :lo12:__bss_end
+1:  cmp     x1, x2
+    b.hs    2f
+    str     xzr, [x1], #8
+    b       1b
+2:  adrp    x1, __stack_top
+    add     x1, x1, :lo12:__stack_top
+    mov     sp, x1
+    mov     x1, #(3 << 20)            // CPACR_EL1.FPEN: FP/SIMD on
+    msr     cpacr_el1, x1
+    adrp    x1, guest_vectors
+    add     x1, x1, :lo12:guest_vectors
+    msr     vbar_el1, x1
+    // Level-1 table, 4 entries of 1 GiB.
+    adrp    x1, guest_page_table
+    add     x1, x1, :lo12:guest_page_table
+    ldr     x2, =(0x0 | (1 << 10) | (0 << 2) | (3 << 53) | 1)          // Device-nGnRnE, XN
+    str     x2, [x1, #0]
+    ldr     x2, =(0x40000000 | (1 << 10) | (3 << 8) | (1 << 2) | 1)    // Normal WB
+    str     x2, [x1, #8]
+    ldr     x2, =(0x80000000 | (1 << 10) | (3 << 8) | (1 << 2) | 1)
+    str     x2, [x1, #16]
+    ldr     x2, =(0xC0000000 | (1 << 10) | (3 << 8) | (1 << 2) | 1)
+    str     x2, [x1, #24]
+    msr     ttbr0_el1, x1
+    ldr     x2, =0xFF00                // MAIR: Attr0 Device-nGnRnE, Attr1 Normal WB
+    msr     mair_el1, x2
+    // TCR_EL1: T0SZ=32 (4 GiB), IRGN0/ORGN0 WB, SH0 inner, TG0 4K, EPD1 (no TTBR1), IPS 32-bit.
+    ldr     x2, =(32 | (1 << 8) | (1 << 10) | (3 << 12) | (1 << 23))
+    msr     tcr_el1, x2
+    isb
+    tlbi    vmalle1
+    dsb     nsh
+    isb
+    mrs     x2, sctlr_el1
+    orr     x2, x2, #1                 // M
+    orr     x2, x2, #(1 << 2)          // C
+    orr     x2, x2, #(1 << 12)         // I
+    msr     sctlr_el1, x2
+    isb
+    mov     x0, x19
+    bl      guest_main
+    b       spin_forever_masked
+
+    .global guest_mmu_off
+guest_mmu_off:
+    mrs     x0, sctlr_el1
+    bic     x0, x0, #1
+    bic     x0, x0, #(1 << 2)
+    msr     sctlr_el1, x0
+    isb
+    ret
+
+    .global spin_forever_masked
+spin_forever_masked:
+    msr     daifset, #0xf
+1:  b       1b
+
+    .global jump_to
+jump_to:
+    br      x0
+
+// Synchronous exceptions at EL1: while a probe is armed, record ESR_EL1 and skip the
+// faulting instruction; otherwise report to Swift, which shuts the guest down as crashed.
+    .balign 2048
+guest_vectors:
+    .balign 128
+    b       unexpected_exception
+    .balign 128
+    b       unexpected_exception
+    .balign 128
+    b       unexpected_exception
+    .balign 128
+    b       unexpected_exception
+    .balign 128                         // current EL, SP_ELx, synchronous
+    b       sync_exception
+    .balign 128
+    b       unexpected_exception
+    .balign 128
+    b       unexpected_exception
+    .balign 128
+    b       unexpected_exception
+    .rept 8
+    .balign 128
+    b       unexpected_exception
+    .endr
+
+sync_exception:
+    stp     x0, x1, [sp, #-16]!
+    adrp    x0, probe_armed
+    ldr     x1, [x0, :lo12:probe_armed]
+    cbz     x1, 1f
+    mrs     x1, esr_el1
+    adrp    x0, probe_fault_esr
+    str     x1, [x0, :lo12:probe_fault_esr]
+    mrs     x0, elr_el1
+    add     x0, x0, #4
+    msr     elr_el1, x0
+    ldp     x0, x1, [sp], #16
+    eret
+1:  ldp     x0, x1, [sp], #16
+unexpected_exception:
+    mrs     x0, esr_el1
+    mrs     x1, elr_el1
+    mrs     x2, far_el1
+    bl      guest_unexpected_exception
+    b       spin_forever_masked
+
+    .data
+    .balign 8
+    .global probe_fault_esr, probe_armed
+probe_fault_esr: .quad 0
+probe_armed:     .quad 0
+    .bss
+    .balign 4096
+guest_page_table: .space 4096

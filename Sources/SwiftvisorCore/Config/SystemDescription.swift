@@ -1,0 +1,79 @@
+/// A system description: the guests to run, as the config file states them (key names from
+/// Xen's xl.cfg). Checked here, before anything starts; the host tool adds file checks.
+public struct SystemDescription: Equatable {
+    public struct Guest: Equatable {
+        public var name: String
+        /// Path as written (relative to the config file), or `guest:NAME` for a built-in test guest.
+        public var kernel: String
+        public var memoryMiB: Int
+        public var vcpus: Int
+        public var commandLine: String
+        public var ramdisk: String?
+        /// Line of the `[[guest]]` header, for messages.
+        public var line: Int
+
+        public init(name: String, kernel: String, memoryMiB: Int, vcpus: Int = 1, commandLine: String = "",
+                    ramdisk: String? = nil, line: Int = 0) {
+            self.name = name; self.kernel = kernel; self.memoryMiB = memoryMiB; self.vcpus = vcpus
+            self.commandLine = commandLine; self.ramdisk = ramdisk; self.line = line
+        }
+    }
+
+    public var guests: [Guest]
+    public init(guests: [Guest]) { self.guests = guests }
+
+    public static let minimumMemoryMiB = 4
+    public static let maximumMemoryMiB = 16384
+    public static let maximumVCPUs = 8
+    /// Host RAM all guests together may use in this version.
+    public static let maximumTotalMemoryMiB = 16384
+
+    public struct Problem: Error, Equatable {
+        public var line: Int
+        public var key: String?
+        public var message: String
+    }
+
+    /// Every problem found, in file order; empty when the description is usable.
+    public func problems() -> [Problem] {
+        var result: [Problem] = []
+        if guests.isEmpty { result.append(Problem(line: 0, key: nil, message: "no [[guest]] tables: describe at least one guest")) }
+        var seen: [String] = []
+        var total = 0
+        for g in guests {
+            if g.name.utf8.isEmpty || g.name.utf8.count > BootManifest.maxNameLength {
+                result.append(Problem(line: g.line, key: "name", message: "must be 1 to \(BootManifest.maxNameLength) characters"))
+            } else if !g.name.utf8.allSatisfy(Self.isNameCharacter) {
+                result.append(Problem(line: g.line, key: "name", message: "'\(g.name)' may use only letters, digits, '-', '_' and '.'"))
+            }
+            if seen.contains(g.name) {
+                result.append(Problem(line: g.line, key: "name", message: "'\(g.name)' names two guests; names must be unique"))
+            }
+            seen.append(g.name)
+            if g.memoryMiB < Self.minimumMemoryMiB || g.memoryMiB > Self.maximumMemoryMiB {
+                result.append(Problem(line: g.line, key: "memory",
+                                      message: "\(g.memoryMiB) MiB is outside \(Self.minimumMemoryMiB)...\(Self.maximumMemoryMiB) MiB"))
+            }
+            total += max(0, g.memoryMiB)
+            if g.vcpus < 1 || g.vcpus > Self.maximumVCPUs {
+                result.append(Problem(line: g.line, key: "vcpus", message: "\(g.vcpus) is outside 1...\(Self.maximumVCPUs)"))
+            }
+            if g.commandLine.utf8.count > BootManifest.maxCommandLineLength {
+                result.append(Problem(line: g.line, key: "cmdline", message: "longer than \(BootManifest.maxCommandLineLength) bytes"))
+            }
+        }
+        if total > Self.maximumTotalMemoryMiB {
+            result.append(Problem(line: 0, key: "memory",
+                                  message: "the guests need \(total) MiB together; at most \(Self.maximumTotalMemoryMiB) MiB fit"))
+        }
+        return result
+    }
+
+    static func isNameCharacter(_ c: UInt8) -> Bool {
+        switch c {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."): return true
+        default: return false
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import SwiftvisorCore
+
+/// Where the host tool places the boot manifest and guest images in the machine's RAM, and
+/// how much RAM the machine gets. QEMU `virt` puts RAM at 0x4000_0000, the hypervisor Image
+/// at +0x8_0000 and the DTB at +128 MiB; modules start above those, at +256 MiB.
+public struct BootLayout {
+    public static let ramBase: UInt64 = 0x4000_0000
+    public static let modulesBase: UInt64 = ramBase + 256 << 20
+
+    public struct Module { public var file: URL; public var address: UInt64 }
+
+    public var manifest: BootManifest
+    public var manifestAddress: UInt64 = modulesBase
+    public var modules: [Module] = []
+    public var machineRAMMiB: Int
+
+    public init(system: LoadedSystem) throws {
+        var address = alignUp(Self.modulesBase + 64 << 10, 2 << 20)
+        var guests: [BootManifest.Guest] = []
+        var modules: [Module] = []
+        for (i, g) in system.description.guests.enumerated() {
+            let kernelSize = try Self.size(of: system.kernels[i])
+            let kernel = AddressRange(base: HostPhysicalAddress(address), size: kernelSize)
+            modules.append(Module(file: system.kernels[i], address: address))
+            address = alignUp(address + kernelSize, 2 << 20)
+            var ramdisk: AddressRange<HostPhysicalAddress>?
+            if let r = system.ramdisks[i] {
+                let size = try Self.size(of: r)
+                ramdisk = .init(base: HostPhysicalAddress(address), size: size)
+                modules.append(Module(file: r, address: address))
+                address = alignUp(address + size, 2 << 20)
+            }
+            guests.append(.init(name: g.name, kernel: kernel, ramdisk: ramdisk, memoryBytes: UInt64(g.memoryMiB) << 20,
+                                vcpus: g.vcpus, commandLine: g.commandLine))
+        }
+        manifest = BootManifest(guests: guests)
+        self.modules = modules
+        // Room for the modules, every guest's RAM (2 MiB-rounded) and 64 MiB for the
+        // hypervisor's own tables, rounded up to 256 MiB.
+        let guestMiB = system.description.guests.reduce(0) { $0 + ($1.memoryMiB + 1) / 2 * 2 }
+        let modulesMiB = Int((address - Self.ramBase) >> 20) + 1
+        machineRAMMiB = Int(alignUp(UInt64(modulesMiB + guestMiB + 64), 256))
+    }
+
+    static func size(of file: URL) throws -> UInt64 {
+        let a = try FileManager.default.attributesOfItem(atPath: file.path)
+        return (a[.size] as? NSNumber)?.uint64Value ?? 0
+    }
+
+    /// Writes the manifest to `directory` and returns QEMU's arguments for the modules.
+    public func qemuArguments(writingManifestTo directory: URL) throws -> [String] {
+        let manifestFile = directory.appendingPathComponent("manifest.bin")
+        try Data(manifest.encoded).write(to: manifestFile)
+        var args = ["-append", "swiftvisor.manifest=0x\(String(manifestAddress, radix: 16))",
+                    "-device", "loader,file=\(manifestFile.path),addr=0x\(String(manifestAddress, radix: 16)),force-raw=on"]
+        for m in modules {
+            args += ["-device", "loader,file=\(m.file.path),addr=0x\(String(m.address, radix: 16)),force-raw=on"]
+        }
+        return args
+    }
+}

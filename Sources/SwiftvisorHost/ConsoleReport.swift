@@ -1,0 +1,50 @@
+/// What the hypervisor's console said about each guest, read from its `swiftvisor:` lines.
+public struct ConsoleReport: Equatable {
+    public enum Outcome: Equatable {
+        case shutDown(reason: String, exitCode: Int)
+        case stopped(cause: String)
+        case notStarted(cause: String)
+    }
+
+    public private(set) var outcomes: [String: Outcome] = [:]
+    public private(set) var panic: String?
+    public private(set) var allFinished = false
+    /// Lines each guest printed (without the "name | " prefix).
+    public private(set) var guestLines: [String: [String]] = [:]
+
+    public init() {}
+
+    public init(lines: [String]) { for l in lines { consume(l) } }
+
+    public mutating func consume(_ line: String) {
+        let l = line.hasSuffix("\r") ? String(line.dropLast()) : line
+        if let range = l.range(of: " | "), !l.hasPrefix("swiftvisor:") {
+            guestLines[String(l[..<range.lowerBound]), default: []].append(String(l[range.upperBound...]))
+            return
+        }
+        guard l.hasPrefix("swiftvisor: ") else { return }
+        let body = l.dropFirst("swiftvisor: ".count)
+        if body.hasPrefix("PANIC") { panic = String(body); return }
+        if body.hasPrefix("all guests have finished") { allFinished = true; return }
+        guard body.hasPrefix("guest '"), let nameEnd = body.dropFirst(7).firstIndex(of: "'") else { return }
+        let name = String(body[body.index(body.startIndex, offsetBy: 7)..<nameEnd])
+        let rest = body[body.index(after: nameEnd)...]
+        if rest.hasPrefix(" shut down: ") {
+            // "poweroff (exit code 0)"
+            let text = rest.dropFirst(" shut down: ".count)
+            let reason = text.prefix { $0 != " " }
+            var code = -1
+            if let r = text.range(of: "(exit code "), let c = Int(text[r.upperBound...].prefix { $0.isNumber }) { code = c }
+            outcomes[name] = .shutDown(reason: String(reason), exitCode: code)
+        } else if rest.hasPrefix(" stopped: ") {
+            outcomes[name] = .stopped(cause: String(rest.dropFirst(" stopped: ".count)))
+        } else if rest.hasPrefix(" not started: ") {
+            outcomes[name] = .notStarted(cause: String(rest.dropFirst(" not started: ".count)))
+        }
+    }
+
+    /// True when this guest powered off with exit code 0.
+    public func succeeded(_ guest: String) -> Bool {
+        outcomes[guest] == .shutDown(reason: "poweroff", exitCode: 0)
+    }
+}

@@ -1,0 +1,145 @@
+import Foundation
+
+/// Builds the bare-metal hypervisor image and the test guests with the Swift toolchain's own
+/// swiftc (Embedded Swift), clang and ld.lld. A step is skipped when none of its inputs
+/// changed since it last ran (a stamp of paths, sizes and modification times).
+public struct ImageBuilder {
+    public let layout: ProjectLayout
+    public let toolchain: Toolchain
+    /// Progress lines ("building hypervisor image"), for the user.
+    public var log: (String) -> Void = { _ in }
+
+    public init(layout: ProjectLayout = .current, toolchain: Toolchain) {
+        self.layout = layout
+        self.toolchain = toolchain
+    }
+
+    static let swiftFlags = [
+        "-target", "aarch64-none-none-elf", "-enable-experimental-feature", "Embedded",
+        "-wmo", "-parse-as-library", "-Osize", "-swift-version", "5",
+        "-Xfrontend", "-disable-stack-protector", "-Xfrontend", "-function-sections",
+        // No FP/SIMD registers in generated code: they hold guest state (docs/architecture.md).
+        // Strict alignment: code may run with the MMU off, where memory is Device.
+        "-Xcc", "-mgeneral-regs-only", "-Xcc", "-mstrict-align",
+    ]
+    static let cFlags = ["--target=aarch64-none-elf", "-mgeneral-regs-only", "-mstrict-align", "-ffreestanding",
+                         "-fno-builtin", "-ffunction-sections", "-O2", "-Wall", "-Werror"]
+
+    var objects: URL { layout.buildDirectory.appendingPathComponent("obj") }
+
+    /// The raw hypervisor Image for QEMU's -kernel (with its arm64 Image header).
+    public func buildHypervisor() throws -> URL {
+        let core = try buildCore()
+        let out = layout.buildDirectory.appendingPathComponent("swiftvisor.bin")
+        let hypervisorSources = try sources(in: layout.hypervisor, ext: "swift")
+        let archSources = try sources(in: layout.arch, ext: "S") + [layout.arch.appendingPathComponent("libc.c"),
+                                                                   layout.arch.appendingPathComponent("heap_shims.c"),
+                                                                   layout.arch.appendingPathComponent("context.c")]
+        let inputs = hypervisorSources + archSources + [core.object, layout.arch.appendingPathComponent("link.ld"),
+                                                        layout.arch.appendingPathComponent("include/arch.h")]
+        try step("hypervisor image", inputs: inputs, output: out) {
+            let dir = objects.appendingPathComponent("hypervisor")
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            let swiftObject = dir.appendingPathComponent("hypervisor.o")
+            try swiftc(["-module-name", "Hypervisor", "-I", core.moduleDirectory.path,
+                        "-I", layout.arch.appendingPathComponent("include").path, "-c"] + hypervisorSources.map(\.path)
+                       + ["-o", swiftObject.path])
+            var objectFiles = [swiftObject, core.object]
+            for source in archSources {
+                let o = dir.appendingPathComponent(source.lastPathComponent + ".o")
+                try clang(source, o, include: layout.arch.appendingPathComponent("include"))
+                objectFiles.append(o)
+            }
+            try link(objectFiles, script: layout.arch.appendingPathComponent("link.ld"), elf: dir.appendingPathComponent("swiftvisor.elf"))
+            try Shell.run(toolchain.path("llvm-objcopy"), ["-O", "binary", dir.appendingPathComponent("swiftvisor.elf").path, out.path])
+        }
+        return out
+    }
+
+    /// A built-in test guest (Guests/NAME) as an ELF executable, or nil if there is none.
+    public func buildGuest(_ name: String) throws -> URL? {
+        let source = layout.guestSource(name)
+        guard name != "Kit", FileManager.default.fileExists(atPath: source.appendingPathComponent("main.swift").path) else { return nil }
+        let core = try buildCore()
+        let out = layout.buildDirectory.appendingPathComponent("guests/\(name).elf")
+        let swiftSources = try sources(in: layout.guestKit, ext: "swift") + sources(in: source, ext: "swift")
+        let cSources = try sources(in: layout.guestKit, ext: "S") + sources(in: layout.guestKit, ext: "c")
+            + [layout.arch.appendingPathComponent("libc.c")]
+        let inputs = swiftSources + cSources + [core.object, layout.guestKit.appendingPathComponent("link.ld"),
+                                                layout.guestKit.appendingPathComponent("include/guest.h")]
+        try step("guest '\(name)'", inputs: inputs, output: out) {
+            let dir = objects.appendingPathComponent("guest-\(name)")
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            let swiftObject = dir.appendingPathComponent("guest.o")
+            try swiftc(["-module-name", "Guest", "-I", core.moduleDirectory.path,
+                        "-I", layout.guestKit.appendingPathComponent("include").path, "-c"] + swiftSources.map(\.path)
+                       + ["-o", swiftObject.path])
+            var objectFiles = [swiftObject, core.object]
+            for c in cSources {
+                let o = dir.appendingPathComponent(c.lastPathComponent + ".o")
+                try clang(c, o, include: layout.guestKit.appendingPathComponent("include"))
+                objectFiles.append(o)
+            }
+            try FileManager.default.createDirectory(at: out.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try link(objectFiles, script: layout.guestKit.appendingPathComponent("link.ld"), elf: out)
+        }
+        return out
+    }
+
+    /// The portable core compiled for aarch64-none-none-elf, shared by the hypervisor and guests.
+    public func buildCore() throws -> (object: URL, moduleDirectory: URL) {
+        let dir = objects.appendingPathComponent("core")
+        let object = dir.appendingPathComponent("SwiftvisorCore.o")
+        let coreSources = try sources(in: layout.core, ext: "swift")
+        try step("portable core for aarch64-none-none-elf", inputs: coreSources, output: object) {
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            try swiftc(["-module-name", "SwiftvisorCore", "-emit-module", "-emit-module-path",
+                        dir.appendingPathComponent("SwiftvisorCore.swiftmodule").path, "-c"] + coreSources.map(\.path)
+                       + ["-o", object.path])
+        }
+        return (object, dir)
+    }
+
+    // MARK: - Steps
+
+    func swiftc(_ arguments: [String]) throws {
+        try Shell.run(toolchain.path("swiftc"), Self.swiftFlags + arguments)
+    }
+
+    func clang(_ source: URL, _ object: URL, include: URL) throws {
+        try Shell.run(toolchain.path("clang"), Self.cFlags + ["-I", include.path, "-c", source.path, "-o", object.path])
+    }
+
+    func link(_ objects: [URL], script: URL, elf: URL) throws {
+        // No flag hides an undefined symbol: a missing one fails the build.
+        try Shell.run(toolchain.path("ld.lld"), ["--gc-sections", "-T", script.path, "-o", elf.path] + objects.map(\.path))
+    }
+
+    func sources(in dir: URL, ext: String) throws -> [URL] {
+        var result: [URL] = []
+        guard let e = FileManager.default.enumerator(at: dir, includingPropertiesForKeys: nil) else { return [] }
+        for case let url as URL in e where url.pathExtension == ext { result.append(url) }
+        return result.sorted { $0.path < $1.path }
+    }
+
+    /// Runs `body` unless `output` exists and the inputs' stamp matches the one recorded.
+    func step(_ what: String, inputs: [URL], output: URL, _ body: () throws -> Void) throws {
+        let stampFile = URL(fileURLWithPath: output.path + ".stamp")
+        let stamp = Self.stamp(inputs) + "flags: \((Self.swiftFlags + Self.cFlags).joined(separator: " "))\n"
+        if FileManager.default.fileExists(atPath: output.path),
+           let old = try? String(contentsOf: stampFile, encoding: .utf8), old == stamp { return }
+        log("building \(what)")
+        try FileManager.default.createDirectory(at: output.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try body()
+        try stamp.write(to: stampFile, atomically: true, encoding: .utf8)
+    }
+
+    static func stamp(_ inputs: [URL]) -> String {
+        inputs.map { url -> String in
+            let a = try? FileManager.default.attributesOfItem(atPath: url.path)
+            let size = (a?[.size] as? NSNumber)?.int64Value ?? -1
+            let time = (a?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+            return "\(url.path) \(size) \(time)\n"
+        }.joined()
+    }
+}

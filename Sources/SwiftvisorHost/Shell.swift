@@ -1,0 +1,39 @@
+import Foundation
+
+public struct CommandError: Error, CustomStringConvertible {
+    public var command: String
+    public var status: Int32
+    public var output: String
+    public var description: String { "`\(command)` failed with status \(status):\n\(output)" }
+}
+
+enum Shell {
+    /// Runs a program, returning its combined output; throws if it fails.
+    @discardableResult
+    static func run(_ executable: String, _ arguments: [String], currentDirectory: URL? = nil) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = arguments
+        if let currentDirectory { p.currentDirectoryURL = currentDirectory }
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        try p.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        let out = String(decoding: data, as: UTF8.self)
+        guard p.terminationStatus == 0 else {
+            throw CommandError(command: ([executable] + arguments).joined(separator: " "), status: p.terminationStatus, output: out)
+        }
+        return out
+    }
+
+    /// The first executable called `name` on PATH.
+    static func which(_ name: String) -> String? {
+        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
+            let candidate = "\(dir)/\(name)"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return nil
+    }
+}
