@@ -70,11 +70,9 @@ public enum Guest {
 
     /// Runs `body` with faults caught: returns ESR_EL1 of the exception it took, or nil.
     public static func probe(_ body: () -> Void) -> UInt64? {
-        probe_fault_esr = 0
-        probe_armed = 1
+        probe_begin()
         body()
-        probe_armed = 0
-        let esr = probe_fault_esr
+        let esr = probe_end()
         return esr == 0 ? nil : esr
     }
 }

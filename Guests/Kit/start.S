@@ -66,8 +66,10 @@ spin_forever_masked:
     msr     daifset, #0xf
 1:  b       1b
 
-    .global jump_to
-jump_to:
+    .global crash_at
+crash_at:
+    msr     vbar_el1, xzr
+    isb
     br      x0
 
 // Synchronous exceptions at EL1: while a probe is armed, record ESR_EL1 and skip the

@@ -45,7 +45,7 @@ static inline uint64_t probe_read_pair(uint64_t address) {
     uint64_t a = 0, b = 0; __asm__ volatile("ldp %0, %1, [%2]" : "+r"(a), "+r"(b) : "r"(address) : "memory"); return a ^ b;
 }
 // A system register the hypervisor traps (PMU, via MDCR_EL2.TPMCR).
-static inline uint64_t read_pmcr(void) { uint64_t v = 0; __asm__ volatile("mrs %0, pmcr_el0" : "+r"(v)); return v; }
+static inline uint64_t read_pmcr(void) { uint64_t v = 0; __asm__ volatile("mrs %0, pmcr_el0" : "+r"(v) :: "memory"); return v; }
 
 // Loops for the benchmarks: `count` round trips of one kind, nothing else in the loop body.
 uint64_t bench_xen_version(uint64_t count);
@@ -55,9 +55,17 @@ uint64_t bench_empty(uint64_t count);
 
 void guest_mmu_off(void);
 void spin_forever_masked(void) __attribute__((noreturn));
-void jump_to(uint64_t address) __attribute__((noreturn));
+// Removes the exception vectors (VBAR_EL1 = 0), then branches to `address`.
+void crash_at(uint64_t address) __attribute__((noreturn));
 
 // Set by the kit's vector while a probe is under way: the fault's ESR_EL1 (0 if none).
+// Accessed only through these functions: Swift does not honour C's volatile.
 extern volatile uint64_t probe_fault_esr;
 extern volatile uint64_t probe_armed;
+static inline void probe_begin(void) {
+    probe_fault_esr = 0; probe_armed = 1; __asm__ volatile("" ::: "memory");
+}
+static inline uint64_t probe_end(void) {
+    __asm__ volatile("" ::: "memory"); probe_armed = 0; return probe_fault_esr;
+}
 #endif
