@@ -1,0 +1,68 @@
+import XCTest
+@testable import SwiftvisorCore
+
+final class DevicesAndSchedulingTests: XCTestCase {
+    func test_pl011_is_always_ready_to_send() {
+        var u = PL011()
+        XCTAssertEqual(u.read(offset: 0x18) & (1 << 5), 0, "TXFF clear")
+        XCTAssertNotEqual(u.read(offset: 0x18) & (1 << 7), 0, "TXFE set")
+        XCTAssertEqual(u.write(offset: 0x00, value: 0x41), 0x41)
+        XCTAssertNil(u.write(offset: 0x24, value: 13))
+        XCTAssertEqual(u.read(offset: 0x24), 13)
+    }
+
+    func test_pl011_identifies_as_a_primecell_uart() {
+        let u = PL011()
+        XCTAssertEqual((0..<4).map { u.read(offset: 0xFE0 + UInt64($0) * 4) }, [0x11, 0x10, 0x34, 0x00])
+        XCTAssertEqual((0..<4).map { u.read(offset: 0xFF0 + UInt64($0) * 4) }, [0x0D, 0xF0, 0x05, 0xB1])
+    }
+
+    func test_pl011_interrupt_mask() {
+        var u = PL011()
+        XCTAssertEqual(u.read(offset: 0x40), 0)
+        _ = u.write(offset: 0x38, value: 1 << 5)
+        XCTAssertEqual(u.read(offset: 0x40), 1 << 5)
+    }
+
+    func test_console_lines() {
+        var l = ConsoleLine()
+        for b in "hi\r".utf8 { XCTAssertFalse(l.append(b)) }
+        XCTAssertTrue(l.append(UInt8(ascii: "\n")))
+        XCTAssertEqual(l.take(), Array("hi".utf8))
+        XCTAssertFalse(l.append(0x1B))
+        XCTAssertEqual(l.take(), Array("?".utf8), "control bytes are neutralised")
+        var long = ConsoleLine()
+        var flushed = false
+        for _ in 0..<ConsoleLine.capacity { flushed = long.append(UInt8(ascii: "x")) }
+        XCTAssertTrue(flushed, "a long line is broken at capacity")
+    }
+
+    func test_round_robin_lets_every_runnable_vcpu_go() {
+        var s = RoundRobinScheduler()
+        let a = s.add(.runnable), b = s.add(.off), c = s.add(.runnable)
+        XCTAssertEqual(s.next(), a)
+        XCTAssertEqual(s.next(), c)
+        XCTAssertEqual(s.next(), a)
+        s.setState(b, .runnable)
+        XCTAssertEqual(s.next(), b)
+        s.setState(a, .finished); s.setState(b, .finished)
+        XCTAssertEqual(s.next(), c)
+        XCTAssertEqual(s.next(), c)
+        s.setState(c, .finished)
+        XCTAssertNil(s.next())
+        XCTAssertFalse(s.hasRunnable)
+    }
+
+    func test_system_description_problems() {
+        let ok = SystemDescription.Guest(name: "a", kernel: "k", memoryMiB: 16)
+        XCTAssertEqual(SystemDescription(guests: [ok]).problems(), [])
+        let problems = SystemDescription(guests: [
+            ok, ok, .init(name: "bad name!", kernel: "k", memoryMiB: 1, vcpus: 0, line: 9),
+        ]).problems()
+        XCTAssertEqual(problems.map(\.key), ["name", "name", "memory", "vcpus"])
+        XCTAssertEqual(problems[2].line, 9)
+        XCTAssertFalse(SystemDescription(guests: [.init(name: "x", kernel: "k", memoryMiB: 16000),
+                                                  .init(name: "y", kernel: "k", memoryMiB: 16000)]).problems().isEmpty)
+        XCTAssertFalse(SystemDescription(guests: []).problems().isEmpty)
+    }
+}

@@ -1,0 +1,73 @@
+import XCTest
+@testable import SwiftvisorCore
+
+final class TrapDecodingTests: XCTestCase {
+    func test_hvc_with_xen_immediate() {
+        XCTAssertEqual(Trap(esr: ESR(rawValue: 0x5A00_0EA1), far: 0, hpfar: 0), .hypervisorCall(immediate: 0xEA1))
+    }
+
+    func test_trapped_smc_and_wfx() {
+        XCTAssertEqual(Trap(esr: ESR(rawValue: 0x5E00_0000), far: 0, hpfar: 0), .secureMonitorCall(immediate: 0))
+        XCTAssertEqual(Trap(esr: ESR(rawValue: 0x0600_0000), far: 0, hpfar: 0), .waitForInterrupt)
+        XCTAssertEqual(Trap(esr: ESR(rawValue: 0x0600_0001), far: 0, hpfar: 0), .waitForEvent)
+    }
+
+    func test_stage2_word_load_syndrome() {
+        // EC 0x24, IL, ISV, SAS=word, SRT=3, DFSC translation fault level 3.
+        let esr = ESR(rawValue: 0x9383_0007)
+        guard case .dataAbort(let a) = Trap(esr: esr, far: 0x0900_0018, hpfar: 0x9_0000) else {  // HPFAR.FIPA = IPA >> 12, at bit 4
+            return XCTFail("not a data abort")
+        }
+        XCTAssertTrue(a.syndromeValid)
+        XCTAssertEqual(a.accessSize, 4)
+        XCTAssertEqual(a.register, 3)
+        XCTAssertFalse(a.isWrite)
+        XCTAssertEqual(a.faultStatus, 7)
+        XCTAssertEqual(a.ipa, GuestPhysicalAddress(0x0900_0018))
+    }
+
+    func test_store_pair_has_no_syndrome() {
+        // What a guest's STP to MMIO produces: ISV clear, WnR set.
+        guard case .dataAbort(let a) = Trap(esr: ESR(rawValue: 0x9200_0047), far: 0x10, hpfar: 0) else { return XCTFail() }
+        XCTAssertFalse(a.syndromeValid)
+        XCTAssertTrue(a.isWrite)
+    }
+
+    func test_sign_extending_byte_load_into_w_register() {
+        // LDRSB w0: SAS=byte, SSE=1, SF=0.
+        let a = DataAbort(esr: ESR(rawValue: 0x9320_0007), far: 0, hpfar: 0)
+        XCTAssertEqual(a.loadedValue(0x80), 0xFFFF_FF80)
+        XCTAssertEqual(a.storedValue(0x1234), 0x34)
+    }
+
+    func test_sign_extending_halfword_into_x_register() {
+        // LDRSH x0: SAS=halfword, SSE=1, SF=1.
+        let a = DataAbort(esr: ESR(rawValue: 0x9360_8007), far: 0, hpfar: 0)
+        XCTAssertEqual(a.loadedValue(0x8001), 0xFFFF_FFFF_FFFF_8001)
+    }
+
+    func test_unknown_class_is_unhandled() {
+        let esr = ESR(rawValue: 0x6600_0000)   // EC 0x19 SVE
+        XCTAssertEqual(Trap(esr: esr, far: 0, hpfar: 0), .unhandled(esr))
+        XCTAssertEqual(esr.exceptionClass, .sve)
+    }
+
+    func test_system_register_access() {
+        // MRS x2, PMCR_EL0: op0=3 op1=3 CRn=9 CRm=12 op2=0, read.
+        let iss: UInt64 = 3 << 20 | 0 << 17 | 3 << 14 | 9 << 10 | 2 << 5 | 12 << 1 | 1
+        guard case .systemRegister(let s) = Trap(esr: ESR(exceptionClass: .systemRegister64, iss: iss), far: 0, hpfar: 0) else { return XCTFail() }
+        XCTAssertEqual([s.op0, s.op1, s.crn, s.crm, s.op2], [3, 3, 9, 12, 0])
+        XCTAssertEqual(s.register, 2)
+        XCTAssertTrue(s.isRead)
+    }
+
+    func test_exception_class_codes_round_trip() {
+        for code in UInt8(0)..<64 { XCTAssertEqual(ExceptionClass(code: code).code, code) }
+    }
+
+    func test_guest_hcr_traps_what_the_hypervisor_handles() {
+        let h = HCR.guest
+        XCTAssertTrue(h.vm && h.imo && h.fmo && h.amo && h.twi && h.twe && h.tsc && h.rw)
+        XCTAssertFalse(h.e2h)
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import XCTest
+@testable import SwiftvisorHost
+
+/// Boots QEMU with the hypervisor and asserts what a user sees: console lines, each guest's
+/// outcome, the verdict. Every test runs on a CPU without VHE (cortex-a57) and with it (max).
+/// On failure the whole console log is attached to the message.
+final class SystemTests: XCTestCase {
+    static let cpus = ["cortex-a57", "max"]
+    let systems = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Systems")
+
+    func run(_ config: URL, cpu: String, timeout: Double = 60) throws -> SystemRunner.Outcome {
+        var options = SystemRunner.Options()
+        options.cpu = cpu
+        options.timeout = timeout
+        options.echo = false
+        return try SystemRunner(log: { _ in }).run(config, options: options)
+    }
+
+    func log(_ o: SystemRunner.Outcome) -> String { "\n--- console ---\n" + o.lines.joined(separator: "\n") }
+
+    func test_demo_guests_print_and_power_off() throws {
+        for cpu in Self.cpus {
+            let o = try run(ProjectLayout.current.examples.appendingPathComponent("demo.toml"), cpu: cpu)
+            XCTAssertEqual(o.verdict, .success, cpu + log(o))
+            for (name, text) in [("alpha", "I am alpha"), ("beta", "I am beta")] {
+                let lines = o.report.guestLines[name] ?? []
+                XCTAssertTrue(lines.contains("hello from a swiftvisor guest: \(text)"), cpu + log(o))
+                XCTAssertTrue(lines.contains("xen_version says 0.1 (via console_io)"), cpu + log(o))
+                XCTAssertEqual(lines.last, "goodbye", cpu + log(o))
+            }
+            XCTAssertTrue(o.lines.contains { $0.contains(cpu == "max" ? "VHE present, not used" : "VHE not present") }, cpu + log(o))
+        }
+    }
+
+    func test_every_hypercall_answers_as_documented() throws {
+        for cpu in Self.cpus {
+            let o = try run(systems.appendingPathComponent("hypercalls.toml"), cpu: cpu)
+            XCTAssertEqual(o.verdict, .success, cpu + log(o))
+            let lines = o.report.guestLines["hypercalls"] ?? []
+            XCTAssertFalse(lines.contains { $0.hasPrefix("FAIL") }, cpu + log(o))
+            XCTAssertEqual(lines.filter { $0.hasPrefix("ok ") }.count, 15, cpu + log(o))
+        }
+    }
+
+    func test_a_guest_cannot_reach_memory_it_was_not_given() throws {
+        for cpu in Self.cpus {
+            let o = try run(systems.appendingPathComponent("isolation.toml"), cpu: cpu)
+            XCTAssertEqual(o.verdict, .success, cpu + log(o))
+            let probe = o.report.guestLines["probe"] ?? []
+            XCTAssertTrue(probe.contains("isolation probe: 20 attempts, 0 not refused"), cpu + log(o))
+            XCTAssertFalse(probe.contains { $0.contains("TOP-SECRET") || $0.contains("READ") || $0.contains("WRITTEN") }, cpu + log(o))
+            XCTAssertTrue(probe.contains("probe own RAM: no trace of another guest's secret"), cpu + log(o))
+            XCTAssertEqual(o.report.guestLines["secret"]?.last, "secret intact", cpu + log(o))
+        }
+    }
+
+    func test_misbehaving_guests_are_contained() throws {
+        for cpu in Self.cpus {
+            let o = try run(systems.appendingPathComponent("misbehaving.toml"), cpu: cpu, timeout: 20)
+            // The spinner never stops, so the run ends by timeout; everything else finished.
+            XCTAssertEqual(o.verdict, .timedOut, cpu + log(o))
+            XCTAssertNil(o.report.outcomes["spinner"], cpu + log(o))
+            XCTAssertTrue(o.report.succeeded("hello"), cpu + log(o))
+            XCTAssertEqual(o.report.guestLines["hello"]?.last, "goodbye", cpu + log(o))
+            XCTAssertTrue(o.report.succeeded("badcalls"), cpu + log(o))
+            XCTAssertTrue(o.report.guestLines["badcalls"]?.contains("0 failure(s)") ?? false, cpu + log(o))
+            guard case .stopped(let cause)? = o.report.outcomes["crasher"] else { return XCTFail("crasher not stopped" + log(o)) }
+            XCTAssertTrue(cause.contains("EC 0x20") && cause.contains("IPA 0x200") && cause.contains("PC 0x200"), cause)
+            XCTAssertNil(o.report.panic, cpu + log(o))
+        }
+    }
+
+    func test_a_bad_description_is_rejected_before_qemu_starts() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID().uuidString).toml")
+        try "[[guest]]\nname = \"x\"\nkernel = \"guest:nosuchguest\"\nmemory = 8\nspeed = 3\n".write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        XCTAssertThrowsError(try run(file, cpu: "cortex-a57")) { error in
+            let messages = (error as? [ConfigError])?.map(\.description) ?? []
+            XCTAssertTrue(messages.contains { $0.hasSuffix(":5: 'speed': unknown key; a [[guest]] takes name, kernel, memory, vcpus, cmdline, ramdisk") }, "\(messages)")
+            XCTAssertTrue(messages.contains { $0.contains("no built-in guest by that name") }, "\(messages)")
+        }
+    }
+
+    func test_the_command_line_tool_exits_with_the_verdict() throws {
+        // The built binary, run as a user would: exit 0 only when every guest powered off cleanly.
+        let binary = Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("swiftvisor")
+        let tool = FileManager.default.isExecutableFile(atPath: binary.path) ? binary
+            : URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+                .appendingPathComponent(".build/debug/swiftvisor")
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: tool.path), "swiftvisor binary not built")
+        func status(_ args: [String]) throws -> Int32 {
+            let p = Process()
+            p.executableURL = tool
+            p.arguments = args
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run(); p.waitUntilExit()
+            return p.terminationStatus
+        }
+        XCTAssertEqual(try status(["demo"]), 0)
+        XCTAssertEqual(try status(["run", systems.appendingPathComponent("misbehaving.toml").path, "--timeout", "15"]), 3)
+        XCTAssertEqual(try status(["check", "/nonexistent.toml"]), 2)
+    }
+}
