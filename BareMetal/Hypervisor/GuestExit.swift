@@ -68,17 +68,22 @@ func handleSynchronous(_ vcpu: VirtualCPU, _ hv: Hypervisor) -> ExitOutcome {
 /// Injects an exception and logs it; stops the guest if it cannot take it.
 func inject(_ kind: ExceptionInjection.Kind, at address: UInt64, ipa: UInt64?, esr: ESR,
             cause: StaticString, _ vcpu: VirtualCPU, _ hv: Hypervisor) -> ExitOutcome {
-    Console.log("guest '"); Console.write(vcpu.vm.name); Console.write("': "); Console.write(cause)
-    Console.write(" (EC "); Console.hex(UInt64(esr.exceptionClass.code))
-    if let ipa { Console.write(", IPA "); Console.hex(ipa) }
-    Console.write(", PC "); Console.hex(vcpu.frame.pointee.elr_el2)
-    if ExceptionInjection.inject(kind, faultAddress: address, into: vcpu) {
-        Console.write("): exception injected\n")
-        return .resume
+    let vm = vcpu.vm
+    let pc = vcpu.frame.pointee.elr_el2
+    guard ExceptionInjection.inject(kind, faultAddress: address, into: vcpu) else {
+        hv.stop(vcpu, cause: cause, esr: esr, ipa: ipa)
+        return .reschedule
     }
-    Console.write("): no handler at its vector\n")
-    hv.stop(vcpu, cause: cause, esr: esr, ipa: ipa)
-    return .reschedule
+    vm.injections += 1
+    if vm.injections <= VirtualMachine.loggedInjections {
+        Console.log("guest '"); Console.write(vm.name); Console.write("': "); Console.write(cause)
+        Console.write(" (EC "); Console.hex(UInt64(esr.exceptionClass.code))
+        if let ipa { Console.write(", IPA "); Console.hex(ipa) }
+        Console.write(", PC "); Console.hex(pc); Console.write("): exception injected")
+        if vm.injections == VirtualMachine.loggedInjections { Console.write("; further ones are not reported") }
+        Console.write("\n")
+    }
+    return .resume
 }
 
 func handleInterrupt(_ hv: Hypervisor) -> ExitOutcome {

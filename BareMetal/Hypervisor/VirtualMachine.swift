@@ -15,6 +15,10 @@ final class VirtualMachine {
     var uart = PL011()
     var consoleLine = ConsoleLine()
     var state = State.running
+    /// Exceptions injected so far; only the first `loggedInjections` are reported, so a
+    /// guest that faults in a loop cannot flood the console.
+    var injections = 0
+    static let loggedInjections = 32
 
     /// VTTBR_EL2: VMID in bits 55:48, stage-2 root in BADDR (Arm ARM D19.2.173).
     var vttbr: UInt64 { UInt64(vmid.rawValue) << 48 | stage2.root.rawValue }

@@ -1,6 +1,7 @@
 // Test guest entry (docs/guest-boot.md): EL1h, MMU off, x0 = DTB. Sets up a stack, FP/SIMD,
-// the exception vectors and an identity map (1 GiB blocks: 0-1 GiB Device, 1-4 GiB Normal),
-// then calls guest_main(dtb).
+// the exception vectors and a map of 1 GiB blocks: 0-1 GiB Device and 1-3 GiB Normal, both
+// identity; 3-4 GiB a read-only alias of 1-2 GiB (to test that hypercalls honour stage-1
+// permissions). Then calls guest_main(dtb).
     .section .text.boot, "ax"
     .global _start
 _start:
@@ -30,7 +31,7 @@ _start:
     str     x2, [x1, #8]
     ldr     x2, =(0x80000000 | (1 << 10) | (3 << 8) | (1 << 2) | 1)
     str     x2, [x1, #16]
-    ldr     x2, =(0xC0000000 | (1 << 10) | (3 << 8) | (1 << 2) | 1)
+    ldr     x2, =(0x40000000 | (1 << 10) | (3 << 8) | (3 << 6) | (1 << 2) | 1)  // AP=RO
     str     x2, [x1, #24]
     msr     ttbr0_el1, x1
     ldr     x2, =0xFF00                // MAIR: Attr0 Device-nGnRnE, Attr1 Normal WB

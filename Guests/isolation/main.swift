@@ -16,7 +16,7 @@ func guestMain(_ dtb: UInt64) {
         ("host RAM at 0x48000000 (host DTB)", 0x4800_0000),
         ("host RAM at 0x50000000 (boot modules)", 0x5000_0000),
         ("host RAM at 0x60000000", 0x6000_0000),
-        ("top of 4 GiB", 0xFFFF_F000),
+        ("top of 3 GiB", 0xBFFF_F000),
         ("IPA 0 (flash)", 0x0),
         ("GIC distributor (not given to this guest)", 0x0800_0000),
     ]

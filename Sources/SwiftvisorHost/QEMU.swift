@@ -31,10 +31,12 @@ public enum QEMU {
         public var ramMiB = 1024
         /// -icount shift=0: the guest counter follows executed instructions (benchmarks).
         public var countInstructions = false
+        /// EL2 present; off only to test that the hypervisor refuses to start at EL1.
+        public var virtualization = true
         public init() {}
 
         var arguments: [String] {
-            var a = ["-M", "virt,virtualization=on,gic-version=3", "-cpu", cpu, "-smp", "1", "-m", "\(ramMiB)M",
+            var a = ["-M", "virt,virtualization=\(virtualization ? "on" : "off"),gic-version=3", "-cpu", cpu, "-smp", "1", "-m", "\(ramMiB)M",
                      "-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot"]
             if countInstructions { a += ["-icount", "shift=0"] }
             return a

@@ -8,6 +8,8 @@ public struct SystemRunner {
         public var cpu = "cortex-a57"
         public var timeout: Double = 60
         public var countInstructions = false
+        /// Boot without EL2 (tests the refusal message).
+        public var virtualization = true
         /// Print console lines as they arrive.
         public var echo = true
         public init() {}
@@ -60,6 +62,7 @@ public struct SystemRunner {
         machine.cpu = options.cpu
         machine.ramMiB = boot.machineRAMMiB
         machine.countInstructions = options.countInstructions
+        machine.virtualization = options.virtualization
         let echo = options.echo, log = self.log
         let result = try QEMU.run(qemu: qemu, machine: machine, image: image,
                                   extraArguments: try boot.qemuArguments(writingManifestTo: runDirectory),

@@ -21,7 +21,7 @@ public struct Toolchain {
         } else {
             throw Missing(tool: "swiftc", folder: "PATH")
         }
-        for tool in ["swiftc", "clang", "ld.lld", "llvm-objcopy"] where !FileManager.default.isExecutableFile(atPath: path(tool)) {
+        for tool in ["swiftc", "clang", "ld.lld", "llvm-objcopy", "llvm-objdump"] where !FileManager.default.isExecutableFile(atPath: path(tool)) {
             throw Missing(tool: tool, folder: bin.path)
         }
     }

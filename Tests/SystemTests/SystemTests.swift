@@ -82,6 +82,39 @@ final class SystemTests: XCTestCase {
         }
     }
 
+    func test_refuses_to_run_below_el2() throws {
+        var options = SystemRunner.Options()
+        options.virtualization = false
+        options.timeout = 10
+        options.echo = false
+        let o = try SystemRunner(log: { _ in }).run(ProjectLayout.current.examples.appendingPathComponent("demo.toml"), options: options)
+        XCTAssertTrue(o.lines.contains("swiftvisor: entered at EL1, but swiftvisor must be entered at EL2 (QEMU: -M virt,virtualization=on). Stopping."), log(o))
+        XCTAssertTrue(o.report.outcomes.isEmpty, log(o))
+        XCTAssertNotEqual(o.verdict, .success)
+    }
+
+    func test_no_fp_or_simd_registers_at_el2() throws {
+        // The hypervisor keeps guests' V0-V31 live across exits; only fpsimd.S may touch them.
+        var builder = ImageBuilder(toolchain: try Toolchain())
+        builder.log = { _ in }
+        _ = try builder.buildHypervisor()
+        let elf = ProjectLayout.current.buildDirectory.appendingPathComponent("obj/hypervisor/swiftvisor.elf")
+        let listing = try Shell.run(try Toolchain().path("llvm-objdump"), ["-d", "--no-show-raw-insn", elf.path])
+        var function = "", offenders: [String] = []
+        for line in listing.split(separator: "\n") {
+            if line.hasSuffix(">:") { function = String(line); continue }
+            let fields = line.split(separator: "\t")
+            guard fields.count >= 3, !function.contains("fp_state_") else { continue }
+            let operands = fields[2...].joined(separator: " ")
+            if operands.range(of: #"(^|[ ,\[{])[qvdsbh][0-9]{1,2}([ ,.\]}]|$)"#, options: .regularExpression) != nil
+                || fields[1].hasPrefix("f") && !fields[1].hasPrefix("fmov x") {
+                offenders.append("\(function) \(line)")
+            }
+        }
+        XCTAssertEqual(offenders.prefix(10), [], "FP/SIMD use outside fpsimd.S")
+        XCTAssertTrue(listing.contains("<fp_state_save>:"))
+    }
+
     func test_the_command_line_tool_exits_with_the_verdict() throws {
         // The built binary, run as a user would: exit 0 only when every guest powered off cleanly.
         let binary = Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("swiftvisor")
