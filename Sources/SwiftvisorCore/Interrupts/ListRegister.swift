@@ -1,0 +1,90 @@
+/// ICH_LR<n>_EL2, a List Register of the virtual CPU interface (IHI0069 12.4.6).
+public struct ListRegister: Equatable {
+    public var rawValue: UInt64
+    public init(rawValue: UInt64) { self.rawValue = rawValue }
+
+    /// State, bits 63:62.
+    public enum State: UInt64 { case invalid = 0, pending = 1, active = 2, pendingAndActive = 3 }
+
+    public var state: State { State(rawValue: rawValue >> 62)! }
+    /// vINTID, bits 31:0.
+    public var virtualINTID: UInt32 { UInt32(truncatingIfNeeded: rawValue) }
+    /// Priority, bits 55:48.
+    public var priority: UInt8 { UInt8(truncatingIfNeeded: rawValue >> 48) }
+
+    /// A pending Group 1 interrupt (Group bit 60), not linked to a physical one (HW = 0).
+    public static func pending(_ intid: UInt32, priority: UInt8) -> ListRegister {
+        ListRegister(rawValue: State.pending.rawValue << 62 | 1 << 60 | UInt64(priority) << 48 | UInt64(intid))
+    }
+
+    public static let empty = ListRegister(rawValue: 0)
+}
+
+/// A vCPU's list registers and which interrupt each holds. `refresh` reconciles them with the
+/// distributor model after the guest ran, then loads the highest-priority deliverable
+/// interrupts, evicting lower-priority pending ones if needed.
+public struct ListRegisterFile: Equatable {
+    public var registers: [ListRegister]
+    /// INTID each register was loaded with (the hardware may clear it once invalid).
+    public private(set) var owners: [UInt32?]
+
+    public init(count: Int) {
+        registers = Array(repeating: .empty, count: count)
+        owners = Array(repeating: nil, count: count)
+    }
+
+    /// Bit n set when list register n holds an interrupt.
+    public var inUseMask: UInt16 {
+        var m: UInt16 = 0
+        for (i, o) in owners.enumerated() where o != nil { m |= 1 << UInt16(i) }
+        return m
+    }
+
+    /// Returns true when interrupts are still waiting for a free register: the caller then
+    /// asks for the underflow maintenance interrupt (ICH_HCR_EL2.UIE).
+    public mutating func refresh(_ gic: inout VirtualGIC, vcpu: Int) -> Bool {
+        // 1. What the guest did with the interrupts we gave it.
+        for i in registers.indices {
+            guard let intid = owners[i] else { continue }
+            let s = registers[i].state
+            if s == .invalid {
+                gic.returnFromListRegister(intid, vcpu: vcpu, pending: false, active: false)
+                owners[i] = nil
+                registers[i] = .empty
+            }
+        }
+        // 2. Fill free registers; evict pending-only registers of lower priority.
+        var waiting = gic.deliverable(vcpu: vcpu)[...]
+        while let next = waiting.first {
+            if let free = owners.firstIndex(where: { $0 == nil }) {
+                load(next, into: free, &gic, vcpu: vcpu)
+                waiting = waiting.dropFirst()
+                continue
+            }
+            // The lowest-priority (highest value) register still only pending.
+            var victim: Int?
+            for i in registers.indices where registers[i].state == .pending {
+                if victim == nil || registers[i].priority > registers[victim!].priority { victim = i }
+            }
+            guard let v = victim, registers[v].priority > next.priority, let old = owners[v] else { break }
+            gic.returnFromListRegister(old, vcpu: vcpu, pending: true, active: false)
+            owners[v] = nil
+            registers[v] = .empty
+            // The evicted interrupt competes again in a later refresh.
+            load(next, into: v, &gic, vcpu: vcpu)
+            waiting = waiting.dropFirst()
+        }
+        return !waiting.isEmpty
+    }
+
+    private mutating func load(_ i: (intid: UInt32, priority: UInt8), into slot: Int, _ gic: inout VirtualGIC, vcpu: Int) {
+        gic.moveToListRegister(i.intid, vcpu: vcpu)
+        registers[slot] = .pending(i.intid, priority: i.priority)
+        owners[slot] = i.intid
+    }
+
+    /// Does the vCPU have anything pending at all (for WFI)?
+    public func hasPending(_ gic: VirtualGIC, vcpu: Int) -> Bool {
+        registers.contains { $0.state == .pending || $0.state == .pendingAndActive } || !gic.deliverable(vcpu: vcpu).isEmpty
+    }
+}

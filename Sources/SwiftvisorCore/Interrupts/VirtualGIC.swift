@@ -1,0 +1,90 @@
+/// One VM's virtual GICv3 distributor and redistributors as the guest programs them through
+/// MMIO (IHI0069 chapter 12). The CPU interface is the hardware's (ICH_* list registers); this
+/// model decides which interrupts are pending for which vCPU. No hardware access here.
+public struct VirtualGIC {
+    public let vcpuCount: Int
+    /// Number of SPIs (a multiple of 32).
+    public let spiCount: Int
+    /// GICD_CTLR: EnableGrp1A (bit 1); ARE_NS (bit 4) reads as one (affinity routing only).
+    public internal(set) var distributorControl: UInt32 = 1 << 4
+    var privates: [[VirtualInterruptState]]
+    var spis: [VirtualInterruptState]
+    /// GICD_IROUTER<n>: target vCPU of each SPI (Aff0), IRM=0 only.
+    var spiRoute: [Int]
+    /// GICR_WAKER.ProcessorSleep per vCPU.
+    var processorSleep: [Bool]
+
+    public init(vcpuCount: Int, spiCount: Int = 32) {
+        self.vcpuCount = vcpuCount
+        self.spiCount = spiCount
+        var sgiDefaults = VirtualInterruptState()
+        sgiDefaults.edgeTriggered = true
+        privates = Array(repeating: Array(repeating: VirtualInterruptState(), count: InterruptID.privateCount), count: vcpuCount)
+        for v in 0..<vcpuCount { for i in 0..<InterruptID.sgiCount { privates[v][i] = sgiDefaults } }
+        spis = Array(repeating: VirtualInterruptState(), count: spiCount)
+        spiRoute = Array(repeating: 0, count: spiCount)
+        processorSleep = Array(repeating: true, count: vcpuCount)
+    }
+
+    public var group1Enabled: Bool { distributorControl & 0b10 != 0 }
+
+    /// The state of `intid` as seen from `vcpu` (private interrupts are per vCPU).
+    public func state(_ intid: UInt32, vcpu: Int) -> VirtualInterruptState? {
+        if intid < 32 { return privates[vcpu][Int(intid)] }
+        let i = Int(intid) - 32
+        return i < spiCount ? spis[i] : nil
+    }
+
+    mutating func update(_ intid: UInt32, vcpu: Int, _ body: (inout VirtualInterruptState) -> Void) {
+        if intid < 32 { body(&privates[vcpu][Int(intid)]); return }
+        let i = Int(intid) - 32
+        if i < spiCount { body(&spis[i]) }
+    }
+
+    /// The vCPU an interrupt is delivered to.
+    public func target(of intid: UInt32, vcpu: Int) -> Int { intid < 32 ? vcpu : spiRoute[Int(intid) - 32] }
+
+    /// Makes an interrupt pending (a device line, a timer, an SGI); returns the vCPU to wake
+    /// if it is now deliverable.
+    @discardableResult
+    public mutating func raise(_ intid: UInt32, vcpu: Int) -> Int? {
+        guard state(intid, vcpu: vcpu) != nil else { return nil }
+        update(intid, vcpu: vcpu) { $0.pending = true }
+        let t = target(of: intid, vcpu: vcpu)
+        return isDeliverable(intid, vcpu: t) ? t : nil
+    }
+
+    /// Pending, enabled, not yet in a list register, and its group enabled.
+    public func isDeliverable(_ intid: UInt32, vcpu: Int) -> Bool {
+        guard let s = state(intid, vcpu: vcpu) else { return false }
+        return s.pending && s.enabled && !s.inListRegister && group1Enabled && s.group1
+    }
+
+    /// Every deliverable interrupt of `vcpu`, highest priority (lowest value) first, then by INTID.
+    public func deliverable(vcpu: Int) -> [(intid: UInt32, priority: UInt8)] {
+        guard group1Enabled else { return [] }
+        var result: [(intid: UInt32, priority: UInt8)] = []
+        for (i, s) in privates[vcpu].enumerated() where s.pending && s.enabled && !s.inListRegister && s.group1 {
+            result.append((UInt32(i), s.priority))
+        }
+        for (i, s) in spis.enumerated() where spiRoute[i] == vcpu && s.pending && s.enabled && !s.inListRegister && s.group1 {
+            result.append((UInt32(i + 32), s.priority))
+        }
+        result.sort { $0.priority != $1.priority ? $0.priority < $1.priority : $0.intid < $1.intid }
+        return result
+    }
+
+    /// Hands an interrupt to a list register: the LR now holds its pending state.
+    public mutating func moveToListRegister(_ intid: UInt32, vcpu: Int) {
+        update(intid, vcpu: vcpu) { $0.inListRegister = true; $0.pending = false }
+    }
+
+    /// Takes an interrupt back from a list register with the state the LR showed.
+    public mutating func returnFromListRegister(_ intid: UInt32, vcpu: Int, pending: Bool, active: Bool) {
+        update(intid, vcpu: vcpu) {
+            $0.inListRegister = false
+            $0.pending = $0.pending || pending
+            $0.active = active
+        }
+    }
+}
