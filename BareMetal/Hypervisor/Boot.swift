@@ -45,9 +45,14 @@ func swiftvisorMain(_ dtbAddress: UInt64, _ currentEL: UInt64) {
             Console.log("PANIC: no GICv3 for this CPU in the device tree\n"); halt_forever()
         }
         // The hypervisor timer PPI from the DTB; 26 is the architecture's recommended INTID (BSA).
+        // Fallbacks are the BSA's recommended PPIs: CNTHP 26, CNTV 27, GIC maintenance 25.
         let timerINTID = platform.hypervisorTimerINTID ?? 26
-        gic.initialize(enabling: timerINTID)
-        let hv = Hypervisor(platform: platform, interrupts: gic, timerINTID: timerINTID)
+        let virtualTimerINTID = platform.virtualTimerINTID ?? InterruptID.virtualTimer
+        let maintenanceINTID = platform.maintenanceINTID ?? InterruptID.maintenance
+        gic.initialize(enabling: [timerINTID, virtualTimerINTID, maintenanceINTID])
+        VirtualInterrupts.probe()
+        let hv = Hypervisor(platform: platform, interrupts: gic, timerINTID: timerINTID,
+                            virtualTimerINTID: virtualTimerINTID, maintenanceINTID: maintenanceINTID)
         hypervisor = hv
         for (index, guest) in (manifest?.guests ?? []).enumerated() {
             if let vm = GuestBuilder.build(guest, vmid: VMID(UInt16(index + 1)), processor: processor,

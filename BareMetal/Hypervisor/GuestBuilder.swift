@@ -26,7 +26,7 @@ enum GuestBuilder {
             // Only RAM is mapped: every device access traps for emulation.
             try stage2.map(input: GuestMachine.ramBase.rawValue, output: base, size: size, attributes: Stage2Attributes.guestRAM)
         } catch { return fail("stage-2 mapping failed") }
-        let vm = VirtualMachine(name: guest.name, vmid: vmid, hostRAM: hostRAM, stage2: stage2)
+        let vm = VirtualMachine(name: guest.name, vmid: vmid, vcpuCount: guest.vcpus, hostRAM: hostRAM, stage2: stage2)
 
         // SAFETY: the kernel module lies in reserved host RAM named by the manifest.
         let kernelBytes = UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: UInt(guest.kernel.base.rawValue)),

@@ -24,15 +24,18 @@ func swiftvisorGuestExit(_ frame: UnsafeMutablePointer<vcpu_frame>, _ kind: UInt
     case .synchronous:
         outcome = handleSynchronous(vcpu, hv)
     case .irq:
-        outcome = handleInterrupt(hv)
+        outcome = hv.handlePhysicalInterrupts() ? .reschedule : .resume
     case .fiq, .serror, nil:
         hv.stop(vcpu, cause: kind == ExitKind.serror.rawValue ? "SError" : "unexpected FIQ",
                 esr: ESR(rawValue: read_esr_el2()), ipa: nil)
         outcome = .reschedule
     }
     switch outcome {
-    case .resume: return frame
-    case .reschedule: return hv.scheduleNext()
+    case .resume:
+        VirtualInterrupts.prepareEntry(vcpu)
+        return frame
+    case .reschedule:
+        return hv.scheduleNext()
     }
 }
 
@@ -49,8 +52,15 @@ func handleSynchronous(_ vcpu: VirtualCPU, _ hv: Hypervisor) -> ExitOutcome {
         if immediate == 0 { return handleSMCCC(vcpu, hv) }
         vcpu.setRegister(0, SMCCCCall.Status.notSupported.returnValue)
         return .resume
-    case .waitForInterrupt, .waitForEvent:
-        // No virtual interrupts yet: waiting means letting the other vCPUs run.
+    case .waitForInterrupt:
+        // WFI completes at once if an interrupt is pending (even one PSTATE masks);
+        // otherwise the vCPU sleeps until one is (Arm ARM D1.6.2).
+        vcpu.skipInstruction()
+        if VirtualInterrupts.hasPending(vcpu) { return .resume }
+        hv.scheduler.setState(vcpu.slot, .blocked)
+        return .reschedule
+    case .waitForEvent:
+        // Events are not virtualised: a WFE lets the other vCPUs run.
         vcpu.skipInstruction()
         return .reschedule
     case .dataAbort(let abort):
@@ -58,8 +68,8 @@ func handleSynchronous(_ vcpu: VirtualCPU, _ hv: Hypervisor) -> ExitOutcome {
     case .instructionAbort(let abort):
         return inject(.instructionAbort, at: abort.virtualAddress, ipa: abort.ipa.rawValue, esr: esr,
                       cause: "instruction fetch outside its memory", vcpu, hv)
-    case .systemRegister:
-        return inject(.undefinedInstruction, at: 0, ipa: nil, esr: esr, cause: "system register access not virtualised", vcpu, hv)
+    case .systemRegister(let access):
+        return handleSystemRegister(access, esr: esr, vcpu, hv)
     case .unhandled:
         return inject(.undefinedInstruction, at: 0, ipa: nil, esr: esr, cause: "unhandled trap", vcpu, hv)
     }
@@ -86,13 +96,30 @@ func inject(_ kind: ExceptionInjection.Kind, at address: UInt64, ipa: UInt64?, e
     return .resume
 }
 
-func handleInterrupt(_ hv: Hypervisor) -> ExitOutcome {
-    let intid = hv.interrupts.acknowledge()
-    if intid == InterruptController.spurious { return .resume }
-    hv.interrupts.endOfInterrupt(intid)
-    if intid == hv.timerINTID {
-        write_cnthp_ctl_el2(0)   // disarmed until the next slice starts
-        return .reschedule
+/// Trapped system registers: the GIC's SGI registers (trapped by HCR_EL2.IMO) and the EL1
+/// physical timer (trapped by CNTHCTL_EL2.EL1PCEN = 0) are emulated; others are undefined.
+func handleSystemRegister(_ access: SystemRegisterAccess, esr: ESR, _ vcpu: VirtualCPU, _ hv: Hypervisor) -> ExitOutcome {
+    // ICC_SGI1R_EL1 (3,0,12,11,5) and ICC_ASGI1R_EL1 (op2 6): SGIs to the VM's vCPUs.
+    if access.op0 == 3, access.op1 == 0, access.crn == 12, access.crm == 11, access.op2 == 5 || access.op2 == 6, !access.isRead {
+        let request = SGIRequest(vcpu.register(access.register))
+        let vm = vcpu.vm
+        for target in request.targets(sender: vcpu.id.rawValue, vcpuCount: vm.vcpus.count) {
+            VirtualInterrupts.raise(request.intid, vm: vm, vcpu: target, hv)
+        }
+        vcpu.skipInstruction()
+        return .resume
     }
-    return .resume
+    if let timerRegister = EmulatedTimer.register(access) {
+        let now = read_cntpct_el0()
+        if access.isRead {
+            vcpu.setRegister(access.register, vcpu.physicalTimer.read(timerRegister, now: now))
+        } else {
+            vcpu.physicalTimer.write(timerRegister, vcpu.register(access.register), now: now)
+            hv.runSoftwareTimers()
+            hv.armTimer()
+        }
+        vcpu.skipInstruction()
+        return .resume
+    }
+    return inject(.undefinedInstruction, at: 0, ipa: nil, esr: esr, cause: "system register access not virtualised", vcpu, hv)
 }

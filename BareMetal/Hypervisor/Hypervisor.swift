@@ -12,14 +12,23 @@ final class Hypervisor {
     /// The vCPU now running (its frame is what the vectors save into).
     var current: VirtualCPU?
     let interrupts: InterruptController
+    /// Physical INTIDs of the hypervisor's timer, the EL1 virtual timer and the GIC maintenance
+    /// interrupt, from the host DTB.
     let timerINTID: UInt32
+    let virtualTimerINTID: UInt32
+    let maintenanceINTID: UInt32
     let slice: UInt64
     let platform: HostPlatform
+    /// Counter value at which the running vCPU's time slice ends.
+    var sliceEnd: UInt64 = 0
 
-    init(platform: HostPlatform, interrupts: InterruptController, timerINTID: UInt32) {
+    init(platform: HostPlatform, interrupts: InterruptController, timerINTID: UInt32,
+         virtualTimerINTID: UInt32, maintenanceINTID: UInt32) {
         self.platform = platform
         self.interrupts = interrupts
         self.timerINTID = timerINTID
+        self.virtualTimerINTID = virtualTimerINTID
+        self.maintenanceINTID = maintenanceINTID
         self.slice = PreemptionTimer.sliceTicks()
     }
 
@@ -34,13 +43,88 @@ final class Hypervisor {
     /// Picks the next runnable vCPU, loads its state, starts its time slice, and returns the
     /// frame the vectors should resume. Powers the machine off when every guest is done.
     func scheduleNext() -> UnsafeMutablePointer<vcpu_frame> {
-        stopVMsWithNoRunningVCPU()
-        guard let slot = scheduler.next() else { allGuestsFinished() }
-        let next = vcpus[slot]
-        if next !== loaded { load(next) }
-        current = next
-        PreemptionTimer.arm(slice: slice)
-        return next.frame
+        while true {
+            stopVMsWithNoRunningVCPU()
+            if let slot = scheduler.next() {
+                let next = vcpus[slot]
+                if next !== loaded { load(next) }
+                current = next
+                sliceEnd = read_cntpct_el0() &+ slice
+                armTimer()
+                VirtualInterrupts.prepareEntry(next)
+                return next.frame
+            }
+            guard scheduler.hasBlocked else { allGuestsFinished() }
+            idleUntilRunnable()
+        }
+    }
+
+    /// Every vCPU waits for an interrupt: sleep in WFI until one becomes runnable (no busy
+    /// wait of the physical CPU). PSTATE.I stays masked at EL2; WFI still wakes on a pending
+    /// interrupt, which is then handled by polling ICC_IAR1_EL1.
+    private func idleUntilRunnable() {
+        current = nil
+        sliceEnd = UInt64.max
+        while !scheduler.hasRunnable {
+            runSoftwareTimers()
+            if scheduler.hasRunnable { break }
+            armTimer()
+            wait_for_interrupt()
+            _ = handlePhysicalInterrupts()
+        }
+    }
+
+    /// Handles every pending physical interrupt; true when the running vCPU's slice is over.
+    func handlePhysicalInterrupts() -> Bool {
+        var sliceOver = false
+        while true {
+            let intid = interrupts.acknowledge()
+            if intid == InterruptController.spurious { break }
+            interrupts.endOfInterrupt(intid)
+            if intid == timerINTID {
+                write_cnthp_ctl_el2(0)   // disarmed until armTimer() runs again
+                runSoftwareTimers()
+                if read_cntpct_el0() >= sliceEnd { sliceOver = true }
+            } else if intid == virtualTimerINTID, let v = loaded {
+                // The loaded vCPU's CNTV fired: mask it (the guest unmasks when it
+                // reprograms it, as Linux does) and deliver the virtual PPI.
+                write_cntv_ctl_el0(read_cntv_ctl_el0() | 0b10)
+                VirtualInterrupts.raise(InterruptID.virtualTimer, vm: v.vm, vcpu: v.id.rawValue, self)
+            } else if intid == maintenanceINTID, let v = loaded {
+                // Underflow: LRs have room again. Clear UIE so the level drops; refill on entry.
+                write_ich_hcr_el2(VirtualInterrupts.enable)
+                v.underflowWanted = false
+                v.gicDirty = true
+            }
+        }
+        if !sliceOver, let c = current, scheduler.states[c.slot] == .runnable { armTimer() }
+        return sliceOver
+    }
+
+    /// Fires the timers kept in software: virtual timers of vCPUs not loaded, and every
+    /// vCPU's emulated physical timer.
+    func runSoftwareTimers() {
+        let now = read_cntpct_el0()
+        for v in vcpus where v.vm.state == .running {
+            if v !== loaded, let d = v.virtualTimerDeadline, now >= d {
+                v.el1.pointee.cntv_ctl |= 0b10
+                VirtualInterrupts.raise(InterruptID.virtualTimer, vm: v.vm, vcpu: v.id.rawValue, self)
+            }
+            if v.physicalTimer.fire(now: now) {   // CNTPCT: no offset
+                VirtualInterrupts.raise(InterruptID.physicalTimer, vm: v.vm, vcpu: v.id.rawValue, self)
+            }
+        }
+    }
+
+    /// Programs CNTHP for the earliest of: the slice end, a software timer's deadline.
+    func armTimer() {
+        var deadline = sliceEnd
+        for v in vcpus where v.vm.state == .running {
+            if v !== loaded, let d = v.virtualTimerDeadline { deadline = min(deadline, d) }
+            if let d = v.physicalTimer.deadline { deadline = min(deadline, d) }
+        }
+        if deadline == UInt64.max { write_cnthp_ctl_el2(0); return }
+        PreemptionTimer.arm(at: deadline)
     }
 
     /// World switch (Arm ARM D1.2): EL1 system registers, FP/SIMD, stage-2 base and VMID.
@@ -48,9 +132,12 @@ final class Hypervisor {
         if let previous = loaded {
             el1_context_save(previous.el1)
             fp_state_save(previous.fp)
+            VirtualInterrupts.save(previous)
         }
+        write_cntvoff_el2(next.vm.cntvoff)
         el1_context_restore(next.el1)
         fp_state_restore(next.fp)
+        VirtualInterrupts.restore(next)
         write_vttbr_el2(next.vm.vttbr)
         isb()
         loaded = next
@@ -84,7 +171,7 @@ final class Hypervisor {
 
     private func stopVMsWithNoRunningVCPU() {
         for vm in vms where vm.state == .running {
-            if !vm.vcpus.contains(where: { scheduler.states[$0.slot] == .runnable }) {
+            if !vm.vcpus.contains(where: { scheduler.states[$0.slot] == .runnable || scheduler.states[$0.slot] == .blocked }) {
                 finish(vm)
                 Console.log("guest '"); Console.write(vm.name); Console.write("' stopped: every vCPU is off\n")
             }

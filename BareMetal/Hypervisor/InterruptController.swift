@@ -36,7 +36,7 @@ struct InterruptController {
         VolatileMappedRegister<UInt64>(unsafeBitPattern: UInt(a))
     }
 
-    func initialize(enabling intid: UInt32) {
+    func initialize(enabling intids: [UInt32]) {
         // GICD_CTLR: ARE_NS (bit 4) and EnableGrp1NS (bit 1); wait for RWP (bit 31).
         let ctlr = Self.register32(distributor)
         ctlr.store(ctlr.load() | 1 << 4 | 1 << 1)
@@ -46,19 +46,21 @@ struct InterruptController {
         waker.store(waker.load() & ~(1 << 1))
         while waker.load() & (1 << 2) != 0 {}
         let sgiBase = redistributor + 0x1_0000
-        // The PPI: Group 1 (GICR_IGROUPR0), priority 0x80, enabled (GICR_ISENABLER0).
-        let group = Self.register32(sgiBase + 0x80)
-        group.store(group.load() | 1 << intid)
-        let priority = VolatileMappedRegister<UInt8>(unsafeBitPattern: UInt(sgiBase + 0x400 + UInt64(intid)))
-        priority.store(0x80)
-        Self.register32(sgiBase + 0x100).store(1 << intid)
+        // The PPIs: Group 1 (GICR_IGROUPR0), priority 0x80, enabled (GICR_ISENABLER0).
+        for intid in intids where intid < 32 {
+            let group = Self.register32(sgiBase + 0x80)
+            group.store(group.load() | 1 << intid)
+            let priority = VolatileMappedRegister<UInt8>(unsafeBitPattern: UInt(sgiBase + 0x400 + UInt64(intid)))
+            priority.store(0x80)
+            Self.register32(sgiBase + 0x100).store(1 << intid)
+        }
         // CPU interface: system registers on (ICC_SRE_EL2.SRE|DFB|DIB|Enable, so EL1 may use
         // ICC_SRE_EL1 too), every priority unmasked, EOI both drops priority and deactivates.
         write_icc_sre_el2(0xF)
         write_icc_pmr_el1(0xFF)
         write_icc_ctlr_el1(0)
         write_icc_igrpen1_el1(1)
-        // The virtual CPU interface stays off until guests get a vGIC.
+        // The virtual CPU interface is enabled per vCPU when it is loaded.
         write_ich_hcr_el2(0)
     }
 

@@ -1,13 +1,14 @@
 import CArch
 
 /// The EL2 physical timer (CNTHP, Arm ARM D11.2): ends a vCPU's time slice so that a guest
-/// that never traps cannot keep the CPU.
+/// that never traps cannot keep the CPU, and wakes software timers (vCPUs waiting in WFI).
 enum PreemptionTimer {
     /// Time slice: 5 ms of counter time.
     static func sliceTicks() -> UInt64 { read_cntfrq_el0() / 200 }
 
-    static func arm(slice: UInt64) {
-        write_cnthp_cval_el2(read_cntpct_el0() &+ slice)
+    /// Fires when the physical counter reaches `deadline`.
+    static func arm(at deadline: UInt64) {
+        write_cnthp_cval_el2(deadline)
         write_cnthp_ctl_el2(1)   // ENABLE, IMASK clear
     }
 }

@@ -15,6 +15,15 @@ final class VirtualCPU {
     /// Address of the last exception vector an abort was injected at: a fault there again
     /// means the guest cannot handle its own exceptions, so it is stopped instead.
     var lastInjectedVector: UInt64 = 0
+    /// Mirror of ICH_LR<n>_EL2 and what each holds.
+    var listRegisters = ListRegisterFile(count: VirtualInterrupts.listRegisterCount)
+    /// The LRs need reconciling with the VM's virtual GIC before the next entry.
+    var gicDirty = true
+    var underflowWanted = false
+    /// ICH_VMCR_EL2 (the guest's PMR, BPR and group enables) and active priorities.
+    var vmcr: UInt64 = 0, ap0r0: UInt64 = 0, ap1r0: UInt64 = 0
+    /// The guest's EL1 physical timer, emulated.
+    var physicalTimer = EmulatedTimer()
 
     init(vm: VirtualMachine, id: VCPUID) {
         self.vm = vm
@@ -43,6 +52,8 @@ final class VirtualCPU {
         el1.pointee.vmpidr = mpidr
         el1.pointee.vpidr = read_midr_el1()
         lastInjectedVector = 0
+        physicalTimer = EmulatedTimer()
+        gicDirty = true
     }
 
     /// General-purpose register n as an instruction sees it (31 is the zero register).
@@ -53,6 +64,14 @@ final class VirtualCPU {
     @inline(__always) func setRegister(_ n: Int, _ value: UInt64) {
         guard n != 31 else { return }
         withUnsafeMutableBytes(of: &frame.pointee.x) { $0.storeBytes(of: value, toByteOffset: n * 8, as: UInt64.self) }
+    }
+
+    /// Counter value (physical) at which this vCPU's virtual timer fires, if it is armed.
+    /// Valid while the vCPU is not loaded (its CNTV_* are then in `el1`).
+    var virtualTimerDeadline: UInt64? {
+        let ctl = el1.pointee.cntv_ctl
+        guard ctl & 0b11 == 0b01 else { return nil }   // ENABLE set, IMASK clear
+        return el1.pointee.cntv_cval &+ vm.cntvoff
     }
 
     /// Steps over the trapped 32-bit instruction.

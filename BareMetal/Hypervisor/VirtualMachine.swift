@@ -13,6 +13,9 @@ final class VirtualMachine {
     let stage2: TranslationTable<IdentityMappedTables>
     var vcpus: [VirtualCPU] = []
     var uart = PL011()
+    var gic: VirtualGIC
+    /// CNTVOFF_EL2: the guest's virtual counter starts near zero when the VM is built.
+    let cntvoff: UInt64
     var consoleLine = ConsoleLine()
     var state = State.running
     /// Exceptions injected so far; only the first `loggedInjections` are reported, so a
@@ -23,8 +26,11 @@ final class VirtualMachine {
     /// VTTBR_EL2: VMID in bits 55:48, stage-2 root in BADDR (Arm ARM D19.2.173).
     var vttbr: UInt64 { UInt64(vmid.rawValue) << 48 | stage2.root.rawValue }
 
-    init(name: String, vmid: VMID, hostRAM: AddressRange<HostPhysicalAddress>, stage2: TranslationTable<IdentityMappedTables>) {
+    init(name: String, vmid: VMID, vcpuCount: Int, hostRAM: AddressRange<HostPhysicalAddress>,
+         stage2: TranslationTable<IdentityMappedTables>) {
         self.name = name
+        self.gic = VirtualGIC(vcpuCount: vcpuCount)
+        self.cntvoff = read_cntpct_el0()
         self.vmid = vmid
         self.hostRAM = hostRAM
         self.ram = .init(base: GuestMachine.ramBase, size: hostRAM.size)

@@ -18,7 +18,9 @@ func guestMain(_ dtb: UInt64) {
         ("host RAM at 0x60000000", 0x6000_0000),
         ("top of 3 GiB", 0xBFFF_F000),
         ("IPA 0 (flash)", 0x0),
-        ("GIC distributor (not given to this guest)", 0x0800_0000),
+        ("GIC ITS (not emulated)", 0x0808_0000),
+        ("redistributor of a vCPU it does not have", 0x080C_0000),
+        ("PL031 RTC (not given to guests)", 0x0901_0000),
     ]
     if ramEnd < 0x4800_0000 { targets.append(("host RAM at 0x44000000", 0x4400_0000)) }
     var leaked: UInt32 = 0

@@ -118,3 +118,32 @@ final class VirtualGICTests: XCTestCase {
         XCTAssertEqual(SGIRequest(1 << 16 | 1).targets(sender: 0, vcpuCount: 4), [], "Aff1 = 1: no such vCPU")
     }
 }
+
+final class EmulatedTimerTests: XCTestCase {
+    func test_timer_value_counts_down_and_fires_once() {
+        var t = EmulatedTimer()
+        t.write(.timerValue, 100, now: 1000)
+        XCTAssertEqual(t.read(.compareValue, now: 1000), 1100)
+        XCTAssertEqual(t.read(.timerValue, now: 1050), 50)
+        XCTAssertNil(t.deadline, "disabled")
+        t.write(.control, 1, now: 1050)
+        XCTAssertEqual(t.deadline, 1100)
+        XCTAssertFalse(t.fire(now: 1099))
+        XCTAssertTrue(t.fire(now: 1100))
+        XCTAssertFalse(t.fire(now: 1200), "level interrupt raised once per programming")
+        XCTAssertEqual(t.read(.control, now: 1200), 0b101, "ISTATUS")
+        t.write(.control, 0b11, now: 1200)
+        XCTAssertNil(t.deadline, "masked")
+    }
+
+    func test_negative_timer_value() {
+        var t = EmulatedTimer()
+        t.write(.timerValue, 0xFFFF_FFF0, now: 1000)   // -16
+        XCTAssertEqual(t.read(.compareValue, now: 1000), 984)
+    }
+
+    func test_register_decoding() {
+        let iss: UInt64 = 3 << 20 | 1 << 17 | 3 << 14 | 14 << 10 | 2 << 1   // CNTP_CTL_EL0, write
+        XCTAssertEqual(EmulatedTimer.register(SystemRegisterAccess(esr: ESR(exceptionClass: .systemRegister64, iss: iss))), .control)
+    }
+}

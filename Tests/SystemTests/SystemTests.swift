@@ -48,7 +48,7 @@ final class SystemTests: XCTestCase {
             let o = try run(systems.appendingPathComponent("isolation.toml"), cpu: cpu)
             XCTAssertEqual(o.verdict, .success, cpu + log(o))
             let probe = o.report.guestLines["probe"] ?? []
-            XCTAssertTrue(probe.contains("isolation probe: 20 attempts, 0 not refused"), cpu + log(o))
+            XCTAssertTrue(probe.contains("isolation probe: 24 attempts, 0 not refused"), cpu + log(o))
             XCTAssertFalse(probe.contains { $0.contains("TOP-SECRET") || $0.contains("READ") || $0.contains("WRITTEN") }, cpu + log(o))
             XCTAssertTrue(probe.contains("probe own RAM: no trace of another guest's secret"), cpu + log(o))
             XCTAssertEqual(o.report.guestLines["secret"]?.last, "secret intact", cpu + log(o))

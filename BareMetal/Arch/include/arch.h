@@ -56,6 +56,33 @@ static inline void write_icc_pmr_el1(uint64_t v) { __asm__ volatile("msr S3_0_C4
 static inline void write_icc_ctlr_el1(uint64_t v) { __asm__ volatile("msr S3_0_C12_C12_4, %0" :: "r"(v)); }
 static inline void write_icc_igrpen1_el1(uint64_t v) { __asm__ volatile("msr S3_0_C12_C12_7, %0; isb" :: "r"(v)); }
 static inline void write_ich_hcr_el2(uint64_t v) { __asm__ volatile("msr S3_4_C12_C11_0, %0" :: "r"(v)); }
+static inline uint64_t read_ich_vtr_el2(void) { uint64_t v; __asm__ volatile("mrs %0, S3_4_C12_C11_1" : "=r"(v)); return v; }
+static inline uint64_t read_ich_misr_el2(void) { uint64_t v; __asm__ volatile("mrs %0, S3_4_C12_C11_2" : "=r"(v)); return v; }
+static inline uint64_t read_ich_vmcr_el2(void) { uint64_t v; __asm__ volatile("mrs %0, S3_4_C12_C11_7" : "=r"(v)); return v; }
+static inline void write_ich_vmcr_el2(uint64_t v) { __asm__ volatile("msr S3_4_C12_C11_7, %0" :: "r"(v)); }
+static inline uint64_t read_ich_ap0r0_el2(void) { uint64_t v; __asm__ volatile("mrs %0, S3_4_C12_C8_0" : "=r"(v)); return v; }
+static inline void write_ich_ap0r0_el2(uint64_t v) { __asm__ volatile("msr S3_4_C12_C8_0, %0" :: "r"(v)); }
+static inline uint64_t read_ich_ap1r0_el2(void) { uint64_t v; __asm__ volatile("mrs %0, S3_4_C12_C9_0" : "=r"(v)); return v; }
+static inline void write_ich_ap1r0_el2(uint64_t v) { __asm__ volatile("msr S3_4_C12_C9_0, %0" :: "r"(v)); }
+
+// ICH_LR<n>_EL2: LR0-7 are S3_4_C12_C12_<n>, LR8-15 S3_4_C12_C13_<n-8> (IHI0069 12.4.6).
+#define ICH_LR_CASE(n, crm, op2) \
+    case n: if (write) __asm__ volatile("msr S3_4_C12_" #crm "_" #op2 ", %0" :: "r"(value)); \
+            else __asm__ volatile("mrs %0, S3_4_C12_" #crm "_" #op2 : "=r"(value)); break;
+static inline uint64_t ich_lr_access(int n, int write, uint64_t value) {
+    switch (n) {
+        ICH_LR_CASE(0, C12, 0) ICH_LR_CASE(1, C12, 1) ICH_LR_CASE(2, C12, 2) ICH_LR_CASE(3, C12, 3)
+        ICH_LR_CASE(4, C12, 4) ICH_LR_CASE(5, C12, 5) ICH_LR_CASE(6, C12, 6) ICH_LR_CASE(7, C12, 7)
+        ICH_LR_CASE(8, C13, 0) ICH_LR_CASE(9, C13, 1) ICH_LR_CASE(10, C13, 2) ICH_LR_CASE(11, C13, 3)
+        ICH_LR_CASE(12, C13, 4) ICH_LR_CASE(13, C13, 5) ICH_LR_CASE(14, C13, 6) ICH_LR_CASE(15, C13, 7)
+    }
+    return value;
+}
+static inline uint64_t read_ich_lr(int n) { return ich_lr_access(n, 0, 0); }
+static inline void write_ich_lr(int n, uint64_t v) { ich_lr_access(n, 1, v); }
+
+// The loaded vCPU's virtual timer (Arm ARM D11.2.4), read and masked when it fires at EL2.
+SYSREG_RW(cntv_ctl_el0) SYSREG_READ(cntvct_el0)
 
 static inline void isb(void) { __asm__ volatile("isb" ::: "memory"); }
 static inline void dsb_ish(void) { __asm__ volatile("dsb ish" ::: "memory"); }

@@ -2,6 +2,13 @@
 public enum GuestMachine {
     public static let ramBase = GuestPhysicalAddress(0x4000_0000)
     public static let uart = AddressRange(base: GuestPhysicalAddress(0x0900_0000), size: 0x1000)
+    /// GICv3 distributor and one 128 KiB redistributor frame pair per vCPU (QEMU `virt` layout).
+    public static let gicDistributor = AddressRange(base: GuestPhysicalAddress(0x0800_0000), size: 0x1_0000)
+    public static let gicRedistributorBase = GuestPhysicalAddress(0x080A_0000)
+    public static func gicRedistributors(vcpus: Int) -> AddressRange<GuestPhysicalAddress> {
+        .init(base: gicRedistributorBase, size: UInt64(vcpus) * VirtualGIC.redistributorStride)
+    }
+    static let gicPhandle: UInt32 = 0x8001
     /// UART interrupt: SPI 1, level-high (as QEMU `virt` describes it).
     public static let uartSPI: UInt32 = 1
     /// Virtual MPIDR_EL1 of vCPU `n`: Aff0 = n, with bit 31 RES1 (Arm ARM D19.2.107).
@@ -16,6 +23,7 @@ public enum GuestMachine {
         b.property("model", string: "swiftvisor guest (QEMU virt compatible)")
         b.property("#address-cells", cells: [2])
         b.property("#size-cells", cells: [2])
+        b.property("interrupt-parent", cells: [gicPhandle])
 
         b.beginNode("chosen")
         b.property("bootargs", string: bootArguments)
@@ -42,6 +50,17 @@ public enum GuestMachine {
             b.property("enable-method", string: "psci")
             b.endNode()
         }
+        b.endNode()
+
+        b.beginNode("intc@8000000")
+        b.property("compatible", string: "arm,gic-v3")
+        b.property("#interrupt-cells", cells: [3])
+        b.emptyProperty("interrupt-controller")
+        b.property("#redistributor-regions", cells: [1])
+        let redistributors = gicRedistributors(vcpus: vcpus)
+        b.property("reg", u64Pairs: [gicDistributor.base.rawValue, gicDistributor.size, redistributors.base.rawValue, redistributors.size])
+        b.property("interrupts", cells: [1, 9, 4])   // maintenance: PPI 9, level-high
+        b.property("phandle", cells: [gicPhandle])
         b.endNode()
 
         b.beginNode("psci")

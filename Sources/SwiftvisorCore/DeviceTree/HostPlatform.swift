@@ -8,6 +8,10 @@ public struct HostPlatform {
     public var gicRedistributors: AddressRange<HostPhysicalAddress>?
     /// INTID of the EL2 physical timer (CNTHP), from the timer node's fourth interrupt.
     public var hypervisorTimerINTID: UInt32?
+    /// INTID of the EL1 virtual timer, from the timer node's third interrupt.
+    public var virtualTimerINTID: UInt32?
+    /// INTID of the GIC maintenance interrupt, from the GIC node's `interrupts`.
+    public var maintenanceINTID: UInt32?
     public var cpuMPIDRs: [UInt64] = []
     public enum PSCIConduit: Equatable { case smc, hvc }
     public var psciConduit: PSCIConduit?
@@ -30,6 +34,9 @@ public struct HostPlatform {
 
         if let gic = dt.nodes(compatibleWith: "arm,gic-v3").first {
             let regs = gic.reg
+            if let ints = gic.property("interrupts"), let type = ints.u32(0), let number = ints.u32(1) {
+                maintenanceINTID = type == 1 ? number + 16 : number + 32
+            }
             if regs.count >= 2 {
                 gicDistributor = .init(base: HostPhysicalAddress(regs[0].address), size: regs[0].size)
                 gicRedistributors = .init(base: HostPhysicalAddress(regs[1].address), size: regs[1].size)
@@ -39,6 +46,7 @@ public struct HostPlatform {
         if let timer = dt.nodes(compatibleWith: "arm,armv8-timer").first,
            let ints = timer.property("interrupts"), let type = ints.u32(9), let number = ints.u32(10) {
             hypervisorTimerINTID = type == 1 ? number + 16 : number + 32
+            if let vtype = ints.u32(6), let vnumber = ints.u32(7) { virtualTimerINTID = vtype == 1 ? vnumber + 16 : vnumber + 32 }
         }
         if let cpus = dt.node(path: "/cpus") {
             let all = dt.nodes()

@@ -3,6 +3,8 @@ public enum VCPUState: Equatable {
     /// Powered off (not yet started by PSCI CPU_ON, or after CPU_OFF).
     case off
     case runnable
+    /// In WFI with nothing pending: runnable again when an interrupt becomes pending.
+    case blocked
     /// Its VM has shut down or was stopped: never scheduled again.
     case finished
 }
@@ -38,4 +40,5 @@ public struct RoundRobinScheduler {
     }
 
     public var hasRunnable: Bool { states.contains(.runnable) }
+    public var hasBlocked: Bool { states.contains(.blocked) }
 }

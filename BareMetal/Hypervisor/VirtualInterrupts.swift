@@ -1,0 +1,73 @@
+import CArch
+import SwiftvisorCore
+
+/// Virtual interrupt delivery through the GICv3 virtual CPU interface: the VM's `VirtualGIC`
+/// model decides what is pending; a vCPU's `ListRegisterFile` mirrors its ICH_LR<n>_EL2.
+enum VirtualInterrupts {
+    /// Number of list registers: ICH_VTR_EL2.ListRegs + 1 (IHI0069 12.4.9).
+    nonisolated(unsafe) static var listRegisterCount = 4
+    /// ICH_HCR_EL2.En (bit 0) and UIE (bit 1, underflow maintenance interrupt).
+    static let enable: UInt64 = 1
+    static let underflowInterrupt: UInt64 = 1 << 1
+
+    static func probe() { listRegisterCount = Int(read_ich_vtr_el2() & 0x1F) + 1 }
+
+    /// Makes `intid` pending for `vcpu` of `vm`; wakes the vCPU it is delivered to.
+    static func raise(_ intid: UInt32, vm: VirtualMachine, vcpu: Int, _ hv: Hypervisor) {
+        guard let target = vm.gic.raise(intid, vcpu: vcpu) else { return }
+        kick(vm.vcpus[target], hv)
+    }
+
+    /// Something may be deliverable to `vcpu`: refill its LRs before it next runs.
+    static func kick(_ vcpu: VirtualCPU, _ hv: Hypervisor) {
+        vcpu.gicDirty = true
+        if hv.scheduler.states[vcpu.slot] == .blocked { hv.scheduler.setState(vcpu.slot, .runnable) }
+    }
+
+    /// Reads back the hardware LRs that hold interrupts (the loaded vCPU only).
+    static func syncFromHardware(_ vcpu: VirtualCPU) {
+        var mask = vcpu.listRegisters.inUseMask
+        var n = 0
+        while mask != 0 {
+            if mask & 1 != 0 { vcpu.listRegisters.registers[n] = ListRegister(rawValue: read_ich_lr(Int32(n))) }
+            mask >>= 1; n += 1
+        }
+    }
+
+    /// Before entering the loaded vCPU: reconcile and refill its LRs if anything changed.
+    @inline(__always)
+    static func prepareEntry(_ vcpu: VirtualCPU) {
+        guard vcpu.gicDirty else { return }
+        vcpu.gicDirty = false
+        syncFromHardware(vcpu)
+        let before = vcpu.listRegisters.registers
+        vcpu.underflowWanted = vcpu.listRegisters.refresh(&vcpu.vm.gic, vcpu: vcpu.id.rawValue)
+        for n in 0..<listRegisterCount where vcpu.listRegisters.registers[n] != before[n] {
+            write_ich_lr(Int32(n), vcpu.listRegisters.registers[n].rawValue)
+        }
+        write_ich_hcr_el2(enable | (vcpu.underflowWanted ? underflowInterrupt : 0))
+    }
+
+    /// World switch: the outgoing vCPU's interface state into memory, the incoming one's out.
+    static func save(_ vcpu: VirtualCPU) {
+        syncFromHardware(vcpu)
+        vcpu.vmcr = read_ich_vmcr_el2()
+        vcpu.ap0r0 = read_ich_ap0r0_el2()
+        vcpu.ap1r0 = read_ich_ap1r0_el2()
+    }
+
+    static func restore(_ vcpu: VirtualCPU) {
+        for n in 0..<listRegisterCount { write_ich_lr(Int32(n), vcpu.listRegisters.registers[n].rawValue) }
+        write_ich_vmcr_el2(vcpu.vmcr)
+        write_ich_ap0r0_el2(vcpu.ap0r0)
+        write_ich_ap1r0_el2(vcpu.ap1r0)
+        write_ich_hcr_el2(enable | (vcpu.underflowWanted ? underflowInterrupt : 0))
+        vcpu.gicDirty = true
+    }
+
+    /// True when WFI should not block: an interrupt is pending for the vCPU.
+    static func hasPending(_ vcpu: VirtualCPU) -> Bool {
+        syncFromHardware(vcpu)
+        return vcpu.listRegisters.hasPending(vcpu.vm.gic, vcpu: vcpu.id.rawValue)
+    }
+}
