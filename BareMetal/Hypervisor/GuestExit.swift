@@ -107,7 +107,8 @@ func handleSystemRegister(_ access: SystemRegisterAccess, esr: ESR, _ vcpu: Virt
             VirtualInterrupts.raise(request.intid, vm: vm, vcpu: target, hv)
         }
         vcpu.skipInstruction()
-        return .resume
+        // A vCPU woken by the IPI runs now (the sender goes on after it).
+        return hv.wakeupPending ? .reschedule : .resume
     }
     if let timerRegister = EmulatedTimer.register(access) {
         let now = read_cntpct_el0()

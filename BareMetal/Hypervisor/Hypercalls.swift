@@ -87,7 +87,8 @@ func handleSMCCC(_ vcpu: VirtualCPU, _ hv: Hypervisor) -> ExitOutcome {
         guard let t = vcpu.vm.vcpus.first(where: { $0.mpidr & 0xFF_FFFF == target & 0xFF_FFFF }) else {
             result = SMCCCCall.Status.invalidParameters.returnValue; break
         }
-        result = hv.scheduler.states[t.slot] == .runnable ? 0 : 1   // ON : OFF
+        let state = hv.scheduler.states[t.slot]
+        result = state == .runnable || state == .blocked ? 0 : 1   // ON (running or in WFI) : OFF
     case .cpuOff:
         hv.scheduler.setState(vcpu.slot, .off)
         return .reschedule

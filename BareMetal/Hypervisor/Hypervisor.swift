@@ -21,6 +21,8 @@ final class Hypervisor {
     let platform: HostPlatform
     /// Counter value at which the running vCPU's time slice ends.
     var sliceEnd: UInt64 = 0
+    /// A vCPU was woken from WFI while another ran: switch to it at the next opportunity.
+    var wakeupPending = false
 
     init(platform: HostPlatform, interrupts: InterruptController, timerINTID: UInt32,
          virtualTimerINTID: UInt32, maintenanceINTID: UInt32) {
@@ -45,6 +47,7 @@ final class Hypervisor {
     func scheduleNext() -> UnsafeMutablePointer<vcpu_frame> {
         while true {
             stopVMsWithNoRunningVCPU()
+            wakeupPending = false
             if let slot = scheduler.next() {
                 let next = vcpus[slot]
                 if next !== loaded { load(next) }
@@ -80,14 +83,17 @@ final class Hypervisor {
         while true {
             let intid = interrupts.acknowledge()
             if intid == InterruptController.spurious { break }
-            interrupts.endOfInterrupt(intid)
+            // Each source below is silenced before its end of interrupt, so a level-sensitive
+            // line is low again when the interrupt is deactivated.
+            defer { interrupts.endOfInterrupt(intid) }
             if intid == timerINTID {
                 write_cnthp_ctl_el2(0)   // disarmed until armTimer() runs again
                 runSoftwareTimers()
                 if read_cntpct_el0() >= sliceEnd { sliceOver = true }
             } else if intid == virtualTimerINTID, let v = loaded {
-                // The loaded vCPU's CNTV fired: mask it (the guest unmasks when it
-                // reprograms it, as Linux does) and deliver the virtual PPI.
+                // The loaded vCPU's CNTV fired: mask it and deliver the virtual PPI. As on Xen,
+                // the guest sees CNTV_CTL.IMASK set and unmasks when it reprograms the timer,
+                // as Linux's handler does (docs/architecture.md).
                 write_cntv_ctl_el0(read_cntv_ctl_el0() | 0b10)
                 VirtualInterrupts.raise(InterruptID.virtualTimer, vm: v.vm, vcpu: v.id.rawValue, self)
             } else if intid == maintenanceINTID, let v = loaded {
@@ -97,6 +103,7 @@ final class Hypervisor {
                 v.gicDirty = true
             }
         }
+        if wakeupPending { sliceOver = true }
         if !sliceOver, let c = current, scheduler.states[c.slot] == .runnable { armTimer() }
         return sliceOver
     }

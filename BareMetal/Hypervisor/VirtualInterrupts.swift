@@ -21,7 +21,7 @@ enum VirtualInterrupts {
     /// Something may be deliverable to `vcpu`: refill its LRs before it next runs.
     static func kick(_ vcpu: VirtualCPU, _ hv: Hypervisor) {
         vcpu.gicDirty = true
-        if hv.scheduler.states[vcpu.slot] == .blocked { hv.scheduler.setState(vcpu.slot, .runnable) }
+        if hv.scheduler.wake(vcpu.slot) && hv.current != nil { hv.wakeupPending = true }
     }
 
     /// Reads back the hardware LRs that hold interrupts (the loaded vCPU only).
@@ -65,9 +65,10 @@ enum VirtualInterrupts {
         vcpu.gicDirty = true
     }
 
-    /// True when WFI should not block: an interrupt is pending for the vCPU.
+    /// True when WFI should not block: an interrupt is pending for the loaded vCPU.
     static func hasPending(_ vcpu: VirtualCPU) -> Bool {
-        syncFromHardware(vcpu)
+        vcpu.gicDirty = true
+        prepareEntry(vcpu)   // reconciles with what the guest completed, refills the LRs
         return vcpu.listRegisters.hasPending(vcpu.vm.gic, vcpu: vcpu.id.rawValue)
     }
 }

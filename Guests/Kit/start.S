@@ -17,12 +17,7 @@ _start:
 2:  adrp    x1, __stack_top
     add     x1, x1, :lo12:__stack_top
     mov     sp, x1
-    mov     x1, #(3 << 20)            // CPACR_EL1.FPEN: FP/SIMD on
-    msr     cpacr_el1, x1
-    adrp    x1, guest_vectors
-    add     x1, x1, :lo12:guest_vectors
-    msr     vbar_el1, x1
-    // Level-1 table, 4 entries of 1 GiB.
+    // Level-1 table, 4 entries of 1 GiB (written once, by vCPU 0).
     adrp    x1, guest_page_table
     add     x1, x1, :lo12:guest_page_table
     ldr     x2, =(0x0 | (1 << 10) | (0 << 2) | (3 << 53) | 1)          // Device-nGnRnE, XN
@@ -33,6 +28,28 @@ _start:
     str     x2, [x1, #16]
     ldr     x2, =(0x40000000 | (1 << 10) | (3 << 8) | (3 << 6) | (1 << 2) | 1)  // AP=RO
     str     x2, [x1, #24]
+    bl      cpu_setup
+    mov     x0, x19
+    bl      guest_main
+    b       spin_forever_masked
+
+    .global secondary_entry
+secondary_entry:
+    mov     sp, x0
+    bl      cpu_setup
+    mrs     x0, mpidr_el1
+    bl      guest_secondary_main
+    b       spin_forever_masked
+
+// FP/SIMD, vectors, and the MMU over guest_page_table: what every vCPU needs.
+cpu_setup:
+    mov     x1, #(3 << 20)            // CPACR_EL1.FPEN: FP/SIMD on
+    msr     cpacr_el1, x1
+    adrp    x1, guest_vectors
+    add     x1, x1, :lo12:guest_vectors
+    msr     vbar_el1, x1
+    adrp    x1, guest_page_table
+    add     x1, x1, :lo12:guest_page_table
     msr     ttbr0_el1, x1
     ldr     x2, =0xFF00                // MAIR: Attr0 Device-nGnRnE, Attr1 Normal WB
     msr     mair_el1, x2
@@ -49,9 +66,7 @@ _start:
     orr     x2, x2, #(1 << 12)         // I
     msr     sctlr_el1, x2
     isb
-    mov     x0, x19
-    bl      guest_main
-    b       spin_forever_masked
+    ret
 
     .global guest_mmu_off
 guest_mmu_off:
@@ -87,8 +102,8 @@ guest_vectors:
     b       unexpected_exception
     .balign 128                         // current EL, SP_ELx, synchronous
     b       sync_exception
-    .balign 128
-    b       unexpected_exception
+    .balign 128                         // current EL, SP_ELx, IRQ
+    b       irq_exception
     .balign 128
     b       unexpected_exception
     .balign 128
@@ -97,6 +112,41 @@ guest_vectors:
     .balign 128
     b       unexpected_exception
     .endr
+
+// IRQ: save the caller-saved registers and ELR/SPSR, run the Swift handler.
+irq_exception:
+    sub     sp, sp, #192
+    stp     x0, x1, [sp, #0]
+    stp     x2, x3, [sp, #16]
+    stp     x4, x5, [sp, #32]
+    stp     x6, x7, [sp, #48]
+    stp     x8, x9, [sp, #64]
+    stp     x10, x11, [sp, #80]
+    stp     x12, x13, [sp, #96]
+    stp     x14, x15, [sp, #112]
+    stp     x16, x17, [sp, #128]
+    stp     x18, x29, [sp, #144]
+    mrs     x0, elr_el1
+    mrs     x1, spsr_el1
+    stp     x30, x0, [sp, #160]
+    str     x1, [sp, #176]
+    bl      guest_irq
+    ldp     x30, x0, [sp, #160]
+    ldr     x1, [sp, #176]
+    msr     elr_el1, x0
+    msr     spsr_el1, x1
+    ldp     x0, x1, [sp, #0]
+    ldp     x2, x3, [sp, #16]
+    ldp     x4, x5, [sp, #32]
+    ldp     x6, x7, [sp, #48]
+    ldp     x8, x9, [sp, #64]
+    ldp     x10, x11, [sp, #80]
+    ldp     x12, x13, [sp, #96]
+    ldp     x14, x15, [sp, #112]
+    ldp     x16, x17, [sp, #128]
+    ldp     x18, x29, [sp, #144]
+    add     sp, sp, #192
+    eret
 
 sync_exception:
     stp     x0, x1, [sp, #-16]!

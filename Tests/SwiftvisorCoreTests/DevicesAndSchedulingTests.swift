@@ -53,6 +53,17 @@ final class DevicesAndSchedulingTests: XCTestCase {
         XCTAssertFalse(s.hasRunnable)
     }
 
+    func test_a_woken_vcpu_goes_first() {
+        var s = RoundRobinScheduler()
+        let a = s.add(.runnable), b = s.add(.runnable), c = s.add(.blocked)
+        XCTAssertEqual(s.next(), a)
+        XCTAssertFalse(s.wake(a), "not blocked")
+        XCTAssertTrue(s.wake(c))
+        XCTAssertEqual(s.next(), c)
+        XCTAssertEqual(s.next(), a, "then round-robin goes on after it")
+        XCTAssertEqual(s.next(), b)
+    }
+
     func test_system_description_problems() {
         let ok = SystemDescription.Guest(name: "a", kernel: "k", memoryMiB: 16)
         XCTAssertEqual(SystemDescription(guests: [ok]).problems(), [])

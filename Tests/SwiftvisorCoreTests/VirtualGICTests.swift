@@ -110,6 +110,28 @@ final class VirtualGICTests: XCTestCase {
         XCTAssertEqual(lrs.registers[0].virtualINTID, 1)
     }
 
+    func test_raising_again_while_pending_in_an_lr_coalesces() {
+        var g = configured(vcpus: 1)
+        var lrs = ListRegisterFile(count: 4)
+        XCTAssertEqual(g.raise(27, vcpu: 0), 0)
+        _ = lrs.refresh(&g, vcpu: 0)
+        XCTAssertEqual(g.raise(27, vcpu: 0), 0, "still wakes the vCPU")
+        _ = lrs.refresh(&g, vcpu: 0)
+        XCTAssertEqual(lrs.inUseMask, 0b1)
+        XCTAssertFalse(g.state(27, vcpu: 0)!.pending, "one pending state, held by the LR")
+    }
+
+    func test_raised_again_after_the_guest_completed_it() {
+        var g = configured(vcpus: 1)
+        var lrs = ListRegisterFile(count: 4)
+        g.raise(27, vcpu: 0)
+        _ = lrs.refresh(&g, vcpu: 0)
+        lrs.registers[0] = .empty          // the guest acknowledged and completed it
+        XCTAssertEqual(g.raise(27, vcpu: 0), 0)
+        _ = lrs.refresh(&g, vcpu: 0)
+        XCTAssertEqual(lrs.registers[0], .pending(27, priority: 0))
+    }
+
     func test_sgi_targets() {
         // TargetList {1, 2}, INTID 3.
         XCTAssertEqual(SGIRequest(3 << 24 | 0b110).targets(sender: 0, vcpuCount: 4), [1, 2])

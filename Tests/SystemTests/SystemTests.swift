@@ -71,6 +71,21 @@ final class SystemTests: XCTestCase {
         }
     }
 
+    func test_virtual_interrupts_timers_and_ipis() throws {
+        for cpu in Self.cpus {
+            let o = try run(systems.appendingPathComponent("interrupts.toml"), cpu: cpu, timeout: 90)
+            XCTAssertEqual(o.verdict, .success, cpu + log(o))
+            let timer = o.report.guestLines["timer"] ?? []
+            XCTAssertTrue(timer.contains { $0.hasPrefix("virtual timer: ") && $0.hasSuffix(": ok") }, cpu + log(o))
+            XCTAssertTrue(timer.contains { $0.hasPrefix("physical timer: ") && $0.hasSuffix(": ok") }, cpu + log(o))
+            // Eight SGIs with priorities A0 20 E0 40 80 10 C0 60 arrive in priority order,
+            // though only four list registers exist.
+            XCTAssertEqual(o.report.guestLines["priorities"]?.last, "order: 5 1 3 7 4 0 6 2 (ok)", cpu + log(o))
+            XCTAssertTrue(o.report.guestLines["ipi"]?.contains("ipi ping-pong: 200 pings, 200 pongs of 200 (ok)") ?? false, cpu + log(o))
+            XCTAssertEqual(o.report.guestLines["hog"]?.last, "done hogging", cpu + log(o))
+        }
+    }
+
     func test_a_bad_description_is_rejected_before_qemu_starts() throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID().uuidString).toml")
         try "[[guest]]\nname = \"x\"\nkernel = \"guest:nosuchguest\"\nmemory = 8\nspeed = 3\n".write(to: file, atomically: true, encoding: .utf8)

@@ -68,4 +68,30 @@ static inline void probe_begin(void) {
 static inline uint64_t probe_end(void) {
     __asm__ volatile("" ::: "memory"); probe_armed = 0; return probe_fault_esr;
 }
+
+// GICv3 CPU interface and the EL1 timers, as a guest kernel uses them.
+#define GUEST_SYSREG_RW(name, enc) \
+    static inline uint64_t read_##name(void) { uint64_t v; __asm__ volatile("mrs %0, " #enc : "=r"(v) :: "memory"); return v; } \
+    static inline void write_##name(uint64_t v) { __asm__ volatile("msr " #enc ", %0; isb" :: "r"(v) : "memory"); }
+GUEST_SYSREG_RW(icc_sre_el1, S3_0_C12_C12_5)
+GUEST_SYSREG_RW(icc_pmr_el1, S3_0_C4_C6_0)
+GUEST_SYSREG_RW(icc_igrpen1_el1, S3_0_C12_C12_7)
+GUEST_SYSREG_RW(icc_iar1_el1, S3_0_C12_C12_0)
+GUEST_SYSREG_RW(icc_eoir1_el1, S3_0_C12_C12_1)
+GUEST_SYSREG_RW(icc_sgi1r_el1, S3_0_C12_C11_5)
+GUEST_SYSREG_RW(cntv_ctl_el0, cntv_ctl_el0)
+GUEST_SYSREG_RW(cntv_tval_el0, cntv_tval_el0)
+GUEST_SYSREG_RW(cntp_ctl_el0, cntp_ctl_el0)
+GUEST_SYSREG_RW(cntp_tval_el0, cntp_tval_el0)
+GUEST_SYSREG_RW(cntv_cval_el0, cntv_cval_el0)
+GUEST_SYSREG_RW(cntp_cval_el0, cntp_cval_el0)
+static inline uint64_t read_cntpct(void) { uint64_t v; __asm__ volatile("isb; mrs %0, cntpct_el0" : "=r"(v)); return v; }
+static inline void irq_enable(void) { __asm__ volatile("msr daifclr, #2" ::: "memory"); }
+static inline void irq_disable(void) { __asm__ volatile("msr daifset, #2" ::: "memory"); }
+static inline void guest_wfi(void) { __asm__ volatile("wfi" ::: "memory"); }
+static inline void memory_barrier(void) { __asm__ volatile("dmb ish" ::: "memory"); }
+
+// Secondary vCPUs start here (PSCI CPU_ON entry) with x0 = their stack top; they set up the
+// same vectors and memory map as vCPU 0, then call guest_secondary_main(mpidr).
+void secondary_entry(void);
 #endif

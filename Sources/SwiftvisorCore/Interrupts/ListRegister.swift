@@ -51,6 +51,9 @@ public struct ListRegisterFile: Equatable {
                 gic.returnFromListRegister(intid, vcpu: vcpu, pending: false, active: false)
                 owners[i] = nil
                 registers[i] = .empty
+            } else if s == .pending, gic.state(intid, vcpu: vcpu)?.pending == true {
+                // Raised again before the guest took the first one: one pending state.
+                gic.coalesce(intid, vcpu: vcpu)
             }
         }
         // 2. Fill free registers; evict pending-only registers of lower priority.
@@ -83,7 +86,7 @@ public struct ListRegisterFile: Equatable {
         owners[slot] = i.intid
     }
 
-    /// Does the vCPU have anything pending at all (for WFI)?
+    /// After a `refresh`: does the vCPU have an interrupt pending (for WFI)?
     public func hasPending(_ gic: VirtualGIC, vcpu: Int) -> Bool {
         registers.contains { $0.state == .pending || $0.state == .pendingAndActive } || !gic.deliverable(vcpu: vcpu).isEmpty
     }

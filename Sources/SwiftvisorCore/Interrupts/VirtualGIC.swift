@@ -45,13 +45,13 @@ public struct VirtualGIC {
     public func target(of intid: UInt32, vcpu: Int) -> Int { intid < 32 ? vcpu : spiRoute[Int(intid) - 32] }
 
     /// Makes an interrupt pending (a device line, a timer, an SGI); returns the vCPU to wake
-    /// if it is now deliverable.
+    /// when the interrupt is enabled. (A list register may still hold an earlier instance the
+    /// guest has completed since; the target's next `ListRegisterFile.refresh` sorts it out.)
     @discardableResult
     public mutating func raise(_ intid: UInt32, vcpu: Int) -> Int? {
-        guard state(intid, vcpu: vcpu) != nil else { return nil }
+        guard let s = state(intid, vcpu: vcpu) else { return nil }
         update(intid, vcpu: vcpu) { $0.pending = true }
-        let t = target(of: intid, vcpu: vcpu)
-        return isDeliverable(intid, vcpu: t) ? t : nil
+        return s.enabled && s.group1 && group1Enabled ? target(of: intid, vcpu: vcpu) : nil
     }
 
     /// Pending, enabled, not yet in a list register, and its group enabled.
@@ -77,6 +77,11 @@ public struct VirtualGIC {
     /// Hands an interrupt to a list register: the LR now holds its pending state.
     public mutating func moveToListRegister(_ intid: UInt32, vcpu: Int) {
         update(intid, vcpu: vcpu) { $0.inListRegister = true; $0.pending = false }
+    }
+
+    /// Drops a model pending state that duplicates one a list register still holds.
+    public mutating func coalesce(_ intid: UInt32, vcpu: Int) {
+        update(intid, vcpu: vcpu) { $0.pending = false }
     }
 
     /// Takes an interrupt back from a list register with the state the LR showed.

@@ -1,0 +1,78 @@
+import _Volatile
+import CGuest
+import SwiftvisorCore
+
+/// A minimal GICv3 driver for test guests: the distributor and this vCPU's redistributor
+/// through MMIO, the CPU interface through ICC_* system registers (IHI0069 chapter 4).
+public enum Interrupts {
+    /// Called for each acknowledged INTID, with interrupts masked; one per vCPU (by Aff0).
+    nonisolated(unsafe) static var handlers: [(UInt32) -> Void] = Array(repeating: { _ in }, count: 8)
+
+    /// The calling vCPU's handler.
+    public static var handler: (UInt32) -> Void {
+        get { handlers[Int(read_mpidr() & 0x7)] }
+        set { handlers[Int(read_mpidr() & 0x7)] = newValue }
+    }
+
+    static func register32(_ a: UInt64) -> VolatileMappedRegister<UInt32> {
+        VolatileMappedRegister<UInt32>(unsafeBitPattern: UInt(a))
+    }
+
+    static func redistributor(cpu: Int) -> UInt64 {
+        GuestMachine.gicRedistributorBase.rawValue + UInt64(cpu) * VirtualGIC.redistributorStride
+    }
+
+    /// Enables the distributor (vCPU 0 only) and this vCPU's interface; IRQs stay masked.
+    public static func start(cpu: Int) {
+        write_icc_sre_el1(1)                                             // system-register interface
+        if cpu == 0 { register32(GuestMachine.gicDistributor.base.rawValue).store(1 << 1) }  // EnableGrp1
+        let rd = redistributor(cpu: cpu)
+        register32(rd + 0x14).store(0)                                   // GICR_WAKER: awake
+        while register32(rd + 0x14).load() & (1 << 2) != 0 {}
+        register32(rd + 0x1_0080).store(0xFFFF_FFFF)                     // all private: Group 1
+        write_icc_pmr_el1(0xFF)
+        write_icc_igrpen1_el1(1)
+    }
+
+    public static func enable(_ intid: UInt32, cpu: Int, priority: UInt8 = 0xA0) {
+        let rd = redistributor(cpu: cpu)
+        let word = rd + 0x1_0400 + UInt64(intid & ~3)
+        var v = register32(word).load()
+        let shift = (intid & 3) * 8
+        v = v & ~(0xFF << shift) | UInt32(priority) << shift
+        register32(word).store(v)
+        register32(rd + 0x1_0100).store(1 << intid)
+    }
+
+    /// ICC_SGI1R_EL1 with a TargetList of vCPUs (Aff0).
+    public static func sendSGI(_ intid: UInt32, toCPUs mask: UInt16) {
+        write_icc_sgi1r_el1(UInt64(intid) << 24 | UInt64(mask))
+    }
+}
+
+@_cdecl("guest_irq")
+func guestIRQ() {
+    while true {
+        let intid = UInt32(truncatingIfNeeded: read_icc_iar1_el1() & 0xFF_FFFF)
+        if intid >= 1020 { break }
+        Interrupts.handler(intid)
+        write_icc_eoir1_el1(UInt64(intid))
+    }
+}
+
+/// Weak default for guests with one vCPU.
+@_cdecl("guest_secondary_main")
+public func guestSecondaryMainDefault(_ mpidr: UInt64) {
+    if let secondary = Guest.secondaryMain { secondary(Int(mpidr & 0xFF)) }
+    spin_forever_masked()
+}
+
+extension Guest {
+    nonisolated(unsafe) public static var secondaryMain: ((Int) -> Void)?
+
+    /// Starts vCPU `cpu` with PSCI CPU_ON on a stack of its own; returns the PSCI status.
+    public static func startCPU(_ cpu: Int, stackTop: UInt64) -> Int64 {
+        let entry = UInt64(UInt(bitPattern: unsafeBitCast(secondary_entry as @convention(c) () -> Void, to: UnsafeRawPointer.self)))
+        return smccc_hvc(0xC400_0003, UInt64(cpu), entry, stackTop)
+    }
+}
