@@ -40,10 +40,12 @@ enum VirtualInterrupts {
         guard vcpu.gicDirty else { return }
         vcpu.gicDirty = false
         syncFromHardware(vcpu)
-        let before = vcpu.listRegisters.registers
         vcpu.underflowWanted = vcpu.listRegisters.refresh(&vcpu.vm.gic, vcpu: vcpu.id.rawValue)
-        for n in 0..<listRegisterCount where vcpu.listRegisters.registers[n] != before[n] {
-            write_ich_lr(Int32(n), vcpu.listRegisters.registers[n].rawValue)
+        var changed = vcpu.listRegisters.changed
+        var n = 0
+        while changed != 0 {
+            if changed & 1 != 0 { write_ich_lr(Int32(n), vcpu.listRegisters.registers[n].rawValue) }
+            changed >>= 1; n += 1
         }
         write_ich_hcr_el2(enable | (vcpu.underflowWanted ? underflowInterrupt : 0))
     }

@@ -1,27 +1,105 @@
 import CGuest
 import SwiftvisorCore
 
-/// Times hypercall, PSCI and emulated-MMIO round trips with CNTVCT. Under QEMU -icount
-/// shift=0 one nanosecond is one instruction, so ticks convert to instructions; the loop's
-/// own cost (bench_empty) is subtracted.
+/// Times round trips with CNTVCT. Under QEMU -icount shift=0 one nanosecond is one
+/// instruction, so ticks convert to instructions; each loop's own cost (an empty loop of the
+/// same shape) is subtracted. Runs beside `benchpartner`, which yields back at once, for the
+/// world-switch figure; vCPU 1 answers IPIs.
+nonisolated(unsafe) var pongs = 0
+nonisolated(unsafe) var latencyTicks: UInt64 = 0
+nonisolated(unsafe) var timerFired = false
+nonisolated(unsafe) var eoiTicks: UInt64 = 0
+
 @_cdecl("guest_main")
 func guestMain(_ dtb: UInt64) {
     Guest.start(deviceTree: dtb)
-    let iterations: UInt64 = 100_000
     let nsPerTick = 1_000_000_000 / read_cntfrq()
+    func instructions(_ ticks: UInt64) -> UInt64 { ticks * nsPerTick }
     func measure(_ body: () -> Void) -> UInt64 {
         let t0 = read_cntvct()
         body()
-        return (read_cntvct() - t0) * nsPerTick
+        return instructions(read_cntvct() - t0)
     }
+    func report(_ name: StaticString, _ value: UInt64) { Guest.print("\(name): \(value) instructions") }
+
+    // World switch first, while the partner guest is still yielding back: each of our yields
+    // switches to the partner and back, so a round trip is two world switches.
+    let switches: UInt64 = 20_000
+    let yieldLoop = measure { for _ in 0..<switches { Guest.yield() } }
+    report("world_switch_between_guests", yieldLoop / switches / 2)
+
+    let iterations: UInt64 = 100_000
     let empty = measure { _ = bench_empty(iterations) }
-    let results: [(StaticString, UInt64)] = [
+    let simple: [(StaticString, UInt64)] = [
         ("hypercall_xen_version", measure { _ = bench_xen_version(iterations) }),
         ("psci_version", measure { _ = bench_psci_version(iterations) }),
         ("mmio_pl011_fr_read", measure { _ = bench_mmio_read(iterations, Guest.uartBase) }),
     ]
-    for (name, total) in results {
-        Guest.print("\(name): \((total - min(total, empty)) / iterations) instructions")
+    for (name, total) in simple { report(name, (total - min(total, empty)) / iterations) }
+
+    Interrupts.start(cpu: 0)
+
+    // Virtual IPI round trip: vCPU 0 -> SGI 1 -> vCPU 1 -> SGI 2 -> vCPU 0 (one physical CPU).
+    Guest.secondaryMain = { cpu in
+        Interrupts.start(cpu: cpu)
+        Interrupts.enable(1, cpu: cpu)
+        Interrupts.handler = { if $0 == 1 { Interrupts.sendSGI(2, toCPUs: 1) } }
+        irq_enable()
+        while true { guest_wfi() }
     }
+    let stack = UnsafeMutableRawPointer.allocate(byteCount: 16 << 10, alignment: 16)
+    _ = Guest.startCPU(1, stackTop: UInt64(UInt(bitPattern: stack)) + (16 << 10))
+    while smccc_hvc(0xC400_0004, 1, 0, 0) != 0 { Guest.yield() }
+    Interrupts.enable(2, cpu: 0)
+    Interrupts.handler = { if $0 == 2 { pongs += 1 } }
+    let rounds = 2_000
+    irq_enable()
+    let ipi = measure {
+        for round in 1...rounds {
+            Interrupts.sendSGI(1, toCPUs: 1 << 1)
+            while pongs < round { guest_wfi() }
+        }
+    }
+    irq_disable()
+    report("virtual_ipi_round_trip", ipi / UInt64(rounds))
+
+    // Injection latency: from the virtual timer's deadline to the first instruction of the
+    // guest's handler, the vCPU waiting in WFI. Virtual EOI: the guest's ICC_EOIR1_EL1 write.
+    Interrupts.enable(InterruptID.virtualTimer, cpu: 0)
+    let samples: UInt64 = 500
+    Interrupts.handler = { intid in
+        guard intid == InterruptID.virtualTimer else { return }
+        latencyTicks += read_cntvct() - read_cntv_cval_el0()
+        write_cntv_ctl_el0(0)
+        timerFired = true
+    }
+    irq_enable()
+    for _ in 0..<samples {
+        timerFired = false
+        write_cntv_cval_el0(read_cntvct() + 1000)
+        write_cntv_ctl_el0(1)
+        while !timerFired { guest_wfi() }
+    }
+    irq_disable()
+    report("virtual_interrupt_injection_latency", instructions(latencyTicks) / samples)
+    report("virtual_eoi", measureEOI(samples: 2_000, nsPerTick: nsPerTick))
     Guest.shutdown(.poweroff, exitCode: 0)
+}
+
+/// Acknowledges and completes self-sent SGIs with IRQs masked, timing only the EOI write
+/// (averaged: one counter tick is 16 instructions).
+func measureEOI(samples: Int, nsPerTick: UInt64) -> UInt64 {
+    Interrupts.enable(3, cpu: 0)
+    var total: UInt64 = 0, overhead: UInt64 = 0
+    for _ in 0..<samples {
+        Interrupts.sendSGI(3, toCPUs: 1)
+        var intid: UInt64 = 1023
+        while intid >= 1020 { intid = read_icc_iar1_el1() & 0xFF_FFFF }
+        let t0 = read_cntvct()
+        write_icc_eoir1_el1(intid)
+        total += read_cntvct() - t0
+        let t1 = read_cntvct()
+        overhead += read_cntvct() - t1
+    }
+    return (total - min(total, overhead)) * nsPerTick / UInt64(samples)
 }

@@ -27,6 +27,8 @@ public struct ListRegisterFile: Equatable {
     public var registers: [ListRegister]
     /// INTID each register was loaded with (the hardware may clear it once invalid).
     public private(set) var owners: [UInt32?]
+    /// Bit n set when `refresh` changed register n: only those need writing to hardware.
+    public private(set) var changed: UInt16 = 0
 
     public init(count: Int) {
         registers = Array(repeating: .empty, count: count)
@@ -43,6 +45,7 @@ public struct ListRegisterFile: Equatable {
     /// Returns true when interrupts are still waiting for a free register: the caller then
     /// asks for the underflow maintenance interrupt (ICH_HCR_EL2.UIE).
     public mutating func refresh(_ gic: inout VirtualGIC, vcpu: Int) -> Bool {
+        changed = 0
         // 1. What the guest did with the interrupts we gave it.
         for i in registers.indices {
             guard let intid = owners[i] else { continue }
@@ -51,17 +54,16 @@ public struct ListRegisterFile: Equatable {
                 gic.returnFromListRegister(intid, vcpu: vcpu, pending: false, active: false)
                 owners[i] = nil
                 registers[i] = .empty
+                changed |= 1 << UInt16(i)
             } else if s == .pending, gic.state(intid, vcpu: vcpu)?.pending == true {
                 // Raised again before the guest took the first one: one pending state.
                 gic.coalesce(intid, vcpu: vcpu)
             }
         }
-        // 2. Fill free registers; evict pending-only registers of lower priority.
-        var waiting = gic.deliverable(vcpu: vcpu)[...]
-        while let next = waiting.first {
+        // 2. Fill free registers, best first; evict pending-only registers of lower priority.
+        while let next = gic.bestDeliverable(vcpu: vcpu) {
             if let free = owners.firstIndex(where: { $0 == nil }) {
                 load(next, into: free, &gic, vcpu: vcpu)
-                waiting = waiting.dropFirst()
                 continue
             }
             // The lowest-priority (highest value) register still only pending.
@@ -69,25 +71,26 @@ public struct ListRegisterFile: Equatable {
             for i in registers.indices where registers[i].state == .pending {
                 if victim == nil || registers[i].priority > registers[victim!].priority { victim = i }
             }
-            guard let v = victim, registers[v].priority > next.priority, let old = owners[v] else { break }
-            gic.returnFromListRegister(old, vcpu: vcpu, pending: true, active: false)
-            owners[v] = nil
-            registers[v] = .empty
-            // The evicted interrupt competes again in a later refresh.
+            guard let v = victim, registers[v].priority > next.priority, let old = owners[v] else {
+                return true   // still waiting: ask for the underflow maintenance interrupt
+            }
+            // Load first, so the evicted interrupt cannot be chosen again in this refresh;
+            // it competes again in a later one.
             load(next, into: v, &gic, vcpu: vcpu)
-            waiting = waiting.dropFirst()
+            gic.returnFromListRegister(old, vcpu: vcpu, pending: true, active: false)
         }
-        return !waiting.isEmpty
+        return false
     }
 
     private mutating func load(_ i: (intid: UInt32, priority: UInt8), into slot: Int, _ gic: inout VirtualGIC, vcpu: Int) {
         gic.moveToListRegister(i.intid, vcpu: vcpu)
         registers[slot] = .pending(i.intid, priority: i.priority)
         owners[slot] = i.intid
+        changed |= 1 << UInt16(slot)
     }
 
     /// After a `refresh`: does the vCPU have an interrupt pending (for WFI)?
     public func hasPending(_ gic: VirtualGIC, vcpu: Int) -> Bool {
-        registers.contains { $0.state == .pending || $0.state == .pendingAndActive } || !gic.deliverable(vcpu: vcpu).isEmpty
+        registers.contains { $0.state == .pending || $0.state == .pendingAndActive } || gic.bestDeliverable(vcpu: vcpu) != nil
     }
 }

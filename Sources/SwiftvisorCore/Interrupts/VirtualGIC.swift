@@ -60,6 +60,31 @@ public struct VirtualGIC {
         return s.pending && s.enabled && !s.inListRegister && group1Enabled && s.group1
     }
 
+    /// The highest-priority (lowest value, then lowest INTID) deliverable interrupt of `vcpu`.
+    /// One scan and no allocation: this runs on the way into the guest.
+    public func bestDeliverable(vcpu: Int) -> (intid: UInt32, priority: UInt8)? {
+        guard group1Enabled else { return nil }
+        var best: (intid: UInt32, priority: UInt8)?
+        privates[vcpu].withUnsafeBufferPointer { p in
+            for i in 0..<p.count {
+                let s = p[i]
+                if s.pending && s.enabled && !s.inListRegister && s.group1 && (best == nil || s.priority < best!.priority) {
+                    best = (UInt32(i), s.priority)
+                }
+            }
+        }
+        spis.withUnsafeBufferPointer { p in
+            for i in 0..<p.count {
+                let s = p[i]
+                if s.pending && s.enabled && !s.inListRegister && s.group1 && spiRoute[i] == vcpu
+                    && (best == nil || s.priority < best!.priority) {
+                    best = (UInt32(i + 32), s.priority)
+                }
+            }
+        }
+        return best
+    }
+
     /// Every deliverable interrupt of `vcpu`, highest priority (lowest value) first, then by INTID.
     public func deliverable(vcpu: Int) -> [(intid: UInt32, priority: UInt8)] {
         guard group1Enabled else { return [] }
