@@ -91,6 +91,7 @@ func handleSMCCC(_ vcpu: VirtualCPU, _ hv: Hypervisor) -> ExitOutcome {
         result = state == .runnable || state == .blocked ? 0 : 1   // ON (running or in WFI) : OFF
     case .cpuOff:
         hv.scheduler.setState(vcpu.slot, .off)
+        hv.stopVMsWithNoRunningVCPU()
         return .reschedule
     case .systemOff:
         hv.shutDown(vcpu.vm, reason: .poweroff, exitCode: 0)

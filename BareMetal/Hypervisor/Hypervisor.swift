@@ -46,7 +46,6 @@ final class Hypervisor {
     /// frame the vectors should resume. Powers the machine off when every guest is done.
     func scheduleNext() -> UnsafeMutablePointer<vcpu_frame> {
         while true {
-            stopVMsWithNoRunningVCPU()
             wakeupPending = false
             if let slot = scheduler.next() {
                 let next = vcpus[slot]
@@ -176,7 +175,8 @@ final class Hypervisor {
         Console.write(", PC "); Console.hex(vcpu.frame.pointee.elr_el2); Console.write(")\n")
     }
 
-    private func stopVMsWithNoRunningVCPU() {
+    /// After PSCI CPU_OFF: a VM none of whose vCPUs is running or waiting has ended.
+    func stopVMsWithNoRunningVCPU() {
         for vm in vms where vm.state == .running {
             if !vm.vcpus.contains(where: { scheduler.states[$0.slot] == .runnable || scheduler.states[$0.slot] == .blocked }) {
                 finish(vm)
