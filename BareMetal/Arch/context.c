@@ -24,3 +24,6 @@ void el1_context_restore(const struct el1_context *c) {
     LOAD(cntv_ctl, cntv_ctl_el0)
     __asm__ volatile("isb");
 }
+
+volatile uint32_t hypervisor_lock_word;
+struct secondary_boot secondary_boot_data;

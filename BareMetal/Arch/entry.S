@@ -45,3 +45,32 @@ halt_forever:
     msr     daifset, #0xf
 1:  wfi
     b       1b
+
+// Secondary cores, started by PSCI CPU_ON with x0 = core index: the boot core's MMU settings
+// and vectors (secondary_boot_data), a stack of their own, then Swift.
+    .global secondary_entry
+secondary_entry:
+    mov     x19, x0
+    adrp    x1, secondary_boot_data
+    add     x1, x1, :lo12:secondary_boot_data
+    ldr     x2, [x1, #32]
+    msr     vbar_el2, x2
+    ldr     x2, [x1, #16]
+    msr     mair_el2, x2
+    ldr     x2, [x1, #8]
+    msr     tcr_el2, x2
+    ldr     x2, [x1, #0]
+    msr     ttbr0_el2, x2
+    isb
+    tlbi    alle2
+    dsb     nsh
+    isb
+    ldr     x2, [x1, #24]
+    msr     sctlr_el2, x2
+    isb
+    add     x2, x1, #40
+    ldr     x2, [x2, x19, lsl #3]
+    mov     sp, x2
+    mov     x0, x19
+    bl      swiftvisor_secondary_main
+    b       halt_forever

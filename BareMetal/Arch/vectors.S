@@ -1,5 +1,5 @@
 // EL2 exception vectors (Arm ARM D1.10.2). Exits from a guest save its registers into the
-// frame TPIDR_EL2 points at (struct vcpu_frame), call Swift, and resume whichever frame Swift
+// frame of the core's running vCPU (TPIDR_EL2 -> struct core_context -> struct vcpu_frame), call Swift, and resume whichever frame Swift
 // returns. EL2's own exceptions are hypervisor bugs: they save a frame on the stack and panic.
 
 #define FRAME_ELR 248
@@ -10,7 +10,8 @@
 
 .macro guest_exit kind
     stp     x0, x1, [sp, #-16]!
-    mrs     x0, tpidr_el2
+    mrs     x0, tpidr_el2               // struct core_context
+    ldr     x0, [x0]                    // its vCPU frame
     stp     x2, x3, [x0, #16]
     stp     x4, x5, [x0, #32]
     stp     x6, x7, [x0, #48]
@@ -108,7 +109,8 @@ el2_vectors:
 // x0 = frame to run. Restores it and returns to the guest.
     .global guest_resume
 guest_resume:
-    msr     tpidr_el2, x0
+    mrs     x1, tpidr_el2
+    str     x0, [x1]                    // core_context.frame
     ldp     x30, x2, [x0, #240]
     ldr     x3, [x0, #256]
     msr     elr_el2, x2

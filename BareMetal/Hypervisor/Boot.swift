@@ -41,30 +41,85 @@ func swiftvisorMain(_ dtbAddress: UInt64, _ currentEL: UInt64) {
     withUnsafeMutablePointer(to: &allocator) { allocatorPointer in
         EL2MMU.enable(platform: platform, processor: processor, allocator: allocatorPointer)
         configureEL2(processor: processor)
-        guard let gic = InterruptController(platform: platform, mpidr: read_mpidr_el1()) else {
-            Console.log("PANIC: no GICv3 for this CPU in the device tree\n"); halt_forever()
-        }
-        // The hypervisor timer PPI from the DTB; 26 is the architecture's recommended INTID (BSA).
         // Fallbacks are the BSA's recommended PPIs: CNTHP 26, CNTV 27, GIC maintenance 25.
         let timerINTID = platform.hypervisorTimerINTID ?? 26
         let virtualTimerINTID = platform.virtualTimerINTID ?? InterruptID.virtualTimer
         let maintenanceINTID = platform.maintenanceINTID ?? InterruptID.maintenance
-        gic.initialize(enabling: [timerINTID, virtualTimerINTID, maintenanceINTID])
-        VirtualInterrupts.probe()
-        let hv = Hypervisor(platform: platform, interrupts: gic, timerINTID: timerINTID,
+        // The boot core first, then the others the DTB lists (at most 8).
+        let me = read_mpidr_el1() & 0xFF_00FF_FFFF
+        var mpidrs = [me]
+        for m in platform.cpuMPIDRs where m != me && mpidrs.count < 8 { mpidrs.append(m) }
+        let hv = Hypervisor(platform: platform, cores: mpidrs.count, timerINTID: timerINTID,
                             virtualTimerINTID: virtualTimerINTID, maintenanceINTID: maintenanceINTID)
+        for (index, mpidr) in mpidrs.enumerated() {
+            guard let gic = InterruptController(platform: platform, mpidr: mpidr) else {
+                Console.log("PANIC: no GICv3 redistributor for CPU "); Console.hex(mpidr); Console.write("\n"); halt_forever()
+            }
+            hv.cores.append(PhysicalCPU(index: index, mpidr: mpidr, interrupts: gic))
+        }
+        hv.cores[0].install()
+        hv.cores[0].interrupts.initialize(enabling: hv.physicalInterrupts)
+        VirtualInterrupts.probe()
         hypervisor = hv
         for (index, guest) in (manifest?.guests ?? []).enumerated() {
             if let vm = GuestBuilder.build(guest, vmid: VMID(UInt16(index + 1)), processor: processor,
                                            allocator: allocatorPointer) {
-                hv.add(vm)
+                hv.add(vm, affinity: guest.affinity)
             }
         }
-        Console.log("starting "); Console.decimal(UInt64(hv.vms.count)); Console.write(" guest(s)\n")
-        let first = hv.scheduleNext()
+        Console.log("starting "); Console.decimal(UInt64(hv.vms.count)); Console.write(" guest(s) on ")
+        Console.decimal(UInt64(hv.cores.count)); Console.write(" core(s)\n")
+        hypervisor_lock()
+        startSecondaryCores(hv)
+        let first = hv.scheduleNext(hv.cores[0])
+        hypervisor_unlock()
         // SAFETY: the boot stack is not used again once the first guest runs.
         enter_guest_first(first, boot_stack_top())
     }
+}
+
+/// PSCI CPU_ON for every other core: each starts at secondary_entry (entry.S) with the boot
+/// core's MMU settings, then runs `swiftvisorSecondaryMain`. They wait for the lock held here.
+func startSecondaryCores(_ hv: Hypervisor) {
+    guard hv.cores.count > 1 else { return }
+    secondary_boot_data.ttbr0 = read_ttbr0_el2()
+    secondary_boot_data.tcr = read_tcr_el2()
+    secondary_boot_data.mair = read_mair_el2()
+    secondary_boot_data.sctlr = read_sctlr_el2()
+    secondary_boot_data.vbar = read_vbar_el2()
+    withUnsafeMutableBytes(of: &secondary_boot_data.stack_top) { stacks in
+        for i in 0..<8 { stacks.storeBytes(of: secondary_stacks_end() - UInt64(7 - i) * 0x4000, toByteOffset: i * 8, as: UInt64.self) }
+    }
+    // The new core reads this with its MMU and caches off.
+    withUnsafeMutablePointer(to: &secondary_boot_data) {
+        clean_dcache_to_poc(UInt64(UInt(bitPattern: $0)), UInt64(MemoryLayout<secondary_boot>.size))
+    }
+    for core in hv.cores.dropFirst() {
+        let status = Firmware.call(.cpuOn64, core.mpidr, secondary_entry_address(), UInt64(core.index),
+                                   conduit: hv.platform.psciConduit)
+        if status != 0 {
+            Console.log("core "); Console.decimal(UInt64(core.index)); Console.write(" (MPIDR "); Console.hex(core.mpidr)
+            Console.write(") did not start: PSCI CPU_ON returned "); Console.decimal(status); Console.write("\n")
+        }
+    }
+}
+
+/// A secondary core, MMU on, on its own stack: set up EL2 and its GIC interface, then run vCPUs.
+@_cdecl("swiftvisor_secondary_main")
+func swiftvisorSecondaryMain(_ index: UInt64) {
+    configureEL2(processor: Processor())
+    hypervisor_lock()
+    let hv = hypervisor.unsafelyUnwrapped
+    let core = hv.cores[Int(index)]
+    core.install()
+    core.interrupts.initialize(enabling: hv.physicalInterrupts)
+    let first = hv.scheduleNext(core)
+    hypervisor_unlock()
+    enter_guest_first(first, secondary_boot_data_stack(Int(index)))
+}
+
+func secondary_boot_data_stack(_ index: Int) -> UInt64 {
+    withUnsafeBytes(of: &secondary_boot_data.stack_top) { $0.load(fromByteOffset: index * 8, as: UInt64.self) }
 }
 
 func printBanner(platform: HostPlatform, processor: Processor) {

@@ -16,15 +16,18 @@ enum ExitKind: UInt64 { case synchronous = 0, irq = 1, fiq = 2, serror = 3 }
 /// `frame`; the frame returned is the one resumed.
 @_cdecl("swiftvisor_guest_exit")
 func swiftvisorGuestExit(_ frame: UnsafeMutablePointer<vcpu_frame>, _ kind: UInt64) -> UnsafeMutablePointer<vcpu_frame> {
-    // SAFETY: exits only happen after boot has set both.
+    hypervisor_lock()
+    defer { hypervisor_unlock() }
+    // SAFETY: exits only happen after boot has set both; the running vCPU is the loaded one.
     let hv = hypervisor.unsafelyUnwrapped
-    let vcpu = hv.current.unsafelyUnwrapped
+    let core = hv.thisCore
+    let vcpu = core.loaded.unsafelyUnwrapped
     let outcome: ExitOutcome
     switch ExitKind(rawValue: kind) {
     case .synchronous:
         outcome = handleSynchronous(vcpu, hv)
     case .irq:
-        outcome = hv.handlePhysicalInterrupts() ? .reschedule : .resume
+        outcome = hv.handlePhysicalInterrupts(core) ? .reschedule : .resume
     case .fiq, .serror, nil:
         hv.stop(vcpu, cause: kind == ExitKind.serror.rawValue ? "SError" : "unexpected FIQ",
                 esr: ESR(rawValue: read_esr_el2()), ipa: nil)
@@ -35,7 +38,7 @@ func swiftvisorGuestExit(_ frame: UnsafeMutablePointer<vcpu_frame>, _ kind: UInt
         VirtualInterrupts.prepareEntry(vcpu)
         return frame
     case .reschedule:
-        return hv.scheduleNext()
+        return hv.scheduleNext(core)
     }
 }
 
@@ -108,7 +111,7 @@ func handleSystemRegister(_ access: SystemRegisterAccess, esr: ESR, _ vcpu: Virt
         }
         vcpu.skipInstruction()
         // A vCPU woken by the IPI runs now (the sender goes on after it).
-        return hv.wakeupPending ? .reschedule : .resume
+        return hv.thisCore.wakeupPending ? .reschedule : .resume
     }
     if let timerRegister = EmulatedTimer.register(access) {
         let now = read_cntpct_el0()
@@ -117,7 +120,7 @@ func handleSystemRegister(_ access: SystemRegisterAccess, esr: ESR, _ vcpu: Virt
         } else {
             vcpu.physicalTimer.write(timerRegister, vcpu.register(access.register), now: now)
             hv.runSoftwareTimers()
-            hv.armTimer()
+            hv.armTimer(hv.thisCore)
         }
         vcpu.skipInstruction()
         return .resume

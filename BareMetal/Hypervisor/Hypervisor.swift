@@ -1,17 +1,14 @@
 import CArch
 import SwiftvisorCore
 
-/// Everything the hypervisor owns on this (single) physical CPU.
+/// Everything the hypervisor owns. All of it is shared by the physical cores and guarded by
+/// the hypervisor lock (`hypervisor_lock`), taken on every exit and released before ERET.
 final class Hypervisor {
     var vms: [VirtualMachine] = []
     /// vCPUs indexed by scheduler slot.
     var vcpus: [VirtualCPU] = []
-    var scheduler = RoundRobinScheduler()
-    /// The vCPU whose EL1, FP and stage-2 state is loaded in this CPU's registers.
-    var loaded: VirtualCPU?
-    /// The vCPU now running (its frame is what the vectors save into).
-    var current: VirtualCPU?
-    let interrupts: InterruptController
+    var scheduler: RoundRobinScheduler
+    var cores: [PhysicalCPU] = []
     /// Physical INTIDs of the hypervisor's timer, the EL1 virtual timer and the GIC maintenance
     /// interrupt, from the host DTB.
     let timerINTID: UInt32
@@ -19,100 +16,144 @@ final class Hypervisor {
     let maintenanceINTID: UInt32
     let slice: UInt64
     let platform: HostPlatform
-    /// Counter value at which the running vCPU's time slice ends.
-    var sliceEnd: UInt64 = 0
-    /// A vCPU was woken from WFI while another ran: switch to it at the next opportunity.
-    var wakeupPending = false
 
-    init(platform: HostPlatform, interrupts: InterruptController, timerINTID: UInt32,
-         virtualTimerINTID: UInt32, maintenanceINTID: UInt32) {
+    init(platform: HostPlatform, cores: Int, timerINTID: UInt32, virtualTimerINTID: UInt32, maintenanceINTID: UInt32) {
         self.platform = platform
-        self.interrupts = interrupts
+        self.scheduler = RoundRobinScheduler(cores: cores)
         self.timerINTID = timerINTID
         self.virtualTimerINTID = virtualTimerINTID
         self.maintenanceINTID = maintenanceINTID
         self.slice = PreemptionTimer.sliceTicks()
     }
 
-    func add(_ vm: VirtualMachine) {
+    func add(_ vm: VirtualMachine, affinity: UInt64) {
         vms.append(vm)
         for vcpu in vm.vcpus {
-            vcpu.slot = scheduler.add(vcpu.id.rawValue == 0 ? .runnable : .off)
+            vcpu.slot = scheduler.add(vcpu.id.rawValue == 0 ? .runnable : .off, affinity: affinity)
             vcpus.append(vcpu)
         }
     }
 
-    /// Picks the next runnable vCPU, loads its state, starts its time slice, and returns the
-    /// frame the vectors should resume. Powers the machine off when every guest is done.
-    func scheduleNext() -> UnsafeMutablePointer<vcpu_frame> {
+    /// The PPIs and SGIs every core enables: its timers, maintenance, and the reschedule SGI.
+    var physicalInterrupts: [UInt32] { [timerINTID, virtualTimerINTID, maintenanceINTID, PhysicalCPU.rescheduleSGI] }
+
+    /// The core executing this code.
+    @inline(__always) var thisCore: PhysicalCPU { cores[Int(this_core().pointee.core)] }
+
+    /// The vCPU running on `core`.
+    @inline(__always) func running(on core: PhysicalCPU) -> VirtualCPU? {
+        guard let slot = scheduler.lastOnCore[core.index], scheduler.runningOn[slot] == core.index else { return nil }
+        return vcpus[slot]
+    }
+
+    /// Picks the next vCPU for `core`, loads its state, starts its time slice, and returns the
+    /// frame the vectors should resume. Sleeps while there is nothing to run; powers the
+    /// machine off when every guest is done.
+    func scheduleNext(_ core: PhysicalCPU) -> UnsafeMutablePointer<vcpu_frame> {
         while true {
-            wakeupPending = false
-            if let slot = scheduler.next() {
+            core.wakeupPending = false
+            if let slot = scheduler.next(core: core.index) {
                 let next = vcpus[slot]
-                if next !== loaded { load(next) }
-                current = next
-                sliceEnd = read_cntpct_el0() &+ slice
-                armTimer()
+                if next !== core.loaded { load(next, on: core) }
+                core.sliceEnd = read_cntpct_el0() &+ slice
+                armTimer(core)
                 VirtualInterrupts.prepareEntry(next)
                 return next.frame
             }
-            guard scheduler.hasBlocked else { allGuestsFinished() }
-            idleUntilRunnable()
+            guard scheduler.hasLive else { allGuestsFinished() }
+            idleUntilRunnable(core)
         }
     }
 
-    /// Every vCPU waits for an interrupt: sleep in WFI until one becomes runnable (no busy
-    /// wait of the physical CPU). PSTATE.I stays masked at EL2; WFI still wakes on a pending
-    /// interrupt, which is then handled by polling ICC_IAR1_EL1.
-    private func idleUntilRunnable() {
-        current = nil
-        sliceEnd = UInt64.max
-        while !scheduler.hasRunnable {
+    /// Nothing this core may run: save what it holds (so the vCPU can run elsewhere, and its
+    /// timer becomes a software timer), then sleep in WFI with the lock released until there
+    /// is work. PSTATE.I stays masked at EL2; WFI still wakes on a pending interrupt, which is
+    /// then handled by polling ICC_IAR1_EL1.
+    private func idleUntilRunnable(_ core: PhysicalCPU) {
+        scheduler.stopRunning(core: core.index)
+        unload(core)
+        core.sliceEnd = UInt64.max
+        core.idle = true
+        defer { core.idle = false }
+        while !scheduler.hasRunnable || !canRunSomething(core) {
+            guard scheduler.hasLive else { return }
             runSoftwareTimers()
-            if scheduler.hasRunnable { break }
-            armTimer()
+            if canRunSomething(core) { break }
+            armTimer(core)
+            hypervisor_unlock()
             wait_for_interrupt()
-            _ = handlePhysicalInterrupts()
+            hypervisor_lock()
+            _ = handlePhysicalInterrupts(core)
         }
     }
 
-    /// Handles every pending physical interrupt; true when the running vCPU's slice is over.
-    func handlePhysicalInterrupts() -> Bool {
+    private func canRunSomething(_ core: PhysicalCPU) -> Bool {
+        for slot in 0..<vcpus.count where scheduler.states[slot] == .runnable && scheduler.runningOn[slot] == nil
+            && scheduler.affinity[slot] & (1 << UInt64(core.index)) != 0 { return true }
+        return false
+    }
+
+    /// Handles every pending physical interrupt on `core`; true when the running vCPU should
+    /// give way (slice over, or a woken vCPU waits).
+    func handlePhysicalInterrupts(_ core: PhysicalCPU) -> Bool {
         var sliceOver = false
         while true {
-            let intid = interrupts.acknowledge()
+            let intid = core.interrupts.acknowledge()
             if intid == InterruptController.spurious { break }
             // Each source below is silenced before its end of interrupt, so a level-sensitive
             // line is low again when the interrupt is deactivated.
-            defer { interrupts.endOfInterrupt(intid) }
+            defer { core.interrupts.endOfInterrupt(intid) }
             if intid == timerINTID {
                 write_cnthp_ctl_el2(0)   // disarmed until armTimer() runs again
                 runSoftwareTimers()
-                if read_cntpct_el0() >= sliceEnd { sliceOver = true }
-            } else if intid == virtualTimerINTID, let v = loaded {
+                if read_cntpct_el0() >= core.sliceEnd { sliceOver = true }
+            } else if intid == virtualTimerINTID, let v = core.loaded {
                 // The loaded vCPU's CNTV fired: mask it and deliver the virtual PPI. As on Xen,
                 // the guest sees CNTV_CTL.IMASK set and unmasks when it reprograms the timer,
                 // as Linux's handler does (docs/architecture.md).
                 write_cntv_ctl_el0(read_cntv_ctl_el0() | 0b10)
                 VirtualInterrupts.raise(InterruptID.virtualTimer, vm: v.vm, vcpu: v.id.rawValue, self)
-            } else if intid == maintenanceINTID, let v = loaded {
+            } else if intid == maintenanceINTID, let v = core.loaded {
                 // Underflow: LRs have room again. Clear UIE so the level drops; refill on entry.
                 write_ich_hcr_el2(VirtualInterrupts.enable)
                 v.underflowWanted = false
                 v.gicDirty = true
+            } else if intid == PhysicalCPU.rescheduleSGI {
+                // Another core woke a vCPU this core may run, or raised an interrupt for ours.
+                if let v = core.loaded { v.gicDirty = true }
+                core.wakeupPending = true
             }
         }
-        if wakeupPending { sliceOver = true }
-        if !sliceOver, let c = current, scheduler.states[c.slot] == .runnable { armTimer() }
+        if core.wakeupPending { sliceOver = true }
+        if !sliceOver, let c = running(on: core), scheduler.states[c.slot] == .runnable { armTimer(core) }
         return sliceOver
     }
 
-    /// Fires the timers kept in software: virtual timers of vCPUs not loaded, and every
-    /// vCPU's emulated physical timer.
+    /// A vCPU became runnable, or got an interrupt while running: make a core look at it.
+    func kick(for vcpu: VirtualCPU, woken: Bool) {
+        let me = thisCore
+        if let core = scheduler.runningOn[vcpu.slot] {
+            if core != me.index { send_physical_sgi(UInt64(PhysicalCPU.rescheduleSGI), cores[core].mpidr) }
+            return
+        }
+        guard woken else { return }
+        var idle: UInt64 = 0
+        for c in cores where c.idle { idle |= 1 << UInt64(c.index) }
+        let allowedHere = scheduler.affinity[vcpu.slot] & (1 << UInt64(me.index)) != 0
+        if allowedHere && (idle == 0 || me.idle) { me.wakeupPending = true; return }
+        if let target = scheduler.coreToKick(for: vcpu.slot, idleCores: idle, except: allowedHere ? nil : me.index) {
+            if target == me.index { me.wakeupPending = true } else {
+                send_physical_sgi(UInt64(PhysicalCPU.rescheduleSGI), cores[target].mpidr)
+            }
+        }
+    }
+
+    /// Fires the timers kept in software: virtual timers of vCPUs not loaded anywhere, and
+    /// every vCPU's emulated physical timer.
     func runSoftwareTimers() {
         let now = read_cntpct_el0()
         for v in vcpus where v.vm.state == .running {
-            if v !== loaded, let d = v.virtualTimerDeadline, now >= d {
+            if v.loadedOn == nil, let d = v.virtualTimerDeadline, now >= d {
                 v.el1.pointee.cntv_ctl |= 0b10
                 VirtualInterrupts.raise(InterruptID.virtualTimer, vm: v.vm, vcpu: v.id.rawValue, self)
             }
@@ -122,44 +163,79 @@ final class Hypervisor {
         }
     }
 
-    /// Programs CNTHP for the earliest of: the slice end, a software timer's deadline.
-    func armTimer() {
-        var deadline = sliceEnd
+    /// Programs this core's CNTHP for the earliest of: its slice end, a software timer's
+    /// deadline. (Every core arms for every software deadline; whichever fires first runs it.)
+    func armTimer(_ core: PhysicalCPU) {
+        var deadline = core.sliceEnd
         for v in vcpus where v.vm.state == .running {
-            if v !== loaded, let d = v.virtualTimerDeadline { deadline = min(deadline, d) }
+            if v.loadedOn == nil, let d = v.virtualTimerDeadline { deadline = min(deadline, d) }
             if let d = v.physicalTimer.deadline { deadline = min(deadline, d) }
         }
         if deadline == UInt64.max { write_cnthp_ctl_el2(0); return }
         PreemptionTimer.arm(at: deadline)
     }
 
-    /// World switch (Arm ARM D1.2): EL1 system registers, FP/SIMD, stage-2 base and VMID.
-    private func load(_ next: VirtualCPU) {
-        if let previous = loaded {
-            el1_context_save(previous.el1)
-            fp_state_save(previous.fp)
-            VirtualInterrupts.save(previous)
-        }
+    /// World switch (Arm ARM D1.2): EL1 system registers, FP/SIMD, vGIC interface, stage-2
+    /// base and VMID.
+    private func load(_ next: VirtualCPU, on core: PhysicalCPU) {
+        unload(core)
         write_cntvoff_el2(next.vm.cntvoff)
         el1_context_restore(next.el1)
         fp_state_restore(next.fp)
         VirtualInterrupts.restore(next)
         write_vttbr_el2(next.vm.vttbr)
         isb()
-        loaded = next
+        // TLB entries are tagged with the VMID, not the vCPU: if another vCPU of this VM ran on
+        // this core last, its stage-1 entries (same ASIDs, other page tables) must go.
+        if next.vm.lastVCPUOnCore[core.index] != next.id.rawValue {
+            if next.vm.lastVCPUOnCore[core.index] != nil { tlbi_vmalle1() }
+            next.vm.lastVCPUOnCore[core.index] = next.id.rawValue
+        }
+        next.loadedOn = core.index
+        next.ranOnCores |= 1 << UInt64(core.index)
+        core.loaded = next
+    }
+
+    /// Saves the loaded vCPU's state to memory, so that any core can run it next.
+    private func unload(_ core: PhysicalCPU) {
+        guard let previous = core.loaded else { return }
+        el1_context_save(previous.el1)
+        fp_state_save(previous.fp)
+        VirtualInterrupts.save(previous)
+        write_ich_hcr_el2(0)
+        previous.loadedOn = nil
+        core.loaded = nil
     }
 
     /// Ends a VM: its vCPUs never run again; the reason goes to the console for the host tool.
+    /// Other cores running its vCPUs are kicked off them.
     func finish(_ vm: VirtualMachine) {
         vm.flushConsole()
         vm.state = .finished
-        for vcpu in vm.vcpus { scheduler.setState(vcpu.slot, .finished) }
+        let me = thisCore.index
+        for vcpu in vm.vcpus {
+            scheduler.setState(vcpu.slot, .finished)
+            if let core = scheduler.runningOn[vcpu.slot], core != me {
+                send_physical_sgi(UInt64(PhysicalCPU.rescheduleSGI), cores[core].mpidr)
+            }
+        }
     }
 
     func shutDown(_ vm: VirtualMachine, reason: XenABI.ShutdownReason, exitCode: UInt32) {
         finish(vm)
         Console.log("guest '"); Console.write(vm.name); Console.write("' shut down: ")
-        Console.write(reason.name); Console.write(" (exit code "); Console.decimal(UInt64(exitCode)); Console.write(")\n")
+        Console.write(reason.name); Console.write(" (exit code "); Console.decimal(UInt64(exitCode)); Console.write(")")
+        Console.write("; vCPUs ran on cores")
+        for vcpu in vm.vcpus {
+            Console.write(" "); Console.decimal(UInt64(vcpu.id.rawValue)); Console.write(":{")
+            var first = true
+            for c in 0..<64 where vcpu.ranOnCores & (1 << UInt64(c)) != 0 {
+                if !first { Console.write(",") }
+                Console.decimal(UInt64(c)); first = false
+            }
+            Console.write("}")
+        }
+        Console.write("\n")
     }
 
     /// Stops a misbehaving guest with a message naming it, the cause, the exception class,
@@ -196,6 +272,12 @@ nonisolated(unsafe) var hypervisor: Hypervisor?
 
 /// PSCI calls the hypervisor itself makes to the firmware (or QEMU's built-in PSCI).
 enum Firmware {
+    static func call(_ fid: SMCCCCall.FunctionID, _ a1: UInt64, _ a2: UInt64, _ a3: UInt64,
+                     conduit: HostPlatform.PSCIConduit?) -> Int64 {
+        let f = UInt64(fid.rawValue)
+        return Int64(bitPattern: conduit == .hvc ? firmware_call_hvc(f, a1, a2, a3) : firmware_call_smc(f, a1, a2, a3))
+    }
+
     static func systemOff(conduit: HostPlatform.PSCIConduit?) -> Never {
         let fid = UInt64(SMCCCCall.FunctionID.systemOff.rawValue)
         if conduit == .hvc { _ = firmware_call_hvc(fid, 0, 0, 0) } else { _ = firmware_call_smc(fid, 0, 0, 0) }

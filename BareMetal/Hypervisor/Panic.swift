@@ -14,6 +14,7 @@ func swiftvisorHypervisorFault(_ frame: UnsafeMutablePointer<vcpu_frame>, _ kind
     case .fiq: Console.write("FIQ")
     case .serror, nil: Console.write("SError")
     }
+    if hypervisor != nil, read_tpidr_el2() != 0 { Console.write(" on core "); Console.decimal(this_core().pointee.core) }
     Console.write("\n  EC "); Console.hex(UInt64(esr.exceptionClass.code)); Console.write(" (")
     Console.write(esr.exceptionClass.name)
     Console.write(")  ESR "); Console.hex(esr.rawValue)

@@ -22,6 +22,10 @@ final class VirtualCPU {
     var underflowWanted = false
     /// ICH_VMCR_EL2 (the guest's PMR, BPR and group enables) and active priorities.
     var vmcr: UInt64 = 0, ap0r0: UInt64 = 0, ap1r0: UInt64 = 0
+    /// Core whose registers hold this vCPU's state, if any.
+    var loadedOn: Int?
+    /// Cores it has run on (bit n: core n), reported when its VM shuts down.
+    var ranOnCores: UInt64 = 0
     /// The guest's EL1 physical timer, emulated.
     var physicalTimer = EmulatedTimer()
 

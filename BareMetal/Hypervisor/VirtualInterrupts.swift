@@ -18,10 +18,12 @@ enum VirtualInterrupts {
         kick(vm.vcpus[target], hv)
     }
 
-    /// Something may be deliverable to `vcpu`: refill its LRs before it next runs.
+    /// Something may be deliverable to `vcpu`: refill its LRs before it next runs, wake it if
+    /// it waits in WFI, and make the core that runs (or should run) it notice.
     static func kick(_ vcpu: VirtualCPU, _ hv: Hypervisor) {
         vcpu.gicDirty = true
-        if hv.scheduler.wake(vcpu.slot) && hv.current != nil { hv.wakeupPending = true }
+        let woken = hv.scheduler.wake(vcpu.slot)
+        hv.kick(for: vcpu, woken: woken)
     }
 
     /// Reads back the hardware LRs that hold interrupts (the loaded vCPU only).

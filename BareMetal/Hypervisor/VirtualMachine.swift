@@ -18,6 +18,8 @@ final class VirtualMachine {
     let cntvoff: UInt64
     var consoleLine = ConsoleLine()
     var state = State.running
+    /// Per physical core, the vCPU of this VM that ran there last (for TLB maintenance).
+    var lastVCPUOnCore: [Int?] = Array(repeating: nil, count: 8)
     /// Exceptions injected so far; only the first `loggedInjections` are reported, so a
     /// guest that faults in a loop cannot flood the console.
     var injections = 0

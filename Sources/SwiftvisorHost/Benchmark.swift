@@ -9,9 +9,10 @@ public enum Benchmark {
         public var description: String
     }
 
-    public static func run(cpu: String, timeout: Double, layout: ProjectLayout = .current) throws -> [Figure] {
+    public static func run(cpu: String, cores: Int, timeout: Double, layout: ProjectLayout = .current) throws -> [Figure] {
         var options = SystemRunner.Options()
         options.cpu = cpu
+        options.cores = cores
         options.timeout = timeout
         options.countInstructions = true
         options.echo = false

@@ -32,7 +32,7 @@ public struct BootLayout {
                 address = alignUp(address + size, 2 << 20)
             }
             guests.append(.init(name: g.name, kernel: kernel, ramdisk: ramdisk, memoryBytes: UInt64(g.memoryMiB) << 20,
-                                vcpus: g.vcpus, commandLine: g.commandLine))
+                                vcpus: g.vcpus, commandLine: g.commandLine, affinity: g.affinity))
         }
         manifest = BootManifest(guests: guests)
         self.modules = modules

@@ -27,7 +27,7 @@ public struct LoadedSystem {
 }
 
 public enum ConfigLoader {
-    static let guestKeys = ["name", "kernel", "memory", "vcpus", "cmdline", "ramdisk"]
+    static let guestKeys = ["name", "kernel", "memory", "vcpus", "cmdline", "ramdisk", "cpus"]
 
     /// Reads and checks `file`. Built-in guests (`kernel = "guest:NAME"`) are resolved with
     /// `builtinGuest`, which may build them. Throws every problem found at once.
@@ -82,7 +82,7 @@ public enum ConfigLoader {
     }
 
     static func guest(from table: TOMLDocument.Table, file: String, errors: inout [ConfigError]) -> SystemDescription.Guest? {
-        var name: String?, kernel: String?, memory: Int?, vcpus = 1, cmdline = "", ramdisk: String?
+        var name: String?, kernel: String?, memory: Int?, vcpus = 1, cmdline = "", ramdisk: String?, cpus: [Int] = []
         func typeError(_ e: TOMLDocument.Entry, _ expected: String) {
             errors.append(ConfigError(file: file, line: e.line, key: e.key, message: "must be \(expected), not \(e.value.typeName)"))
         }
@@ -94,6 +94,10 @@ public enum ConfigLoader {
             case ("vcpus", .integer(let v)): vcpus = v
             case ("cmdline", .string(let s)): cmdline = s
             case ("ramdisk", .string(let s)): ramdisk = s
+            case ("cpus", .array(let items)):
+                let ints = items.compactMap { item -> Int? in if case .integer(let v) = item { return v } else { return nil } }
+                if ints.count == items.count { cpus = ints } else { typeError(e, "an array of core numbers") }
+            case ("cpus", _): typeError(e, "an array of core numbers, e.g. [0, 1]")
             case ("name", _), ("kernel", _), ("cmdline", _), ("ramdisk", _): typeError(e, "a string")
             case ("memory", _): typeError(e, "an integer (MiB)")
             case ("vcpus", _): typeError(e, "an integer")
@@ -106,7 +110,8 @@ public enum ConfigLoader {
             errors.append(ConfigError(file: file, line: table.line, key: key, message: "missing in this [[guest]]"))
         }
         guard let name, let kernel, let memory else { return nil }
-        return .init(name: name, kernel: kernel, memoryMiB: memory, vcpus: vcpus, commandLine: cmdline, ramdisk: ramdisk, line: table.line)
+        return .init(name: name, kernel: kernel, memoryMiB: memory, vcpus: vcpus, commandLine: cmdline, ramdisk: ramdisk,
+                     cpus: cpus, line: table.line)
     }
 
     static func resolve(_ kernel: String, base: URL, builtinGuest: (String) throws -> URL?) throws -> URL {

@@ -9,6 +9,8 @@ public struct ConsoleReport: Equatable {
     public private(set) var outcomes: [String: Outcome] = [:]
     public private(set) var panic: String?
     public private(set) var allFinished = false
+    /// Per guest, per vCPU, the physical cores it ran on (from the shut-down line).
+    public private(set) var vcpuCores: [String: [[Int]]] = [:]
     /// Lines each guest printed (without the "name | " prefix).
     public private(set) var guestLines: [String: [String]] = [:]
 
@@ -36,6 +38,13 @@ public struct ConsoleReport: Equatable {
             var code = -1
             if let r = text.range(of: "(exit code "), let c = Int(text[r.upperBound...].prefix { $0.isNumber }) { code = c }
             outcomes[name] = .shutDown(reason: String(reason), exitCode: code)
+            // "; vCPUs ran on cores 0:{0,1} 1:{1}"
+            if let r = text.range(of: "; vCPUs ran on cores ") {
+                vcpuCores[name] = text[r.upperBound...].split(separator: " ").map { entry in
+                    let set = entry.drop { $0 != "{" }.dropFirst().prefix { $0 != "}" }
+                    return set.split(separator: ",").compactMap { Int($0) }
+                }
+            }
         } else if rest.hasPrefix(" stopped: ") {
             outcomes[name] = .stopped(cause: String(rest.dropFirst(" stopped: ".count)))
         } else if rest.hasPrefix(" not started: ") {

@@ -28,6 +28,7 @@ public enum QEMU {
 
     public struct Machine {
         public var cpu = "cortex-a57"
+        public var cores = 2
         public var ramMiB = 1024
         /// -icount shift=0: the guest counter follows executed instructions (benchmarks).
         public var countInstructions = false
@@ -36,7 +37,7 @@ public enum QEMU {
         public init() {}
 
         var arguments: [String] {
-            var a = ["-M", "virt,virtualization=\(virtualization ? "on" : "off"),gic-version=3", "-cpu", cpu, "-smp", "1", "-m", "\(ramMiB)M",
+            var a = ["-M", "virt,virtualization=\(virtualization ? "on" : "off"),gic-version=3", "-cpu", cpu, "-smp", "\(cores)", "-m", "\(ramMiB)M",
                      "-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot"]
             if countInstructions { a += ["-icount", "shift=0,sleep=off"] }  // idle time warps to the next deadline
             return a

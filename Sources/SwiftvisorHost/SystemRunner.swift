@@ -6,6 +6,8 @@ import SwiftvisorCore
 public struct SystemRunner {
     public struct Options {
         public var cpu = "cortex-a57"
+        /// Physical cores of the machine (QEMU -smp).
+        public var cores = 2
         public var timeout: Double = 60
         public var countInstructions = false
         /// Boot without EL2 (tests the refusal message).
@@ -50,6 +52,10 @@ public struct SystemRunner {
 
     public func run(_ config: URL, options: Options) throws -> Outcome {
         let system = try load(config)
+        let machineProblems = system.description.problems(cores: options.cores)
+        guard machineProblems.isEmpty else {
+            throw machineProblems.map { ConfigError(file: config.path, line: $0.line, key: $0.key, message: $0.message) }
+        }
         var builder = ImageBuilder(layout: layout, toolchain: try Toolchain())
         builder.log = log
         let image = try builder.buildHypervisor()
@@ -60,6 +66,7 @@ public struct SystemRunner {
         defer { try? FileManager.default.removeItem(at: runDirectory) }
         var machine = QEMU.Machine()
         machine.cpu = options.cpu
+        machine.cores = options.cores
         machine.ramMiB = boot.machineRAMMiB
         machine.countInstructions = options.countInstructions
         machine.virtualization = options.virtualization

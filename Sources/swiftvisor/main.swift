@@ -15,9 +15,13 @@ struct MachineOptions: ParsableArguments {
     @Option(help: "Stop QEMU after this many seconds.")
     var timeout: Double = 60
 
+    @Option(help: "Physical cores of the machine (QEMU -smp), 1 to 8.")
+    var cores: Int = 2
+
     func validate() throws {
         guard ["cortex-a57", "max"].contains(cpu) else { throw ValidationError("--cpu must be cortex-a57 or max, not '\(cpu)'") }
         guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
+        guard (1...8).contains(cores) else { throw ValidationError("--cores must be 1 to 8, not \(cores)") }
     }
 }
 
@@ -25,6 +29,7 @@ struct MachineOptions: ParsableArguments {
 func runSystem(_ config: URL, _ machine: MachineOptions) throws {
     var options = SystemRunner.Options()
     options.cpu = machine.cpu
+    options.cores = machine.cores
     options.timeout = machine.timeout
     let runner = SystemRunner()
     do {
@@ -80,7 +85,7 @@ extension Swiftvisor {
         static let configuration = CommandConfiguration(abstract: "Measure hypercall, PSCI and MMIO round trips in guest instructions (-icount shift=0).")
         @OptionGroup var machine: MachineOptions
         func run() throws {
-            let figures = try Benchmark.run(cpu: machine.cpu, timeout: machine.timeout)
+            let figures = try Benchmark.run(cpu: machine.cpu, cores: machine.cores, timeout: machine.timeout)
             for f in figures { print("\(f.name): \(f.value) instructions") }
         }
     }

@@ -64,6 +64,31 @@ final class DevicesAndSchedulingTests: XCTestCase {
         XCTAssertEqual(s.next(), b)
     }
 
+    func test_a_vcpu_runs_on_one_core_at_a_time() {
+        var s = RoundRobinScheduler(cores: 2)
+        let a = s.add(.runnable), b = s.add(.runnable)
+        XCTAssertEqual(s.next(core: 0), a)
+        XCTAssertEqual(s.next(core: 1), b, "a is running on core 0")
+        XCTAssertEqual(s.runningOn, [0, 1])
+        XCTAssertEqual(s.next(core: 0), a, "b is busy: core 0 keeps a")
+        s.stopRunning(core: 1)
+        XCTAssertEqual(s.next(core: 0), b)
+        XCTAssertEqual(s.runningOn, [nil, 0])
+        XCTAssertEqual(s.next(core: 1), a)
+    }
+
+    func test_affinity_pins_vcpus_to_cores() {
+        var s = RoundRobinScheduler(cores: 2)
+        let pinned = s.add(.runnable, affinity: 0b10)
+        XCTAssertNil(s.next(core: 0))
+        XCTAssertEqual(s.next(core: 1), pinned)
+        XCTAssertEqual(s.coreToKick(for: pinned, idleCores: 0b01, except: nil), 1)
+        let any = s.add(.runnable)
+        XCTAssertEqual(s.affinity[any], 0b11)
+        XCTAssertEqual(s.coreToKick(for: any, idleCores: 0b10, except: nil), 1, "an idle core first")
+        XCTAssertEqual(s.coreToKick(for: any, idleCores: 0, except: 0), 1)
+    }
+
     func test_system_description_problems() {
         let ok = SystemDescription.Guest(name: "a", kernel: "k", memoryMiB: 16)
         XCTAssertEqual(SystemDescription(guests: [ok]).problems(), [])

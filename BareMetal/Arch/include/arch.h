@@ -14,6 +14,12 @@ struct vcpu_frame {
     uint64_t pad;
 };
 
+// Per-core exit context; TPIDR_EL2 points at it. vectors.S reads `frame` (offset 0).
+struct core_context {
+    struct vcpu_frame *frame;   // the vCPU running on this core
+    uint64_t core;              // index of this core
+};
+
 // EL1 and EL0 state a guest kernel owns, switched only when another vCPU runs on this core.
 struct el1_context {
     uint64_t sctlr, ttbr0, ttbr1, tcr, mair, amair, vbar, contextidr;
@@ -92,6 +98,45 @@ static inline void wait_for_interrupt(void) { __asm__ volatile("wfi" ::: "memory
 // TLB maintenance (Arm ARM D8.13): whole EL2 regime; stage 1+2 of the current VMID.
 static inline void tlbi_alle2(void) { __asm__ volatile("dsb ishst; tlbi alle2; dsb ish; isb" ::: "memory"); }
 static inline void tlbi_vmalls12e1is(void) { __asm__ volatile("dsb ishst; tlbi vmalls12e1is; dsb ish; isb" ::: "memory"); }
+// Stage-1 entries of the current VMID on this core only: another vCPU of the same VM ran here.
+static inline void tlbi_vmalle1(void) { __asm__ volatile("dsb nshst; tlbi vmalle1; dsb nsh; isb" ::: "memory"); }
+
+// The hypervisor lock: one spin lock around all shared state (Arm ARM K13, load-acquire
+// exclusive / store-release; WFE while it is held elsewhere).
+extern volatile uint32_t hypervisor_lock_word;
+static inline void hypervisor_lock(void) {
+    uint32_t busy, failed;
+    __asm__ volatile(
+        "   sevl\n"
+        "1: wfe\n"
+        "2: ldaxr %w0, [%2]\n"
+        "   cbnz  %w0, 1b\n"
+        "   stxr  %w1, %w3, [%2]\n"
+        "   cbnz  %w1, 2b\n"
+        : "=&r"(busy), "=&r"(failed) : "r"(&hypervisor_lock_word), "r"(1) : "memory");
+}
+static inline void hypervisor_unlock(void) {
+    __asm__ volatile("stlr wzr, [%0]" :: "r"(&hypervisor_lock_word) : "memory");
+}
+
+// A physical SGI to one core (ICC_SGI1R_EL1 at EL2: Aff3-1 and a TargetList bit for Aff0).
+static inline void send_physical_sgi(uint64_t intid, uint64_t mpidr) {
+    uint64_t v = (intid & 0xF) << 24 | ((mpidr >> 8) & 0xFF) << 16 | ((mpidr >> 16) & 0xFF) << 32
+               | ((mpidr >> 32) & 0xFF) << 48 | (1ull << (mpidr & 0xF));
+    __asm__ volatile("dsb ishst; msr S3_0_C12_C11_5, %0; isb" :: "r"(v) : "memory");
+}
+static inline struct core_context *this_core(void) {
+    struct core_context *c; __asm__ volatile("mrs %0, tpidr_el2" : "=r"(c)); return c;
+}
+
+// What a secondary core needs before it can run Swift with the MMU on (entry.S reads it).
+struct secondary_boot {
+    uint64_t ttbr0, tcr, mair, sctlr, vbar;
+    uint64_t stack_top[8];
+};
+extern struct secondary_boot secondary_boot_data;
+void secondary_entry(void);
+static inline uint64_t secondary_entry_address(void) { return (uint64_t)&secondary_entry; }
 
 // Stage 1+2 translation of a guest VA as the guest's EL1 would access it (Arm ARM C5.5).
 // Returns PAR_EL1; the caller preserves the guest's own PAR_EL1.
@@ -139,4 +184,6 @@ static inline uint64_t image_end(void) { return (uint64_t)__image_end; }
 static inline uint64_t boot_stack_top(void) { return (uint64_t)__boot_stack_top; }
 static inline uint64_t heap_start(void) { return (uint64_t)__heap_start; }
 static inline uint64_t heap_end(void) { return (uint64_t)__heap_end; }
+extern char __secondary_stacks_end[];
+static inline uint64_t secondary_stacks_end(void) { return (uint64_t)__secondary_stacks_end; }
 #endif

@@ -9,11 +9,13 @@ public struct BootManifest: Equatable {
         public var memoryBytes: UInt64
         public var vcpus: Int
         public var commandLine: String
+        /// Physical cores its vCPUs may run on (bit n: core n); 0 means any.
+        public var affinity: UInt64
 
         public init(name: String, kernel: AddressRange<HostPhysicalAddress>, ramdisk: AddressRange<HostPhysicalAddress>? = nil,
-                    memoryBytes: UInt64, vcpus: Int, commandLine: String) {
+                    memoryBytes: UInt64, vcpus: Int, commandLine: String, affinity: UInt64 = 0) {
             self.name = name; self.kernel = kernel; self.ramdisk = ramdisk
-            self.memoryBytes = memoryBytes; self.vcpus = vcpus; self.commandLine = commandLine
+            self.memoryBytes = memoryBytes; self.vcpus = vcpus; self.commandLine = commandLine; self.affinity = affinity
         }
     }
 
@@ -43,7 +45,7 @@ public struct BootManifest: Equatable {
             e.appendLE(g.ramdisk?.size ?? 0, size: 8)
             e.appendLE(g.memoryBytes, size: 8)
             e.appendLE(UInt64(g.vcpus), size: 4)
-            e.appendLE(0, size: 4)
+            e.appendLE(g.affinity & 0xFFFF_FFFF, size: 4)
             e.append(contentsOf: g.commandLine.utf8.prefix(Self.maxCommandLineLength))
             while e.count < Self.entrySize { e.append(0) }
             b.append(contentsOf: e)
@@ -73,7 +75,7 @@ public struct BootManifest: Equatable {
                 kernel: .init(base: HostPhysicalAddress(e.le64(64)), size: e.le64(72)),
                 ramdisk: ramdiskSize == 0 ? nil : .init(base: HostPhysicalAddress(e.le64(80)), size: ramdiskSize),
                 memoryBytes: e.le64(96), vcpus: vcpus,
-                commandLine: Self.string(e, 112, Self.entrySize - 112)))
+                commandLine: Self.string(e, 112, Self.entrySize - 112), affinity: UInt64(e.le32(108))))
         }
     }
 

@@ -9,14 +9,19 @@ public struct SystemDescription: Equatable {
         public var vcpus: Int
         public var commandLine: String
         public var ramdisk: String?
+        /// Physical cores its vCPUs may run on (xl.cfg `cpus`); empty means any.
+        public var cpus: [Int]
         /// Line of the `[[guest]]` header, for messages.
         public var line: Int
 
         public init(name: String, kernel: String, memoryMiB: Int, vcpus: Int = 1, commandLine: String = "",
-                    ramdisk: String? = nil, line: Int = 0) {
+                    ramdisk: String? = nil, cpus: [Int] = [], line: Int = 0) {
             self.name = name; self.kernel = kernel; self.memoryMiB = memoryMiB; self.vcpus = vcpus
-            self.commandLine = commandLine; self.ramdisk = ramdisk; self.line = line
+            self.commandLine = commandLine; self.ramdisk = ramdisk; self.cpus = cpus; self.line = line
         }
+
+        /// `cpus` as a bit mask (bit n: core n); 0 means any core.
+        public var affinity: UInt64 { cpus.reduce(0) { $0 | (($1 >= 0 && $1 < 32) ? 1 << UInt64($1) : 0) } }
     }
 
     public var guests: [Guest]
@@ -25,6 +30,7 @@ public struct SystemDescription: Equatable {
     public static let minimumMemoryMiB = 4
     public static let maximumMemoryMiB = 16384
     public static let maximumVCPUs = 8
+    public static let maximumCores = 8
     /// Host RAM all guests together may use in this version.
     public static let maximumTotalMemoryMiB = 16384
 
@@ -58,6 +64,9 @@ public struct SystemDescription: Equatable {
             if g.vcpus < 1 || g.vcpus > Self.maximumVCPUs {
                 result.append(Problem(line: g.line, key: "vcpus", message: "\(g.vcpus) is outside 1...\(Self.maximumVCPUs)"))
             }
+            for c in g.cpus where c < 0 || c >= Self.maximumCores {
+                result.append(Problem(line: g.line, key: "cpus", message: "core \(c) is outside 0...\(Self.maximumCores - 1)"))
+            }
             if g.commandLine.utf8.count > BootManifest.maxCommandLineLength {
                 result.append(Problem(line: g.line, key: "cmdline", message: "longer than \(BootManifest.maxCommandLineLength) bytes"))
             }
@@ -65,6 +74,18 @@ public struct SystemDescription: Equatable {
         if total > Self.maximumTotalMemoryMiB {
             result.append(Problem(line: 0, key: "memory",
                                   message: "the guests need \(total) MiB together; at most \(Self.maximumTotalMemoryMiB) MiB fit"))
+        }
+        return result
+    }
+
+    /// Problems that depend on the machine: a `cpus` entry naming a core it does not have.
+    public func problems(cores: Int) -> [Problem] {
+        var result: [Problem] = []
+        for g in guests {
+            for c in g.cpus where c >= cores {
+                result.append(Problem(line: g.line, key: "cpus",
+                                      message: "guest '\(g.name)' names core \(c), but the machine has \(cores) core(s) (--cores)"))
+            }
         }
         return result
     }

@@ -1,0 +1,32 @@
+import CArch
+import SwiftvisorCore
+
+/// One physical core: its GIC redistributor and CPU interface, the vCPU it runs, its slice.
+final class PhysicalCPU {
+    let index: Int
+    let mpidr: UInt64
+    let interrupts: InterruptController
+    /// TPIDR_EL2 points here; vectors.S saves the running vCPU's registers into `frame`.
+    let context: UnsafeMutablePointer<core_context>
+    /// The vCPU whose EL1, FP, vGIC and stage-2 state is in this core's registers.
+    var loaded: VirtualCPU?
+    /// Counter value at which the running vCPU's time slice ends.
+    var sliceEnd: UInt64 = 0
+    /// A vCPU this core may run was woken: reschedule at the next opportunity.
+    var wakeupPending = false
+    var idle = false
+
+    init(index: Int, mpidr: UInt64, interrupts: InterruptController) {
+        self.index = index
+        self.mpidr = mpidr
+        self.interrupts = interrupts
+        context = .allocate(capacity: 1)
+        context.initialize(to: core_context(frame: nil, core: UInt64(index)))
+    }
+
+    /// Makes this the core's context for the exception vectors (run on the core itself).
+    func install() { write_tpidr_el2(UInt64(UInt(bitPattern: context))) }
+
+    /// SGI 1 from one core to another: "look at the run queue" (and refill list registers).
+    static let rescheduleSGI: UInt32 = 1
+}
