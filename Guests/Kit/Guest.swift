@@ -25,6 +25,11 @@ public enum Guest {
         bootArguments = platform.bootArguments
     }
 
+    /// True when the boot arguments contain `word` (compared as bytes).
+    public static func hasBootArgument(_ word: StaticString) -> Bool {
+        word.withUTF8Buffer { w in bootArguments.utf8.split(separator: UInt8(ascii: " ")).contains { $0.elementsEqual(w) } }
+    }
+
     /// Writes a line on the emulated PL011 (one trapped store per byte).
     public static func print(_ s: StaticString) {
         s.withUTF8Buffer { for b in $0 { putByte(b) } }

@@ -5,8 +5,14 @@ import SwiftvisorCore
 /// A minimal GICv3 driver for test guests: the distributor and this vCPU's redistributor
 /// through MMIO, the CPU interface through ICC_* system registers (IHI0069 chapter 4).
 public enum Interrupts {
-    /// Called for each acknowledged INTID, with interrupts masked; one per vCPU (by Aff0).
-    nonisolated(unsafe) static var handlers: [(UInt32) -> Void] = Array(repeating: { _ in }, count: 8)
+    /// Called for each acknowledged INTID, with interrupts masked; one slot per vCPU (by Aff0),
+    /// allocated once: vCPUs run in parallel, and each writes only its own slot (a shared
+    /// Swift array would be copied on write, racing with the other vCPUs).
+    nonisolated(unsafe) static let handlers: UnsafeMutablePointer<(UInt32) -> Void> = {
+        let p = UnsafeMutablePointer<(UInt32) -> Void>.allocate(capacity: 8)
+        p.initialize(repeating: { _ in }, count: 8)
+        return p
+    }()
 
     /// The calling vCPU's handler.
     public static var handler: (UInt32) -> Void {
@@ -23,7 +29,9 @@ public enum Interrupts {
     }
 
     /// Enables the distributor (vCPU 0 only) and this vCPU's interface; IRQs stay masked.
+    /// vCPU 0 must call it before starting the others.
     public static func start(cpu: Int) {
+        _ = handlers
         write_icc_sre_el1(1)                                             // system-register interface
         if cpu == 0 { register32(GuestMachine.gicDistributor.base.rawValue).store(1 << 1) }  // EnableGrp1
         let rd = redistributor(cpu: cpu)
@@ -68,6 +76,20 @@ public func guestSecondaryMainDefault(_ mpidr: UInt64) {
 }
 
 extension Guest {
+    /// Sleeps in WFI until `condition` holds, without the lost-wakeup race: the condition is
+    /// checked with IRQs masked, WFI still wakes on a pending interrupt (Arm ARM D1.6.2), and
+    /// IRQs are unmasked only briefly to take it. (Checking with IRQs unmasked can take the
+    /// interrupt just before the WFI, which then sleeps with nothing pending.)
+    public static func waitUntil(_ condition: () -> Bool) {
+        irq_disable()
+        while !condition() {
+            guest_wfi()
+            irq_enable()
+            irq_disable()
+        }
+        irq_enable()
+    }
+
     nonisolated(unsafe) public static var secondaryMain: ((Int) -> Void)?
 
     /// Starts vCPU `cpu` with PSCI CPU_ON on a stack of its own; returns the PSCI status.

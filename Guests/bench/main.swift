@@ -4,7 +4,8 @@ import SwiftvisorCore
 /// Times round trips with CNTVCT. Under QEMU -icount shift=0 one nanosecond is one
 /// instruction, so ticks convert to instructions; each loop's own cost (an empty loop of the
 /// same shape) is subtracted. Runs beside `benchpartner`, which yields back at once, for the
-/// world-switch figure; vCPU 1 answers IPIs.
+/// world-switch figure; vCPU 1 answers IPIs. With `ipi-only` in its boot arguments it measures
+/// just the IPI round trip (run on two physical cores).
 nonisolated(unsafe) var pongs = 0
 nonisolated(unsafe) var latencyTicks: UInt64 = 0
 nonisolated(unsafe) var timerFired = false
@@ -22,20 +23,23 @@ func guestMain(_ dtb: UInt64) {
     }
     func report(_ name: StaticString, _ value: UInt64) { Guest.print("\(name): \(value) instructions") }
 
-    // World switch first, while the partner guest is still yielding back: each of our yields
-    // switches to the partner and back, so a round trip is two world switches.
-    let switches: UInt64 = 20_000
-    let yieldLoop = measure { for _ in 0..<switches { Guest.yield() } }
-    report("world_switch_between_guests", yieldLoop / switches / 2)
+    let ipiOnly = Guest.hasBootArgument("ipi-only")
+    if !ipiOnly {
+        // World switch first, while the partner guest is still yielding back: each of our
+        // yields switches to the partner and back, so a round trip is two world switches.
+        let switches: UInt64 = 20_000
+        let yieldLoop = measure { for _ in 0..<switches { Guest.yield() } }
+        report("world_switch_between_guests", yieldLoop / switches / 2)
 
-    let iterations: UInt64 = 100_000
-    let empty = measure { _ = bench_empty(iterations) }
-    let simple: [(StaticString, UInt64)] = [
-        ("hypercall_xen_version", measure { _ = bench_xen_version(iterations) }),
-        ("psci_version", measure { _ = bench_psci_version(iterations) }),
-        ("mmio_pl011_fr_read", measure { _ = bench_mmio_read(iterations, Guest.uartBase) }),
-    ]
-    for (name, total) in simple { report(name, (total - min(total, empty)) / iterations) }
+        let iterations: UInt64 = 100_000
+        let empty = measure { _ = bench_empty(iterations) }
+        let simple: [(StaticString, UInt64)] = [
+            ("hypercall_xen_version", measure { _ = bench_xen_version(iterations) }),
+            ("psci_version", measure { _ = bench_psci_version(iterations) }),
+            ("mmio_pl011_fr_read", measure { _ = bench_mmio_read(iterations, Guest.uartBase) }),
+        ]
+        for (name, total) in simple { report(name, (total - min(total, empty)) / iterations) }
+    }
 
     Interrupts.start(cpu: 0)
 
@@ -57,10 +61,14 @@ func guestMain(_ dtb: UInt64) {
     let ipi = measure {
         for round in 1...rounds {
             Interrupts.sendSGI(1, toCPUs: 1 << 1)
-            while pongs < round { guest_wfi() }
+            Guest.waitUntil { pongs >= round }
         }
     }
     irq_disable()
+    if ipiOnly {
+        report("virtual_ipi_round_trip_two_cores", ipi / UInt64(rounds))
+        Guest.shutdown(.poweroff, exitCode: 0)
+    }
     report("virtual_ipi_round_trip", ipi / UInt64(rounds))
 
     // Injection latency: from the virtual timer's deadline to the first instruction of the
@@ -78,7 +86,7 @@ func guestMain(_ dtb: UInt64) {
         timerFired = false
         write_cntv_cval_el0(read_cntvct() + 1000)
         write_cntv_ctl_el0(1)
-        while !timerFired { guest_wfi() }
+        Guest.waitUntil { timerFired }
     }
     irq_disable()
     report("virtual_interrupt_injection_latency", instructions(latencyTicks) / samples)

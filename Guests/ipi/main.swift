@@ -29,8 +29,7 @@ func guestMain(_ dtb: UInt64) {
     irq_enable()
     for round in 1...rounds {
         Interrupts.sendSGI(1, toCPUs: 1 << 1)
-        var spins = 0
-        while pongs < round && spins < 1000 { guest_wfi(); spins += 1 }
+        Guest.waitUntil { pongs >= round }
     }
     irq_disable()
     let ok = pings == rounds && pongs == rounds

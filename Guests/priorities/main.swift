@@ -14,7 +14,7 @@ func guestMain(_ dtb: UInt64) {
     Interrupts.handler = { order.append($0) }
     for sgi in 0..<8 { Interrupts.sendSGI(UInt32(sgi), toCPUs: 1) }
     irq_enable()
-    for _ in 0..<100 where order.count < 8 { guest_wfi() }
+    Guest.waitUntil { order.count >= 8 }
     irq_disable()
     let expected = (0..<8).sorted { priorities[$0] < priorities[$1] }.map(UInt32.init)
     let text = order.map { "\($0)" }.joined(separator: " ")

@@ -30,7 +30,7 @@ func guestMain(_ dtb: UInt64) {
         deadline = start + period
         if virtual { write_cntv_cval_el0(deadline); write_cntv_ctl_el0(1) } else { write_cntp_cval_el0(deadline); write_cntp_ctl_el0(1) }
         irq_enable()
-        while (virtual ? read_cntvct() : read_cntpct()) - start < seconds * read_cntfrq() { guest_wfi() }
+        Guest.waitUntil { (virtual ? read_cntvct() : read_cntpct()) - start >= seconds * read_cntfrq() }
         irq_disable()
         if virtual { write_cntv_ctl_el0(0) } else { write_cntp_ctl_el0(0) }
         let expected = Int(seconds) * 100

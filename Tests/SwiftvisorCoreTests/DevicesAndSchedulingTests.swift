@@ -77,6 +77,16 @@ final class DevicesAndSchedulingTests: XCTestCase {
         XCTAssertEqual(s.next(core: 1), a)
     }
 
+    func test_finished_is_terminal() {
+        var s = RoundRobinScheduler(cores: 2)
+        let a = s.add(.runnable)
+        s.setState(a, .finished)
+        s.setState(a, .blocked)   // a late WFI handled on another core
+        XCTAssertEqual(s.states[a], .finished)
+        XCTAssertFalse(s.wake(a))
+        XCTAssertFalse(s.hasLive)
+    }
+
     func test_affinity_pins_vcpus_to_cores() {
         var s = RoundRobinScheduler(cores: 2)
         let pinned = s.add(.runnable, affinity: 0b10)

@@ -56,7 +56,7 @@ final class ConfigTests: XCTestCase {
     func test_unknown_key_is_named_with_its_line() {
         let e = errors("[[guest]]\nname = \"a\"\nkernel = \"kernel.elf\"\nmemory = 16\nmemroy = 3\n")
         XCTAssertEqual(e.count, 1)
-        XCTAssertTrue(e[0].hasSuffix("system.toml:5: 'memroy': unknown key; a [[guest]] takes name, kernel, memory, vcpus, cmdline, ramdisk"), e[0])
+        XCTAssertTrue(e[0].hasSuffix("system.toml:5: 'memroy': unknown key; a [[guest]] takes name, kernel, memory, vcpus, cmdline, ramdisk, cpus"), e[0])
     }
 
     func test_wrong_type() {
@@ -95,6 +95,17 @@ final class ConfigTests: XCTestCase {
         XCTAssertTrue(errors("name = \"x\"\n").first?.contains("top-level keys are not known") ?? false)
     }
 
+    func test_cpus_affinity() throws {
+        let r = try load("[[guest]]\nname = \"a\"\nkernel = \"kernel.elf\"\nmemory = 16\ncpus = [0, 1]\n").get()
+        XCTAssertEqual(r.description.guests[0].affinity, 0b11)
+        XCTAssertEqual(r.description.problems(cores: 2), [])
+        XCTAssertEqual(r.description.problems(cores: 1).map(\.message), ["guest 'a' names core 1, but the machine has 1 core(s) (--cores)"])
+        let e = errors("[[guest]]\nname = \"a\"\nkernel = \"kernel.elf\"\nmemory = 16\ncpus = [\"x\"]\n")
+        XCTAssertTrue(e.contains { $0.hasSuffix(":5: 'cpus': must be an array of core numbers, not an array") }, "\(e)")
+        let range = errors("[[guest]]\nname = \"a\"\nkernel = \"kernel.elf\"\nmemory = 16\ncpus = [9]\n")
+        XCTAssertTrue(range.contains { $0.contains("'cpus': core 9 is outside 0...7") }, "\(range)")
+    }
+
     func test_empty_description() {
         XCTAssertTrue(errors("# nothing\n").first?.contains("no [[guest]] tables") ?? false)
     }
@@ -102,13 +113,14 @@ final class ConfigTests: XCTestCase {
     func test_console_report_reads_the_hypervisor_lines() {
         let r = ConsoleReport(lines: [
             "alpha | hello",
-            "swiftvisor: guest 'alpha' shut down: poweroff (exit code 0)",
+            "swiftvisor: guest 'alpha' shut down: poweroff (exit code 0); vCPUs ran on cores 0:{0,1} 1:{1}",
             "swiftvisor: guest 'beta' shut down: crash (exit code 3)",
             "swiftvisor: guest 'gamma' stopped: access outside its memory (vCPU 0, EC 0x24, PC 0x40080000)",
             "swiftvisor: all guests have finished",
         ])
         XCTAssertEqual(r.guestLines["alpha"], ["hello"])
         XCTAssertTrue(r.succeeded("alpha"))
+        XCTAssertEqual(r.vcpuCores["alpha"], [[0, 1], [1]])
         XCTAssertEqual(r.outcomes["beta"], .shutDown(reason: "crash", exitCode: 3))
         XCTAssertFalse(r.succeeded("beta"))
         XCTAssertEqual(r.outcomes["gamma"], .stopped(cause: "access outside its memory (vCPU 0, EC 0x24, PC 0x40080000)"))

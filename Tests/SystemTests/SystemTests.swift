@@ -9,9 +9,10 @@ final class SystemTests: XCTestCase {
     static let cpus = ["cortex-a57", "max"]
     let systems = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Systems")
 
-    func run(_ config: URL, cpu: String, timeout: Double = 60) throws -> SystemRunner.Outcome {
+    func run(_ config: URL, cpu: String, cores: Int = 2, timeout: Double = 60) throws -> SystemRunner.Outcome {
         var options = SystemRunner.Options()
         options.cpu = cpu
+        options.cores = cores
         options.timeout = timeout
         options.echo = false
         return try SystemRunner(log: { _ in }).run(config, options: options)
@@ -86,13 +87,36 @@ final class SystemTests: XCTestCase {
         }
     }
 
+    func test_smp_vcpus_spread_over_cores_and_honour_pinning() throws {
+        for (cpu, cores) in [("cortex-a57", 2), ("max", 2), ("cortex-a57", 3)] {
+            let o = try run(systems.appendingPathComponent("smp.toml"), cpu: cpu, cores: cores, timeout: 90)
+            let what = "\(cpu), \(cores) cores"
+            XCTAssertEqual(o.verdict, .success, what + log(o))
+            XCTAssertTrue(o.lines.contains("swiftvisor: starting 4 guest(s) on \(cores) core(s)"), what + log(o))
+            XCTAssertEqual(o.report.guestLines["ring4"]?.last, "token ring over 4 vCPUs: 100 of 100 laps (ok)", what + log(o))
+            for g in ["ipi-a", "ipi-b"] {
+                XCTAssertTrue(o.report.guestLines[g]?.contains("ipi ping-pong: 200 pings, 200 pongs of 200 (ok)") ?? false, what + log(o))
+            }
+            XCTAssertEqual(o.report.vcpuCores["pinned"], [[1]], "cpus = [1] keeps it on core 1; " + what + log(o))
+            let used = Set(o.report.vcpuCores.values.flatMap { $0.flatMap { $0 } })
+            XCTAssertEqual(used, Set(0..<cores), "every core ran vCPUs; " + what + log(o))
+        }
+    }
+
+    func test_pinning_to_a_missing_core_is_rejected() throws {
+        XCTAssertThrowsError(try run(systems.appendingPathComponent("smp.toml"), cpu: "cortex-a57", cores: 1)) { error in
+            let messages = (error as? [ConfigError])?.map(\.description) ?? []
+            XCTAssertTrue(messages.contains { $0.contains("'cpus': guest 'pinned' names core 1, but the machine has 1 core(s) (--cores)") }, "\(messages)")
+        }
+    }
+
     func test_a_bad_description_is_rejected_before_qemu_starts() throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID().uuidString).toml")
         try "[[guest]]\nname = \"x\"\nkernel = \"guest:nosuchguest\"\nmemory = 8\nspeed = 3\n".write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
         XCTAssertThrowsError(try run(file, cpu: "cortex-a57")) { error in
             let messages = (error as? [ConfigError])?.map(\.description) ?? []
-            XCTAssertTrue(messages.contains { $0.hasSuffix(":5: 'speed': unknown key; a [[guest]] takes name, kernel, memory, vcpus, cmdline, ramdisk") }, "\(messages)")
+            XCTAssertTrue(messages.contains { $0.hasSuffix(":5: 'speed': unknown key; a [[guest]] takes name, kernel, memory, vcpus, cmdline, ramdisk, cpus") }, "\(messages)")
             XCTAssertTrue(messages.contains { $0.contains("no built-in guest by that name") }, "\(messages)")
         }
     }

@@ -41,7 +41,11 @@ public struct RoundRobinScheduler {
         return states.count - 1
     }
 
-    public mutating func setState(_ slot: Int, _ state: VCPUState) { states[slot] = state }
+    /// `.finished` is terminal: another core may still be handling a trap of a vCPU whose VM
+    /// was just ended, and must not bring it back.
+    public mutating func setState(_ slot: Int, _ state: VCPUState) {
+        if states[slot] != .finished { states[slot] = state }
+    }
 
     /// The vCPU running on `core` has stopped running there (switched out, blocked, finished).
     public mutating func stopRunning(core: Int) {
@@ -51,7 +55,7 @@ public struct RoundRobinScheduler {
     /// A blocked vCPU has an interrupt: runnable, and first in line. Returns true if it was blocked.
     @discardableResult
     public mutating func wake(_ slot: Int) -> Bool {
-        guard states[slot] == .blocked else { return false }
+        guard states[slot] == .blocked else { return false }   // (never a finished one)
         states[slot] = .runnable
         woken.append(slot)
         return true
