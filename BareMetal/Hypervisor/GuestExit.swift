@@ -16,6 +16,18 @@ enum ExitKind: UInt64 { case synchronous = 0, irq = 1, fiq = 2, serror = 3 }
 /// `frame`; the frame returned is the one resumed.
 @_cdecl("swiftvisor_guest_exit")
 func swiftvisorGuestExit(_ frame: UnsafeMutablePointer<vcpu_frame>, _ kind: UInt64) -> UnsafeMutablePointer<vcpu_frame> {
+    // Fast path: an HVC that reads no shared state is answered from the saved registers,
+    // without the lock. (An interrupt raised meanwhile for this vCPU by another core comes
+    // with a physical SGI, taken as soon as the guest resumes.)
+    if kind == ExitKind.synchronous.rawValue {
+        let esr = ESR(rawValue: read_esr_el2())
+        if esr.exceptionClass == .hvc64,
+           let result = StatelessHypercall.answer(immediate: UInt16(truncatingIfNeeded: esr.iss), x16: frame.pointee.x.16,
+                                                  x0: frame.pointee.x.0, x1: frame.pointee.x.1) {
+            frame.pointee.x.0 = result
+            return frame
+        }
+    }
     hypervisor_lock()
     defer { hypervisor_unlock() }
     // SAFETY: exits only happen after boot has set both; the running vCPU is the loaded one.

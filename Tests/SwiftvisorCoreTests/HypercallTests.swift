@@ -47,6 +47,19 @@ final class HypercallTests: XCTestCase {
         XCTAssertEqual(SMCCCCall.archFeatures(of: 0x8000_8000), SMCCCCall.Status.notSupported.returnValue)
     }
 
+    func test_stateless_calls_are_answered_from_registers() {
+        XCTAssertEqual(StatelessHypercall.answer(immediate: 0xEA1, x16: 17, x0: 0, x1: 0), XenABI.version)
+        XCTAssertEqual(StatelessHypercall.answer(immediate: 0xEA1, x16: 999, x0: 0, x1: 0), XenABI.Errno.enosys.returnValue)
+        XCTAssertEqual(StatelessHypercall.answer(immediate: 0, x16: 0, x0: 0x8400_0000, x1: 0), 0x1_0001)
+        XCTAssertEqual(StatelessHypercall.answer(immediate: 0x1234, x16: 0, x0: 0x8400_0000, x1: 0), SMCCCCall.Status.notSupported.returnValue)
+        // Anything touching memory, vCPUs or the console takes the full path.
+        XCTAssertNil(StatelessHypercall.answer(immediate: 0xEA1, x16: 17, x0: 1, x1: 0x4000_0000))
+        XCTAssertNil(StatelessHypercall.answer(immediate: 0xEA1, x16: 18, x0: 0, x1: 4))
+        XCTAssertNil(StatelessHypercall.answer(immediate: 0xEA1, x16: 29, x0: 0, x1: 0))
+        XCTAssertNil(StatelessHypercall.answer(immediate: 0, x16: 0, x0: 0xC400_0003, x1: 1))
+        XCTAssertNil(StatelessHypercall.answer(immediate: 0, x16: 0, x0: 0x8400_0008, x1: 0))
+    }
+
     func test_guest_buffer_is_split_at_pages() {
         var pieces: [(UInt64, Int)] = []
         let ok = GuestBuffer.forEachPiece(virtualAddress: 0x1FF0, length: 0x20,

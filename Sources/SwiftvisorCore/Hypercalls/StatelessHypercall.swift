@@ -1,0 +1,28 @@
+/// Hypercalls whose answer depends on nothing but their arguments: the exit path answers them
+/// from the saved registers alone, before taking the hypervisor lock or touching any vCPU,
+/// VM or scheduler state. Everything else returns nil and takes the full path.
+public enum StatelessHypercall {
+    @inline(__always)
+    public static func answer(immediate: UInt16, x16: UInt64, x0: UInt64, x1: UInt64) -> UInt64? {
+        if immediate == XenABI.hvcImmediate {
+            guard let number = XenABI.Number(rawValue: x16) else { return XenABI.Errno.enosys.returnValue }
+            guard number == .xenVersion else { return nil }
+            switch XenABI.VersionCommand(rawValue: x0) {
+            case .version: return XenABI.version
+            case .pageSize: return PageSize.granule
+            case .extraVersion: return nil   // writes guest memory
+            case nil: return XenABI.Errno.enosys.returnValue
+            }
+        }
+        guard immediate == 0 else { return SMCCCCall.Status.notSupported.returnValue }
+        switch SMCCCCall(x0: x0, x1: x1, x2: 0, x3: 0) {
+        case .psciVersion: return SMCCCCall.implementedPSCIVersion
+        case .smcccVersion: return SMCCCCall.implementedSMCCCVersion
+        case .psciFeatures(let fid): return SMCCCCall.psciFeatures(of: fid)
+        case .smcccArchFeatures(let fid): return SMCCCCall.archFeatures(of: fid)
+        case .migrateInfoType: return 2
+        case .notSupported: return SMCCCCall.Status.notSupported.returnValue
+        case .cpuOn, .cpuOff, .affinityInfo, .systemOff, .systemReset: return nil
+        }
+    }
+}
