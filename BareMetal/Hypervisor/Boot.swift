@@ -62,9 +62,9 @@ func swiftvisorMain(_ dtbAddress: UInt64, _ currentEL: UInt64) {
         VirtualInterrupts.probe()
         hypervisor = hv
         for (index, guest) in (manifest?.guests ?? []).enumerated() {
-            if let vm = GuestBuilder.build(guest, vmid: VMID(UInt16(index + 1)), processor: processor,
+            if let vm = GuestBuilder.build(guest, vmid: VMID(UInt16(index + 1)), processor: processor, platform: platform,
                                            allocator: allocatorPointer) {
-                hv.add(vm, affinity: guest.affinity)
+                hv.add(vm, affinity: guest.affinity, interrupts: guest.interrupts)
             }
         }
         Console.log("starting "); Console.decimal(UInt64(hv.vms.count)); Console.write(" guest(s) on ")

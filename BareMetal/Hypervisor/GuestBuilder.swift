@@ -3,13 +3,21 @@ import SwiftvisorCore
 
 /// Builds a VM from a boot-manifest entry: RAM, stage-2 tables, kernel, device tree, vCPUs.
 enum GuestBuilder {
-    static func build(_ guest: BootManifest.Guest, vmid: VMID, processor: Processor,
+    static func build(_ guest: BootManifest.Guest, vmid: VMID, processor: Processor, platform: HostPlatform,
                       allocator: UnsafeMutablePointer<PhysicalRangeAllocator>) -> VirtualMachine? {
         func fail(_ why: StaticString) -> VirtualMachine? {
             Console.log("guest '"); Console.write(guest.name); Console.write("' not started: "); Console.write(why); Console.write("\n")
             return nil
         }
         guard vmid.rawValue <= 255 else { return fail("more than 255 guests (8-bit VMIDs)") }
+        // Passed-through device memory must be a device: never RAM, nor what the hypervisor drives.
+        for r in guest.deviceMemory {
+            let hypervisorOwned = platform.ram + [platform.uart, platform.gicDistributor, platform.gicRedistributors].compactMap { $0 }
+            if hypervisorOwned.contains(where: { $0.overlaps(r) }) { return fail("iomem overlaps RAM or a device the hypervisor uses") }
+        }
+        for intid in guest.interrupts where intid < 32 || intid >= 32 + UInt32(VirtualGIC.defaultSPICount) {
+            return fail("irqs names an interrupt that is not a passable SPI")
+        }
         let size = alignUp(guest.memoryBytes, PageSize.level2Block)
         guard let base = allocator.pointee.allocate(size: size, alignment: PageSize.level2Block) else {
             return fail("not enough free host memory")
@@ -25,7 +33,12 @@ enum GuestBuilder {
         do {
             // Only RAM is mapped: every device access traps for emulation.
             try stage2.map(input: GuestMachine.ramBase.rawValue, output: base, size: size, attributes: Stage2Attributes.guestRAM)
-        } catch { return fail("stage-2 mapping failed") }
+            // Passed-through devices appear at their own addresses (IPA = PA), as Device memory.
+            let device = Stage2Attributes(memory: .device, access: .readWrite, executable: false)
+            for r in guest.deviceMemory {
+                try stage2.map(input: r.base.rawValue, output: r.base, size: r.size, attributes: device)
+            }
+        } catch { return fail("stage-2 mapping failed (iomem overlapping guest RAM or each other?)") }
         let vm = VirtualMachine(name: guest.name, vmid: vmid, vcpuCount: guest.vcpus, hostRAM: hostRAM, stage2: stage2)
 
         // SAFETY: the kernel module lies in reserved host RAM named by the manifest.

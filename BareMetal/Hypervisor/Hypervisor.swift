@@ -16,6 +16,8 @@ final class Hypervisor {
     let maintenanceINTID: UInt32
     let slice: UInt64
     let platform: HostPlatform
+    /// The VM each physical SPI (INTID 32 + n) is passed through to.
+    var spiOwners: [VirtualMachine?] = Array(repeating: nil, count: VirtualGIC.defaultSPICount)
 
     init(platform: HostPlatform, cores: Int, timerINTID: UInt32, virtualTimerINTID: UInt32, maintenanceINTID: UInt32) {
         self.platform = platform
@@ -26,8 +28,14 @@ final class Hypervisor {
         self.slice = PreemptionTimer.sliceTicks()
     }
 
-    func add(_ vm: VirtualMachine, affinity: UInt64) {
+    func add(_ vm: VirtualMachine, affinity: UInt64, interrupts: [UInt32]) {
         vms.append(vm)
+        // Passed-through SPIs go to the boot core; the owner's vGIC routes them on from there.
+        for intid in interrupts {
+            spiOwners[Int(intid) - 32] = vm
+            vm.gic.markPassthrough(intid)
+            cores[0].interrupts.configureSPI(intid, routeTo: cores[0].mpidr)
+        }
         for vcpu in vm.vcpus {
             vcpu.slot = scheduler.add(vcpu.id.rawValue == 0 ? .runnable : .off, affinity: affinity)
             vcpus.append(vcpu)
@@ -114,10 +122,14 @@ final class Hypervisor {
                 write_cntv_ctl_el0(read_cntv_ctl_el0() | 0b10)
                 VirtualInterrupts.raise(InterruptID.virtualTimer, vm: v.vm, vcpu: v.id.rawValue, self)
             } else if intid == maintenanceINTID, let v = core.loaded {
-                // Underflow: LRs have room again. Clear UIE so the level drops; refill on entry.
-                write_ich_hcr_el2(VirtualInterrupts.enable)
-                v.underflowWanted = false
+                // Underflow (LRs have room again) or EOI of a passed-through SPI: reconcile the
+                // LRs now, which also drops the maintenance level before its EOI.
                 v.gicDirty = true
+                VirtualInterrupts.prepareEntry(v)
+            } else if intid >= 32, Int(intid) - 32 < spiOwners.count, let vm = spiOwners[Int(intid) - 32] {
+                // A passed-through device: masked until the guest completes the virtual SPI.
+                core.interrupts.maskSPI(intid)
+                if vm.state == .running { VirtualInterrupts.raise(intid, vm: vm, vcpu: 0, self) }
             } else if intid == PhysicalCPU.rescheduleSGI {
                 // Another core woke a vCPU this core may run, or raised an interrupt for ours.
                 if let v = core.loaded { v.gicDirty = true }
@@ -127,6 +139,15 @@ final class Hypervisor {
         if core.wakeupPending { sliceOver = true }
         if !sliceOver, let c = running(on: core), scheduler.states[c.slot] == .runnable { armTimer(core) }
         return sliceOver
+    }
+
+    /// The guest completed these passed-through SPIs (bit n: INTID 32 + n): unmask them.
+    func reenablePassthrough(_ mask: UInt64) {
+        var m = mask, n: UInt32 = 0
+        while m != 0 {
+            if m & 1 != 0 { cores[0].interrupts.unmaskSPI(32 + n) }
+            m >>= 1; n += 1
+        }
     }
 
     /// A vCPU became runnable, or got an interrupt while running: make a core look at it.

@@ -64,6 +64,28 @@ struct InterruptController {
         write_ich_hcr_el2(0)
     }
 
+    // Physical SPIs passed through to guests (distributor registers are shared by all cores).
+
+    /// Group 1, priority 0x80, routed to the core with `mpidr`, enabled.
+    func configureSPI(_ intid: UInt32, routeTo mpidr: UInt64) {
+        let word = UInt64(intid / 32) * 4, bit: UInt32 = 1 << (intid % 32)
+        let group = Self.register32(distributor + 0x80 + word)
+        group.store(group.load() | bit)
+        VolatileMappedRegister<UInt8>(unsafeBitPattern: UInt(distributor + 0x400 + UInt64(intid))).store(0x80)
+        // GICD_IROUTER<n>: Aff3 in bits 39:32, Aff2-Aff0 in bits 23:0, IRM = 0.
+        Self.register64(distributor + 0x6000 + 8 * UInt64(intid)).store((mpidr & 0xFF_FFFF) | (mpidr >> 32 & 0xFF) << 32)
+        unmaskSPI(intid)
+    }
+
+    /// GICD_ICENABLER: the guest is handling it; a level that stays high must not re-fire.
+    func maskSPI(_ intid: UInt32) {
+        Self.register32(distributor + 0x180 + UInt64(intid / 32) * 4).store(1 << (intid % 32))
+    }
+
+    func unmaskSPI(_ intid: UInt32) {
+        Self.register32(distributor + 0x100 + UInt64(intid / 32) * 4).store(1 << (intid % 32))
+    }
+
     /// ICC_IAR1_EL1: the highest-priority pending interrupt, now active.
     func acknowledge() -> UInt32 { UInt32(truncatingIfNeeded: read_icc_iar1_el1() & 0xFF_FFFF) }
     func endOfInterrupt(_ intid: UInt32) { write_icc_eoir1_el1(UInt64(intid)) }

@@ -50,6 +50,9 @@ enum VirtualInterrupts {
             changed >>= 1; n += 1
         }
         write_ich_hcr_el2(enable | (vcpu.underflowWanted ? underflowInterrupt : 0))
+        if vcpu.listRegisters.completedPassthrough != 0 {
+            hypervisor.unsafelyUnwrapped.reenablePassthrough(vcpu.listRegisters.completedPassthrough)
+        }
     }
 
     /// World switch: the outgoing vCPU's interface state into memory, the incoming one's out.

@@ -52,6 +52,17 @@ public enum Interrupts {
         register32(rd + 0x1_0100).store(1 << intid)
     }
 
+    /// An SPI through the distributor: Group 1, `priority`, routed to vCPU `cpu`, enabled.
+    public static func enableSPI(_ intid: UInt32, cpu: Int, priority: UInt8 = 0xA0) {
+        let gicd = GuestMachine.gicDistributor.base.rawValue
+        let word = UInt64(intid / 32) * 4, bit: UInt32 = 1 << (intid % 32)
+        register32(gicd + 0x80 + word).store(register32(gicd + 0x80 + word).load() | bit)
+        let p = gicd + 0x400 + UInt64(intid & ~3), shift = (intid & 3) * 8
+        register32(p).store(register32(p).load() & ~(0xFF << shift) | UInt32(priority) << shift)
+        VolatileMappedRegister<UInt64>(unsafeBitPattern: UInt(gicd + 0x6000 + 8 * UInt64(intid))).store(UInt64(cpu))
+        register32(gicd + 0x100 + word).store(bit)
+    }
+
     /// ICC_SGI1R_EL1 with a TargetList of vCPUs (Aff0).
     public static func sendSGI(_ intid: UInt32, toCPUs mask: UInt16) {
         write_icc_sgi1r_el1(UInt64(intid) << 24 | UInt64(mask))

@@ -32,7 +32,9 @@ public struct BootLayout {
                 address = alignUp(address + size, 2 << 20)
             }
             guests.append(.init(name: g.name, kernel: kernel, ramdisk: ramdisk, memoryBytes: UInt64(g.memoryMiB) << 20,
-                                vcpus: g.vcpus, commandLine: g.commandLine, affinity: g.affinity))
+                                vcpus: g.vcpus, commandLine: g.commandLine, affinity: g.affinity,
+                                deviceMemory: g.iomem.map { .init(base: HostPhysicalAddress($0.pageFrame << 12), size: $0.pages << 12) },
+                                interrupts: g.irqs.map { UInt32($0) }))
         }
         manifest = BootManifest(guests: guests)
         self.modules = modules

@@ -27,7 +27,7 @@ public struct LoadedSystem {
 }
 
 public enum ConfigLoader {
-    static let guestKeys = ["name", "kernel", "memory", "vcpus", "cmdline", "ramdisk", "cpus"]
+    static let guestKeys = ["name", "kernel", "memory", "vcpus", "cmdline", "ramdisk", "cpus", "iomem", "irqs"]
 
     /// Reads and checks `file`. Built-in guests (`kernel = "guest:NAME"`) are resolved with
     /// `builtinGuest`, which may build them. Throws every problem found at once.
@@ -83,6 +83,7 @@ public enum ConfigLoader {
 
     static func guest(from table: TOMLDocument.Table, file: String, errors: inout [ConfigError]) -> SystemDescription.Guest? {
         var name: String?, kernel: String?, memory: Int?, vcpus = 1, cmdline = "", ramdisk: String?, cpus: [Int] = []
+        var iomem: [SystemDescription.DeviceMemory] = [], irqs: [Int] = []
         func typeError(_ e: TOMLDocument.Entry, _ expected: String) {
             errors.append(ConfigError(file: file, line: e.line, key: e.key, message: "must be \(expected), not \(e.value.typeName)"))
         }
@@ -98,6 +99,20 @@ public enum ConfigLoader {
                 let ints = items.compactMap { item -> Int? in if case .integer(let v) = item { return v } else { return nil } }
                 if ints.count == items.count { cpus = ints } else { typeError(e, "an array of core numbers") }
             case ("cpus", _): typeError(e, "an array of core numbers, e.g. [0, 1]")
+            case ("irqs", .array(let items)):
+                let ints = items.compactMap { item -> Int? in if case .integer(let v) = item { return v } else { return nil } }
+                if ints.count == items.count { irqs = ints } else { typeError(e, "an array of interrupt numbers (INTIDs)") }
+            case ("irqs", _): typeError(e, "an array of interrupt numbers (INTIDs), e.g. [34]")
+            case ("iomem", .array(let items)):
+                for item in items {
+                    guard case .string(let text) = item, let range = SystemDescription.DeviceMemory(text) else {
+                        errors.append(ConfigError(file: file, line: e.line, key: e.key,
+                                                  message: "each entry must be \"PAGE_FRAME,PAGES\" with a hexadecimal frame, e.g. \"0x9010,1\""))
+                        continue
+                    }
+                    iomem.append(range)
+                }
+            case ("iomem", _): typeError(e, "an array of \"PAGE_FRAME,PAGES\" strings")
             case ("name", _), ("kernel", _), ("cmdline", _), ("ramdisk", _): typeError(e, "a string")
             case ("memory", _): typeError(e, "an integer (MiB)")
             case ("vcpus", _): typeError(e, "an integer")
@@ -110,8 +125,11 @@ public enum ConfigLoader {
             errors.append(ConfigError(file: file, line: table.line, key: key, message: "missing in this [[guest]]"))
         }
         guard let name, let kernel, let memory else { return nil }
-        return .init(name: name, kernel: kernel, memoryMiB: memory, vcpus: vcpus, commandLine: cmdline, ramdisk: ramdisk,
-                     cpus: cpus, line: table.line)
+        var g = SystemDescription.Guest(name: name, kernel: kernel, memoryMiB: memory, vcpus: vcpus, commandLine: cmdline,
+                                        ramdisk: ramdisk, cpus: cpus, line: table.line)
+        g.iomem = iomem
+        g.irqs = irqs
+        return g
     }
 
     static func resolve(_ kernel: String, base: URL, builtinGuest: (String) throws -> URL?) throws -> URL {

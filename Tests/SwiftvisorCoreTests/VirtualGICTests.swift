@@ -132,6 +132,31 @@ final class VirtualGICTests: XCTestCase {
         XCTAssertEqual(lrs.registers[0], .pending(27, priority: 0))
     }
 
+    func test_passthrough_spi_asks_to_be_told_of_completion() {
+        var g = configured(vcpus: 1)
+        g.markPassthrough(34)
+        _ = g.distributorWrite(offset: 0x0084, value: 1 << 2)   // SPI 34: Group 1
+        _ = g.distributorWrite(offset: 0x0104, value: 1 << 2)   // enabled
+        var lrs = ListRegisterFile(count: 4)
+        XCTAssertEqual(g.raise(34, vcpu: 0), 0)
+        _ = lrs.refresh(&g, vcpu: 0)
+        XCTAssertEqual(lrs.registers[0].rawValue >> 41 & 1, 1, "ICH_LR.EOI set")
+        XCTAssertEqual(lrs.completedPassthrough, 0)
+        lrs.registers[0] = .empty                                // the guest completed it
+        _ = lrs.refresh(&g, vcpu: 0)
+        XCTAssertEqual(lrs.completedPassthrough, 1 << 2)
+    }
+
+    func test_iomem_entries() {
+        XCTAssertEqual(SystemDescription.DeviceMemory("0x9010,1"), .init(pageFrame: 0x9010, pages: 1))
+        XCTAssertEqual(SystemDescription.DeviceMemory("9030,2"), .init(pageFrame: 0x9030, pages: 2))
+        XCTAssertNil(SystemDescription.DeviceMemory("0x9010"))
+        var g = SystemDescription.Guest(name: "a", kernel: "k", memoryMiB: 8)
+        g.iomem = [.init(pageFrame: 0x9000, pages: 1)]      // the UART
+        g.irqs = [20]
+        XCTAssertEqual(SystemDescription(guests: [g]).problems().map(\.key), ["iomem", "irqs"])
+    }
+
     func test_sgi_targets() {
         // TargetList {1, 2}, INTID 3.
         XCTAssertEqual(SGIRequest(3 << 24 | 0b110).targets(sender: 0, vcpuCount: 4), [1, 2])

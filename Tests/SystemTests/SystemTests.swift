@@ -103,6 +103,18 @@ final class SystemTests: XCTestCase {
         }
     }
 
+    func test_a_passed_through_device_and_its_interrupt_reach_only_its_guest() throws {
+        for cpu in Self.cpus {
+            let o = try run(systems.appendingPathComponent("passthrough.toml"), cpu: cpu, timeout: 60)
+            XCTAssertEqual(o.verdict, .success, cpu + log(o))
+            let rtc = o.report.guestLines["rtc"] ?? []
+            XCTAssertTrue(rtc.contains("PL031 PeriphID0: 0x31"), "the device's own registers; " + cpu + log(o))
+            XCTAssertEqual(rtc.last, "rtc alarm interrupts: 3 of 3 (ok)", cpu + log(o))
+            XCTAssertTrue(o.report.guestLines["probe"]?.contains {
+                $0.hasPrefix("probe PL031 RTC (not given to guests) IPA 0x9010000: read refused") } ?? false, cpu + log(o))
+        }
+    }
+
     func test_pinning_to_a_missing_core_is_rejected() throws {
         XCTAssertThrowsError(try run(systems.appendingPathComponent("smp.toml"), cpu: "cortex-a57", cores: 1)) { error in
             let messages = (error as? [ConfigError])?.map(\.description) ?? []
@@ -116,7 +128,7 @@ final class SystemTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: file) }
         XCTAssertThrowsError(try run(file, cpu: "cortex-a57")) { error in
             let messages = (error as? [ConfigError])?.map(\.description) ?? []
-            XCTAssertTrue(messages.contains { $0.hasSuffix(":5: 'speed': unknown key; a [[guest]] takes name, kernel, memory, vcpus, cmdline, ramdisk, cpus") }, "\(messages)")
+            XCTAssertTrue(messages.contains { $0.hasSuffix(":5: 'speed': unknown key; a [[guest]] takes name, kernel, memory, vcpus, cmdline, ramdisk, cpus, iomem, irqs") }, "\(messages)")
             XCTAssertTrue(messages.contains { $0.contains("no built-in guest by that name") }, "\(messages)")
         }
     }

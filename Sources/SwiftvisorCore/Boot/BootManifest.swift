@@ -11,11 +11,17 @@ public struct BootManifest: Equatable {
         public var commandLine: String
         /// Physical cores its vCPUs may run on (bit n: core n); 0 means any.
         public var affinity: UInt64
+        /// Device memory passed through, mapped at the same address in IPA space (xl.cfg `iomem`).
+        public var deviceMemory: [AddressRange<HostPhysicalAddress>]
+        /// Physical SPIs passed through, delivered as the same INTID (xl.cfg `irqs`).
+        public var interrupts: [UInt32]
 
         public init(name: String, kernel: AddressRange<HostPhysicalAddress>, ramdisk: AddressRange<HostPhysicalAddress>? = nil,
-                    memoryBytes: UInt64, vcpus: Int, commandLine: String, affinity: UInt64 = 0) {
+                    memoryBytes: UInt64, vcpus: Int, commandLine: String, affinity: UInt64 = 0,
+                    deviceMemory: [AddressRange<HostPhysicalAddress>] = [], interrupts: [UInt32] = []) {
             self.name = name; self.kernel = kernel; self.ramdisk = ramdisk
             self.memoryBytes = memoryBytes; self.vcpus = vcpus; self.commandLine = commandLine; self.affinity = affinity
+            self.deviceMemory = deviceMemory; self.interrupts = interrupts
         }
     }
 
@@ -26,7 +32,11 @@ public struct BootManifest: Equatable {
     static let headerSize = 16
     static let entrySize = 1024
     public static let maxNameLength = 63
-    public static let maxCommandLineLength = 911
+    public static let maxDeviceMemoryRanges = 4
+    public static let maxInterrupts = 8
+    /// Entry layout: name 0-63, images and sizes 64-111, iomem 112-175, irqs 176-207, cmdline 208-.
+    static let commandLineOffset = 208
+    public static let maxCommandLineLength = entrySize - commandLineOffset - 1
 
     public enum ParseError: Error, Equatable { case badMagic, truncated, badEntry(index: Int) }
 
@@ -46,6 +56,11 @@ public struct BootManifest: Equatable {
             e.appendLE(g.memoryBytes, size: 8)
             e.appendLE(UInt64(g.vcpus), size: 4)
             e.appendLE(g.affinity & 0xFFFF_FFFF, size: 4)
+            for i in 0..<Self.maxDeviceMemoryRanges {
+                let r = i < g.deviceMemory.count ? g.deviceMemory[i] : AddressRange(base: HostPhysicalAddress(0), size: 0)
+                e.appendLE(r.base.rawValue, size: 8); e.appendLE(r.size, size: 8)
+            }
+            for i in 0..<Self.maxInterrupts { e.appendLE(UInt64(i < g.interrupts.count ? g.interrupts[i] : 0), size: 4) }
             e.append(contentsOf: g.commandLine.utf8.prefix(Self.maxCommandLineLength))
             while e.count < Self.entrySize { e.append(0) }
             b.append(contentsOf: e)
@@ -70,12 +85,19 @@ public struct BootManifest: Equatable {
             let ramdiskSize = e.le64(88)
             let vcpus = Int(e.le32(104))
             guard vcpus >= 1 else { throw .badEntry(index: i) }
+            var deviceMemory: [AddressRange<HostPhysicalAddress>] = []
+            for r in 0..<Self.maxDeviceMemoryRanges where e.le64(120 + r * 16) != 0 {
+                deviceMemory.append(.init(base: HostPhysicalAddress(e.le64(112 + r * 16)), size: e.le64(120 + r * 16)))
+            }
+            var interrupts: [UInt32] = []
+            for r in 0..<Self.maxInterrupts where e.le32(176 + r * 4) != 0 { interrupts.append(e.le32(176 + r * 4)) }
             guests.append(Guest(
                 name: Self.string(e, 0, 64),
                 kernel: .init(base: HostPhysicalAddress(e.le64(64)), size: e.le64(72)),
                 ramdisk: ramdiskSize == 0 ? nil : .init(base: HostPhysicalAddress(e.le64(80)), size: ramdiskSize),
                 memoryBytes: e.le64(96), vcpus: vcpus,
-                commandLine: Self.string(e, 112, Self.entrySize - 112), affinity: UInt64(e.le32(108))))
+                commandLine: Self.string(e, Self.commandLineOffset, Self.entrySize - Self.commandLineOffset),
+                affinity: UInt64(e.le32(108)), deviceMemory: deviceMemory, interrupts: interrupts))
         }
     }
 

@@ -13,8 +13,11 @@ public struct ListRegister: Equatable {
     public var priority: UInt8 { UInt8(truncatingIfNeeded: rawValue >> 48) }
 
     /// A pending Group 1 interrupt (Group bit 60), not linked to a physical one (HW = 0).
-    public static func pending(_ intid: UInt32, priority: UInt8) -> ListRegister {
-        ListRegister(rawValue: State.pending.rawValue << 62 | 1 << 60 | UInt64(priority) << 48 | UInt64(intid))
+    /// With `notifyOnCompletion`, EOI (bit 41) asks for a maintenance interrupt when the guest
+    /// deactivates it.
+    public static func pending(_ intid: UInt32, priority: UInt8, notifyOnCompletion: Bool = false) -> ListRegister {
+        ListRegister(rawValue: State.pending.rawValue << 62 | 1 << 60 | UInt64(priority) << 48
+                     | (notifyOnCompletion ? 1 << 41 : 0) | UInt64(intid))
     }
 
     public static let empty = ListRegister(rawValue: 0)
@@ -29,6 +32,9 @@ public struct ListRegisterFile: Equatable {
     public private(set) var owners: [UInt32?]
     /// Bit n set when `refresh` changed register n: only those need writing to hardware.
     public private(set) var changed: UInt16 = 0
+    /// Bit n set when `refresh` found passed-through SPI 32+n completed by the guest: the
+    /// hypervisor unmasks the physical SPI again.
+    public private(set) var completedPassthrough: UInt64 = 0
 
     public init(count: Int) {
         registers = Array(repeating: .empty, count: count)
@@ -46,11 +52,15 @@ public struct ListRegisterFile: Equatable {
     /// asks for the underflow maintenance interrupt (ICH_HCR_EL2.UIE).
     public mutating func refresh(_ gic: inout VirtualGIC, vcpu: Int) -> Bool {
         changed = 0
+        completedPassthrough = 0
         // 1. What the guest did with the interrupts we gave it.
         for i in registers.indices {
             guard let intid = owners[i] else { continue }
             let s = registers[i].state
             if s == .invalid {
+                if intid >= 32, intid < 96, gic.state(intid, vcpu: vcpu)?.passthrough == true {
+                    completedPassthrough |= 1 << UInt64(intid - 32)
+                }
                 gic.returnFromListRegister(intid, vcpu: vcpu, pending: false, active: false)
                 owners[i] = nil
                 registers[i] = .empty
@@ -84,7 +94,8 @@ public struct ListRegisterFile: Equatable {
 
     private mutating func load(_ i: (intid: UInt32, priority: UInt8), into slot: Int, _ gic: inout VirtualGIC, vcpu: Int) {
         gic.moveToListRegister(i.intid, vcpu: vcpu)
-        registers[slot] = .pending(i.intid, priority: i.priority)
+        registers[slot] = .pending(i.intid, priority: i.priority,
+                                   notifyOnCompletion: gic.state(i.intid, vcpu: vcpu)?.passthrough ?? false)
         owners[slot] = i.intid
         changed |= 1 << UInt16(slot)
     }

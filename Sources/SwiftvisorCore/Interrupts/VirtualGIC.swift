@@ -14,7 +14,10 @@ public struct VirtualGIC {
     /// GICR_WAKER.ProcessorSleep per vCPU.
     var processorSleep: [Bool]
 
-    public init(vcpuCount: Int, spiCount: Int = 32) {
+    /// SPIs every guest's distributor offers: INTIDs 32-63 (QEMU virt's devices use SPIs 0-31).
+    public static let defaultSPICount = 32
+
+    public init(vcpuCount: Int, spiCount: Int = defaultSPICount) {
         self.vcpuCount = vcpuCount
         self.spiCount = spiCount
         var sgiDefaults = VirtualInterruptState()
@@ -102,6 +105,11 @@ public struct VirtualGIC {
     /// Hands an interrupt to a list register: the LR now holds its pending state.
     public mutating func moveToListRegister(_ intid: UInt32, vcpu: Int) {
         update(intid, vcpu: vcpu) { $0.inListRegister = true; $0.pending = false }
+    }
+
+    /// Marks an SPI as backed by a physical one (a passed-through device); it starts Group 1.
+    public mutating func markPassthrough(_ intid: UInt32) {
+        update(intid, vcpu: 0) { $0.passthrough = true }
     }
 
     /// Drops a model pending state that duplicates one a list register still holds.

@@ -22,5 +22,8 @@ public struct VirtualInterruptState: Equatable {
     public var edgeTriggered = false
     /// Held in one of the target vCPU's list registers: the LR owns pending/active then.
     public var inListRegister = false
+    /// Backed by a physical SPI passed through to the guest: the hypervisor masks the physical
+    /// one while the guest handles it and wants to know when the guest completes it.
+    public var passthrough = false
     public init() {}
 }
