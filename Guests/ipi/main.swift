@@ -2,7 +2,8 @@ import CGuest
 import SwiftvisorCore
 
 /// Two vCPUs play ping-pong with SGIs: vCPU 0 sends SGI 1 to vCPU 1, which answers with SGI 2.
-/// Both wait in WFI between balls.
+/// Both wait in WFI between balls. Then SGI 3 asks vCPU 1 to leave with PSCI CPU_OFF, and
+/// vCPU 0 waits until AFFINITY_INFO reports it off.
 nonisolated(unsafe) var pings = 0
 nonisolated(unsafe) var pongs = 0
 let rounds = 200
@@ -16,7 +17,15 @@ func guestMain(_ dtb: UInt64) {
     Guest.secondaryMain = { cpu in
         Interrupts.start(cpu: cpu)
         Interrupts.enable(1, cpu: cpu)
-        Interrupts.handler = { if $0 == 1 { pings += 1; Interrupts.sendSGI(2, toCPUs: 1) } }
+        Interrupts.enable(3, cpu: cpu)
+        Interrupts.handler = { intid in
+            if intid == 1 { pings += 1; Interrupts.sendSGI(2, toCPUs: 1) }
+            if intid == 3 {
+                write_icc_eoir1_el1(3)
+                _ = smccc_hvc(0x8400_0002, 0, 0, 0)   // PSCI CPU_OFF: does not return
+                Guest.print("CPU_OFF returned")
+            }
+        }
         irq_enable()
         while true { guest_wfi() }
     }
@@ -34,5 +43,10 @@ func guestMain(_ dtb: UInt64) {
     irq_disable()
     let ok = pings == rounds && pongs == rounds
     Guest.print("ipi ping-pong: \(pings) pings, \(pongs) pongs of \(rounds) (\(ok ? "ok" : "FAIL"))")
-    Guest.shutdown(.poweroff, exitCode: ok ? 0 : 1)
+    Interrupts.sendSGI(3, toCPUs: 1 << 1)
+    var polls = 0
+    while smccc_hvc(0xC400_0004, 1, 0, 0) != 1 && polls < 100_000 { Guest.yield(); polls += 1 }
+    let off = smccc_hvc(0xC400_0004, 1, 0, 0) == 1
+    Guest.print(off ? "vCPU 1 is off (PSCI CPU_OFF, AFFINITY_INFO)" : "FAIL: vCPU 1 did not turn off")
+    Guest.shutdown(.poweroff, exitCode: ok && off ? 0 : 1)
 }

@@ -83,6 +83,7 @@ final class SystemTests: XCTestCase {
             // though only four list registers exist.
             XCTAssertEqual(o.report.guestLines["priorities"]?.last, "order: 5 1 3 7 4 0 6 2 (ok)", cpu + log(o))
             XCTAssertTrue(o.report.guestLines["ipi"]?.contains("ipi ping-pong: 200 pings, 200 pongs of 200 (ok)") ?? false, cpu + log(o))
+            XCTAssertEqual(o.report.guestLines["ipi"]?.last, "vCPU 1 is off (PSCI CPU_OFF, AFFINITY_INFO)", cpu + log(o))
             XCTAssertEqual(o.report.guestLines["hog"]?.last, "done hogging", cpu + log(o))
         }
     }
