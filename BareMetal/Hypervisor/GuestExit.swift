@@ -109,6 +109,13 @@ func inject(_ kind: ExceptionInjection.Kind, at address: UInt64, ipa: UInt64?, e
     if vm.injections <= VirtualMachine.loggedInjections {
         Console.log("guest '"); Console.write(vm.name); Console.write("': "); Console.write(cause)
         Console.write(" (EC "); Console.hex(UInt64(esr.exceptionClass.code))
+        if esr.exceptionClass == .systemRegister64 {
+            // op0, op1, CRn, CRm, op2 as in the S<op0>_<op1>_C<n>_C<m>_<op2> register name.
+            let a = SystemRegisterAccess(esr: esr)
+            Console.write(a.isRead ? ", MRS S" : ", MSR S"); Console.decimal(UInt64(a.op0)); Console.write("_")
+            Console.decimal(UInt64(a.op1)); Console.write("_C"); Console.decimal(UInt64(a.crn)); Console.write("_C")
+            Console.decimal(UInt64(a.crm)); Console.write("_"); Console.decimal(UInt64(a.op2))
+        }
         if let ipa { Console.write(", IPA "); Console.hex(ipa) }
         Console.write(", PC "); Console.hex(pc); Console.write("): exception injected")
         if vm.injections == VirtualMachine.loggedInjections { Console.write("; further ones are not reported") }
@@ -117,12 +124,12 @@ func inject(_ kind: ExceptionInjection.Kind, at address: UInt64, ipa: UInt64?, e
     return .resume
 }
 
-/// Trapped system registers: the GIC's SGI registers (trapped by HCR_EL2.IMO) and the EL1
-/// physical timer (trapped by CNTHCTL_EL2.EL1PCEN = 0) are emulated; others are undefined.
+/// Trapped system registers and instructions, as `SystemRegisterAction` classifies them.
 func handleSystemRegister(_ access: SystemRegisterAccess, esr: ESR, _ vcpu: VirtualCPU, _ hv: Hypervisor) -> ExitOutcome {
-    // ICC_SGI1R_EL1 (3,0,12,11,5) and ICC_ASGI1R_EL1 (op2 6): SGIs to the VM's vCPUs.
-    if access.op0 == 3, access.op1 == 0, access.crn == 12, access.crm == 11, access.op2 == 5 || access.op2 == 6, !access.isRead {
-        let request = SGIRequest(vcpu.register(access.register))
+    let rt = access.register
+    switch SystemRegisterAction(access) {
+    case .generateSGI:
+        let request = SGIRequest(vcpu.register(rt))
         let vm = vcpu.vm
         for target in request.targets(sender: vcpu.id.rawValue, vcpuCount: vm.vcpus.count) {
             VirtualInterrupts.raise(request.intid, vm: vm, vcpu: target, hv)
@@ -130,18 +137,38 @@ func handleSystemRegister(_ access: SystemRegisterAccess, esr: ESR, _ vcpu: Virt
         vcpu.skipInstruction()
         // A vCPU woken by the IPI runs now (the sender goes on after it).
         return hv.thisCore.wakeupPending ? .reschedule : .resume
-    }
-    if let timerRegister = EmulatedTimer.register(access) {
+    case .physicalTimer(let timerRegister):
         let now = read_cntpct_el0()
         if access.isRead {
-            vcpu.setRegister(access.register, vcpu.physicalTimer.read(timerRegister, now: now))
+            vcpu.setRegister(rt, vcpu.physicalTimer.read(timerRegister, now: now))
         } else {
-            vcpu.physicalTimer.write(timerRegister, vcpu.register(access.register), now: now)
+            vcpu.physicalTimer.write(timerRegister, vcpu.register(rt), now: now)
             hv.runSoftwareTimers()
             hv.armTimer(hv.thisCore)
         }
-        vcpu.skipInstruction()
-        return .resume
+    case .idRegister(let crm, let op2):
+        vcpu.setRegister(rt, IDRegisters.sanitize(crm: crm, op2: op2, read_id_register(UInt32(crm), UInt32(op2))))
+    case .debugControl:
+        // MDSCR_EL1 is part of the vCPU's saved EL1 state: the live register is the guest's.
+        if access.isRead { vcpu.setRegister(rt, read_mdscr_el1()) } else { write_mdscr_el1(vcpu.register(rt)) }
+    case .osLockStatus:
+        vcpu.setRegister(rt, 1 << 3 | (vcpu.osLock ? 1 << 1 : 0))   // OSLM = 0b10, OSLK
+    case .osLockAccess:
+        vcpu.osLock = vcpu.register(rt) & 1 != 0
+    case .readAsZeroWriteIgnored:
+        if access.isRead { vcpu.setRegister(rt, 0) }
+    case .cacheSetWay:
+        // Set/way operations only make sense for the physical caches' geometry; the guest's
+        // intent, that its memory reach the Point of Coherency, is met by VA over all its RAM
+        // (as KVM does). A sweep issues one operation per set and way of each level; the whole
+        // RAM is cleaned once per sweep, at the one whose operand is level 0, set 0, way 0.
+        if vcpu.register(rt) == 0 {
+            let ram = vcpu.vm.hostRAM
+            clean_invalidate_dcache_to_poc(ram.base.rawValue, ram.size)
+        }
+    case .undefined:
+        return inject(.undefinedInstruction, at: 0, ipa: nil, esr: esr, cause: "system register access not virtualised", vcpu, hv)
     }
-    return inject(.undefinedInstruction, at: 0, ipa: nil, esr: esr, cause: "system register access not virtualised", vcpu, hv)
+    vcpu.skipInstruction()
+    return .resume
 }

@@ -26,6 +26,8 @@ final class VirtualCPU {
     var loadedOn: Int?
     /// Cores it has run on (bit n: core n), reported when its VM shuts down.
     var ranOnCores: UInt64 = 0
+    /// OSLAR_EL1's last write (the OS lock is emulated, not the hardware's).
+    var osLock = true
     /// The guest's EL1 physical timer, emulated.
     var physicalTimer = EmulatedTimer()
 

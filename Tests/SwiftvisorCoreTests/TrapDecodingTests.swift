@@ -61,6 +61,35 @@ final class TrapDecodingTests: XCTestCase {
         XCTAssertTrue(s.isRead)
     }
 
+    func access(_ op0: UInt64, _ op1: UInt64, _ crn: UInt64, _ crm: UInt64, _ op2: UInt64, read: Bool) -> SystemRegisterAccess {
+        SystemRegisterAccess(esr: ESR(exceptionClass: .systemRegister64,
+                                      iss: op0 << 20 | op2 << 17 | op1 << 14 | crn << 10 | crm << 1 | (read ? 1 : 0)))
+    }
+
+    func test_system_register_policy() {
+        XCTAssertEqual(SystemRegisterAction(access(2, 0, 0, 2, 2, read: false)), .debugControl, "MDSCR_EL1")
+        XCTAssertEqual(SystemRegisterAction(access(2, 0, 1, 1, 4, read: true)), .osLockStatus, "OSLSR_EL1")
+        XCTAssertEqual(SystemRegisterAction(access(2, 0, 0, 5, 4, read: false)), .readAsZeroWriteIgnored, "DBGBVR5_EL1")
+        XCTAssertEqual(SystemRegisterAction(access(3, 3, 9, 14, 0, read: false)), .readAsZeroWriteIgnored, "PMUSERENR_EL0")
+        XCTAssertEqual(SystemRegisterAction(access(3, 3, 9, 12, 0, read: true)), .readAsZeroWriteIgnored, "PMCR_EL0")
+        XCTAssertEqual(SystemRegisterAction(access(3, 0, 0, 5, 0, read: true)), .idRegister(crm: 5, op2: 0), "ID_AA64DFR0_EL1")
+        XCTAssertEqual(SystemRegisterAction(access(3, 0, 12, 11, 5, read: false)), .generateSGI)
+        XCTAssertEqual(SystemRegisterAction(access(3, 3, 14, 2, 1, read: true)), .physicalTimer(.control))
+        XCTAssertEqual(SystemRegisterAction(access(1, 0, 7, 14, 2, read: false)), .cacheSetWay, "DC CISW")
+        XCTAssertEqual(SystemRegisterAction(access(3, 4, 1, 1, 0, read: true)), .undefined, "HCR_EL2 from EL1")
+    }
+
+    func test_id_registers_hide_unvirtualised_features() {
+        // ID_AA64DFR0_EL1 of a Cortex-A57 (PMUv3, 6 breakpoints, 4 watchpoints, debug v8).
+        let dfr0: UInt64 = 0x1030_5106
+        XCTAssertEqual(IDRegisters.sanitize(crm: 5, op2: 0, dfr0) >> 8 & 0xF, 0, "PMUVer hidden")
+        XCTAssertEqual(IDRegisters.sanitize(crm: 5, op2: 0, dfr0) >> 12 & 0xF, 5, "breakpoints kept")
+        XCTAssertEqual(IDRegisters.sanitize(crm: 4, op2: 0, 0x1_0000_0000_0011) >> 32 & 0xF, 0, "SVE hidden")
+        XCTAssertEqual(IDRegisters.sanitize(crm: 6, op2: 1, 0xFFFF_FFFF) & 0xFF00_0FF0, 0, "pointer authentication hidden")
+        XCTAssertEqual(IDRegisters.sanitize(crm: 6, op2: 1, 0xFFFF_FFFF) & 0x00FF_F000, 0x00FF_F000, "the rest kept")
+        XCTAssertEqual(IDRegisters.sanitize(crm: 7, op2: 0, 0x1122), 0x1122, "MMFR0 untouched")
+    }
+
     func test_exception_class_codes_round_trip() {
         for code in UInt8(0)..<64 { XCTAssertEqual(ExceptionClass(code: code).code, code) }
     }

@@ -87,6 +87,25 @@ static inline uint64_t ich_lr_access(int n, int write, uint64_t value) {
 static inline uint64_t read_ich_lr(int n) { return ich_lr_access(n, 0, 0); }
 static inline void write_ich_lr(int n, uint64_t v) { ich_lr_access(n, 1, v); }
 
+// The hardware's ID register S3_0_C0_C<crm>_<op2> (crm 1-7), for sanitised guest reads.
+#define ID_CASE(crm, op2) case (crm) * 8 + (op2): __asm__ volatile("mrs %0, S3_0_C0_C" #crm "_" #op2 : "=r"(v)); break;
+#define ID_ROW(crm) ID_CASE(crm, 0) ID_CASE(crm, 1) ID_CASE(crm, 2) ID_CASE(crm, 3) \
+                    ID_CASE(crm, 4) ID_CASE(crm, 5) ID_CASE(crm, 6) ID_CASE(crm, 7)
+static inline uint64_t read_id_register(unsigned crm, unsigned op2) {
+    uint64_t v = 0;
+    switch (crm * 8 + op2) { ID_ROW(1) ID_ROW(2) ID_ROW(3) ID_ROW(4) ID_ROW(5) ID_ROW(6) ID_ROW(7) }
+    return v;
+}
+SYSREG_RW(mdscr_el1)
+
+// Clean and invalidate [start, start+size) to the Point of Coherency by VA (Arm ARM D7.5.9):
+// what a guest's set/way maintenance must achieve for its memory.
+static inline void clean_invalidate_dcache_to_poc(uint64_t start, uint64_t size) {
+    uint64_t line = 4ull << ((read_ctr_el0() >> 16) & 0xF);
+    for (uint64_t a = start & ~(line - 1); a < start + size; a += line) __asm__ volatile("dc civac, %0" :: "r"(a) : "memory");
+    __asm__ volatile("dsb ish" ::: "memory");
+}
+
 // The loaded vCPU's virtual timer (Arm ARM D11.2.4), read and masked when it fires at EL2.
 SYSREG_RW(cntv_ctl_el0) SYSREG_READ(cntvct_el0)
 

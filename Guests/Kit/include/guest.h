@@ -44,8 +44,11 @@ static inline void probe_write64(uint64_t address, uint64_t value) {
 static inline uint64_t probe_read_pair(uint64_t address) {
     uint64_t a = 0, b = 0; __asm__ volatile("ldp %0, %1, [%2]" : "+r"(a), "+r"(b) : "r"(address) : "memory"); return a ^ b;
 }
-// A system register the hypervisor traps (PMU, via MDCR_EL2.TPMCR).
+// Registers the hypervisor traps: the PMU (MDCR_EL2.TPM, read as zero), an ID register
+// (HCR_EL2.TID3, sanitised), a Group 0 SGI (HCR_EL2.FMO, not virtualised: undefined).
 static inline uint64_t read_pmcr(void) { uint64_t v = 0; __asm__ volatile("mrs %0, pmcr_el0" : "+r"(v) :: "memory"); return v; }
+static inline uint64_t read_id_aa64dfr0(void) { uint64_t v; __asm__ volatile("mrs %0, id_aa64dfr0_el1" : "=r"(v) :: "memory"); return v; }
+static inline void write_icc_sgi0r(uint64_t v) { __asm__ volatile("msr S3_0_C12_C11_7, %0" :: "r"(v) : "memory"); }
 
 // Loops for the benchmarks: `count` round trips of one kind, nothing else in the loop body.
 uint64_t bench_xen_version(uint64_t count);

@@ -23,10 +23,14 @@ public struct HCR: Equatable {
     public var twi: Bool { get { bit(rawValue, 13) } set { rawValue = setting(rawValue, 13, newValue) } }
     /// TWE, bit 14: trap guest WFE to EL2.
     public var twe: Bool { get { bit(rawValue, 14) } set { rawValue = setting(rawValue, 14, newValue) } }
+    /// TID3, bit 18: trap reads of the ID registers (ID_AA64*), so unvirtualised features can be hidden.
+    public var tid3: Bool { get { bit(rawValue, 18) } set { rawValue = setting(rawValue, 18, newValue) } }
     /// TSC, bit 19: trap guest SMC to EL2.
     public var tsc: Bool { get { bit(rawValue, 19) } set { rawValue = setting(rawValue, 19, newValue) } }
     /// TACR, bit 21: trap ACTLR_EL1 accesses (implementation defined register).
     public var tacr: Bool { get { bit(rawValue, 21) } set { rawValue = setting(rawValue, 21, newValue) } }
+    /// TSW, bit 22: trap data cache maintenance by set/way, which cannot be virtualised as is.
+    public var tsw: Bool { get { bit(rawValue, 22) } set { rawValue = setting(rawValue, 22, newValue) } }
     /// RW, bit 31: EL1 is AArch64.
     public var rw: Bool { get { bit(rawValue, 31) } set { rawValue = setting(rawValue, 31, newValue) } }
     /// E2H, bit 34: host OS at EL2 (VHE). swiftvisor leaves it clear, as Xen does.
@@ -40,6 +44,7 @@ public struct HCR: Equatable {
         h.fb = true; h.bsu = 0b01
         h.twi = true; h.twe = true
         h.tsc = true; h.tacr = true
+        h.tid3 = true; h.tsw = true
         h.rw = true
         return h
     }
