@@ -22,6 +22,6 @@ let package = Package(
         ], swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "SwiftvisorCoreTests", dependencies: ["SwiftvisorCore"]),
         .testTarget(name: "SwiftvisorHostTests", dependencies: ["SwiftvisorHost"]),
-        .testTarget(name: "SystemTests", dependencies: ["SwiftvisorHost"]),
+        .testTarget(name: "SystemTests", dependencies: ["SwiftvisorHost"], exclude: ["Systems"]),
     ]
 )

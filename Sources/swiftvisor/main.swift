@@ -5,7 +5,7 @@ import SwiftvisorHost
 struct Swiftvisor: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "A type-1 hypervisor for 64-bit Arm, in Swift: build, check, run and measure it on QEMU.",
-        subcommands: [Run.self, Demo.self, Bench.self, Check.self, Build.self])
+        subcommands: [Run.self, Demo.self, Linux.self, Bench.self, Check.self, Build.self])
 }
 
 struct MachineOptions: ParsableArguments {
@@ -55,6 +55,17 @@ extension Swiftvisor {
         static let configuration = CommandConfiguration(abstract: "Run the built-in demo: two guests that print, make hypercalls and power off.")
         @OptionGroup var machine: MachineOptions
         func run() throws { try runSystem(ProjectLayout.current.examples.appendingPathComponent("demo.toml"), machine) }
+    }
+
+    struct Linux: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Boot Debian's arm64 Linux kernel with a busybox initramfs in two guests (2 vCPUs each).",
+            discussion: "Downloads linux-image-*-arm64-unsigned and busybox-static from Debian once, into ~/.cache/swiftvisor (or $SWIFTVISOR_CACHE).")
+        @OptionGroup var machine: MachineOptions
+        func run() throws {
+            let config = try LinuxSystem.prepare(guests: ["alpha", "beta"]) { print($0) }
+            try runSystem(config, machine)
+        }
     }
 
     struct Check: ParsableCommand {

@@ -84,3 +84,20 @@ final class BootTests: XCTestCase {
         XCTAssertNil(a.allocate(size: 1 << 30, alignment: 0x1000))
     }
 }
+
+final class CPIOArchiveTests: XCTestCase {
+    func test_newc_entries_are_padded_and_terminated() {
+        var a = CPIOArchive()
+        a.add("init", .file(Array("#!/bin/sh\n".utf8), executable: true))
+        a.add("dev/console", .characterDevice(major: 5, minor: 1))
+        let bytes = a.finish()
+        let text = String(decoding: bytes, as: UTF8.self)
+        XCTAssertTrue(text.hasPrefix("070701" + "00000001" + "000081ED"), "magic, inode 1, mode 0100755")
+        XCTAssertEqual(Array(bytes[54..<62]), Array("0000000A".utf8), "file size 10")
+        XCTAssertEqual(String(decoding: bytes[110..<115], as: UTF8.self), "init\u{0}")
+        XCTAssertTrue(text.contains("dev/console"))
+        XCTAssertTrue(text.contains("00000005" + "00000001" + "0000000C"), "rdevmajor 5, rdevminor 1, namesize 12")
+        XCTAssertTrue(text.contains("TRAILER!!!"))
+        XCTAssertEqual(bytes.count % 4, 0)
+    }
+}

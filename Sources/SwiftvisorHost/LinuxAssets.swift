@@ -1,0 +1,147 @@
+import Foundation
+import SwiftvisorCore
+
+/// Debian's arm64 kernel (`linux-image-*-arm64-unsigned`) and `busybox-static`, fetched with
+/// apt using a state and cache folder of our own (the system's apt set-up is not touched; see
+/// shared/PLATFORM.md), unpacked and kept under `cacheDirectory` between runs.
+public struct LinuxAssets {
+    public let cacheDirectory: URL
+    public var log: (String) -> Void
+
+    public struct Failed: Error, CustomStringConvertible { public var description: String }
+
+    /// `$SWIFTVISOR_CACHE`, else `$XDG_CACHE_HOME/swiftvisor`, else `~/.cache/swiftvisor`.
+    public static var defaultCache: URL {
+        let env = ProcessInfo.processInfo.environment
+        if let dir = env["SWIFTVISOR_CACHE"] { return URL(fileURLWithPath: dir) }
+        let base = env["XDG_CACHE_HOME"].map { URL(fileURLWithPath: $0) }
+            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache")
+        return base.appendingPathComponent("swiftvisor")
+    }
+
+    public init(cacheDirectory: URL = LinuxAssets.defaultCache, log: @escaping (String) -> Void) {
+        self.cacheDirectory = cacheDirectory.appendingPathComponent("debian-arm64")
+        self.log = log
+    }
+
+    /// The kernel Image and busybox binary, downloading what the cache lacks.
+    public func fetch() throws -> (kernel: URL, busybox: URL) {
+        let root = cacheDirectory.appendingPathComponent("root")
+        let busybox = root.appendingPathComponent("bin/busybox")
+        if let kernel = existingKernel(in: root), FileManager.default.fileExists(atPath: busybox.path) {
+            return (kernel, busybox)
+        }
+        guard let apt = Shell.which("apt-get"), let aptCache = Shell.which("apt-cache"), let dpkg = Shell.which("dpkg") else {
+            throw Failed(description: "fetching Debian's arm64 kernel needs apt-get and dpkg (a Debian or Ubuntu system)")
+        }
+        let lists = cacheDirectory.appendingPathComponent("apt-lists"), archives = cacheDirectory.appendingPathComponent("apt-cache")
+        let debs = cacheDirectory.appendingPathComponent("debs")
+        for d in [lists.appendingPathComponent("partial"), archives.appendingPathComponent("archives/partial"), debs, root] {
+            try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
+        }
+        let options = ["-o", "APT::Architecture=arm64", "-o", "APT::Architectures=arm64",
+                       "-o", "Dir::State::Lists=\(lists.path)", "-o", "Dir::Cache=\(archives.path)"]
+        log("linux: reading Debian's arm64 package lists (cache: \(cacheDirectory.path))")
+        try Shell.run(apt, options + ["-q", "update"])
+        let search = try Shell.run(aptCache, options + ["search", "--names-only", "^linux-image-[0-9.]+-[0-9]+-arm64-unsigned$"])
+        guard let kernelPackage = Self.newestKernelPackage(search) else {
+            throw Failed(description: "no linux-image-*-arm64-unsigned package in Debian's arm64 lists")
+        }
+        for package in [kernelPackage, "busybox-static"] {
+            log("linux: downloading \(package)")
+            let output = try Shell.run(apt, options + ["download", package], currentDirectory: debs)
+            for line in output.split(separator: "\n") where line.hasPrefix("Get:") { log("linux:   \(line)") }
+        }
+        for deb in try FileManager.default.contentsOfDirectory(atPath: debs.path) where deb.hasSuffix(".deb") {
+            log("linux: unpacking \(deb)")
+            try Shell.run(dpkg, ["-x", debs.appendingPathComponent(deb).path, root.path])
+        }
+        try? FileManager.default.removeItem(at: debs)
+        guard let kernel = existingKernel(in: root), FileManager.default.fileExists(atPath: busybox.path) else {
+            throw Failed(description: "the downloaded packages did not contain /boot/vmlinuz-* and /bin/busybox")
+        }
+        return (kernel, busybox)
+    }
+
+    func existingKernel(in root: URL) -> URL? {
+        let boot = root.appendingPathComponent("boot")
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: boot.path)) ?? []
+        return names.filter { $0.hasPrefix("vmlinuz-") }.sorted().last.map { boot.appendingPathComponent($0) }
+    }
+
+    /// The package with the highest ABI number among `apt-cache search` lines.
+    static func newestKernelPackage(_ search: String) -> String? {
+        let names = search.split(separator: "\n").compactMap { $0.split(separator: " ").first.map(String.init) }
+        func key(_ name: String) -> [Int] { name.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) } }
+        return names.max { key($0).lexicographicallyPrecedes(key($1)) }
+    }
+}
+
+/// The initramfs for Linux guests: busybox and an /init that reports what the system tests
+/// check (kernel, CPUs, memory, timer interrupts, a marker written to a file), then powers off
+/// (or, with `swiftvisor.shell` on the command line, starts a shell).
+public enum LinuxInitramfs {
+    public static let script = """
+    #!/bin/busybox sh
+    /bin/busybox --install -s
+    export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+    mount -t proc proc /proc
+    mount -t sysfs sysfs /sys
+    mount -t devtmpfs devtmpfs /dev 2>/dev/null
+    say() { echo "swiftvisor-init: $*"; }
+    say "/init started"
+    marker=none
+    for w in $(cat /proc/cmdline); do case "$w" in swiftvisor.marker=*) marker="${w#swiftvisor.marker=}";; esac; done
+    say "uname: $(uname -a)"
+    say "cpus: $(grep -c ^processor /proc/cpuinfo)"
+    say "memory: $(grep MemTotal /proc/meminfo)"
+    timer() { awk '/arch_timer/ { s = 0; for (i = 2; i <= NF; i++) { if ($i ~ /^[0-9]+$/) s += $i; else break }; print s }' /proc/interrupts; }
+    t1=$(timer); sleep 1; t2=$(timer)
+    say "timer interrupts: $t1 then $t2"
+    echo "$marker" > /tmp/marker
+    say "marker file: $(cat /tmp/marker)"
+    say "markers seen: $(cat /tmp/marker /proc/cmdline | grep -o 'guest-[a-z]*' | sort -u | tr '\\n' ' ')"
+    say "done"
+    if grep -q swiftvisor.shell /proc/cmdline; then exec sh; fi
+    poweroff -f
+
+    """
+
+    public static func build(busybox: URL) throws -> [UInt8] {
+        var a = CPIOArchive()
+        for dir in ["bin", "sbin", "usr", "usr/bin", "usr/sbin", "proc", "sys", "dev", "tmp", "etc"] { a.add(dir, .directory) }
+        a.add("dev/console", .characterDevice(major: 5, minor: 1))
+        a.add("bin/busybox", .file(Array(try Data(contentsOf: busybox)), executable: true))
+        a.add("init", .file(Array(script.utf8), executable: true))
+        return a.finish()
+    }
+}
+
+/// `swiftvisor linux`: two Linux guests, each with 2 vCPUs and its own memory.
+public enum LinuxSystem {
+    /// Writes the initramfs and a system description naming the cached kernel; returns the TOML.
+    public static func prepare(guests: [String], vcpus: Int = 2, memoryMiB: Int = 256, shell: Bool = false,
+                               log: @escaping (String) -> Void) throws -> URL {
+        let assets = LinuxAssets(log: log)
+        let (kernel, busybox) = try assets.fetch()
+        let initramfs = assets.cacheDirectory.appendingPathComponent("initramfs.cpio")
+        try Data(try LinuxInitramfs.build(busybox: busybox)).write(to: initramfs)
+        var toml = "# Generated by swiftvisor linux.\n"
+        for name in guests {
+            toml += """
+
+            [[guest]]
+            name = "\(name)"
+            kernel = "\(kernel.path)"
+            ramdisk = "\(initramfs.path)"
+            memory = \(memoryMiB)
+            vcpus = \(vcpus)
+            cmdline = "console=ttyAMA0 swiftvisor.marker=guest-\(name)\(shell ? " swiftvisor.shell" : "")"
+
+            """
+        }
+        let file = assets.cacheDirectory.appendingPathComponent("linux-\(guests.joined(separator: "-")).toml")
+        try toml.write(to: file, atomically: true, encoding: .utf8)
+        return file
+    }
+}
