@@ -116,6 +116,55 @@ final class SystemTests: XCTestCase {
         }
     }
 
+    /// Lines of a Linux guest's boot that mean something went wrong.
+    static let linuxTrouble = ["Oops", "rcu_sched self-detected stall", "rcu: INFO", "Unable to handle", "unhandled",
+                               "WARNING:", "BUG:", "Kernel panic", "Internal error"]
+
+    func linuxChecks(_ o: SystemRunner.Outcome, guest: String, what: String) {
+        let lines = o.report.guestLines[guest] ?? []
+        for bad in Self.linuxTrouble {
+            XCTAssertFalse(lines.contains { $0.contains(bad) }, "\(guest) printed '\(bad)'; \(what)" + log(o))
+        }
+        XCTAssertTrue(lines.contains { $0.contains("GICv3: CPU0: found redistributor 0") }, what + log(o))
+        XCTAssertTrue(lines.contains { $0.contains("arch_timer: cp15 timer(s) running at") && $0.contains("(virt)") }, what + log(o))
+        XCTAssertTrue(lines.contains { $0.contains("ttyAMA0 at MMIO 0x9000000") }, what + log(o))
+        XCTAssertTrue(lines.contains { $0.contains("psci: PSCIv1.1 detected in firmware.") }, what + log(o))
+        XCTAssertTrue(lines.contains { $0.contains("smp: Brought up 1 node, 2 CPUs") }, what + log(o))
+        XCTAssertTrue(lines.contains { $0.hasPrefix("swiftvisor-init: uname: Linux (none) ") && $0.hasSuffix("aarch64 GNU/Linux") }, what + log(o))
+        XCTAssertTrue(lines.contains("swiftvisor-init: cpus: 2"), what + log(o))
+        XCTAssertTrue(lines.contains { $0.hasPrefix("swiftvisor-init: memory: MemTotal:") }, what + log(o))
+        // The timer interrupt count goes up across a one-second sleep.
+        if let line = lines.first(where: { $0.hasPrefix("swiftvisor-init: timer interrupts: ") }) {
+            let counts = line.split(separator: " ").compactMap { Int($0) }
+            XCTAssertEqual(counts.count, 2, line)
+            if counts.count == 2 { XCTAssertGreaterThan(counts[1], counts[0], line) }
+        } else { XCTFail("no timer interrupt line; " + what + log(o)) }
+        XCTAssertTrue(o.report.succeeded(guest), what + log(o))
+    }
+
+    func test_linux_boots_to_its_init_and_powers_off() throws {
+        let config = try LinuxSystem.prepare(guests: ["solo"]) { _ in }
+        for cpu in Self.cpus {
+            let o = try run(config, cpu: cpu, timeout: 240)
+            XCTAssertEqual(o.verdict, .success, cpu + log(o))
+            linuxChecks(o, guest: "solo", what: cpu)
+        }
+    }
+
+    func test_two_linux_guests_side_by_side() throws {
+        // The full pair on one CPU model (README: CI time); the single guest runs on both.
+        let config = try LinuxSystem.prepare(guests: ["alpha", "beta"]) { _ in }
+        let o = try run(config, cpu: "cortex-a57", timeout: 300)
+        XCTAssertEqual(o.verdict, .success, log(o))
+        for (guest, other) in [("alpha", "beta"), ("beta", "alpha")] {
+            linuxChecks(o, guest: guest, what: "pair")
+            let lines = o.report.guestLines[guest] ?? []
+            XCTAssertTrue(lines.contains("swiftvisor-init: marker file: guest-\(guest)"), log(o))
+            XCTAssertTrue(lines.contains("swiftvisor-init: markers seen: guest-\(guest) "), log(o))
+            XCTAssertFalse(lines.contains { $0.contains("guest-\(other)") }, "\(guest) saw \(other)'s marker" + log(o))
+        }
+    }
+
     func test_pinning_to_a_missing_core_is_rejected() throws {
         XCTAssertThrowsError(try run(systems.appendingPathComponent("smp.toml"), cpu: "cortex-a57", cores: 1)) { error in
             let messages = (error as? [ConfigError])?.map(\.description) ?? []
