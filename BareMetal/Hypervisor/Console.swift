@@ -17,6 +17,23 @@ enum Console {
         dr.store(UInt32(byte))
     }
 
+    /// Turns on the receive interrupts (IMSC.RXIM and RTIM), so typed bytes reach the hypervisor.
+    static func enableReceiveInterrupts() {
+        guard base != 0 else { return }
+        VolatileMappedRegister<UInt32>(unsafeBitPattern: UInt(base + 0x38)).store(1 << 4 | 1 << 6)
+    }
+
+    /// Clears the receive interrupts, then takes every byte waiting (until FR.RXFE). In this
+    /// order a byte arriving after the last check raises a new interrupt; the other way round
+    /// its interrupt could be cleared while it stays in the FIFO, unseen until the next key.
+    static func receive(_ body: (UInt8) -> Void) {
+        guard base != 0 else { return }
+        let fr = VolatileMappedRegister<UInt32>(unsafeBitPattern: UInt(base + 0x18))
+        let dr = VolatileMappedRegister<UInt32>(unsafeBitPattern: UInt(base))
+        VolatileMappedRegister<UInt32>(unsafeBitPattern: UInt(base + 0x44)).store(1 << 4 | 1 << 6)   // ICR: RX, RT
+        while fr.load() & (1 << 4) == 0 { body(UInt8(truncatingIfNeeded: dr.load())) }
+    }
+
     static func write(_ s: StaticString) {
         s.withUTF8Buffer { for b in $0 { put(b) } }
     }

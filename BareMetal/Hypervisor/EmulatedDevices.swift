@@ -22,7 +22,13 @@ func handleDataAbort(_ abort: DataAbort, esr: ESR, _ vcpu: VirtualCPU, _ hv: Hyp
                       cause: "device access without a valid syndrome (ISV=0)", vcpu, hv)
     }
     switch device {
-    case .uart: emulateUART(abort, vcpu)
+    case .uart:
+        emulateUART(abort, vcpu)
+        // IMSC, ICR and reads of DR change the interrupt line; most accesses (FR polls, DR
+        // writes) do not, and cost nothing more.
+        if vcpu.vm.uart.interruptLine != (vcpu.vm.gic.state(32 + GuestMachine.uartSPI, vcpu: 0)?.lineHigh ?? false) {
+            VirtualInterrupts.updateUARTLine(vcpu.vm, hv)
+        }
     case .gic: emulateGIC(abort, vcpu, hv)
     }
     vcpu.skipInstruction()
@@ -39,7 +45,7 @@ func emulateUART(_ abort: DataAbort, _ vcpu: VirtualCPU) {
         let value = UInt32(truncatingIfNeeded: abort.storedValue(vcpu.register(abort.register)) << shift)
         if let byte = vm.uart.write(offset: offset & ~3, value: value) { vm.consoleOutput(byte) }
     } else {
-        let raw = UInt64(vm.uart.read(offset: offset & ~3)) >> shift
+        let raw = UInt64(vm.uart.readAndConsume(offset: offset & ~3)) >> shift
         vcpu.setRegister(abort.register, abort.loadedValue(raw))
     }
 }

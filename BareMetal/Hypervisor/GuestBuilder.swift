@@ -1,7 +1,8 @@
 import CArch
 import SwiftvisorCore
 
-/// Builds a VM from a boot-manifest entry: RAM, stage-2 tables, kernel, device tree, vCPUs.
+/// Builds a VM from a boot-manifest entry (RAM, stage-2 tables, vCPUs), and loads it: fresh
+/// memory, kernel, initrd, device tree, vCPUs reset. Loading runs again at each reboot.
 enum GuestBuilder {
     static func build(_ guest: BootManifest.Guest, vmid: VMID, processor: Processor, platform: HostPlatform,
                       allocator: UnsafeMutablePointer<PhysicalRangeAllocator>) -> VirtualMachine? {
@@ -22,16 +23,11 @@ enum GuestBuilder {
         guard let base = allocator.pointee.allocate(size: size, alignment: PageSize.level2Block) else {
             return fail("not enough free host memory")
         }
-        let hostRAM = AddressRange(base: base, size: size)
-        // Guests never see what was in this memory before.
-        // SAFETY: freshly allocated host RAM, identity mapped at EL2.
-        UnsafeMutableRawPointer(bitPattern: UInt(base.rawValue))!.initializeMemory(as: UInt8.self, repeating: 0, count: Int(size))
-
         guard var stage2 = TranslationTable(memory: IdentityMappedTables(allocator: allocator), startLevel: 1) else {
             return fail("no memory for stage-2 tables")
         }
         do {
-            // Only RAM is mapped: every device access traps for emulation.
+            // Only RAM (and passed-through devices) is mapped: every other access traps.
             try stage2.map(input: GuestMachine.ramBase.rawValue, output: base, size: size, attributes: Stage2Attributes.guestRAM)
             // Passed-through devices appear at their own addresses (IPA = PA), as Device memory.
             let device = Stage2Attributes(memory: .device, access: .readWrite, executable: false)
@@ -39,7 +35,34 @@ enum GuestBuilder {
                 try stage2.map(input: r.base.rawValue, output: r.base, size: r.size, attributes: device)
             }
         } catch { return fail("stage-2 mapping failed (iomem overlapping guest RAM or each other?)") }
-        let vm = VirtualMachine(name: guest.name, vmid: vmid, vcpuCount: guest.vcpus, hostRAM: hostRAM, stage2: stage2)
+        let vm = VirtualMachine(name: guest.name, vmid: vmid, vcpuCount: guest.vcpus,
+                                hostRAM: .init(base: base, size: size), stage2: stage2, manifest: guest)
+        for n in 0..<guest.vcpus { vm.vcpus.append(VirtualCPU(vm: vm, id: VCPUID(n))) }
+        guard load(vm) else { return nil }
+        // Stale translations for this VMID must not survive (Arm ARM D8.13.5).
+        write_vttbr_el2(vm.vttbr); isb()
+        tlbi_vmalls12e1is()
+
+        Console.log("guest '"); Console.write(guest.name); Console.write("': ")
+        Console.decimal(size >> 20); Console.write(" MiB at host "); Console.hex(base.rawValue)
+        Console.write(", VMID "); Console.decimal(UInt64(vmid.rawValue))
+        Console.write(", "); Console.decimal(UInt64(guest.vcpus)); Console.write(" vCPU(s), entry ")
+        Console.hex(vm.vcpus[0].frame.pointee.elr_el2); Console.write("\n")
+        return vm
+    }
+
+    /// Fresh memory contents and the boot images; vCPU 0 at the entry point, the others off.
+    /// No vCPU of `vm` may be running. Returns false (with a message) if the images do not fit.
+    static func load(_ vm: VirtualMachine) -> Bool {
+        let guest = vm.manifest
+        func fail(_ why: StaticString) -> Bool {
+            Console.log("guest '"); Console.write(guest.name); Console.write("' not started: "); Console.write(why); Console.write("\n")
+            return false
+        }
+        let base = vm.hostRAM.base, size = vm.hostRAM.size
+        // Guests never see what was in this memory before (another guest's, or their last boot's).
+        // SAFETY: this VM's host RAM, identity mapped at EL2.
+        UnsafeMutableRawPointer(bitPattern: UInt(base.rawValue))!.initializeMemory(as: UInt8.self, repeating: 0, count: Int(size))
 
         // SAFETY: the kernel module lies in reserved host RAM named by the manifest.
         let kernelBytes = UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: UInt(guest.kernel.base.rawValue)),
@@ -62,7 +85,9 @@ enum GuestBuilder {
             UnsafeMutableRawPointer(bitPattern: UInt(vm.hostAddress(GuestPhysicalAddress(at))!.rawValue))!
                 .copyMemory(from: UnsafeRawPointer(bitPattern: UInt(r.base.rawValue))!, byteCount: Int(r.size))
         }
-        let dtb = GuestMachine.deviceTree(memoryBytes: size, vcpus: guest.vcpus, bootArguments: guest.commandLine, initrd: initrd)
+        // From the second boot on the guest can tell it was restarted: swiftvisor.boot=N.
+        let bootArguments = vm.boots > 1 ? guest.commandLine + " swiftvisor.boot=\(vm.boots)" : guest.commandLine
+        let dtb = GuestMachine.deviceTree(memoryBytes: size, vcpus: guest.vcpus, bootArguments: bootArguments, initrd: initrd)
         guard dtbIPA >= placement.end.rawValue, UInt64(dtb.count) <= PageSize.level2Block else {
             return fail("no room for the device tree in guest RAM")
         }
@@ -73,20 +98,15 @@ enum GuestBuilder {
         // The guest starts with its MMU and caches off: make everything written reach memory.
         clean_dcache_to_poc(base.rawValue, size)
 
-        for n in 0..<guest.vcpus {
-            let vcpu = VirtualCPU(vm: vm, id: VCPUID(n))
-            vcpu.reset(entry: placement.entry.rawValue, x0: n == 0 ? dtbIPA : 0)
-            vm.vcpus.append(vcpu)
+        vm.gic = VirtualGIC(vcpuCount: guest.vcpus)
+        for intid in guest.interrupts { vm.gic.markPassthrough(intid) }
+        vm.uart = PL011()
+        vm.injections = 0
+        for vcpu in vm.vcpus {
+            vcpu.reset(entry: placement.entry.rawValue, x0: vcpu.id.rawValue == 0 ? dtbIPA : 0)
+            vcpu.listRegisters = ListRegisterFile(count: VirtualInterrupts.listRegisterCount)
+            vcpu.vmcr = 0; vcpu.ap0r0 = 0; vcpu.ap1r0 = 0; vcpu.underflowWanted = false; vcpu.osLock = true
         }
-        // Stale translations for this VMID must not survive (Arm ARM D8.13.5).
-        write_vttbr_el2(vm.vttbr); isb()
-        tlbi_vmalls12e1is()
-
-        Console.log("guest '"); Console.write(guest.name); Console.write("': ")
-        Console.decimal(size >> 20); Console.write(" MiB at host "); Console.hex(base.rawValue)
-        Console.write(", VMID "); Console.decimal(UInt64(vmid.rawValue))
-        Console.write(", "); Console.decimal(UInt64(guest.vcpus)); Console.write(" vCPU(s), entry ")
-        Console.hex(placement.entry.rawValue); Console.write("\n")
-        return vm
+        return true
     }
 }

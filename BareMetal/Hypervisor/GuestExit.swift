@@ -34,9 +34,9 @@ func swiftvisorGuestExit(_ frame: UnsafeMutablePointer<vcpu_frame>, _ kind: UInt
     let hv = hypervisor.unsafelyUnwrapped
     let core = hv.thisCore
     let vcpu = core.loaded.unsafelyUnwrapped
-    // Another core ended this vCPU's VM while we waited for the lock: nothing of it is handled
-    // (a trap of a finished guest must not change its state); take the interrupts, move on.
-    if vcpu.vm.state == .finished {
+    // Another core ended (or is rebooting) this vCPU's VM while we waited for the lock: nothing
+    // of it is handled (a late trap must not change its state); take the interrupts, move on.
+    if vcpu.vm.state != .running {
         if ExitKind(rawValue: kind) == .irq { _ = hv.handlePhysicalInterrupts(core) }
         return hv.scheduleNext(core)
     }

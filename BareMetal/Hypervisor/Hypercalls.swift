@@ -62,7 +62,7 @@ func perform(_ call: XenHypercall, _ vcpu: VirtualCPU, _ hv: Hypervisor) -> Exit
             f.pointee.x.0 = XenABI.Errno.einval.returnValue
             return .resume
         }
-        hv.shutDown(vcpu.vm, reason: reason, exitCode: exitCode)
+        if reason == .reboot { hv.reboot(vcpu.vm) } else { hv.shutDown(vcpu.vm, reason: reason, exitCode: exitCode) }
         return .reschedule
     }
     return .resume
@@ -97,7 +97,7 @@ func handleSMCCC(_ vcpu: VirtualCPU, _ hv: Hypervisor) -> ExitOutcome {
         hv.shutDown(vcpu.vm, reason: .poweroff, exitCode: 0)
         return .reschedule
     case .systemReset:
-        hv.shutDown(vcpu.vm, reason: .reboot, exitCode: 0)
+        hv.reboot(vcpu.vm)
         return .reschedule
     }
     f.pointee.x.0 = result

@@ -16,6 +16,9 @@ final class Hypervisor {
     let maintenanceINTID: UInt32
     let slice: UInt64
     let platform: HostPlatform
+    /// INTID of the physical console UART's interrupt, and where its input goes.
+    var uartINTID: UInt32?
+    var consoleRouter = ConsoleRouter(guestCount: 0)
     /// The VM each physical SPI (INTID 32 + n) is passed through to.
     var spiOwners: [VirtualMachine?] = Array(repeating: nil, count: VirtualGIC.defaultSPICount)
 
@@ -60,6 +63,11 @@ final class Hypervisor {
     func scheduleNext(_ core: PhysicalCPU) -> UnsafeMutablePointer<vcpu_frame> {
         while true {
             core.wakeupPending = false
+            if let current = running(on: core), current.vm.state != .running { scheduler.stopRunning(core: core.index) }
+            if vms.contains(where: { $0.state == .rebooting }) {
+                unloadIfNotRunnable(core)
+                completeReboots()
+            }
             if let slot = scheduler.next(core: core.index) {
                 let next = vcpus[slot]
                 if next !== core.loaded { load(next, on: core) }
@@ -68,7 +76,7 @@ final class Hypervisor {
                 VirtualInterrupts.prepareEntry(next)
                 return next.frame
             }
-            guard scheduler.hasLive else { allGuestsFinished() }
+            guard scheduler.hasLive || vms.contains(where: { $0.state == .rebooting }) else { allGuestsFinished() }
             idleUntilRunnable(core)
         }
     }
@@ -84,7 +92,9 @@ final class Hypervisor {
         core.idle = true
         defer { core.idle = false }
         while !scheduler.hasRunnable || !canRunSomething(core) {
-            guard scheduler.hasLive else { return }
+            let rebooting = vms.contains { $0.state == .rebooting }
+            guard scheduler.hasLive || rebooting else { return }
+            if rebooting { completeReboots(); if canRunSomething(core) { break } }
             runSoftwareTimers()
             if canRunSomething(core) { break }
             armTimer(core)
@@ -126,6 +136,8 @@ final class Hypervisor {
                 // LRs now, which also drops the maintenance level before its EOI.
                 v.gicDirty = true
                 VirtualInterrupts.prepareEntry(v)
+            } else if intid == uartINTID {
+                Console.receive { consoleRouter.received($0, self) }
             } else if intid >= 32, Int(intid) - 32 < spiOwners.count, let vm = spiOwners[Int(intid) - 32] {
                 // A passed-through device: masked until the guest completes the virtual SPI.
                 core.interrupts.maskSPI(intid)
@@ -217,6 +229,21 @@ final class Hypervisor {
         core.loaded = next
     }
 
+    /// The keyboard: the physical UART's receive interrupt, routed to the boot core.
+    func startConsoleInput() {
+        consoleRouter = ConsoleRouter(guestCount: vms.count)
+        guard let intid = platform.uartINTID, intid >= 32 else { return }
+        uartINTID = intid
+        cores[0].interrupts.configureSPI(intid, routeTo: cores[0].mpidr)
+        Console.enableReceiveInterrupts()
+        if !vms.isEmpty { consoleRouter.announce(consoleRouter.input.focus, self) }
+    }
+
+    /// A rebooting VM's vCPU loaded here must be saved before its VM can be reloaded.
+    private func unloadIfNotRunnable(_ core: PhysicalCPU) {
+        if let v = core.loaded, v.vm.state == .rebooting, scheduler.runningOn[v.slot] == nil { unload(core) }
+    }
+
     /// Saves the loaded vCPU's state to memory, so that any core can run it next.
     private func unload(_ core: PhysicalCPU) {
         guard let previous = core.loaded else { return }
@@ -239,6 +266,41 @@ final class Hypervisor {
             if let core = scheduler.runningOn[vcpu.slot], core != me {
                 send_physical_sgi(UInt64(PhysicalCPU.rescheduleSGI), cores[core].mpidr)
             }
+        }
+    }
+
+    /// PSCI SYSTEM_RESET or SCHEDOP_shutdown(reboot): the guest starts again with fresh memory,
+    /// once none of its vCPUs runs anywhere (`completeReboots`). A guest in a reboot loop is
+    /// stopped after `VirtualMachine.maximumBoots` boots.
+    func reboot(_ vm: VirtualMachine) {
+        guard vm.boots < VirtualMachine.maximumBoots else {
+            shutDown(vm, reason: .reboot, exitCode: 0)
+            Console.log("guest '"); Console.write(vm.name); Console.write("' stopped: rebooted ")
+            Console.decimal(UInt64(vm.boots)); Console.write(" times\n")
+            return
+        }
+        vm.flushConsole()
+        Console.log("guest '"); Console.write(vm.name); Console.write("' rebooting (boot ")
+        Console.decimal(UInt64(vm.boots + 1)); Console.write(")\n")
+        vm.state = .rebooting
+        let me = thisCore.index
+        for vcpu in vm.vcpus {
+            scheduler.setState(vcpu.slot, .off)
+            if let core = scheduler.runningOn[vcpu.slot], core != me {
+                send_physical_sgi(UInt64(PhysicalCPU.rescheduleSGI), cores[core].mpidr)
+            }
+        }
+    }
+
+    /// Reloads rebooting VMs none of whose vCPUs runs anywhere any more.
+    func completeReboots() {
+        for vm in vms where vm.state == .rebooting {
+            guard !vm.vcpus.contains(where: { scheduler.runningOn[$0.slot] != nil || $0.loadedOn != nil }) else { continue }
+            vm.boots += 1
+            guard GuestBuilder.load(vm) else { finish(vm); continue }
+            for intid in vm.manifest.interrupts { cores[0].interrupts.unmaskSPI(intid) }
+            vm.state = .running
+            scheduler.setState(vm.vcpus[0].slot, .runnable)
         }
     }
 

@@ -18,6 +18,13 @@ enum VirtualInterrupts {
         kick(vm.vcpus[target], hv)
     }
 
+    /// The emulated PL011's interrupt line (UARTINTR, SPI 1 = INTID 33) follows its state.
+    static func updateUARTLine(_ vm: VirtualMachine, _ hv: Hypervisor) {
+        if let target = vm.gic.setLine(32 + GuestMachine.uartSPI, high: vm.uart.interruptLine) {
+            kick(vm.vcpus[target], hv)
+        }
+    }
+
     /// Something may be deliverable to `vcpu`: refill its LRs before it next runs, wake it if
     /// it waits in WFI, and make the core that runs (or should run) it notice.
     static func kick(_ vcpu: VirtualCPU, _ hv: Hypervisor) {

@@ -3,7 +3,8 @@ import SwiftvisorCore
 
 /// A guest: its stage-2 tables and VMID, its RAM, its emulated devices and its vCPUs.
 final class VirtualMachine {
-    enum State: Equatable { case running, finished }
+    /// `rebooting`: its vCPUs are off and it is reloaded once no core runs any of them.
+    enum State: Equatable { case running, rebooting, finished }
 
     let name: String
     let vmid: VMID
@@ -28,9 +29,16 @@ final class VirtualMachine {
     /// VTTBR_EL2: VMID in bits 55:48, stage-2 root in BADDR (Arm ARM D19.2.173).
     var vttbr: UInt64 { UInt64(vmid.rawValue) << 48 | stage2.root.rawValue }
 
+    /// What it was built from, reused at each reboot.
+    let manifest: BootManifest.Guest
+    /// Boots so far (1 on first start).
+    var boots = 1
+    static let maximumBoots = 10
+
     init(name: String, vmid: VMID, vcpuCount: Int, hostRAM: AddressRange<HostPhysicalAddress>,
-         stage2: TranslationTable<IdentityMappedTables>) {
+         stage2: TranslationTable<IdentityMappedTables>, manifest: BootManifest.Guest) {
         self.name = name
+        self.manifest = manifest
         self.gic = VirtualGIC(vcpuCount: vcpuCount)
         self.cntvoff = read_cntpct_el0()
         self.vmid = vmid

@@ -11,6 +11,8 @@ public struct ConsoleReport: Equatable {
     public private(set) var allFinished = false
     /// Per guest, per vCPU, the physical cores it ran on (from the shut-down line).
     public private(set) var vcpuCores: [String: [[Int]]] = [:]
+    /// Per guest, the first "Kernel panic" line it printed (a Linux guest's own report).
+    public private(set) var kernelPanics: [String: String] = [:]
     /// Lines each guest printed (without the "name | " prefix).
     public private(set) var guestLines: [String: [String]] = [:]
 
@@ -21,7 +23,9 @@ public struct ConsoleReport: Equatable {
     public mutating func consume(_ line: String) {
         let l = line.hasSuffix("\r") ? String(line.dropLast()) : line
         if let range = l.range(of: " | "), !l.hasPrefix("swiftvisor:") {
-            guestLines[String(l[..<range.lowerBound]), default: []].append(String(l[range.upperBound...]))
+            let guest = String(l[..<range.lowerBound]), text = String(l[range.upperBound...])
+            guestLines[guest, default: []].append(text)
+            if kernelPanics[guest] == nil, let p = text.range(of: "Kernel panic - ") { kernelPanics[guest] = String(text[p.lowerBound...]) }
             return
         }
         guard l.hasPrefix("swiftvisor: ") else { return }

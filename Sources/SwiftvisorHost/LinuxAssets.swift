@@ -90,8 +90,12 @@ public enum LinuxInitramfs {
     mount -t devtmpfs devtmpfs /dev 2>/dev/null
     say() { echo "swiftvisor-init: $*"; }
     say "/init started"
-    marker=none
-    for w in $(cat /proc/cmdline); do case "$w" in swiftvisor.marker=*) marker="${w#swiftvisor.marker=}";; esac; done
+    marker=none; boot=1
+    for w in $(cat /proc/cmdline); do
+        case "$w" in swiftvisor.marker=*) marker="${w#swiftvisor.marker=}";; swiftvisor.boot=*) boot="${w#swiftvisor.boot=}";; esac
+    done
+    say "boot: $boot"
+    if [ "$boot" = 1 ] && grep -q swiftvisor.reboot-test /proc/cmdline; then say "rebooting"; reboot -f; fi
     say "uname: $(uname -a)"
     say "cpus: $(grep -c ^processor /proc/cpuinfo)"
     say "memory: $(grep MemTotal /proc/meminfo)"
@@ -120,8 +124,9 @@ public enum LinuxInitramfs {
 /// `swiftvisor linux`: two Linux guests, each with 2 vCPUs and its own memory.
 public enum LinuxSystem {
     /// Writes the initramfs and a system description naming the cached kernel; returns the TOML.
+    /// `extraArguments` adds kernel command-line words per guest name.
     public static func prepare(guests: [String], vcpus: Int = 2, memoryMiB: Int = 256, shell: Bool = false,
-                               log: @escaping (String) -> Void) throws -> URL {
+                               extraArguments: [String: String] = [:], log: @escaping (String) -> Void) throws -> URL {
         let assets = LinuxAssets(log: log)
         let (kernel, busybox) = try assets.fetch()
         let initramfs = assets.cacheDirectory.appendingPathComponent("initramfs.cpio")
@@ -136,7 +141,7 @@ public enum LinuxSystem {
             ramdisk = "\(initramfs.path)"
             memory = \(memoryMiB)
             vcpus = \(vcpus)
-            cmdline = "console=ttyAMA0 swiftvisor.marker=guest-\(name)\(shell ? " swiftvisor.shell" : "")"
+            cmdline = "console=ttyAMA0 swiftvisor.marker=guest-\(name)\(shell ? " swiftvisor.shell" : "")\(extraArguments[name].map { " " + $0 } ?? "")"
 
             """
         }

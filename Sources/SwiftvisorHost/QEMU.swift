@@ -50,18 +50,40 @@ public enum QEMU {
         public var status: Int32
     }
 
+    /// Where the machine's console input comes from.
+    public enum Input {
+        /// Nothing (EOF).
+        case none
+        /// This process's standard input: a terminal (QEMU puts it in raw mode) or a pipe.
+        case inherit
+        /// Bytes written in answer to console lines, for tests that type into a guest.
+        case respond((String) -> String?)
+    }
+
     /// Boots `image` and streams each console line to `onLine` until QEMU exits or
     /// `timeout` seconds pass (then it is killed).
     public static func run(qemu: String, machine: Machine, image: URL, extraArguments: [String],
-                           timeout: Double, onLine: @escaping (String) -> Void) throws -> Result {
+                           timeout: Double, input: Input = .none, onLine: @escaping (String) -> Void) throws -> Result {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: qemu)
         p.arguments = machine.arguments + ["-kernel", image.path] + extraArguments
         let out = Pipe()
         p.standardOutput = out
         p.standardError = out
-        p.standardInput = FileHandle.nullDevice
-        let collected = LineCollector(onLine: onLine)
+        var keyboard: FileHandle?
+        switch input {
+        case .none: p.standardInput = FileHandle.nullDevice
+        case .inherit: p.standardInput = FileHandle.standardInput
+        case .respond:
+            let pipe = Pipe()
+            p.standardInput = pipe
+            keyboard = pipe.fileHandleForWriting
+        }
+        let respond: ((String) -> String?)? = { if case .respond(let r) = input { return r } else { return nil } }()
+        let collected = LineCollector { line in
+            onLine(line)
+            if let respond, let keyboard, let text = respond(line) { try? keyboard.write(contentsOf: Data(text.utf8)) }
+        }
         let done = DispatchSemaphore(value: 0)
         let reader = Thread {
             let handle = out.fileHandleForReading

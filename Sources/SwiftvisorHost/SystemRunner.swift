@@ -12,6 +12,8 @@ public struct SystemRunner {
         public var countInstructions = false
         /// Boot without EL2 (tests the refusal message).
         public var virtualization = true
+        /// Console input: none (tests, CI), this process's stdin (the CLI), or scripted answers.
+        public var input: QEMU.Input = .none
         /// Print console lines as they arrive.
         public var echo = true
         public init() {}
@@ -73,7 +75,7 @@ public struct SystemRunner {
         let echo = options.echo, log = self.log
         let result = try QEMU.run(qemu: qemu, machine: machine, image: image,
                                   extraArguments: try boot.qemuArguments(writingManifestTo: runDirectory),
-                                  timeout: options.timeout) { line in if echo { log(line) } }
+                                  timeout: options.timeout, input: options.input) { line in if echo { log(line) } }
         let report = ConsoleReport(lines: result.lines)
         return judge(system: system, report: report, result: result, timeout: options.timeout)
     }
@@ -95,7 +97,7 @@ public struct SystemRunner {
                 text = result.timedOut ? "still running when the \(Int(timeout)) s timeout expired" : "no outcome reported"
                 allGood = false
             }
-            summary.append("  \(g.name): \(text)")
+            summary.append("  \(g.name): \(text)" + (report.kernelPanics[g.name].map { " (it reported: \($0))" } ?? ""))
         }
         let verdict: Verdict
         if let panic = report.panic {

@@ -31,6 +31,7 @@ func runSystem(_ config: URL, _ machine: MachineOptions) throws {
     options.cpu = machine.cpu
     options.cores = machine.cores
     options.timeout = machine.timeout
+    options.input = .inherit
     let runner = SystemRunner()
     do {
         let outcome = try runner.run(config, options: options)
@@ -62,8 +63,10 @@ extension Swiftvisor {
             abstract: "Boot Debian's arm64 Linux kernel with a busybox initramfs in two guests (2 vCPUs each).",
             discussion: "Downloads linux-image-*-arm64-unsigned and busybox-static from Debian once, into ~/.cache/swiftvisor (or $SWIFTVISOR_CACHE).")
         @OptionGroup var machine: MachineOptions
+        @Flag(help: "Leave each guest at a shell after its /init report, instead of powering off.")
+        var shell = false
         func run() throws {
-            let config = try LinuxSystem.prepare(guests: ["alpha", "beta"]) { print($0) }
+            let config = try LinuxSystem.prepare(guests: ["alpha", "beta"], shell: shell) { print($0) }
             try runSystem(config, machine)
         }
     }

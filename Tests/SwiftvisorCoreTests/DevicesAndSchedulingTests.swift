@@ -112,3 +112,55 @@ final class DevicesAndSchedulingTests: XCTestCase {
         XCTAssertFalse(SystemDescription(guests: []).problems().isEmpty)
     }
 }
+
+final class ConsoleInputTests: XCTestCase {
+    func test_three_ctrl_a_move_the_focus_round() {
+        var c = ConsoleInput(guestCount: 2)
+        XCTAssertEqual(c.focus, .hypervisor)
+        XCTAssertEqual(c.accept(1), .nothing)
+        XCTAssertEqual(c.accept(1), .nothing)
+        XCTAssertEqual(c.accept(1), .switched(.guest(0)))
+        for _ in 0..<2 { _ = c.accept(1) }
+        XCTAssertEqual(c.accept(1), .switched(.guest(1)))
+        for _ in 0..<2 { _ = c.accept(1) }
+        XCTAssertEqual(c.accept(1), .switched(.hypervisor))
+    }
+
+    func test_a_lone_ctrl_a_is_delivered() {
+        var c = ConsoleInput(guestCount: 1, focus: .guest(0))
+        XCTAssertEqual(c.accept(1), .nothing)
+        XCTAssertEqual(c.accept(UInt8(ascii: "x")), .deliver([1, UInt8(ascii: "x")]))
+        XCTAssertEqual(c.focus, .guest(0))
+    }
+
+    func test_pl011_receive_fifo_and_interrupt_line() {
+        var u = PL011()
+        _ = u.write(offset: 0x38, value: 1 << 4)          // IMSC.RXIM
+        XCTAssertFalse(u.interruptLine)
+        XCTAssertTrue(u.receive(UInt8(ascii: "a")))
+        XCTAssertEqual(u.read(offset: 0x18) & (1 << 4), 0, "RXFE clear")
+        XCTAssertTrue(u.interruptLine)
+        XCTAssertEqual(u.readAndConsume(offset: 0), UInt32(UInt8(ascii: "a")))
+        XCTAssertFalse(u.interruptLine)
+        XCTAssertNotEqual(u.read(offset: 0x18) & (1 << 4), 0, "RXFE set again")
+        for _ in 0..<PL011.receiveFIFOSize { XCTAssertTrue(u.receive(0x20)) }
+        XCTAssertFalse(u.receive(0x20), "full")
+    }
+
+    func test_level_line_repends_after_completion() {
+        var g = VirtualGIC(vcpuCount: 1)
+        _ = g.distributorWrite(offset: 0, value: 0b10)
+        _ = g.distributorWrite(offset: 0x0084, value: 1 << 1)   // SPI 33 group 1
+        _ = g.distributorWrite(offset: 0x0104, value: 1 << 1)   // enabled
+        XCTAssertEqual(g.setLine(33, high: true), 0)
+        var lrs = ListRegisterFile(count: 4)
+        _ = lrs.refresh(&g, vcpu: 0)
+        lrs.registers[0] = .empty                               // completed, line still high
+        _ = lrs.refresh(&g, vcpu: 0)
+        XCTAssertEqual(lrs.registers[0].virtualINTID, 33, "pending again")
+        lrs.registers[0] = .empty
+        XCTAssertNil(g.setLine(33, high: false))
+        _ = lrs.refresh(&g, vcpu: 0)
+        XCTAssertEqual(lrs.inUseMask, 0)
+    }
+}

@@ -117,7 +117,9 @@ final class ConfigTests: XCTestCase {
             "swiftvisor: guest 'beta' shut down: crash (exit code 3)",
             "swiftvisor: guest 'gamma' stopped: access outside its memory (vCPU 0, EC 0x24, PC 0x40080000)",
             "swiftvisor: all guests have finished",
+            "gamma | [    0.86] Kernel panic - not syncing: VFS: Unable to mount root fs",
         ])
+        XCTAssertEqual(r.kernelPanics["gamma"], "Kernel panic - not syncing: VFS: Unable to mount root fs")
         XCTAssertEqual(r.guestLines["alpha"], ["hello"])
         XCTAssertTrue(r.succeeded("alpha"))
         XCTAssertEqual(r.vcpuCores["alpha"], [[0, 1], [1]])

@@ -165,6 +165,88 @@ final class SystemTests: XCTestCase {
         }
     }
 
+    func test_a_rebooting_linux_guest_restarts_with_fresh_memory() throws {
+        let config = try LinuxSystem.prepare(guests: ["rebooter", "steady"], extraArguments: ["rebooter": "swiftvisor.reboot-test"]) { _ in }
+        let o = try run(config, cpu: "cortex-a57", timeout: 300)
+        XCTAssertEqual(o.verdict, .success, log(o))
+        let lines = o.report.guestLines["rebooter"] ?? []
+        XCTAssertEqual(lines.filter { $0 == "swiftvisor-init: /init started" }.count, 2, log(o))
+        XCTAssertTrue(lines.contains("swiftvisor-init: rebooting"), log(o))
+        XCTAssertTrue(lines.contains("swiftvisor-init: boot: 2"), log(o))
+        XCTAssertTrue(o.lines.contains("swiftvisor: guest 'rebooter' rebooting (boot 2)"), log(o))
+        XCTAssertEqual(o.report.guestLines["steady"]?.filter { $0 == "swiftvisor-init: /init started" }.count, 1, log(o))
+        linuxChecks(o, guest: "steady", what: "beside a rebooting guest")
+    }
+
+    /// Scripted typing: the closure sees each console line and may answer with keystrokes.
+    final class Typist: @unchecked Sendable {
+        var step = 0
+        let lock = NSLock()
+        let script: (Typist, String) -> String?
+        init(_ script: @escaping (Typist, String) -> String?) { self.script = script }
+        func answer(_ line: String) -> String? { lock.lock(); defer { lock.unlock() }; return script(self, line) }
+    }
+
+    func runTyping(_ config: URL, cpu: String, _ typist: Typist) throws -> SystemRunner.Outcome {
+        var options = SystemRunner.Options()
+        options.cpu = cpu
+        options.timeout = 240
+        options.echo = false
+        options.input = .respond { typist.answer($0) }
+        return try SystemRunner(log: { _ in }).run(config, options: options)
+    }
+
+    func test_a_linux_shell_driven_through_the_console() throws {
+        let config = try LinuxSystem.prepare(guests: ["shell"], shell: true) { _ in }
+        for cpu in Self.cpus {
+            let typist = Typist { _, line in
+                if line == "shell | swiftvisor-init: done" {
+                    return "uname -a; grep -c ^processor /proc/cpuinfo; grep -c arch_timer /proc/interrupts; echo typed-$((6*7))\n"
+                }
+                return line == "shell | typed-42" ? "poweroff -f\n" : nil
+            }
+            let o = try runTyping(config, cpu: cpu, typist)
+            XCTAssertEqual(o.verdict, .success, cpu + log(o))
+            let lines = o.report.guestLines["shell"] ?? []
+            // The answers to what was typed (the echoed command line itself has "$((6*7))").
+            XCTAssertTrue(lines.contains { $0.hasPrefix("Linux (none) ") && $0.hasSuffix("aarch64 GNU/Linux") }, cpu + log(o))
+            XCTAssertTrue(lines.contains("2"), "2 processors; " + cpu + log(o))
+            XCTAssertTrue(lines.contains("1"), "one arch_timer line in /proc/interrupts; " + cpu + log(o))
+            XCTAssertTrue(lines.contains("typed-42"), cpu + log(o))
+            XCTAssertTrue(o.report.succeeded("shell"), cpu + log(o))
+        }
+    }
+
+    func test_console_input_switches_between_guests_and_the_hypervisor() throws {
+        let config = try LinuxSystem.prepare(guests: ["alpha", "beta"], shell: true) { _ in }
+        let ctrlA3 = "\u{1}\u{1}\u{1}"
+        let typist = Typist { t, line in
+            switch (t.step, line) {
+            case (0, "alpha | swiftvisor-init: done"), (0, "beta | swiftvisor-init: done"):
+                t.step = line.hasPrefix("alpha") ? 1 : 2; return nil
+            case (1, "beta | swiftvisor-init: done"), (2, "alpha | swiftvisor-init: done"):
+                t.step = 3; return "echo in-$((1+1))-alpha\n"                  // input starts with alpha
+            case (3, "alpha | in-2-alpha"):
+                t.step = 4; return ctrlA3 + "echo in-$((1+2))-beta\n"          // now beta
+            case (4, "beta | in-3-beta"):
+                t.step = 5; return ctrlA3 + "list\n"                            // now the hypervisor
+            case (5, let l) where l.hasPrefix("swiftvisor: guest 'beta': running"):
+                t.step = 6; return ctrlA3 + "poweroff -f\n"                     // back to alpha
+            case (6, let l) where l.hasPrefix("swiftvisor: guest 'alpha' shut down"):
+                t.step = 7; return ctrlA3 + "poweroff -f\n"                     // then beta
+            default: return nil
+            }
+        }
+        let o = try runTyping(config, cpu: "cortex-a57", typist)
+        XCTAssertEqual(o.verdict, .success, log(o))
+        let alpha = o.report.guestLines["alpha"] ?? [], beta = o.report.guestLines["beta"] ?? []
+        XCTAssertTrue(alpha.contains("in-2-alpha") && !beta.contains("in-2-alpha"), log(o))
+        XCTAssertTrue(beta.contains("in-3-beta") && !alpha.contains("in-3-beta"), log(o))
+        XCTAssertTrue(o.lines.contains("swiftvisor: input now goes to guest 'beta' (Ctrl-A three times switches)"), log(o))
+        XCTAssertTrue(o.lines.contains { $0.hasPrefix("swiftvisor: input now goes to the hypervisor console") }, log(o))
+        XCTAssertTrue(o.lines.contains("swiftvisor: guest 'alpha': running, 2 vCPU(s), 256 MiB, boot 1"), log(o))
+    }
+
     func test_pinning_to_a_missing_core_is_rejected() throws {
         XCTAssertThrowsError(try run(systems.appendingPathComponent("smp.toml"), cpu: "cortex-a57", cores: 1)) { error in
             let messages = (error as? [ConfigError])?.map(\.description) ?? []

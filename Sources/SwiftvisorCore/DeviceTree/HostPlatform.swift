@@ -4,6 +4,8 @@
 public struct HostPlatform {
     public var ram: [AddressRange<HostPhysicalAddress>] = []
     public var uart: AddressRange<HostPhysicalAddress>?
+    /// INTID of the console UART's interrupt (its node's first `interrupts` entry).
+    public var uartINTID: UInt32?
     public var gicDistributor: AddressRange<HostPhysicalAddress>?
     public var gicRedistributors: AddressRange<HostPhysicalAddress>?
     /// INTID of the EL2 physical timer (CNTHP), from the timer node's fourth interrupt.
@@ -31,6 +33,9 @@ public struct HostPlatform {
         }
         if uartNode == nil { uartNode = dt.nodes(compatibleWith: "arm,pl011").first }
         if let r = uartNode?.reg.first { uart = .init(base: HostPhysicalAddress(r.address), size: r.size) }
+        if let ints = uartNode?.property("interrupts"), let type = ints.u32(0), let number = ints.u32(1) {
+            uartINTID = type == 1 ? number + 16 : number + 32
+        }
 
         if let gic = dt.nodes(compatibleWith: "arm,gic-v3").first {
             let regs = gic.reg

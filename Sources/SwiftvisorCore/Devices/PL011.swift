@@ -1,5 +1,7 @@
 /// An emulated Arm PrimeCell UART (PL011), register model per the PL011 TRM (DDI0183) 3.2.
-/// Transmit is instantaneous, so the FIFO always reads as empty; there is no input yet.
+/// Transmit is instantaneous, so the transmit FIFO always reads as empty; received bytes (the
+/// host's keyboard, when this guest has the input focus) wait in a receive buffer of 256 bytes
+/// (a real PL011 holds 32; drivers read until FR.RXFE, and a pasted line then fits whole).
 public struct PL011 {
     public enum Register: UInt64 {
         case dr = 0x000, rsrecr = 0x004, fr = 0x018, ilpr = 0x020, ibrd = 0x024, fbrd = 0x028
@@ -12,6 +14,12 @@ public struct PL011 {
     static let flagReceiveEmpty: UInt32 = 1 << 4
     /// RIS.TXRIS, bit 5: the transmit FIFO has room (always, here).
     static let transmitInterrupt: UInt32 = 1 << 5
+    /// RIS.RXRIS, bit 4, and RTRIS (receive timeout), bit 6: received data waits. Without a
+    /// baud-rate model, both are raised while the FIFO holds anything.
+    static let receiveInterrupts: UInt32 = 1 << 4 | 1 << 6
+    public static let receiveFIFOSize = 256
+    /// Received bytes, oldest first.
+    public private(set) var receiveFIFO: [UInt8] = []
     /// PeriphID0-3 and PCellID0-3 at 0xFE0-0xFFC: a PL011 r1p5.
     static let identification: [UInt32] = [0x11, 0x10, 0x34, 0x00, 0x0D, 0xF0, 0x05, 0xB1]
 
@@ -22,18 +30,35 @@ public struct PL011 {
 
     public init() {}
 
-    public var rawInterruptStatus: UInt32 { Self.transmitInterrupt }
+    public var rawInterruptStatus: UInt32 { Self.transmitInterrupt | (receiveFIFO.isEmpty ? 0 : Self.receiveInterrupts) }
     public var maskedInterruptStatus: UInt32 { rawInterruptStatus & imsc }
+    /// The level of the UART's interrupt line (UARTINTR).
+    public var interruptLine: Bool { maskedInterruptStatus != 0 }
 
-    /// A register read at `offset`; unknown offsets read as zero.
+    /// A byte arrives from the outside; false when the FIFO is full (the byte is lost).
+    public mutating func receive(_ byte: UInt8) -> Bool {
+        guard receiveFIFO.count < Self.receiveFIFOSize else { return false }
+        receiveFIFO.append(byte)
+        return true
+    }
+
+    /// A register read at `offset`, which may consume a received byte (DR); unknown offsets
+    /// read as zero.
+    public mutating func readAndConsume(offset: UInt64) -> UInt32 {
+        if offset == Register.dr.rawValue, !receiveFIFO.isEmpty { return UInt32(receiveFIFO.removeFirst()) }
+        return read(offset: offset)
+    }
+
+    /// A register read at `offset` without side effects; unknown offsets read as zero.
     public func read(offset: UInt64) -> UInt32 {
         if offset >= 0xFE0 && offset <= 0xFFC && offset & 3 == 0 {
             return Self.identification[Int((offset - 0xFE0) / 4)]
         }
         guard let r = Register(rawValue: offset) else { return 0 }
         switch r {
-        case .dr, .rsrecr, .icr: return 0
-        case .fr: return Self.flagTransmitEmpty | Self.flagReceiveEmpty
+        case .dr: return receiveFIFO.first.map(UInt32.init) ?? 0
+        case .rsrecr, .icr: return 0
+        case .fr: return Self.flagTransmitEmpty | (receiveFIFO.isEmpty ? Self.flagReceiveEmpty : 0)
         case .ilpr: return ilpr
         case .ibrd: return ibrd
         case .fbrd: return fbrd

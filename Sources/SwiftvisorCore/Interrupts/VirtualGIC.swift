@@ -107,6 +107,18 @@ public struct VirtualGIC {
         update(intid, vcpu: vcpu) { $0.inListRegister = true; $0.pending = false }
     }
 
+    /// An emulated device's level-sensitive line (e.g. the PL011's UARTINTR on SPI 1). Returns
+    /// the vCPU to wake when the line rises and the interrupt is enabled.
+    @discardableResult
+    public mutating func setLine(_ intid: UInt32, high: Bool, vcpu: Int = 0) -> Int? {
+        guard let s = state(intid, vcpu: vcpu), s.lineHigh != high else { return nil }
+        update(intid, vcpu: vcpu) { $0.lineHigh = high }
+        if high { return raise(intid, vcpu: vcpu) }
+        // Falling: no longer pending (an instance already in a list register stays there).
+        update(intid, vcpu: vcpu) { if !$0.inListRegister { $0.pending = false } }
+        return nil
+    }
+
     /// Marks an SPI as backed by a physical one (a passed-through device); it starts Group 1.
     public mutating func markPassthrough(_ intid: UInt32) {
         update(intid, vcpu: 0) { $0.passthrough = true }
@@ -121,7 +133,8 @@ public struct VirtualGIC {
     public mutating func returnFromListRegister(_ intid: UInt32, vcpu: Int, pending: Bool, active: Bool) {
         update(intid, vcpu: vcpu) {
             $0.inListRegister = false
-            $0.pending = $0.pending || pending
+            // A level-sensitive line still high makes the interrupt pending again.
+            $0.pending = $0.pending || pending || (!$0.edgeTriggered && $0.lineHigh)
             $0.active = active
         }
     }

@@ -22,6 +22,9 @@ public struct VirtualInterruptState: Equatable {
     public var edgeTriggered = false
     /// Held in one of the target vCPU's list registers: the LR owns pending/active then.
     public var inListRegister = false
+    /// For a level-sensitive interrupt driven by an emulated device: the line's level. It is
+    /// pending while high, and pending again when the guest completes it with the line still high.
+    public var lineHigh = false
     /// Backed by a physical SPI passed through to the guest: the hypervisor masks the physical
     /// one while the guest handles it and wants to know when the guest completes it.
     public var passthrough = false
