@@ -47,7 +47,9 @@ enum GuestBuilder {
         Console.decimal(size >> 20); Console.write(" MiB at host "); Console.hex(base.rawValue)
         Console.write(", VMID "); Console.decimal(UInt64(vmid.rawValue))
         Console.write(", "); Console.decimal(UInt64(guest.vcpus)); Console.write(" vCPU(s), entry ")
-        Console.hex(vm.vcpus[0].frame.pointee.elr_el2); Console.write("\n")
+        Console.hex(vm.vcpus[0].frame.pointee.elr_el2)
+        // Where its virtual counter starts on the physical one (CNTVOFF_EL2), for `bench --linux`.
+        Console.write(", counter offset "); Console.decimal(vm.cntvoff); Console.write("\n")
         return vm
     }
 

@@ -36,6 +36,53 @@ public enum Benchmark {
         return figures
     }
 
+    /// `bench --linux`: Debian's kernel and the same initramfs booted (a) directly on QEMU `virt`
+    /// and (b) as a swiftvisor guest, with the same vCPUs and memory, under -icount shift=0:
+    /// instructions (all cores) and wall time from power-on to the first line of /init.
+    public struct LinuxBoot { public var instructions: UInt64; public var seconds: Double }
+
+    public static func linux(cpu: String, cores: Int, timeout: Double, log: @escaping (String) -> Void)
+        throws -> (direct: LinuxBoot, guest: LinuxBoot) {
+        let (kernel, initramfs) = try LinuxSystem.assets(log: log)
+        let marker = "swiftvisor-init: counter at /init: "
+        // Counter ticks -> instructions: -icount shift=0 is one instruction per ns; CNTFRQ 62.5 MHz.
+        let instructionsPerTick: UInt64 = 16
+
+        var machine = QEMU.Machine()
+        machine.cpu = cpu; machine.cores = cores; machine.ramMiB = 256; machine.countInstructions = true
+        machine.virtualization = false
+        let qemu = try QEMU.locate(log: log)
+        var firstInit: Date?
+        let start = Date()
+        let direct = try QEMU.run(qemu: qemu, machine: machine, image: kernel,
+                                  extraArguments: ["-initrd", initramfs.path, "-append", "console=ttyAMA0"],
+                                  timeout: timeout) { line in if firstInit == nil, line.contains(marker) { firstInit = Date() } }
+        guard let directTicks = direct.lines.lazy.compactMap({ line -> UInt64? in
+            line.range(of: marker).flatMap { UInt64(line[$0.upperBound...].prefix { $0.isNumber }) } }).first,
+              let directAt = firstInit else {
+            throw Failed(description: "the direct boot did not reach /init:\n" + direct.lines.suffix(20).joined(separator: "\n"))
+        }
+
+        let config = try LinuxSystem.prepare(guests: ["bench"]) { _ in }
+        var options = SystemRunner.Options()
+        options.cpu = cpu; options.cores = cores; options.timeout = timeout
+        options.countInstructions = true; options.echo = false
+        var guestAt: Date?
+        let guestStart = Date()
+        let outcome = try SystemRunner(log: { line in if guestAt == nil, line.contains(marker) { guestAt = Date() } })
+            .run(config, options: withEcho(options))
+        guard let line = outcome.report.guestLines["bench"]?.first(where: { $0.contains(marker) }),
+              let r = line.range(of: marker), let guestTicks = UInt64(line[r.upperBound...].prefix { $0.isNumber }),
+              let offset = outcome.report.counterOffsets["bench"], let at = guestAt else {
+            throw Failed(description: "the guest boot did not reach /init:\n" + outcome.lines.suffix(20).joined(separator: "\n"))
+        }
+        return (LinuxBoot(instructions: directTicks * instructionsPerTick, seconds: directAt.timeIntervalSince(start)),
+                LinuxBoot(instructions: (offset + guestTicks) * instructionsPerTick, seconds: at.timeIntervalSince(guestStart)))
+    }
+
+    /// Console lines go to the runner's log (where the caller spots /init's first line).
+    static func withEcho(_ o: SystemRunner.Options) -> SystemRunner.Options { var c = o; c.echo = true; return c }
+
     /// Lines such as "hypercall: 312 instructions".
     public static func parse(_ lines: [String]) -> [Figure] {
         lines.compactMap { line in

@@ -11,6 +11,8 @@ public struct ConsoleReport: Equatable {
     public private(set) var allFinished = false
     /// Per guest, per vCPU, the physical cores it ran on (from the shut-down line).
     public private(set) var vcpuCores: [String: [[Int]]] = [:]
+    /// Per guest, the physical counter value its virtual counter starts from (CNTVOFF_EL2).
+    public private(set) var counterOffsets: [String: UInt64] = [:]
     /// Per guest, the first "Kernel panic" line it printed (a Linux guest's own report).
     public private(set) var kernelPanics: [String: String] = [:]
     /// Lines each guest printed (without the "name | " prefix).
@@ -35,6 +37,9 @@ public struct ConsoleReport: Equatable {
         guard body.hasPrefix("guest '"), let nameEnd = body.dropFirst(7).firstIndex(of: "'") else { return }
         let name = String(body[body.index(body.startIndex, offsetBy: 7)..<nameEnd])
         let rest = body[body.index(after: nameEnd)...]
+        if let r = rest.range(of: ", counter offset "), let v = UInt64(rest[r.upperBound...].prefix { $0.isNumber }) {
+            counterOffsets[name] = v
+        }
         if rest.hasPrefix(" shut down: ") {
             // "poweroff (exit code 0)"
             let text = rest.dropFirst(" shut down: ".count)

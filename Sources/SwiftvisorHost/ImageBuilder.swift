@@ -86,6 +86,18 @@ public struct ImageBuilder {
         return out
     }
 
+    /// A small static AArch64 Linux program from Guests/LinuxTools (for Linux guests' initramfs).
+    public func buildLinuxTool(_ name: String) throws -> URL {
+        let source = layout.guests.appendingPathComponent("LinuxTools/\(name).c")
+        let out = layout.buildDirectory.appendingPathComponent("linux-tools/\(name)")
+        try step("Linux tool '\(name)'", inputs: [source], output: out) {
+            try Shell.run(toolchain.path("clang"), ["--target=aarch64-linux-gnu", "-nostdlib", "-static", "-ffreestanding",
+                                                    "-fno-builtin", "-O2", "-mgeneral-regs-only", "-fuse-ld=lld",
+                                                    "-Wl,-e,_start", "-o", out.path, source.path])
+        }
+        return out
+    }
+
     /// The portable core compiled for aarch64-none-none-elf, shared by the hypervisor and guests.
     public func buildCore() throws -> (object: URL, moduleDirectory: URL) {
         let dir = objects.appendingPathComponent("core")

@@ -98,7 +98,17 @@ extension Swiftvisor {
     struct Bench: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Measure hypercall, PSCI and MMIO round trips in guest instructions (-icount shift=0).")
         @OptionGroup var machine: MachineOptions
+        @Flag(help: "Instead: Debian's kernel booted directly on QEMU and as a guest, to the first line of /init.")
+        var linux = false
         func run() throws {
+            if linux {
+                let (direct, guest) = try Benchmark.linux(cpu: machine.cpu, cores: machine.cores,
+                                                          timeout: max(machine.timeout, 300)) { print($0) }
+                print("linux_boot_to_init_direct: \(direct.instructions) instructions (\(String(format: "%.1f", direct.seconds)) s)")
+                print("linux_boot_to_init_swiftvisor: \(guest.instructions) instructions (\(String(format: "%.1f", guest.seconds)) s)")
+                print("linux_boot_ratio: \(String(format: "%.3f", Double(guest.instructions) / Double(direct.instructions))) (instructions), \(String(format: "%.2f", guest.seconds / direct.seconds)) (time)")
+                return
+            }
             let figures = try Benchmark.run(cpu: machine.cpu, cores: machine.cores, timeout: machine.timeout)
             for f in figures { print("\(f.name): \(f.value) instructions") }
         }
