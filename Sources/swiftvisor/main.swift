@@ -12,25 +12,25 @@ struct MachineOptions: ParsableArguments {
     @Option(help: "QEMU CPU model: cortex-a57 (ARMv8.0, no VHE) or max (has VHE).")
     var cpu: String = "cortex-a57"
 
-    @Option(help: "Stop QEMU after this many seconds.")
-    var timeout: Double = 60
+    @Option(help: "Stop QEMU after this many seconds (default 60; for `linux` at a shell, none).")
+    var timeout: Double?
 
     @Option(help: "Physical cores of the machine (QEMU -smp), 1 to 8.")
     var cores: Int = 2
 
     func validate() throws {
         guard ["cortex-a57", "max"].contains(cpu) else { throw ValidationError("--cpu must be cortex-a57 or max, not '\(cpu)'") }
-        guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
+        if let timeout, timeout <= 0 { throw ValidationError("--timeout must be positive") }
         guard (1...8).contains(cores) else { throw ValidationError("--cores must be 1 to 8, not \(cores)") }
     }
 }
 
 /// Runs a system and exits with its verdict; config errors exit 2 before QEMU starts.
-func runSystem(_ config: URL, _ machine: MachineOptions) throws {
+func runSystem(_ config: URL, _ machine: MachineOptions, defaultTimeout: Double = 60) throws {
     var options = SystemRunner.Options()
     options.cpu = machine.cpu
     options.cores = machine.cores
-    options.timeout = machine.timeout
+    options.timeout = machine.timeout ?? defaultTimeout
     options.input = .inherit
     let runner = SystemRunner()
     do {
@@ -63,11 +63,14 @@ extension Swiftvisor {
             abstract: "Boot Debian's arm64 Linux kernel with a busybox initramfs in two guests (2 vCPUs each).",
             discussion: "Downloads linux-image-*-arm64-unsigned and busybox-static from Debian once, into ~/.cache/swiftvisor (or $SWIFTVISOR_CACHE).")
         @OptionGroup var machine: MachineOptions
-        @Flag(help: "Leave each guest at a shell after its /init report, instead of powering off.")
-        var shell = false
+        @Flag(inversion: .prefixedNo,
+              help: "Leave each guest at a shell after its /init report (default at a terminal), or power off after it.")
+        var shell: Bool?
         func run() throws {
-            let config = try LinuxSystem.prepare(guests: ["alpha", "beta"], shell: shell) { print($0) }
-            try runSystem(config, machine)
+            let atTerminal = isatty(FileHandle.standardInput.fileDescriptor) != 0
+            let interactive = shell ?? atTerminal
+            let config = try LinuxSystem.prepare(guests: ["alpha", "beta"], shell: interactive) { print($0) }
+            try runSystem(config, machine, defaultTimeout: interactive ? 1e9 : 300)
         }
     }
 
@@ -103,13 +106,13 @@ extension Swiftvisor {
         func run() throws {
             if linux {
                 let (direct, guest) = try Benchmark.linux(cpu: machine.cpu, cores: machine.cores,
-                                                          timeout: max(machine.timeout, 300)) { print($0) }
+                                                          timeout: machine.timeout ?? 300) { print($0) }
                 print("linux_boot_to_init_direct: \(direct.instructions) instructions (\(String(format: "%.1f", direct.seconds)) s)")
                 print("linux_boot_to_init_swiftvisor: \(guest.instructions) instructions (\(String(format: "%.1f", guest.seconds)) s)")
                 print("linux_boot_ratio: \(String(format: "%.3f", Double(guest.instructions) / Double(direct.instructions))) (instructions), \(String(format: "%.2f", guest.seconds / direct.seconds)) (time)")
                 return
             }
-            let figures = try Benchmark.run(cpu: machine.cpu, cores: machine.cores, timeout: machine.timeout)
+            let figures = try Benchmark.run(cpu: machine.cpu, cores: machine.cores, timeout: machine.timeout ?? 120)
             for f in figures { print("\(f.name): \(f.value) instructions") }
         }
     }

@@ -213,7 +213,7 @@ final class SystemTests: XCTestCase {
             XCTAssertTrue(lines.contains("2"), "2 processors; " + cpu + log(o))
             XCTAssertTrue(lines.contains("1"), "one arch_timer line in /proc/interrupts; " + cpu + log(o))
             XCTAssertTrue(lines.contains("typed-42"), cpu + log(o))
-            XCTAssertTrue(o.report.succeeded("shell"), cpu + log(o))
+            linuxChecks(o, guest: "shell", what: cpu)
         }
     }
 
