@@ -49,8 +49,17 @@ public struct LinuxAssets {
         }
         for package in [kernelPackage, "busybox-static"] {
             log("linux: downloading \(package)")
-            let output = try Shell.run(apt, options + ["download", package], currentDirectory: debs)
-            for line in output.split(separator: "\n") where line.hasPrefix("Get:") { log("linux:   \(line)") }
+            // apt's own progress lines ("Get:1 ... [59.8 MB]", percentages), shown as they come.
+            let log = self.log
+            try Shell.stream(apt, options + ["-o", "quiet=0", "download", package], currentDirectory: debs) { line in
+                for part in line.split(separator: "\r") {
+                    let text = part.trimmingCharacters(in: .whitespaces)
+                    // Progress and errors; not apt's notices about other sources or sandboxing.
+                    if text.hasPrefix("Get:") || text.hasPrefix("Fetched") || text.hasPrefix("E:") || text.contains("% [") {
+                        log("linux:   \(text)")
+                    }
+                }
+            }
         }
         for deb in try FileManager.default.contentsOfDirectory(atPath: debs.path) where deb.hasSuffix(".deb") {
             log("linux: unpacking \(deb)")
@@ -97,6 +106,7 @@ public enum LinuxInitramfs {
     done
     say "boot: $boot"
     if [ "$boot" = 1 ] && grep -q swiftvisor.reboot-test /proc/cmdline; then say "rebooting"; reboot -f; fi
+    if [ "$boot" = 1 ] && grep -q swiftvisor.panic-test /proc/cmdline; then say "crashing the kernel"; echo c > /proc/sysrq-trigger; fi
     say "uname: $(uname -a)"
     say "cpus: $(grep -c ^processor /proc/cpuinfo)"
     say "memory: $(grep MemTotal /proc/meminfo)"

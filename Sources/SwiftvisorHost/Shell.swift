@@ -28,6 +28,31 @@ enum Shell {
         return out
     }
 
+    /// Runs a program, passing each line of its output to `onLine` as it arrives (for progress).
+    static func stream(_ executable: String, _ arguments: [String], currentDirectory: URL? = nil,
+                       onLine: @escaping (String) -> Void) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = arguments
+        if let currentDirectory { p.currentDirectoryURL = currentDirectory }
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        let collector = LineCollector(onLine: onLine)
+        try p.run()
+        while true {
+            let data = pipe.fileHandleForReading.availableData
+            if data.isEmpty { break }
+            collector.append(data)
+        }
+        collector.flush()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else {
+            throw CommandError(command: ([executable] + arguments).joined(separator: " "), status: p.terminationStatus,
+                               output: collector.lines.suffix(20).joined(separator: "\n"))
+        }
+    }
+
     /// The first executable called `name` on PATH.
     static func which(_ name: String) -> String? {
         for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {

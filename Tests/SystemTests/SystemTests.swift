@@ -133,6 +133,7 @@ final class SystemTests: XCTestCase {
         XCTAssertTrue(lines.contains { $0.hasPrefix("swiftvisor-init: uname: Linux (none) ") && $0.hasSuffix("aarch64 GNU/Linux") }, what + log(o))
         XCTAssertTrue(lines.contains("swiftvisor-init: cpus: 2"), what + log(o))
         XCTAssertTrue(lines.contains { $0.hasPrefix("swiftvisor-init: memory: MemTotal:") }, what + log(o))
+        XCTAssertTrue(lines.contains { $0.contains("Memory: ") && $0.contains("/262144K available") }, "256 MiB; " + what + log(o))
         // The timer interrupt count goes up across a one-second sleep.
         if let line = lines.first(where: { $0.hasPrefix("swiftvisor-init: timer interrupts: ") }) {
             let counts = line.split(separator: " ").compactMap { Int($0) }
@@ -166,7 +167,10 @@ final class SystemTests: XCTestCase {
     }
 
     func test_a_rebooting_linux_guest_restarts_with_fresh_memory() throws {
-        let config = try LinuxSystem.prepare(guests: ["rebooter", "steady"], extraArguments: ["rebooter": "swiftvisor.reboot-test"]) { _ in }
+        // "crasher" panics on its first boot (sysrq c) and, with panic=-1, restarts.
+        let config = try LinuxSystem.prepare(guests: ["rebooter", "steady", "crasher"],
+                                             extraArguments: ["rebooter": "swiftvisor.reboot-test",
+                                                              "crasher": "swiftvisor.panic-test panic=-1"]) { _ in }
         let o = try run(config, cpu: "cortex-a57", timeout: 300)
         XCTAssertEqual(o.verdict, .success, log(o))
         let lines = o.report.guestLines["rebooter"] ?? []
@@ -176,6 +180,12 @@ final class SystemTests: XCTestCase {
         XCTAssertTrue(o.lines.contains("swiftvisor: guest 'rebooter' rebooting (boot 2)"), log(o))
         XCTAssertEqual(o.report.guestLines["steady"]?.filter { $0 == "swiftvisor-init: /init started" }.count, 1, log(o))
         linuxChecks(o, guest: "steady", what: "beside a rebooting guest")
+        // The panic is reported (in the run summary, from the guest's own console), the guest
+        // restarts and finishes, and the others are unharmed.
+        XCTAssertTrue(o.report.kernelPanics["crasher"]?.hasPrefix("Kernel panic - not syncing: sysrq triggered crash") ?? false, log(o))
+        XCTAssertTrue(o.summary.contains { $0.hasPrefix("  crasher: poweroff, exit code 0 (it reported: Kernel panic") }, "\(o.summary)")
+        XCTAssertTrue(o.lines.contains("swiftvisor: guest 'crasher' rebooting (boot 2)"), log(o))
+        XCTAssertTrue(o.report.guestLines["crasher"]?.contains("swiftvisor-init: boot: 2") ?? false, log(o))
     }
 
     /// Scripted typing: the closure sees each console line and may answer with keystrokes.
