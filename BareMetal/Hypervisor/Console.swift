@@ -5,6 +5,13 @@ import _Volatile
 /// Polled output; guests never touch it (they get an emulated PL011).
 enum Console {
     nonisolated(unsafe) static var base: UInt64 = 0
+    /// A guest's partial line is on the console (the focused guest's output goes out as it
+    /// comes): anything else printed first ends it, so that every line has one owner.
+    nonisolated(unsafe) static var partialLineOwner: UInt16?
+
+    static func endPartialLine() {
+        if partialLineOwner != nil { partialLineOwner = nil; put(UInt8(ascii: "\n")) }
+    }
 
     @inline(never)
     static func put(_ byte: UInt8) {
@@ -72,5 +79,5 @@ enum Console {
     }
 
     /// Starts a hypervisor message line; the host tool recognises this prefix.
-    static func log(_ s: StaticString) { write("swiftvisor: "); write(s) }
+    static func log(_ s: StaticString) { endPartialLine(); write("swiftvisor: "); write(s) }
 }

@@ -22,6 +22,11 @@ struct ConsoleRouter {
     }
 
     func announce(_ focus: ConsoleInput.Focus, _ hv: Hypervisor) {
+        for (i, vm) in hv.vms.enumerated() {
+            let focused = focus == .guest(i)
+            if vm.hasInputFocus && !focused { Console.endPartialLine() }
+            vm.hasInputFocus = focused
+        }
         switch focus {
         case .hypervisor:
             Console.log("input now goes to the hypervisor console (commands: list, help; Ctrl-A three times switches)\n")

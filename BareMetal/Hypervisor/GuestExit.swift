@@ -78,6 +78,7 @@ func handleSynchronous(_ vcpu: VirtualCPU, _ hv: Hypervisor) -> ExitOutcome {
         // otherwise the vCPU sleeps until one is (Arm ARM D1.6.2).
         vcpu.skipInstruction()
         if VirtualInterrupts.hasPending(vcpu) { return .resume }
+        vcpu.vm.showUnfinishedLine()
         hv.scheduler.setState(vcpu.slot, .blocked)
         return .reschedule
     case .waitForEvent:

@@ -232,11 +232,12 @@ final class Hypervisor {
     /// The keyboard: the physical UART's receive interrupt, routed to the boot core.
     func startConsoleInput() {
         consoleRouter = ConsoleRouter(guestCount: vms.count)
-        guard let intid = platform.uartINTID, intid >= 32 else { return }
+        guard let intid = platform.uartINTID, intid >= 32 else { return }   // no keyboard: no focus
         uartINTID = intid
         cores[0].interrupts.configureSPI(intid, routeTo: cores[0].mpidr)
         Console.enableReceiveInterrupts()
         if !vms.isEmpty { consoleRouter.announce(consoleRouter.input.focus, self) }
+        // (Without a receive interrupt, nobody has the focus: all output stays line-buffered.)
     }
 
     /// A rebooting VM's vCPU loaded here must be saved before its VM can be reloaded.

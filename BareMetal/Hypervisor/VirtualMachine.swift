@@ -52,13 +52,32 @@ final class VirtualMachine {
         ram.contains(ipa) ? hostRAM.base + ipa.offset(from: ram.base) : nil
     }
 
-    /// Adds a byte written to the guest's console; prints whole lines prefixed with the name.
+    /// Has the keyboard: its unfinished line is shown when it goes idle (a shell's prompt).
+    var hasInputFocus = false
+
+    /// Adds a byte written to the guest's console: lines are printed whole, prefixed with the
+    /// name, except that a line already shown unfinished (`showUnfinishedLine`) goes on as is.
     func consoleOutput(_ byte: UInt8) {
+        if Console.partialLineOwner == vmid.rawValue {
+            if byte == UInt8(ascii: "\n") { Console.put(byte); Console.partialLineOwner = nil }
+            else if let b = ConsoleLine.printable(byte) { Console.put(b) }
+            return
+        }
         if consoleLine.append(byte) { flushConsole() }
     }
 
+    /// The focused guest waits (in WFI) with an unfinished line, such as a prompt: show it.
+    func showUnfinishedLine() {
+        guard hasInputFocus, !consoleLine.isEmpty, Console.partialLineOwner != vmid.rawValue else { return }
+        Console.endPartialLine()
+        Console.write(name); Console.write(" | "); Console.write(bytes: consoleLine.take())
+        Console.partialLineOwner = vmid.rawValue
+    }
+
     func flushConsole() {
+        if Console.partialLineOwner == vmid.rawValue { Console.endPartialLine() }
         guard !consoleLine.isEmpty else { return }
+        Console.endPartialLine()
         Console.write(name)
         Console.write(" | ")
         Console.write(bytes: consoleLine.take())

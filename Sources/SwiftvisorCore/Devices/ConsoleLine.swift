@@ -9,13 +9,19 @@ public struct ConsoleLine {
     /// Adds one byte; returns true when the line is complete and should be printed (then
     /// `take()` it). A very long line is broken at `capacity`.
     public mutating func append(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "\n"): return true
-        case UInt8(ascii: "\r"): return false
-        case 0x20...0x7E, UInt8(ascii: "\t"): bytes.append(byte)
-        default: bytes.append(UInt8(ascii: "?"))  // keep the host console sane
-        }
+        if byte == UInt8(ascii: "\n") { return true }
+        if let b = Self.printable(byte) { bytes.append(b) }
         return bytes.count >= Self.capacity
+    }
+
+    /// What of `byte` reaches the host console: printable ASCII and tabs as they are, CR
+    /// dropped, other control bytes as '?' (a guest must not drive the host's terminal).
+    public static func printable(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "\r"): return nil
+        case 0x20...0x7E, UInt8(ascii: "\t"): return byte
+        default: return UInt8(ascii: "?")
+        }
     }
 
     public mutating func take() -> [UInt8] {
