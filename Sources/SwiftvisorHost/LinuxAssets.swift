@@ -39,12 +39,44 @@ public struct LinuxAssets {
         for d in [lists.appendingPathComponent("partial"), archives.appendingPathComponent("archives/partial"), debs, root] {
             try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
         }
-        let options = ["-o", "APT::Architecture=arm64", "-o", "APT::Architectures=arm64",
+        var options = ["-o", "APT::Architecture=arm64", "-o", "APT::Architectures=arm64",
                        "-o", "Dir::State::Lists=\(lists.path)", "-o", "Dir::Cache=\(archives.path)"]
-        log("linux: reading Debian's arm64 package lists (cache: \(cacheDirectory.path))")
-        try Shell.run(apt, options + ["-q", "update"])
-        let search = try Shell.run(aptCache, options + ["search", "--names-only", "^linux-image-[0-9.]+-[0-9]+-arm64-unsigned$"])
-        guard let kernelPackage = Self.newestKernelPackage(search) else {
+        let kernelPattern = "^linux-image-[0-9.]+-[0-9]+-arm64-unsigned$"
+        var kernelPackage: String?
+        if ProcessInfo.processInfo.environment["SWIFTVISOR_DEBIAN_SOURCES"] != "private" {
+            log("linux: reading the system's apt sources for arm64 (cache: \(cacheDirectory.path))")
+            _ = try? Shell.run(apt, options + ["-q", "update"])
+            kernelPackage = Self.newestKernelPackage((try? Shell.run(aptCache, options + ["search", "--names-only", kernelPattern])) ?? "")
+        }
+        if kernelPackage == nil {
+            // Not a Debian host (Ubuntu keeps arm64 on another archive): Debian's own archive,
+            // from a sources list of our own, checked with Debian's archive keyring.
+            let keyring = "/usr/share/keyrings/debian-archive-keyring.gpg"
+            guard FileManager.default.fileExists(atPath: keyring) else {
+                throw Failed(description: "the system's apt sources have no Debian arm64 kernel, and \(keyring) is missing: install it with: sudo apt-get install debian-archive-keyring")
+            }
+            let sources = cacheDirectory.appendingPathComponent("debian.sources")
+            try """
+            Types: deb
+            URIs: http://deb.debian.org/debian
+            Suites: bookworm
+            Components: main
+            Signed-By: \(keyring)
+
+            Types: deb
+            URIs: http://deb.debian.org/debian-security
+            Suites: bookworm-security
+            Components: main
+            Signed-By: \(keyring)
+
+            """.write(to: sources, atomically: true, encoding: .utf8)
+            options += ["-o", "Dir::Etc::SourceList=/dev/null", "-o", "Dir::Etc::SourceParts=/nonexistent",
+                        "-o", "Dir::Etc::sourcelist=\(sources.path)"]
+            log("linux: reading Debian bookworm's arm64 package lists")
+            try Shell.run(apt, options + ["-q", "update"])
+            kernelPackage = Self.newestKernelPackage(try Shell.run(aptCache, options + ["search", "--names-only", kernelPattern]))
+        }
+        guard let kernelPackage else {
             throw Failed(description: "no linux-image-*-arm64-unsigned package in Debian's arm64 lists")
         }
         for package in [kernelPackage, "busybox-static"] {
