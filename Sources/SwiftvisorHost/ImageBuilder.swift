@@ -27,31 +27,49 @@ public struct ImageBuilder {
 
     var objects: URL { layout.buildDirectory.appendingPathComponent("obj") }
 
+    /// One bare-metal program: Embedded Swift sources (with the core) and C/assembly sources,
+    /// linked with a script into an ELF. What the hypervisor and every test guest are made of.
+    struct BareMetalProgram {
+        var name: String
+        var module: String
+        var swiftSources: [URL]
+        var cSources: [URL]
+        var include: URL
+        var linkerScript: URL
+    }
+
+    func build(_ p: BareMetalProgram, core: (object: URL, moduleDirectory: URL), elf: URL) throws {
+        let dir = objects.appendingPathComponent(p.name)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: elf.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let swiftObject = dir.appendingPathComponent(p.module + ".o")
+        try swiftc(["-module-name", p.module, "-I", core.moduleDirectory.path, "-I", p.include.path, "-c"]
+                   + p.swiftSources.map(\.path) + ["-o", swiftObject.path])
+        var objectFiles = [swiftObject, core.object]
+        for source in p.cSources {
+            let o = dir.appendingPathComponent(source.lastPathComponent + ".o")
+            try clang(source, o, include: p.include)
+            objectFiles.append(o)
+        }
+        try link(objectFiles, script: p.linkerScript, elf: elf)
+    }
+
     /// The raw hypervisor Image for QEMU's -kernel (with its arm64 Image header).
     public func buildHypervisor() throws -> URL {
         let core = try buildCore()
         let out = layout.buildDirectory.appendingPathComponent("swiftvisor.bin")
-        let hypervisorSources = try sources(in: layout.hypervisor, ext: "swift")
-        let archSources = try sources(in: layout.arch, ext: "S") + [layout.arch.appendingPathComponent("libc.c"),
-                                                                   layout.arch.appendingPathComponent("heap_shims.c"),
-                                                                   layout.arch.appendingPathComponent("context.c")]
-        let inputs = hypervisorSources + archSources + [core.object, layout.arch.appendingPathComponent("link.ld"),
-                                                        layout.arch.appendingPathComponent("include/arch.h")]
+        let program = BareMetalProgram(
+            name: "hypervisor", module: "Hypervisor",
+            swiftSources: try sources(in: layout.hypervisor, ext: "swift"),
+            cSources: try sources(in: layout.arch, ext: "S") + ["libc.c", "heap_shims.c", "context.c"].map { layout.arch.appendingPathComponent($0) },
+            include: layout.arch.appendingPathComponent("include"),
+            linkerScript: layout.arch.appendingPathComponent("link.ld"))
+        let inputs = program.swiftSources + program.cSources
+            + [core.object, program.linkerScript, program.include.appendingPathComponent("arch.h")]
         try step("hypervisor image", inputs: inputs, output: out) {
-            let dir = objects.appendingPathComponent("hypervisor")
-            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            let swiftObject = dir.appendingPathComponent("hypervisor.o")
-            try swiftc(["-module-name", "Hypervisor", "-I", core.moduleDirectory.path,
-                        "-I", layout.arch.appendingPathComponent("include").path, "-c"] + hypervisorSources.map(\.path)
-                       + ["-o", swiftObject.path])
-            var objectFiles = [swiftObject, core.object]
-            for source in archSources {
-                let o = dir.appendingPathComponent(source.lastPathComponent + ".o")
-                try clang(source, o, include: layout.arch.appendingPathComponent("include"))
-                objectFiles.append(o)
-            }
-            try link(objectFiles, script: layout.arch.appendingPathComponent("link.ld"), elf: dir.appendingPathComponent("swiftvisor.elf"))
-            try Shell.run(toolchain.path("llvm-objcopy"), ["-O", "binary", dir.appendingPathComponent("swiftvisor.elf").path, out.path])
+            let elf = objects.appendingPathComponent("hypervisor/swiftvisor.elf")
+            try build(program, core: core, elf: elf)
+            try Shell.run(toolchain.path("llvm-objcopy"), ["-O", "binary", elf.path, out.path])
         }
         return out
     }
@@ -62,27 +80,16 @@ public struct ImageBuilder {
         guard name != "Kit", FileManager.default.fileExists(atPath: source.appendingPathComponent("main.swift").path) else { return nil }
         let core = try buildCore()
         let out = layout.buildDirectory.appendingPathComponent("guests/\(name).elf")
-        let swiftSources = try sources(in: layout.guestKit, ext: "swift") + sources(in: source, ext: "swift")
-        let cSources = try sources(in: layout.guestKit, ext: "S") + sources(in: layout.guestKit, ext: "c")
-            + [layout.arch.appendingPathComponent("libc.c")]
-        let inputs = swiftSources + cSources + [core.object, layout.guestKit.appendingPathComponent("link.ld"),
-                                                layout.guestKit.appendingPathComponent("include/guest.h")]
-        try step("guest '\(name)'", inputs: inputs, output: out) {
-            let dir = objects.appendingPathComponent("guest-\(name)")
-            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            let swiftObject = dir.appendingPathComponent("guest.o")
-            try swiftc(["-module-name", "Guest", "-I", core.moduleDirectory.path,
-                        "-I", layout.guestKit.appendingPathComponent("include").path, "-c"] + swiftSources.map(\.path)
-                       + ["-o", swiftObject.path])
-            var objectFiles = [swiftObject, core.object]
-            for c in cSources {
-                let o = dir.appendingPathComponent(c.lastPathComponent + ".o")
-                try clang(c, o, include: layout.guestKit.appendingPathComponent("include"))
-                objectFiles.append(o)
-            }
-            try FileManager.default.createDirectory(at: out.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try link(objectFiles, script: layout.guestKit.appendingPathComponent("link.ld"), elf: out)
-        }
+        let program = BareMetalProgram(
+            name: "guest-\(name)", module: "Guest",
+            swiftSources: try sources(in: layout.guestKit, ext: "swift") + sources(in: source, ext: "swift"),
+            cSources: try sources(in: layout.guestKit, ext: "S") + sources(in: layout.guestKit, ext: "c")
+                + [layout.arch.appendingPathComponent("libc.c")],
+            include: layout.guestKit.appendingPathComponent("include"),
+            linkerScript: layout.guestKit.appendingPathComponent("link.ld"))
+        let inputs = program.swiftSources + program.cSources
+            + [core.object, program.linkerScript, program.include.appendingPathComponent("guest.h")]
+        try step("guest '\(name)'", inputs: inputs, output: out) { try build(program, core: core, elf: out) }
         return out
     }
 

@@ -11,26 +11,15 @@ enum Shell {
     /// Runs a program, returning its combined output; throws if it fails.
     @discardableResult
     static func run(_ executable: String, _ arguments: [String], currentDirectory: URL? = nil) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: executable)
-        p.arguments = arguments
-        if let currentDirectory { p.currentDirectoryURL = currentDirectory }
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        let out = String(decoding: data, as: UTF8.self)
-        guard p.terminationStatus == 0 else {
-            throw CommandError(command: ([executable] + arguments).joined(separator: " "), status: p.terminationStatus, output: out)
-        }
-        return out
+        var lines: [String] = []
+        try stream(executable, arguments, currentDirectory: currentDirectory, keepOutput: true) { lines.append($0) }
+        return lines.joined(separator: "\n")
     }
 
-    /// Runs a program, passing each line of its output to `onLine` as it arrives (for progress).
+    /// Runs a program, passing each line of its output to `onLine` as it arrives (for progress);
+    /// throws if it fails, with its last lines.
     static func stream(_ executable: String, _ arguments: [String], currentDirectory: URL? = nil,
-                       onLine: @escaping (String) -> Void) throws {
+                       keepOutput: Bool = false, onLine: @escaping (String) -> Void) throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = arguments
@@ -48,8 +37,8 @@ enum Shell {
         collector.flush()
         p.waitUntilExit()
         guard p.terminationStatus == 0 else {
-            throw CommandError(command: ([executable] + arguments).joined(separator: " "), status: p.terminationStatus,
-                               output: collector.lines.suffix(20).joined(separator: "\n"))
+            let output = collector.lines.suffix(keepOutput ? collector.lines.count : 20).joined(separator: "\n")
+            throw CommandError(command: ([executable] + arguments).joined(separator: " "), status: p.terminationStatus, output: output)
         }
     }
 
