@@ -80,4 +80,10 @@ enum Console {
 
     /// Starts a hypervisor message line; the host tool recognises this prefix.
     static func log(_ s: StaticString) { endPartialLine(); write("swiftvisor: "); write(s) }
+
+    /// Starts a message about a guest: "swiftvisor: guest 'NAME'" and `text` (ConsoleReport
+    /// in the host tool parses these lines).
+    static func logGuest(_ name: String, _ text: StaticString) {
+        log("guest '"); write(name); write(text)
+    }
 }

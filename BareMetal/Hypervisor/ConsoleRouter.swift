@@ -56,7 +56,7 @@ struct ConsoleRouter {
         if line.isEmpty { return }
         if line.elementsEqual("list".utf8) || line.elementsEqual("l".utf8) {
             for vm in hv.vms {
-                Console.log("guest '"); Console.write(vm.name); Console.write("': ")
+                Console.logGuest(vm.name, "': ")
                 switch vm.state {
                 case .running: Console.write("running")
                 case .rebooting: Console.write("rebooting")

@@ -26,7 +26,7 @@ func handleDataAbort(_ abort: DataAbort, esr: ESR, _ vcpu: VirtualCPU, _ hv: Hyp
         emulateUART(abort, vcpu)
         // IMSC, ICR and reads of DR change the interrupt line; most accesses (FR polls, DR
         // writes) do not, and cost nothing more.
-        if vcpu.vm.uart.interruptLine != (vcpu.vm.gic.state(32 + GuestMachine.uartSPI, vcpu: 0)?.lineHigh ?? false) {
+        if vcpu.vm.uart.interruptLine != vcpu.vm.uartLine {
             VirtualInterrupts.updateUARTLine(vcpu.vm, hv)
         }
     case .gic: emulateGIC(abort, vcpu, hv)

@@ -7,7 +7,7 @@ enum GuestBuilder {
     static func build(_ guest: BootManifest.Guest, vmid: VMID, processor: Processor, platform: HostPlatform,
                       allocator: UnsafeMutablePointer<PhysicalRangeAllocator>) -> VirtualMachine? {
         func fail(_ why: StaticString) -> VirtualMachine? {
-            Console.log("guest '"); Console.write(guest.name); Console.write("' not started: "); Console.write(why); Console.write("\n")
+            Console.logGuest(guest.name, "' not started: "); Console.write(why); Console.write("\n")
             return nil
         }
         guard vmid.rawValue <= 255 else { return fail("more than 255 guests (8-bit VMIDs)") }
@@ -43,7 +43,7 @@ enum GuestBuilder {
         write_vttbr_el2(vm.vttbr); isb()
         tlbi_vmalls12e1is()
 
-        Console.log("guest '"); Console.write(guest.name); Console.write("': ")
+        Console.logGuest(guest.name, "': ")
         Console.decimal(size >> 20); Console.write(" MiB at host "); Console.hex(base.rawValue)
         Console.write(", VMID "); Console.decimal(UInt64(vmid.rawValue))
         Console.write(", "); Console.decimal(UInt64(guest.vcpus)); Console.write(" vCPU(s), entry ")
@@ -58,7 +58,7 @@ enum GuestBuilder {
     static func load(_ vm: VirtualMachine) -> Bool {
         let guest = vm.manifest
         func fail(_ why: StaticString) -> Bool {
-            Console.log("guest '"); Console.write(guest.name); Console.write("' not started: "); Console.write(why); Console.write("\n")
+            Console.logGuest(guest.name, "' not started: "); Console.write(why); Console.write("\n")
             return false
         }
         let base = vm.hostRAM.base, size = vm.hostRAM.size
@@ -103,6 +103,7 @@ enum GuestBuilder {
         vm.gic = VirtualGIC(vcpuCount: guest.vcpus)
         for intid in guest.interrupts { vm.gic.markPassthrough(intid) }
         vm.uart = PL011()
+        vm.uartLine = false
         vm.injections = 0
         for vcpu in vm.vcpus {
             vcpu.reset(entry: placement.entry.rawValue, x0: vcpu.id.rawValue == 0 ? dtbIPA : 0)

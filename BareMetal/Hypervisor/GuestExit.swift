@@ -108,7 +108,7 @@ func inject(_ kind: ExceptionInjection.Kind, at address: UInt64, ipa: UInt64?, e
     }
     vm.injections += 1
     if vm.injections <= VirtualMachine.loggedInjections {
-        Console.log("guest '"); Console.write(vm.name); Console.write("': "); Console.write(cause)
+        Console.logGuest(vm.name, "': "); Console.write(cause)
         Console.write(" (EC "); Console.hex(UInt64(esr.exceptionClass.code))
         if esr.exceptionClass == .systemRegister64 {
             // op0, op1, CRn, CRm, op2 as in the S<op0>_<op1>_C<n>_C<m>_<op2> register name.

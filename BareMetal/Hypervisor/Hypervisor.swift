@@ -19,6 +19,8 @@ final class Hypervisor {
     /// INTID of the physical console UART's interrupt, and where its input goes.
     var uartINTID: UInt32?
     var consoleRouter = ConsoleRouter(guestCount: 0)
+    /// VMs in `.rebooting` (so the scheduler need not look for them on every switch).
+    var rebootsPending = 0
     /// The VM each physical SPI (INTID 32 + n) is passed through to.
     var spiOwners: [VirtualMachine?] = Array(repeating: nil, count: VirtualGIC.defaultSPICount)
 
@@ -63,8 +65,8 @@ final class Hypervisor {
     func scheduleNext(_ core: PhysicalCPU) -> UnsafeMutablePointer<vcpu_frame> {
         while true {
             core.wakeupPending = false
-            if let current = running(on: core), current.vm.state != .running { scheduler.stopRunning(core: core.index) }
-            if vms.contains(where: { $0.state == .rebooting }) {
+            if rebootsPending > 0 {
+                if let current = running(on: core), current.vm.state != .running { scheduler.stopRunning(core: core.index) }
                 unloadIfNotRunnable(core)
                 completeReboots()
             }
@@ -76,7 +78,7 @@ final class Hypervisor {
                 VirtualInterrupts.prepareEntry(next)
                 return next.frame
             }
-            guard scheduler.hasLive || vms.contains(where: { $0.state == .rebooting }) else { allGuestsFinished() }
+            guard scheduler.hasLive || rebootsPending > 0 else { allGuestsFinished() }
             idleUntilRunnable(core)
         }
     }
@@ -92,7 +94,7 @@ final class Hypervisor {
         core.idle = true
         defer { core.idle = false }
         while !scheduler.hasRunnable || !canRunSomething(core) {
-            let rebooting = vms.contains { $0.state == .rebooting }
+            let rebooting = rebootsPending > 0
             guard scheduler.hasLive || rebooting else { return }
             if rebooting { completeReboots(); if canRunSomething(core) { break } }
             runSoftwareTimers()
@@ -276,14 +278,15 @@ final class Hypervisor {
     func reboot(_ vm: VirtualMachine) {
         guard vm.boots < VirtualMachine.maximumBoots else {
             shutDown(vm, reason: .reboot, exitCode: 0)
-            Console.log("guest '"); Console.write(vm.name); Console.write("' stopped: rebooted ")
+            Console.logGuest(vm.name, "' stopped: rebooted ")
             Console.decimal(UInt64(vm.boots)); Console.write(" times\n")
             return
         }
         vm.flushConsole()
-        Console.log("guest '"); Console.write(vm.name); Console.write("' rebooting (boot ")
+        Console.logGuest(vm.name, "' rebooting (boot ")
         Console.decimal(UInt64(vm.boots + 1)); Console.write(")\n")
         vm.state = .rebooting
+        rebootsPending += 1
         let me = thisCore.index
         for vcpu in vm.vcpus {
             scheduler.setState(vcpu.slot, .off)
@@ -298,6 +301,7 @@ final class Hypervisor {
         for vm in vms where vm.state == .rebooting {
             guard !vm.vcpus.contains(where: { scheduler.runningOn[$0.slot] != nil || $0.loadedOn != nil }) else { continue }
             vm.boots += 1
+            rebootsPending -= 1
             guard GuestBuilder.load(vm) else { finish(vm); continue }
             for intid in vm.manifest.interrupts { cores[0].interrupts.unmaskSPI(intid) }
             vm.state = .running
@@ -307,7 +311,7 @@ final class Hypervisor {
 
     func shutDown(_ vm: VirtualMachine, reason: XenABI.ShutdownReason, exitCode: UInt32) {
         finish(vm)
-        Console.log("guest '"); Console.write(vm.name); Console.write("' shut down: ")
+        Console.logGuest(vm.name, "' shut down: ")
         Console.write(reason.name); Console.write(" (exit code "); Console.decimal(UInt64(exitCode)); Console.write(")")
         Console.write("; vCPUs ran on cores")
         for vcpu in vm.vcpus {
@@ -326,7 +330,7 @@ final class Hypervisor {
     /// the IPA and the PC.
     func stop(_ vcpu: VirtualCPU, cause: StaticString, esr: ESR, ipa: UInt64?) {
         finish(vcpu.vm)
-        Console.log("guest '"); Console.write(vcpu.vm.name); Console.write("' stopped: "); Console.write(cause)
+        Console.logGuest(vcpu.vm.name, "' stopped: "); Console.write(cause)
         Console.write(" (vCPU "); Console.decimal(UInt64(vcpu.id.rawValue))
         Console.write(", EC "); Console.hex(UInt64(esr.exceptionClass.code)); Console.write(" ")
         Console.write(esr.exceptionClass.name)
@@ -340,7 +344,7 @@ final class Hypervisor {
         for vm in vms where vm.state == .running {
             if !vm.vcpus.contains(where: { scheduler.states[$0.slot] == .runnable || scheduler.states[$0.slot] == .blocked }) {
                 finish(vm)
-                Console.log("guest '"); Console.write(vm.name); Console.write("' stopped: every vCPU is off\n")
+                Console.logGuest(vm.name, "' stopped: every vCPU is off\n")
             }
         }
     }

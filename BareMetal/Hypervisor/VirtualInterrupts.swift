@@ -20,7 +20,8 @@ enum VirtualInterrupts {
 
     /// The emulated PL011's interrupt line (UARTINTR, SPI 1 = INTID 33) follows its state.
     static func updateUARTLine(_ vm: VirtualMachine, _ hv: Hypervisor) {
-        if let target = vm.gic.setLine(32 + GuestMachine.uartSPI, high: vm.uart.interruptLine) {
+        vm.uartLine = vm.uart.interruptLine
+        if let target = vm.gic.setLine(32 + GuestMachine.uartSPI, high: vm.uartLine) {
             kick(vm.vcpus[target], hv)
         }
     }

@@ -14,6 +14,8 @@ final class VirtualMachine {
     let stage2: TranslationTable<IdentityMappedTables>
     var vcpus: [VirtualCPU] = []
     var uart = PL011()
+    /// The level last given to the vGIC for the UART's interrupt line (a cheap check per access).
+    var uartLine = false
     var gic: VirtualGIC
     /// CNTVOFF_EL2: the guest's virtual counter starts near zero when the VM is built.
     let cntvoff: UInt64

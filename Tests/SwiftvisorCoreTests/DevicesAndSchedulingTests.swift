@@ -77,6 +77,21 @@ final class DevicesAndSchedulingTests: XCTestCase {
         XCTAssertEqual(s.next(core: 1), a)
     }
 
+    func test_the_woken_queue_does_not_grow_when_round_robin_picks_the_vcpu() {
+        var s = RoundRobinScheduler(cores: 2)
+        let a = s.add(.runnable)
+        let b = s.add(.blocked)
+        for _ in 0..<1000 {
+            s.wake(b)
+            // Core 1 finds b by round-robin (core 0's woken-first path never sees it).
+            s.stopRunning(core: 1)
+            XCTAssertEqual(s.next(core: 1), b)
+            s.setState(b, .blocked)
+        }
+        XCTAssertLessThanOrEqual(s.woken.count, 1, "a guest blocking and waking must not grow hypervisor memory")
+        XCTAssertEqual(s.next(core: 0), a)
+    }
+
     func test_finished_is_terminal() {
         var s = RoundRobinScheduler(cores: 2)
         let a = s.add(.runnable)
