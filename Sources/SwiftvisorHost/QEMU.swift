@@ -38,7 +38,10 @@ public enum QEMU {
 
         var arguments: [String] {
             var a = ["-M", "virt,virtualization=\(virtualization ? "on" : "off"),gic-version=3", "-cpu", cpu, "-smp", "\(cores)", "-m", "\(ramMiB)M",
-                     "-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot"]
+                     "-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot",
+                     // No default NIC: `virt` would add a virtio-net whose option ROM
+                     // (efi-virtio.rom) comes from ipxe-qemu, a package `locate` does not install.
+                     "-nic", "none"]
             if countInstructions { a += ["-icount", "shift=0,sleep=off"] }  // idle time warps to the next deadline
             return a
         }
