@@ -14,7 +14,9 @@ let package = Package(
         // (Embedded Swift) into the hypervisor and guest images by the image builder.
         .target(name: "SwiftvisorCore", swiftSettings: [.swiftLanguageMode(.v5)]),
         // Host side: config loading, image building, QEMU launching, console parsing.
-        .target(name: "SwiftvisorHost", dependencies: ["SwiftvisorCore"],
+        // POSIX pieces Foundation lacks: a child that dies with us, signals, pseudo-terminals.
+        .target(name: "CHostSupport", linkerSettings: [.linkedLibrary("util")]),
+        .target(name: "SwiftvisorHost", dependencies: ["SwiftvisorCore", "CHostSupport"],
                 swiftSettings: [.swiftLanguageMode(.v5)]),
         .executableTarget(name: "swiftvisor", dependencies: [
             "SwiftvisorHost",

@@ -24,6 +24,7 @@ func swiftvisorMain(_ dtbAddress: UInt64, _ currentEL: UInt64) {
     }
     let platform = HostPlatform(deviceTree: tree)
     Console.base = platform.uart?.base.rawValue ?? FallbackPlatform.uart
+    Console.multiplexed = platform.bootArgument("swiftvisor.mux") == 1
     guard currentEL == 2 else {
         Console.log("entered at EL"); Console.decimal(currentEL)
         Console.write(", but swiftvisor must be entered at EL2 (QEMU: -M virt,virtualization=on). Stopping.\n")
@@ -62,7 +63,7 @@ func swiftvisorMain(_ dtbAddress: UInt64, _ currentEL: UInt64) {
         VirtualInterrupts.probe()
         hypervisor = hv
         for (index, guest) in (manifest?.guests ?? []).enumerated() {
-            if let vm = GuestBuilder.build(guest, vmid: VMID(UInt16(index + 1)), processor: processor, platform: platform,
+            if let vm = GuestBuilder.build(guest, index: index, vmid: VMID(UInt16(index + 1)), processor: processor, platform: platform,
                                            allocator: allocatorPointer) {
                 hv.add(vm, affinity: guest.affinity, interrupts: guest.interrupts)
             }

@@ -1,5 +1,6 @@
 import CArch
 import _Volatile
+import SwiftvisorCore
 
 /// The hypervisor's own console: the physical PL011 the DTB's stdout-path names.
 /// Polled output; guests never touch it (they get an emulated PL011).
@@ -8,6 +9,11 @@ enum Console {
     /// A guest's partial line is on the console (the focused guest's output goes out as it
     /// comes): anything else printed first ends it, so that every line has one owner.
     nonisolated(unsafe) static var partialLineOwner: UInt16?
+    /// The host tool runs us (`swiftvisor.mux=1`): each guest's console and ours are separate
+    /// streams on the line (ConsoleMux), guests' bytes pass untouched.
+    nonisolated(unsafe) static var multiplexed = false
+    /// The stream being sent: -1 ours, else the guest's manifest index.
+    nonisolated(unsafe) static var stream = -1
 
     static func endPartialLine() {
         if partialLineOwner != nil { partialLineOwner = nil; put(UInt8(ascii: "\n")) }
@@ -15,13 +21,35 @@ enum Console {
 
     @inline(never)
     static func put(_ byte: UInt8) {
+        if byte == UInt8(ascii: "\n") { putRaw(UInt8(ascii: "\r")) }
+        putRaw(byte)
+        if multiplexed && byte == ConsoleMux.escape { putRaw(byte) }
+    }
+
+    static func putRaw(_ byte: UInt8) {
         guard base != 0 else { return }
         // SAFETY: `base` is the PL011 from the DTB, mapped Device-nGnRE (or MMU off).
         let fr = VolatileMappedRegister<UInt32>(unsafeBitPattern: UInt(base + 0x18))
         let dr = VolatileMappedRegister<UInt32>(unsafeBitPattern: UInt(base))
         while fr.load() & (1 << 5) != 0 {}   // FR.TXFF: transmit FIFO full
-        if byte == UInt8(ascii: "\n") { dr.store(UInt32(UInt8(ascii: "\r"))) }
         dr.store(UInt32(byte))
+    }
+
+    /// Multiplexed: the hypervisor's own stream follows.
+    static func selectHypervisorStream() {
+        guard multiplexed, stream != -1 else { return }
+        putRaw(ConsoleMux.escape); putRaw(ConsoleMux.hypervisorStream)
+        stream = -1
+    }
+
+    /// Multiplexed: one byte of guest `index`'s console, as the guest wrote it.
+    static func guestByte(_ index: Int, _ byte: UInt8) {
+        if stream != index {
+            putRaw(ConsoleMux.escape); putRaw(ConsoleMux.guestStream); putRaw(UInt8(truncatingIfNeeded: index))
+            stream = index
+        }
+        putRaw(byte)
+        if byte == ConsoleMux.escape { putRaw(byte) }
     }
 
     /// Turns on the receive interrupts (IMSC.RXIM and RTIM), so typed bytes reach the hypervisor.
@@ -79,7 +107,7 @@ enum Console {
     }
 
     /// Starts a hypervisor message line; the host tool recognises this prefix.
-    static func log(_ s: StaticString) { endPartialLine(); write("swiftvisor: "); write(s) }
+    static func log(_ s: StaticString) { endPartialLine(); selectHypervisorStream(); write("swiftvisor: "); write(s) }
 
     /// Starts a message about a guest: "swiftvisor: guest 'NAME'" and `text` (ConsoleReport
     /// in the host tool parses these lines).

@@ -4,7 +4,7 @@ import SwiftvisorCore
 /// Builds a VM from a boot-manifest entry (RAM, stage-2 tables, vCPUs), and loads it: fresh
 /// memory, kernel, initrd, device tree, vCPUs reset. Loading runs again at each reboot.
 enum GuestBuilder {
-    static func build(_ guest: BootManifest.Guest, vmid: VMID, processor: Processor, platform: HostPlatform,
+    static func build(_ guest: BootManifest.Guest, index: Int, vmid: VMID, processor: Processor, platform: HostPlatform,
                       allocator: UnsafeMutablePointer<PhysicalRangeAllocator>) -> VirtualMachine? {
         func fail(_ why: StaticString) -> VirtualMachine? {
             Console.logGuest(guest.name, "' not started: "); Console.write(why); Console.write("\n")
@@ -35,13 +35,14 @@ enum GuestBuilder {
                 try stage2.map(input: r.base.rawValue, output: r.base, size: r.size, attributes: device)
             }
         } catch { return fail("stage-2 mapping failed (iomem overlapping guest RAM or each other?)") }
-        let vm = VirtualMachine(name: guest.name, vmid: vmid, vcpuCount: guest.vcpus,
+        let vm = VirtualMachine(name: guest.name, index: index, vmid: vmid, vcpuCount: guest.vcpus,
                                 hostRAM: .init(base: base, size: size), stage2: stage2, manifest: guest)
         for n in 0..<guest.vcpus { vm.vcpus.append(VirtualCPU(vm: vm, id: VCPUID(n))) }
-        guard load(vm) else { return nil }
-        // Stale translations for this VMID must not survive (Arm ARM D8.13.5).
-        write_vttbr_el2(vm.vttbr); isb()
-        tlbi_vmalls12e1is()
+        if guest.autostart {
+            guard load(vm) else { return nil }
+        } else {
+            vm.state = .finished   // until the console's `create`
+        }
 
         Console.logGuest(guest.name, "': ")
         Console.decimal(size >> 20); Console.write(" MiB at host "); Console.hex(base.rawValue)
@@ -49,8 +50,20 @@ enum GuestBuilder {
         Console.write(", "); Console.decimal(UInt64(guest.vcpus)); Console.write(" vCPU(s), entry ")
         Console.hex(vm.vcpus[0].frame.pointee.elr_el2)
         // Where its virtual counter starts on the physical one (CNTVOFF_EL2), for `bench --linux`.
-        Console.write(", counter offset "); Console.decimal(vm.cntvoff); Console.write("\n")
+        Console.write(", counter offset "); Console.decimal(vm.cntvoff)
+        if !guest.autostart { Console.write("; not started (autostart = false): `create NAME` starts it") }
+        Console.write("\n")
         return vm
+    }
+
+    /// A new boot must not see the last one's translations, cached under the same VMID (Arm ARM
+    /// D8.13.5). TLBI VMALLS12E1IS acts on the VMID in VTTBR_EL2: switch to this VM's for it.
+    static func invalidateTranslations(_ vm: VirtualMachine) {
+        let saved = read_vttbr_el2()
+        write_vttbr_el2(vm.vttbr); isb()
+        tlbi_vmalls12e1is()
+        write_vttbr_el2(saved); isb()
+        for i in 0..<vm.lastVCPUOnCore.count { vm.lastVCPUOnCore[i] = nil }
     }
 
     /// Fresh memory contents and the boot images; vCPU 0 at the entry point, the others off.
@@ -105,6 +118,13 @@ enum GuestBuilder {
         vm.uart = PL011()
         vm.uartLine = false
         vm.injections = 0
+        vm.crashed = false
+        vm.panicWatch = KernelPanicWatch()
+        vm.paused = false
+        vm.shutdownDeadline = nil
+        vm.startedAt = read_cntpct_el0()
+        vm.cpuTicks = 0
+        invalidateTranslations(vm)
         for vcpu in vm.vcpus {
             vcpu.reset(entry: placement.entry.rawValue, x0: vcpu.id.rawValue == 0 ? dtbIPA : 0)
             vcpu.listRegisters = ListRegisterFile(count: VirtualInterrupts.listRegisterCount)

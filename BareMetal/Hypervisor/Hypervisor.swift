@@ -21,6 +21,8 @@ final class Hypervisor {
     var consoleRouter = ConsoleRouter(guestCount: 0)
     /// VMs in `.rebooting` (so the scheduler need not look for them on every switch).
     var rebootsPending = 0
+    /// VMs asked to shut down by the console, with a deadline (`shutdownDeadline`).
+    var shutdownsPending = 0
     /// The VM each physical SPI (INTID 32 + n) is passed through to.
     var spiOwners: [VirtualMachine?] = Array(repeating: nil, count: VirtualGIC.defaultSPICount)
 
@@ -42,7 +44,8 @@ final class Hypervisor {
             cores[0].interrupts.configureSPI(intid, routeTo: cores[0].mpidr)
         }
         for vcpu in vm.vcpus {
-            vcpu.slot = scheduler.add(vcpu.id.rawValue == 0 ? .runnable : .off, affinity: affinity)
+            let state: VCPUState = vm.state == .finished ? .finished : vcpu.id.rawValue == 0 ? .runnable : .off
+            vcpu.slot = scheduler.add(state, affinity: affinity)
             vcpus.append(vcpu)
         }
     }
@@ -63,6 +66,7 @@ final class Hypervisor {
     /// frame the vectors should resume. Sleeps while there is nothing to run; powers the
     /// machine off when every guest is done.
     func scheduleNext(_ core: PhysicalCPU) -> UnsafeMutablePointer<vcpu_frame> {
+        chargeCPUTime(core)
         while true {
             core.wakeupPending = false
             if rebootsPending > 0 {
@@ -73,7 +77,10 @@ final class Hypervisor {
             if let slot = scheduler.next(core: core.index) {
                 let next = vcpus[slot]
                 if next !== core.loaded { load(next, on: core) }
-                core.sliceEnd = read_cntpct_el0() &+ slice
+                let now = read_cntpct_el0()
+                core.sliceEnd = now &+ slice
+                core.accounting = next
+                core.accountingSince = now
                 armTimer(core)
                 VirtualInterrupts.prepareEntry(next)
                 return next.frame
@@ -107,10 +114,13 @@ final class Hypervisor {
         }
     }
 
-    private func canRunSomething(_ core: PhysicalCPU) -> Bool {
-        for slot in 0..<vcpus.count where scheduler.states[slot] == .runnable && scheduler.runningOn[slot] == nil
-            && scheduler.affinity[slot] & (1 << UInt64(core.index)) != 0 { return true }
-        return false
+    private func canRunSomething(_ core: PhysicalCPU) -> Bool { scheduler.canRun(core: core.index) }
+
+    /// Adds the time since the running vCPU was picked to its guest's CPU time (`list`).
+    private func chargeCPUTime(_ core: PhysicalCPU) {
+        guard let v = core.accounting else { return }
+        v.vm.cpuTicks &+= read_cntpct_el0() &- core.accountingSince
+        core.accounting = nil
     }
 
     /// Handles every pending physical interrupt on `core`; true when the running vCPU should
@@ -187,6 +197,7 @@ final class Hypervisor {
     /// every vCPU's emulated physical timer.
     func runSoftwareTimers() {
         let now = read_cntpct_el0()
+        if shutdownsPending > 0 { destroyOverdueShutdowns(now: now) }
         for v in vcpus where v.vm.state == .running {
             if v.loadedOn == nil, let d = v.virtualTimerDeadline, now >= d {
                 v.el1.pointee.cntv_ctl |= 0b10
@@ -202,6 +213,9 @@ final class Hypervisor {
     /// deadline. (Every core arms for every software deadline; whichever fires first runs it.)
     func armTimer(_ core: PhysicalCPU) {
         var deadline = core.sliceEnd
+        if shutdownsPending > 0 {
+            for vm in vms { if let d = vm.shutdownDeadline { deadline = min(deadline, d) } }
+        }
         for v in vcpus where v.vm.state == .running {
             if v.loadedOn == nil, let d = v.virtualTimerDeadline { deadline = min(deadline, d) }
             if let d = v.physicalTimer.deadline { deadline = min(deadline, d) }
@@ -238,7 +252,8 @@ final class Hypervisor {
         uartINTID = intid
         cores[0].interrupts.configureSPI(intid, routeTo: cores[0].mpidr)
         Console.enableReceiveInterrupts()
-        if !vms.isEmpty { consoleRouter.announce(consoleRouter.input.focus, self) }
+        // On a plain serial line, say where typing goes; the host tool says it itself.
+        if !vms.isEmpty && !Console.multiplexed { consoleRouter.announce(consoleRouter.input.focus, self) }
         // (Without a receive interrupt, nobody has the focus: all output stays line-buffered.)
     }
 
@@ -262,6 +277,9 @@ final class Hypervisor {
     /// Other cores running its vCPUs are kicked off them.
     func finish(_ vm: VirtualMachine) {
         vm.flushConsole()
+        if vm.state == .rebooting { rebootsPending -= 1 }
+        if vm.shutdownDeadline != nil { vm.shutdownDeadline = nil; shutdownsPending -= 1 }
+        if vm.state != .finished { vm.endedAt = read_cntpct_el0() }
         vm.state = .finished
         let me = thisCore.index
         for vcpu in vm.vcpus {
@@ -278,11 +296,13 @@ final class Hypervisor {
     func reboot(_ vm: VirtualMachine) {
         guard vm.boots < VirtualMachine.maximumBoots else {
             shutDown(vm, reason: .reboot, exitCode: 0)
+            vm.ending = .stopped("rebooted too many times")
             Console.logGuest(vm.name, "' stopped: rebooted ")
             Console.decimal(UInt64(vm.boots)); Console.write(" times\n")
             return
         }
         vm.flushConsole()
+        if vm.shutdownDeadline != nil { vm.shutdownDeadline = nil; shutdownsPending -= 1 }
         Console.logGuest(vm.name, "' rebooting (boot ")
         Console.decimal(UInt64(vm.boots + 1)); Console.write(")\n")
         vm.state = .rebooting
@@ -302,15 +322,23 @@ final class Hypervisor {
             guard !vm.vcpus.contains(where: { scheduler.runningOn[$0.slot] != nil || $0.loadedOn != nil }) else { continue }
             vm.boots += 1
             rebootsPending -= 1
-            guard GuestBuilder.load(vm) else { finish(vm); continue }
+            // A guest created again: its vCPUs come back from `.finished`, powered off.
+            for v in vm.vcpus { scheduler.revive(v.slot) }
+            guard GuestBuilder.load(vm) else {
+                vm.state = .finished; vm.ending = .stopped("its images no longer load")
+                for v in vm.vcpus { scheduler.setState(v.slot, .finished) }
+                continue
+            }
             for intid in vm.manifest.interrupts { cores[0].interrupts.unmaskSPI(intid) }
             vm.state = .running
             scheduler.setState(vm.vcpus[0].slot, .runnable)
+            if vm.boots == 1 { Console.logGuest(vm.name, "' created\n") }
         }
     }
 
     func shutDown(_ vm: VirtualMachine, reason: XenABI.ShutdownReason, exitCode: UInt32) {
         finish(vm)
+        vm.ending = .shutDown(reason, exitCode: exitCode)
         Console.logGuest(vm.name, "' shut down: ")
         Console.write(reason.name); Console.write(" (exit code "); Console.decimal(UInt64(exitCode)); Console.write(")")
         Console.write("; vCPUs ran on cores")
@@ -330,6 +358,7 @@ final class Hypervisor {
     /// the IPA and the PC.
     func stop(_ vcpu: VirtualCPU, cause: StaticString, esr: ESR, ipa: UInt64?) {
         finish(vcpu.vm)
+        vcpu.vm.ending = .stopped(cause)
         Console.logGuest(vcpu.vm.name, "' stopped: "); Console.write(cause)
         Console.write(" (vCPU "); Console.decimal(UInt64(vcpu.id.rawValue))
         Console.write(", EC "); Console.hex(UInt64(esr.exceptionClass.code)); Console.write(" ")
@@ -344,6 +373,7 @@ final class Hypervisor {
         for vm in vms where vm.state == .running {
             if !vm.vcpus.contains(where: { scheduler.states[$0.slot] == .runnable || scheduler.states[$0.slot] == .blocked }) {
                 finish(vm)
+                vm.ending = .stopped("every vCPU is off")
                 Console.logGuest(vm.name, "' stopped: every vCPU is off\n")
             }
         }

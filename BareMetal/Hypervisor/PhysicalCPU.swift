@@ -15,6 +15,9 @@ final class PhysicalCPU {
     /// A vCPU this core may run was woken: reschedule at the next opportunity.
     var wakeupPending = false
     var idle = false
+    /// The vCPU whose CPU time this core is counting, and since when (physical counter).
+    var accounting: VirtualCPU?
+    var accountingSince: UInt64 = 0
 
     init(index: Int, mpidr: UInt64, interrupts: InterruptController) {
         self.index = index

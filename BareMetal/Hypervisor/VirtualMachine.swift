@@ -3,10 +3,21 @@ import SwiftvisorCore
 
 /// A guest: its stage-2 tables and VMID, its RAM, its emulated devices and its vCPUs.
 final class VirtualMachine {
-    /// `rebooting`: its vCPUs are off and it is reloaded once no core runs any of them.
+    /// `rebooting`: its vCPUs are off and it is reloaded once no core runs any of them (also
+    /// how a finished guest is created again).
     enum State: Equatable { case running, rebooting, finished }
 
+    /// How a finished guest ended, for the console's `list`.
+    enum Ending {
+        case notStarted
+        case shutDown(XenABI.ShutdownReason, exitCode: UInt32)
+        case stopped(StaticString)
+        case destroyed
+    }
+
     let name: String
+    /// Its place in the boot manifest: its console stream's number for the host tool.
+    let index: Int
     let vmid: VMID
     /// Guest RAM: IPA `GuestMachine.ramBase` upwards, backed by `hostRAM`.
     let ram: AddressRange<GuestPhysicalAddress>
@@ -21,6 +32,18 @@ final class VirtualMachine {
     let cntvoff: UInt64
     var consoleLine = ConsoleLine()
     var state = State.running
+    var ending = Ending.notStarted
+    /// The console's `pause`: its vCPUs keep their state but are not scheduled.
+    var paused = false
+    /// Its kernel printed a panic (Linux's "Kernel panic - "), this boot.
+    var crashed = false
+    var panicWatch = KernelPanicWatch()
+    /// Physical counter when this boot started and when it ended; counter ticks its vCPUs ran.
+    var startedAt: UInt64 = 0
+    var endedAt: UInt64 = 0
+    var cpuTicks: UInt64 = 0
+    /// The console's `shutdown`: destroyed at this counter value unless it ends before.
+    var shutdownDeadline: UInt64?
     /// Per physical core, the vCPU of this VM that ran there last (for TLB maintenance).
     var lastVCPUOnCore: [Int?] = Array(repeating: nil, count: 8)
     /// Exceptions injected so far; only the first `loggedInjections` are reported, so a
@@ -37,9 +60,10 @@ final class VirtualMachine {
     var boots = 1
     static let maximumBoots = 10
 
-    init(name: String, vmid: VMID, vcpuCount: Int, hostRAM: AddressRange<HostPhysicalAddress>,
+    init(name: String, index: Int, vmid: VMID, vcpuCount: Int, hostRAM: AddressRange<HostPhysicalAddress>,
          stage2: TranslationTable<IdentityMappedTables>, manifest: BootManifest.Guest) {
         self.name = name
+        self.index = index
         self.manifest = manifest
         self.gic = VirtualGIC(vcpuCount: vcpuCount)
         self.cntvoff = read_cntpct_el0()
@@ -60,6 +84,11 @@ final class VirtualMachine {
     /// Adds a byte written to the guest's console: lines are printed whole, prefixed with the
     /// name, except that a line already shown unfinished (`showUnfinishedLine`) goes on as is.
     func consoleOutput(_ byte: UInt8) {
+        if panicWatch.accept(byte) {
+            crashed = true
+            Console.logGuest(name, "' crashed: its kernel panicked\n")
+        }
+        if Console.multiplexed { Console.guestByte(index, byte); return }
         if Console.partialLineOwner == vmid.rawValue {
             if byte == UInt8(ascii: "\n") { Console.put(byte); Console.partialLineOwner = nil }
             else if let b = ConsoleLine.printable(byte) { Console.put(b) }
@@ -70,13 +99,14 @@ final class VirtualMachine {
 
     /// The focused guest waits (in WFI) with an unfinished line, such as a prompt: show it.
     func showUnfinishedLine() {
-        guard hasInputFocus, !consoleLine.isEmpty, Console.partialLineOwner != vmid.rawValue else { return }
+        guard !Console.multiplexed, hasInputFocus, !consoleLine.isEmpty, Console.partialLineOwner != vmid.rawValue else { return }
         Console.endPartialLine()
         Console.write(name); Console.write(" | "); Console.write(bytes: consoleLine.take())
         Console.partialLineOwner = vmid.rawValue
     }
 
     func flushConsole() {
+        if Console.multiplexed { return }
         if Console.partialLineOwner == vmid.rawValue { Console.endPartialLine() }
         guard !consoleLine.isEmpty else { return }
         Console.endPartialLine()

@@ -30,15 +30,16 @@ public enum Guest {
         word.withUTF8Buffer { w in bootArguments.utf8.split(separator: UInt8(ascii: " ")).contains { $0.elementsEqual(w) } }
     }
 
-    /// Writes a line on the emulated PL011 (one trapped store per byte).
+    /// Writes a line on the emulated PL011 (one trapped store per byte), ended by CR LF as
+    /// a serial console expects.
     public static func print(_ s: StaticString) {
         s.withUTF8Buffer { for b in $0 { putByte(b) } }
-        putByte(UInt8(ascii: "\n"))
+        putByte(UInt8(ascii: "\r")); putByte(UInt8(ascii: "\n"))
     }
 
     public static func print(_ s: String) {
         for b in s.utf8 { putByte(b) }
-        putByte(UInt8(ascii: "\n"))
+        putByte(UInt8(ascii: "\r")); putByte(UInt8(ascii: "\n"))
     }
 
     static func putByte(_ b: UInt8) {

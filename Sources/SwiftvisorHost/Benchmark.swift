@@ -56,7 +56,8 @@ public enum Benchmark {
         let start = Date()
         let direct = try QEMU.run(qemu: qemu, machine: machine, image: kernel,
                                   extraArguments: ["-initrd", initramfs.path, "-append", "console=ttyAMA0"],
-                                  timeout: timeout) { line in if firstInit == nil, line.contains(marker) { firstInit = Date() } }
+                                  timeout: timeout, session: ConsoleSession(guestNames: [], display: .lines { line in
+                                      if firstInit == nil, line.contains(marker) { firstInit = Date() } }, logDirectory: nil))
         guard let directTicks = direct.lines.lazy.compactMap({ line -> UInt64? in
             line.range(of: marker).flatMap { UInt64(line[$0.upperBound...].prefix { $0.isNumber }) } }).first,
               let directAt = firstInit else {

@@ -34,7 +34,7 @@ public struct BootLayout {
             guests.append(.init(name: g.name, kernel: kernel, ramdisk: ramdisk, memoryBytes: UInt64(g.memoryMiB) << 20,
                                 vcpus: g.vcpus, commandLine: g.commandLine, affinity: g.affinity,
                                 deviceMemory: g.iomem.map { .init(base: HostPhysicalAddress($0.pageFrame << 12), size: $0.pages << 12) },
-                                interrupts: g.irqs.map { UInt32($0) }))
+                                interrupts: g.irqs.map { UInt32($0) }, autostart: g.autostart))
         }
         manifest = BootManifest(guests: guests)
         self.modules = modules
@@ -54,7 +54,8 @@ public struct BootLayout {
     public func qemuArguments(writingManifestTo directory: URL) throws -> [String] {
         let manifestFile = directory.appendingPathComponent("manifest.bin")
         try Data(manifest.encoded).write(to: manifestFile)
-        var args = ["-append", "swiftvisor.manifest=0x\(String(manifestAddress, radix: 16))",
+        // swiftvisor.mux=1: consoles as separate streams on the serial line (ConsoleMux).
+        var args = ["-append", "swiftvisor.manifest=0x\(String(manifestAddress, radix: 16)) swiftvisor.mux=1",
                     "-device", "loader,file=\(manifestFile.path),addr=0x\(String(manifestAddress, radix: 16)),force-raw=on"]
         for m in modules {
             args += ["-device", "loader,file=\(m.file.path),addr=0x\(String(m.address, radix: 16)),force-raw=on"]

@@ -4,6 +4,8 @@ public struct ConsoleReport: Equatable {
         case shutDown(reason: String, exitCode: Int)
         case stopped(cause: String)
         case notStarted(cause: String)
+        /// Ended from the hypervisor console (`destroy`, `quit`, an unanswered `shutdown`).
+        case destroyed(String)
     }
 
     public private(set) var outcomes: [String: Outcome] = [:]
@@ -17,6 +19,10 @@ public struct ConsoleReport: Equatable {
     public private(set) var kernelPanics: [String: String] = [:]
     /// Lines each guest printed (without the "name | " prefix).
     public private(set) var guestLines: [String: [String]] = [:]
+    /// Guests the hypervisor saw panic ("crashed: its kernel panicked").
+    public private(set) var crashed: Set<String> = []
+    /// Hypervisor lines read (0: it never spoke).
+    public private(set) var lines = 0
 
     public init() {}
 
@@ -31,6 +37,7 @@ public struct ConsoleReport: Equatable {
             return
         }
         guard l.hasPrefix("swiftvisor: ") else { return }
+        lines += 1
         let body = l.dropFirst("swiftvisor: ".count)
         if body.hasPrefix("PANIC") { panic = String(body); return }
         if body.hasPrefix("all guests have finished") { allFinished = true; return }
@@ -56,6 +63,12 @@ public struct ConsoleReport: Equatable {
             }
         } else if rest.hasPrefix(" stopped: ") {
             outcomes[name] = .stopped(cause: String(rest.dropFirst(" stopped: ".count)))
+        } else if rest.hasPrefix(" destroyed: ") {
+            outcomes[name] = .destroyed(String(rest.dropFirst(" destroyed: ".count)))
+        } else if rest.hasPrefix(" created") || rest.hasPrefix(" rebooting") {
+            outcomes[name] = nil   // running again: its earlier ending no longer stands
+        } else if rest.hasPrefix(" crashed: ") {
+            crashed.insert(name)
         } else if rest.hasPrefix(" not started: ") {
             outcomes[name] = .notStarted(cause: String(rest.dropFirst(" not started: ".count)))
         }

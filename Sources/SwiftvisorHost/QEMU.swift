@@ -1,3 +1,4 @@
+import CHostSupport
 import Foundation
 
 /// Finds (or installs) qemu-system-aarch64 and runs a machine with the hypervisor.
@@ -51,65 +52,142 @@ public enum QEMU {
         public var lines: [String]
         public var timedOut: Bool
         public var status: Int32
+        /// The signal (SIGINT, SIGTERM, SIGHUP, SIGQUIT) that ended the run, if one did.
+        public var signal: Int32?
     }
 
     /// Where the machine's console input comes from.
     public enum Input {
-        /// Nothing (EOF).
+        /// Nothing.
         case none
-        /// This process's standard input: a terminal (QEMU puts it in raw mode) or a pipe.
+        /// This process's standard input: a terminal (swiftvisor puts it in raw mode; QEMU
+        /// never sees it) or a pipe.
         case inherit
-        /// Bytes written in answer to console lines, for tests that type into a guest.
+        /// Bytes typed in answer to console lines, for tests that type into a guest.
         case respond((String) -> String?)
     }
 
-    /// Boots `image` and streams each console line to `onLine` until QEMU exits or
-    /// `timeout` seconds pass (then it is killed).
+    /// Boots `image` and runs its consoles through `session` until QEMU exits, `timeout`
+    /// seconds pass, or a signal (Ctrl-C at a cooked terminal, SIGTERM, SIGHUP) arrives; then
+    /// QEMU is stopped. QEMU is our child in its own process group with pipes for its serial
+    /// line, never the terminal, and dies with us whatever happens to us (PR_SET_PDEATHSIG;
+    /// so this must run on a thread that lives until it returns, as the caller's does).
     public static func run(qemu: String, machine: Machine, image: URL, extraArguments: [String],
-                           timeout: Double, input: Input = .none, onLine: @escaping (String) -> Void) throws -> Result {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: qemu)
-        p.arguments = machine.arguments + ["-kernel", image.path] + extraArguments
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        var keyboard: FileHandle?
-        switch input {
-        case .none: p.standardInput = FileHandle.nullDevice
-        case .inherit: p.standardInput = FileHandle.standardInput
-        case .respond:
-            let pipe = Pipe()
-            p.standardInput = pipe
-            keyboard = pipe.fileHandleForWriting
+                           timeout: Double, input: Input = .none, session: ConsoleSession) throws -> Result {
+        let arguments = [qemu] + machine.arguments + ["-kernel", image.path] + extraArguments
+        var toQEMU: [Int32] = [0, 0], fromQEMU: [Int32] = [0, 0], signals: [Int32] = [0, 0]
+        guard pipe(&toQEMU) == 0, pipe(&fromQEMU) == 0, pipe(&signals) == 0 else { throw POSIXFailure("pipe") }
+        defer { for fd in toQEMU + fromQEMU + signals { close(fd) } }
+        for fd in [toQEMU[1], fromQEMU[0], signals[0], signals[1]] { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        _ = fcntl(signals[1], F_SETFL, O_NONBLOCK)
+        host_forward_signals(signals[1])
+        defer { host_stop_forwarding_signals() }
+
+        let pid = try spawn(arguments, stdin: toQEMU[0], stdout: fromQEMU[1])
+        close(toQEMU[0]); toQEMU[0] = -1
+        close(fromQEMU[1]); fromQEMU[1] = -1
+        // QEMU may exit with input unread: a write to it must fail, not kill us.
+        signal(SIGPIPE, SIG_IGN)
+        let keyboard = toQEMU[1]
+        session.send = { bytes in writeAll(keyboard, bytes) }
+        if case .respond(let respond) = input {
+            session.onLine = { line in if let text = respond(line) { session.typed(Array(text.utf8)) } }
         }
-        let respond: ((String) -> String?)? = { if case .respond(let r) = input { return r } else { return nil } }()
-        let collected = LineCollector { line in
-            onLine(line)
-            if let respond, let keyboard, let text = respond(line) { try? keyboard.write(contentsOf: Data(text.utf8)) }
-        }
-        let done = DispatchSemaphore(value: 0)
-        let reader = Thread {
-            let handle = out.fileHandleForReading
-            while true {
-                let data = handle.availableData
-                if data.isEmpty { break }
-                collected.append(data)
-            }
-            collected.flush()
-            done.signal()
-        }
-        try p.run()
-        reader.start()
+        session.start()
+
+        var readsInput = false
+        if case .inherit = input { readsInput = true }
         let deadline = Date().addingTimeInterval(timeout)
-        var timedOut = false
-        while p.isRunning {
-            if Date() > deadline { timedOut = true; p.terminate(); break }
-            Thread.sleep(forTimeInterval: 0.05)
+        var quitDeadline: Date?
+        var timedOut = false, caught: Int32?
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        var output = true
+        while output {
+            var fds = [pollfd(fd: fromQEMU[0], events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: signals[0], events: Int16(POLLIN), revents: 0)]
+            if readsInput { fds.append(pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0)) }
+            let limit = min(quitDeadline ?? deadline, deadline)
+            let wait = Int32(max(0, min(limit.timeIntervalSinceNow, 1)) * 1000)
+            let ready = poll(&fds, nfds_t(fds.count), wait)
+            if ready < 0 && errno != EINTR { break }
+            if Date() >= deadline { timedOut = true; break }
+            if let q = quitDeadline, Date() >= q { break }   // `quit` typed, the hypervisor did not end
+            if fds[1].revents & Int16(POLLIN) != 0 {
+                var signo: UInt8 = 0
+                if read(signals[0], &signo, 1) == 1 { caught = Int32(signo); break }
+            }
+            if fds[0].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 {
+                let n = read(fromQEMU[0], &buffer, buffer.count)
+                if n > 0 { session.received(Array(buffer[0..<n])) } else if n == 0 || errno != EINTR { output = false }
+            }
+            if readsInput, fds.count > 2, fds[2].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 {
+                let n = read(STDIN_FILENO, &buffer, buffer.count)
+                if n > 0 { session.typed(Array(buffer[0..<n])) } else if n == 0 { readsInput = false }
+            }
+            if session.quitRequested && quitDeadline == nil { quitDeadline = Date().addingTimeInterval(10) }
         }
-        p.waitUntilExit()
-        _ = done.wait(timeout: .now() + 5)
-        return Result(lines: collected.lines, timedOut: timedOut, status: p.terminationStatus)
+        let status = stop(pid, gently: output)
+        // What QEMU printed on its way out.
+        while true {
+            let n = read(fromQEMU[0], &buffer, buffer.count)
+            if n <= 0 { break }
+            session.received(Array(buffer[0..<n]))
+        }
+        session.finish()
+        return Result(lines: session.lines, timedOut: timedOut, status: status, signal: caught)
     }
+
+    /// Waits for QEMU; if it is still running (timeout, signal, quit), SIGTERM, then SIGKILL.
+    static func stop(_ pid: pid_t, gently exited: Bool) -> Int32 {
+        var status: Int32 = 0
+        if !exited || waitpid(pid, &status, WNOHANG) == 0 {
+            if exited, waitFor(pid, seconds: 2, &status) { return exitCode(status) }
+            kill(pid, SIGTERM)
+            if !waitFor(pid, seconds: 3, &status) { kill(pid, SIGKILL); waitpid(pid, &status, 0) }
+        }
+        return exitCode(status)
+    }
+
+    private static func waitFor(_ pid: pid_t, seconds: Double, _ status: inout Int32) -> Bool {
+        let end = Date().addingTimeInterval(seconds)
+        while Date() < end {
+            if waitpid(pid, &status, WNOHANG) == pid { return true }
+            usleep(20_000)
+        }
+        return false
+    }
+
+    private static func exitCode(_ status: Int32) -> Int32 {
+        let signal = status & 0x7F
+        return signal == 0 ? (status >> 8) & 0xFF : 128 + signal
+    }
+
+    static func spawn(_ arguments: [String], stdin: Int32, stdout: Int32) throws -> pid_t {
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) }
+        argv.append(nil)
+        defer { for a in argv { free(a) } }
+        let pid = host_spawn(arguments[0], argv, nil, stdin, stdout, stdout,
+                             Int32(HOST_SPAWN_DIE_WITH_PARENT | HOST_SPAWN_OWN_PROCESS_GROUP))
+        guard pid > 0 else { throw POSIXFailure("starting \(arguments[0])") }
+        return pid
+    }
+
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                if n < 0 { if errno == EINTR { continue }; return }
+                offset += n
+            }
+        }
+    }
+}
+
+/// A system call that failed, with errno in words.
+public struct POSIXFailure: Error, CustomStringConvertible {
+    public var description: String
+    init(_ what: String) { description = "\(what) failed: \(String(cString: strerror(errno)))" }
 }
 
 /// Splits a byte stream into lines as it arrives.

@@ -14,8 +14,12 @@ public struct SystemRunner {
         public var virtualization = true
         /// Console input: none (tests, CI), this process's stdin (the CLI), or scripted answers.
         public var input: QEMU.Input = .none
-        /// Print console lines as they arrive.
+        /// Print console lines as they arrive (when not at a terminal).
         public var echo = true
+        /// The key that opens the hypervisor console (Ctrl-] by default).
+        public var escapeKey = ConsoleSession.defaultEscape
+        /// Use this QEMU instead of the one on PATH (tests: a QEMU with fewer data files).
+        public var qemu: String?
         public init() {}
     }
 
@@ -24,9 +28,17 @@ public struct SystemRunner {
         case guestsFailed
         case timedOut
         case hypervisorPanic
-        /// Process exit status for each verdict.
+        /// A signal (SIGINT, SIGTERM, SIGHUP) ended the run; QEMU was stopped.
+        case interrupted(signal: Int32)
+        /// Process exit status for each verdict (a signal's: 128 + its number, as a shell's).
         public var exitStatus: Int32 {
-            switch self { case .success: return 0; case .guestsFailed: return 1; case .timedOut: return 3; case .hypervisorPanic: return 4 }
+            switch self {
+            case .success: return 0
+            case .guestsFailed: return 1
+            case .timedOut: return 3
+            case .hypervisorPanic: return 4
+            case .interrupted(let signal): return 128 + signal
+            }
         }
     }
 
@@ -35,6 +47,8 @@ public struct SystemRunner {
         public var report: ConsoleReport
         public var lines: [String]
         public var summary: [String]
+        /// The run's folder: each guest's console as NAME.log, the hypervisor's as hypervisor.log.
+        public var logDirectory: URL?
     }
 
     public let layout: ProjectLayout
@@ -61,23 +75,46 @@ public struct SystemRunner {
         var builder = ImageBuilder(layout: layout, toolchain: try Toolchain())
         builder.log = log
         let image = try builder.buildHypervisor()
-        let qemu = try QEMU.locate(log: log)
+        let qemu = try options.qemu ?? QEMU.locate(log: log)
         let boot = try BootLayout(system: system)
-        let runDirectory = layout.buildDirectory.appendingPathComponent("run-\(getpid())-\(UInt64(Date().timeIntervalSince1970 * 1000))")
-        try FileManager.default.createDirectory(at: runDirectory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: runDirectory) }
+        let runDirectory = try Self.makeRunDirectory(in: layout)
         var machine = QEMU.Machine()
         machine.cpu = options.cpu
         machine.cores = options.cores
         machine.ramMiB = boot.machineRAMMiB
         machine.countInstructions = options.countInstructions
         machine.virtualization = options.virtualization
+        // At a terminal swiftvisor owns it (raw mode) for the whole run; otherwise whole lines.
+        var terminal: Terminal?
+        if case .inherit = options.input { terminal = Terminal.standard() }
         let echo = options.echo, log = self.log
+        let session = ConsoleSession(guestNames: system.description.guests.map(\.name),
+                                     display: terminal.map { .terminal($0) } ?? .lines(echo ? log : nil),
+                                     escapeKey: options.escapeKey, logDirectory: runDirectory)
+        terminal?.enterRawMode()
+        if terminal != nil { session.announceFocus() }
+        defer { terminal?.restore() }
         let result = try QEMU.run(qemu: qemu, machine: machine, image: image,
                                   extraArguments: try boot.qemuArguments(writingManifestTo: runDirectory),
-                                  timeout: options.timeout, input: options.input) { line in if echo { log(line) } }
+                                  timeout: options.timeout, input: options.input, session: session)
+        terminal?.restore()
         let report = ConsoleReport(lines: result.lines)
-        return judge(system: system, report: report, result: result, timeout: options.timeout)
+        var outcome = judge(system: system, report: report, result: result, timeout: options.timeout)
+        outcome.logDirectory = runDirectory
+        return outcome
+    }
+
+    /// A new folder for this run's logs under .build/swiftvisor-runs; only the newest 20 are kept.
+    static func makeRunDirectory(in layout: ProjectLayout) throws -> URL {
+        let runs = layout.root.appendingPathComponent(".build/swiftvisor-runs")
+        try FileManager.default.createDirectory(at: runs, withIntermediateDirectories: true)
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        let directory = runs.appendingPathComponent("\(formatter.string(from: Date()))-\(getpid())-\(UInt64(Date().timeIntervalSince1970 * 1000) % 1000)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let all = ((try? FileManager.default.contentsOfDirectory(atPath: runs.path)) ?? []).sorted()
+        for old in all.dropLast(20) { try? FileManager.default.removeItem(at: runs.appendingPathComponent(old)) }
+        return directory
     }
 
     func judge(system: LoadedSystem, report: ConsoleReport, result: QEMU.Result, timeout: Double) -> Outcome {
@@ -93,14 +130,22 @@ public struct SystemRunner {
                 text = "stopped by the hypervisor: \(cause)"; allGood = false
             case .notStarted(let cause)?:
                 text = "not started: \(cause)"; allGood = false
+            case .destroyed(let why)?:
+                text = "destroyed (\(why))"   // the user's choice, not a failure
             case nil:
-                text = result.timedOut ? "still running when the \(Int(timeout)) s timeout expired" : "no outcome reported"
+                if result.signal != nil { text = "still running when swiftvisor was interrupted" }
+                else if result.timedOut { text = "still running when the \(Int(timeout)) s timeout expired" }
+                else if report.lines == 0, let last = result.lines.last { text = "QEMU ended before the hypervisor spoke: \(last)" }
+                else { text = "no outcome reported" }
                 allGood = false
             }
             summary.append("  \(g.name): \(text)" + (report.kernelPanics[g.name].map { " (it reported: \($0))" } ?? ""))
         }
         let verdict: Verdict
-        if let panic = report.panic {
+        if let signal = result.signal {
+            verdict = .interrupted(signal: signal)
+            summary.append("  interrupted: \(Self.signalName(signal)) received; QEMU was stopped")
+        } else if let panic = report.panic {
             verdict = .hypervisorPanic
             summary.append("  hypervisor: \(panic)")
         } else if result.timedOut {
@@ -110,5 +155,15 @@ public struct SystemRunner {
             verdict = allGood ? .success : .guestsFailed
         }
         return Outcome(verdict: verdict, report: report, lines: result.lines, summary: summary)
+    }
+
+    static func signalName(_ signal: Int32) -> String {
+        switch signal {
+        case SIGINT: return "SIGINT"
+        case SIGTERM: return "SIGTERM"
+        case SIGHUP: return "SIGHUP"
+        case SIGQUIT: return "SIGQUIT"
+        default: return "signal \(signal)"
+        }
     }
 }

@@ -18,10 +18,17 @@ struct MachineOptions: ParsableArguments {
     @Option(help: "Physical cores of the machine (QEMU -smp), 1 to 8.")
     var cores: Int = 2
 
+    @Option(help: "The key that opens the hypervisor console at the guest consoles: ^] (Ctrl-], as xl console), ^A, ...")
+    var escape: String = "^]"
+
     func validate() throws {
         guard ["cortex-a57", "max"].contains(cpu) else { throw ValidationError("--cpu must be cortex-a57 or max, not '\(cpu)'") }
         if let timeout, timeout <= 0 { throw ValidationError("--timeout must be positive") }
         guard (1...8).contains(cores) else { throw ValidationError("--cores must be 1 to 8, not \(cores)") }
+        guard let key = ConsoleSession.escapeKey(named: escape), key != 0x0D, key != 0x0A else {
+            throw ValidationError("--escape must be a control key such as ^] or ^A, not '\(escape)'")
+        }
+        _ = key
     }
 }
 
@@ -32,11 +39,19 @@ func runSystem(_ config: URL, _ machine: MachineOptions, defaultTimeout: Double 
     options.cores = machine.cores
     options.timeout = machine.timeout ?? defaultTimeout
     options.input = .inherit
+    options.escapeKey = ConsoleSession.escapeKey(named: machine.escape) ?? ConsoleSession.defaultEscape
     let runner = SystemRunner()
     do {
         let outcome = try runner.run(config, options: options)
-        print("swiftvisor run: \(outcome.verdict == .success ? "every guest powered off with exit code 0" : "FAILED")")
+        let headline: String
+        switch outcome.verdict {
+        case .success: headline = "every guest ended well"
+        case .interrupted: headline = "interrupted"
+        default: headline = "FAILED"
+        }
+        print("swiftvisor run: \(headline)")
         outcome.summary.forEach { print($0) }
+        if let logs = outcome.logDirectory { print("  consoles: \(logs.path)/NAME.log") }
         throw ExitCode(outcome.verdict.exitStatus)
     } catch let errors as [ConfigError] {
         for e in errors { FileHandle.standardError.write(Data("error: \(e)\n".utf8)) }

@@ -15,27 +15,32 @@ public struct BootManifest: Equatable {
         public var deviceMemory: [AddressRange<HostPhysicalAddress>]
         /// Physical SPIs passed through, delivered as the same INTID (xl.cfg `irqs`).
         public var interrupts: [UInt32]
+        /// Started at boot; otherwise only by the hypervisor console's `create NAME`.
+        public var autostart: Bool
 
         public init(name: String, kernel: AddressRange<HostPhysicalAddress>, ramdisk: AddressRange<HostPhysicalAddress>? = nil,
                     memoryBytes: UInt64, vcpus: Int, commandLine: String, affinity: UInt64 = 0,
-                    deviceMemory: [AddressRange<HostPhysicalAddress>] = [], interrupts: [UInt32] = []) {
+                    deviceMemory: [AddressRange<HostPhysicalAddress>] = [], interrupts: [UInt32] = [],
+                    autostart: Bool = true) {
             self.name = name; self.kernel = kernel; self.ramdisk = ramdisk
             self.memoryBytes = memoryBytes; self.vcpus = vcpus; self.commandLine = commandLine; self.affinity = affinity
-            self.deviceMemory = deviceMemory; self.interrupts = interrupts
+            self.deviceMemory = deviceMemory; self.interrupts = interrupts; self.autostart = autostart
         }
     }
 
     public var guests: [Guest]
     public init(guests: [Guest]) { self.guests = guests }
 
-    static let magic: UInt64 = 0x3146_494E_414D_5653  // "SVMANIF1"
+    static let magic: UInt64 = 0x3246_494E_414D_5653  // "SVMANIF2"
     static let headerSize = 16
     static let entrySize = 1024
     public static let maxNameLength = 63
     public static let maxDeviceMemoryRanges = 4
     public static let maxInterrupts = 8
-    /// Entry layout: name 0-63, images and sizes 64-111, iomem 112-175, irqs 176-207, cmdline 208-.
-    static let commandLineOffset = 208
+    /// Entry layout: name 0-63, images and sizes 64-111, iomem 112-175, irqs 176-207,
+    /// flags 208-215 (bit 0: do not start at boot), cmdline 216-.
+    static let flagsOffset = 208
+    static let commandLineOffset = 216
     public static let maxCommandLineLength = entrySize - commandLineOffset - 1
 
     public enum ParseError: Error, Equatable { case badMagic, truncated, badEntry(index: Int) }
@@ -61,6 +66,7 @@ public struct BootManifest: Equatable {
                 e.appendLE(r.base.rawValue, size: 8); e.appendLE(r.size, size: 8)
             }
             for i in 0..<Self.maxInterrupts { e.appendLE(UInt64(i < g.interrupts.count ? g.interrupts[i] : 0), size: 4) }
+            e.appendLE(g.autostart ? 0 : 1, size: 8)
             e.append(contentsOf: g.commandLine.utf8.prefix(Self.maxCommandLineLength))
             while e.count < Self.entrySize { e.append(0) }
             b.append(contentsOf: e)
@@ -97,7 +103,8 @@ public struct BootManifest: Equatable {
                 ramdisk: ramdiskSize == 0 ? nil : .init(base: HostPhysicalAddress(e.le64(80)), size: ramdiskSize),
                 memoryBytes: e.le64(96), vcpus: vcpus,
                 commandLine: Self.string(e, Self.commandLineOffset, Self.entrySize - Self.commandLineOffset),
-                affinity: UInt64(e.le32(108)), deviceMemory: deviceMemory, interrupts: interrupts))
+                affinity: UInt64(e.le32(108)), deviceMemory: deviceMemory, interrupts: interrupts,
+                autostart: e.le64(Self.flagsOffset) & 1 == 0))
         }
     }
 

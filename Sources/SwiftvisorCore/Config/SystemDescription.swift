@@ -17,6 +17,8 @@ public struct SystemDescription: Equatable {
         public var irqs: [Int] = []
         /// Line of the `[[guest]]` header, for messages.
         public var line: Int
+        /// Started at boot (default); otherwise by the hypervisor console's `create NAME`.
+        public var autostart = true
 
         public init(name: String, kernel: String, memoryMiB: Int, vcpus: Int = 1, commandLine: String = "",
                     ramdisk: String? = nil, cpus: [Int] = [], line: Int = 0) {

@@ -22,6 +22,13 @@ public struct ConsoleInput: Equatable {
         case nothing
     }
 
+    /// Moves the focus (the console's `console NAME`, or the host tool's choice).
+    public mutating func focus(on focus: Focus) {
+        if case .guest(let n) = focus, n >= guestCount { return }
+        self.focus = focus
+        escapes = 0
+    }
+
     public mutating func accept(_ byte: UInt8) -> Action {
         if byte == Self.escape {
             escapes += 1

@@ -23,6 +23,8 @@ public struct RoundRobinScheduler {
     public private(set) var affinity: [UInt64] = []
     /// The vCPU each core ran last (where its round-robin search resumes).
     public private(set) var lastOnCore: [Int?]
+    /// vCPUs of a paused guest (the console's `pause`): they keep their state but never run.
+    public private(set) var paused: [Bool] = []
     /// vCPUs woken from `.blocked`, oldest first.
     public private(set) var woken: [Int] = []
     public let coreCount: Int
@@ -36,6 +38,7 @@ public struct RoundRobinScheduler {
     public mutating func add(_ state: VCPUState, affinity mask: UInt64 = 0) -> Int {
         states.append(state)
         runningOn.append(nil)
+        paused.append(false)
         let all: UInt64 = coreCount >= 64 ? ~0 : (1 << UInt64(coreCount)) - 1
         affinity.append(mask & all == 0 ? all : mask & all)
         return states.count - 1
@@ -46,6 +49,16 @@ public struct RoundRobinScheduler {
     public mutating func setState(_ slot: Int, _ state: VCPUState) {
         if states[slot] != .finished { states[slot] = state }
     }
+
+    /// Brings a finished vCPU back, powered off, for a guest that is created again. Only
+    /// when no core runs it any more (no late trap of its last life can be in flight).
+    public mutating func revive(_ slot: Int) {
+        precondition(runningOn[slot] == nil)
+        states[slot] = .off
+        paused[slot] = false
+    }
+
+    public mutating func setPaused(_ slot: Int, _ value: Bool) { paused[slot] = value }
 
     /// The vCPU running on `core` has stopped running there (switched out, blocked, finished).
     public mutating func stopRunning(core: Int) {
@@ -62,7 +75,7 @@ public struct RoundRobinScheduler {
     }
 
     func eligible(_ slot: Int, core: Int) -> Bool {
-        states[slot] == .runnable && (runningOn[slot] == nil || runningOn[slot] == core)
+        states[slot] == .runnable && !paused[slot] && (runningOn[slot] == nil || runningOn[slot] == core)
             && affinity[slot] & (1 << UInt64(core)) != 0
     }
 
@@ -99,6 +112,12 @@ public struct RoundRobinScheduler {
         var candidates = allowed
         if let except { candidates &= ~(1 << UInt64(except)) }
         return candidates == 0 ? nil : candidates.trailingZeroBitCount
+    }
+
+    /// Some vCPU that no core runs could run on `core` now.
+    public func canRun(core: Int) -> Bool {
+        for slot in 0..<states.count where runningOn[slot] == nil && eligible(slot, core: core) { return true }
+        return false
     }
 
     public var hasRunnable: Bool { states.contains(.runnable) }

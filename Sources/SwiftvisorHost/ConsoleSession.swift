@@ -1,0 +1,331 @@
+import Foundation
+import SwiftvisorCore
+
+/// The consoles of a running system as the user meets them. The hypervisor sends every
+/// guest's console and its own messages as separate streams (ConsoleMux); this splits them:
+///
+/// - at a terminal, the focused guest's bytes go to it untouched (escape sequences, colours,
+///   a full-screen `vi`); other guests' output is kept in their log files and announced by a
+///   one-line notice; the escape key (Ctrl-] by default, as `xl console`) opens the
+///   hypervisor console, where `console NAME` switches guests and the rest goes to the
+///   hypervisor;
+/// - without one (pipes, CI), every line is printed whole with its guest's name.
+///
+/// Every guest's raw output is also written to `NAME.log` in the run's folder.
+public final class ConsoleSession {
+    public enum Display {
+        /// A person at a terminal (already in raw mode).
+        case terminal(Terminal)
+        /// Whole lines to this function (pipes, tests); nil prints nothing.
+        case lines(((String) -> Void)?)
+    }
+
+    public let guestNames: [String]
+    public let escapeKey: UInt8
+    let display: Display
+    /// Sends framed bytes to the hypervisor (QEMU's serial input).
+    var send: ([UInt8]) -> Void = { _ in }
+    /// Each whole line, as printed in line mode ("NAME | text", "swiftvisor: ..."), for the
+    /// report and for scripted typing.
+    var onLine: (String) -> Void = { _ in }
+
+    public private(set) var lines: [String] = []
+    /// The guest that gets typed input.
+    public private(set) var focus = 0
+    /// The user is typing a hypervisor console command (after the escape key).
+    public private(set) var commandMode = false
+    /// The user asked to quit (the tool ends QEMU if the hypervisor does not).
+    public private(set) var quitRequested = false
+
+    private var decoder = ConsoleMux.Decoder()
+    private var partial: [Int: [UInt8]] = [:]
+    private var logs: [Int: FileHandle] = [:]
+    /// Last bytes of each guest's output, replayed when the user switches to it.
+    private var recent: [Int: [UInt8]] = [:]
+    private static let recentLimit = 2048
+    /// Guests whose output since the last switch the user has been told about.
+    private var noticed: Set<Int> = []
+    /// The focused guest's last byte ended a line (so a notice can start on its own line).
+    private var atLineStart = true
+    private var command: [UInt8] = []
+    private var announcedInput = false
+
+    /// `logDirectory`: where NAME.log files go (nil: none).
+    public init(guestNames: [String], display: Display, escapeKey: UInt8 = ConsoleSession.defaultEscape, logDirectory: URL?) {
+        self.guestNames = guestNames
+        self.display = display
+        self.escapeKey = escapeKey
+        if let logDirectory {
+            for (i, name) in guestNames.enumerated() {
+                let url = logDirectory.appendingPathComponent("\(name).log")
+                FileManager.default.createFile(atPath: url.path, contents: nil)
+                logs[i] = try? FileHandle(forWritingTo: url)
+            }
+            let url = logDirectory.appendingPathComponent("hypervisor.log")
+            FileManager.default.createFile(atPath: url.path, contents: nil)
+            logs[-1] = try? FileHandle(forWritingTo: url)
+        }
+    }
+
+    deinit { for (_, h) in logs { try? h.close() } }
+
+    /// Ctrl-], as `xl console` and telnet.
+    public static let defaultEscape: UInt8 = 0x1D
+
+    /// Parses "^]", "^A", "ctrl-]" into the byte the key sends.
+    public static func escapeKey(named text: String) -> UInt8? {
+        var t = text.lowercased()
+        for prefix in ["ctrl-", "ctrl+", "c-", "^"] where t.hasPrefix(prefix) { t.removeFirst(prefix.count); break }
+        guard t.count == 1, let c = t.unicodeScalars.first, c.isASCII else { return nil }
+        let v = UInt8(c.value)
+        switch v {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"): return v - UInt8(ascii: "a") + 1
+        case UInt8(ascii: "@"), UInt8(ascii: "["), UInt8(ascii: "\\"), UInt8(ascii: "]"), UInt8(ascii: "^"), UInt8(ascii: "_"):
+            return v - 0x40
+        default: return nil
+        }
+    }
+
+    /// How the escape key is written for people: "Ctrl-]".
+    public var escapeName: String {
+        let c = Character(Unicode.Scalar(escapeKey + 0x40))
+        return "Ctrl-\(escapeKey >= 1 && escapeKey <= 26 ? String(c).uppercased() : String(c))"
+    }
+
+    var isTerminal: Bool { if case .terminal = display { return true } else { return false } }
+
+    // MARK: Output (hypervisor to user)
+
+    /// Bytes from QEMU's serial output.
+    func received(_ bytes: [UInt8]) {
+        decoder.feed(bytes) { stream, run in
+            switch stream {
+            case .hypervisor: hypervisorBytes(run)
+            case .guest(let n): guestBytes(n, run)
+            }
+        }
+    }
+
+    /// Bytes from QEMU itself (its own errors), or anything before the hypervisor speaks.
+    func qemuSaid(_ text: String) { emitLine(text, stream: -1) }
+
+    private func guestBytes(_ n: Int, _ run: [UInt8]) {
+        try? logs[n]?.write(contentsOf: Data(run))
+        var r = recent[n, default: []]
+        r.append(contentsOf: run)
+        if r.count > Self.recentLimit * 2 { r.removeFirst(r.count - Self.recentLimit) }
+        recent[n] = r
+        if case .terminal(let t) = display {
+            if n == focus && !commandMode {
+                t.write(run)
+                atLineStart = run.last == UInt8(ascii: "\n")
+            } else if !noticed.contains(n) {
+                noticed.insert(n)
+                notice("\(name(n)) printed something; \(escapeName) then `console \(name(n))` shows it")
+            }
+        }
+        // Whole lines for the report (and for line mode's display).
+        var line = partial[n, default: []]
+        for b in run {
+            if b == UInt8(ascii: "\n") {
+                emitLine("\(name(n)) | " + Self.text(line), stream: n)
+                line.removeAll(keepingCapacity: true)
+            } else if line.count < 4096 {
+                line.append(b)
+            }
+        }
+        partial[n] = line
+    }
+
+    private func hypervisorBytes(_ run: [UInt8]) {
+        try? logs[-1]?.write(contentsOf: Data(run))
+        var line = partial[-1, default: []]
+        for b in run {
+            if b == UInt8(ascii: "\n") {
+                let text = Self.text(line)
+                emitLine(text, stream: -1)
+                if case .terminal = display { showHypervisorLine(text) }
+                line.removeAll(keepingCapacity: true)
+            } else if line.count < 4096 {
+                line.append(b)
+            }
+        }
+        partial[-1] = line
+    }
+
+    private func emitLine(_ line: String, stream: Int) {
+        lines.append(line)
+        onLine(line)
+        if case .lines(let print?) = display { print(line) }
+    }
+
+    /// A guest's line as text for line mode: escape sequences dropped, other control bytes
+    /// shown as '?', CR dropped, invalid UTF-8 replaced.
+    static func text(_ bytes: [UInt8]) -> String {
+        var out: [UInt8] = []
+        var i = 0
+        while i < bytes.count {
+            let b = bytes[i]
+            if b == 0x1B {   // ESC: skip a CSI ("ESC [ ... final"), OSC ("ESC ] ... BEL"), or one pair
+                i += 1
+                if i < bytes.count && bytes[i] == UInt8(ascii: "[") {
+                    i += 1
+                    while i < bytes.count && !(0x40...0x7E).contains(bytes[i]) { i += 1 }
+                } else if i < bytes.count && bytes[i] == UInt8(ascii: "]") {
+                    while i < bytes.count && bytes[i] != 0x07 { i += 1 }
+                }
+                i += 1
+                continue
+            }
+            if b == UInt8(ascii: "\r") { i += 1; continue }
+            out.append(b < 0x20 && b != UInt8(ascii: "\t") || b == 0x7F ? UInt8(ascii: "?") : b)
+            i += 1
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private func name(_ n: Int) -> String { n >= 0 && n < guestNames.count ? guestNames[n] : "guest \(n)" }
+
+    // MARK: The terminal's own lines
+
+    /// A line of ours at the terminal, on a line of its own.
+    private func terminalLine(_ text: String) {
+        guard case .terminal(let t) = display else { return }
+        if commandMode {
+            // Over the prompt line (CR, erase to end of line), then the prompt again below.
+            t.write("\r\u{1B}[K" + text + "\r\n" + prompt + String(decoding: command, as: UTF8.self))
+            atLineStart = false
+            return
+        }
+        t.write((atLineStart ? "" : "\r\n") + text + "\r\n")
+        atLineStart = true
+    }
+
+    private func notice(_ text: String) { terminalLine("[swiftvisor: \(text)]") }
+
+    private func showHypervisorLine(_ text: String) {
+        // Messages about another guest's state are notices; the rest is shown as it is.
+        terminalLine(text)
+        for (n, guest) in guestNames.enumerated() where n != focus && text.hasPrefix("swiftvisor: guest '\(guest)' ") {
+            noticed.remove(n)   // its next output is announced again
+        }
+    }
+
+    private var prompt: String { "(swiftvisor) " }
+
+    /// At a terminal: where typing goes. In line mode only once input has come.
+    public func announceFocus() {
+        let text = "input goes to guest '\(name(focus))'; \(escapeName) for the hypervisor console (help lists its commands)"
+        if isTerminal { notice(text) } else { emitLine("swiftvisor: " + text, stream: -1) }
+        announcedInput = true
+    }
+
+    // MARK: Input (user to hypervisor)
+
+    /// Keys typed (or piped, or scripted).
+    func typed(_ bytes: [UInt8]) {
+        if !announcedInput { announceFocus() }
+        var forGuest: [UInt8] = []
+        func flushGuest() { if !forGuest.isEmpty { send(ConsoleMux.escaped(forGuest)); forGuest.removeAll() } }
+        for b in bytes {
+            if b == escapeKey {
+                flushGuest()
+                toggleCommandMode()
+                continue
+            }
+            if !commandMode { forGuest.append(b); continue }
+            switch b {
+            case UInt8(ascii: "\r"), UInt8(ascii: "\n"):
+                let line = String(decoding: command, as: UTF8.self)
+                command.removeAll()
+                if case .terminal(let t) = display { t.write("\r\n" + (commandMode ? prompt : "")); atLineStart = false }
+                runCommand(line)
+            case 0x7F, 0x08:
+                if !command.isEmpty {
+                    command.removeLast()
+                    if case .terminal(let t) = display { t.write("\u{8} \u{8}") }
+                }
+            case 0x03:   // Ctrl-C abandons the line
+                command.removeAll()
+                if case .terminal(let t) = display { t.write("^C\r\n" + prompt) }
+            case 0x20...0x7E:
+                if command.count < ConsoleMux.InputDecoder.maximumCommandLength {
+                    command.append(b)
+                    if case .terminal(let t) = display { t.write([b]) }
+                }
+            default: break
+            }
+        }
+        flushGuest()
+    }
+
+    private func toggleCommandMode() {
+        commandMode.toggle()
+        command.removeAll()
+        if commandMode {
+            if case .terminal(let t) = display {
+                t.write((atLineStart ? "" : "\r\n") + "[swiftvisor: hypervisor console; \(escapeName) goes back to '\(name(focus))']\r\n" + prompt)
+                atLineStart = false
+            }
+        } else {
+            switchTo(focus, replay: false)
+        }
+    }
+
+    private func runCommand(_ line: String) {
+        let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+        guard let verb = words.first else { return }
+        if verb == "console" {
+            guard words.count == 2, let n = guestNames.firstIndex(of: String(words[1])) else {
+                message(words.count == 2 ? "no guest named '\(words[1])'; list shows them" : "console needs a guest's name: console NAME")
+                return
+            }
+            commandMode = false
+            switchTo(n, replay: true)
+            return
+        }
+        if verb == "quit" || verb == "q" { quitRequested = true }
+        send(ConsoleMux.commandLine(line))
+    }
+
+    private func message(_ text: String) {
+        if isTerminal { terminalLine(text) } else { emitLine("swiftvisor: " + text, stream: -1) }
+    }
+
+    /// Input now goes to guest `n`; at a terminal its recent output is shown again.
+    private func switchTo(_ n: Int, replay: Bool) {
+        focus = n
+        send(ConsoleMux.focusOn(guest: n))
+        noticed.remove(n)
+        if case .terminal(let t) = display {
+            notice("console: \(name(n)) (\(escapeName) for the hypervisor console)")
+            if replay, var tail = recent[n], !tail.isEmpty {
+                // Start at a line boundary, so no escape sequence is replayed from its middle.
+                if tail.count > Self.recentLimit, let nl = tail.suffix(Self.recentLimit).firstIndex(of: UInt8(ascii: "\n")) {
+                    tail = Array(tail[(nl + 1)...])
+                }
+                t.write(tail)
+                atLineStart = tail.last == UInt8(ascii: "\n")
+            }
+        } else {
+            emitLine("swiftvisor: input goes to guest '\(name(n))'", stream: -1)
+        }
+    }
+
+    /// The first bytes sent: input starts with the first guest.
+    func start() {
+        send(ConsoleMux.focusOn(guest: focus))
+    }
+
+    /// Whatever is left unfinished when the run ends.
+    func finish() {
+        for (stream, line) in partial.sorted(by: { $0.key < $1.key }) where !line.isEmpty {
+            emitLine(stream < 0 ? Self.text(line) : "\(name(stream)) | " + Self.text(line), stream: stream)
+        }
+        partial.removeAll()
+        if case .terminal(let t) = display {
+            if commandMode { t.write("\r\u{1B}[K") } else if !atLineStart { t.write("\r\n") }
+            atLineStart = true
+        }
+    }
+}
