@@ -56,7 +56,8 @@ public struct BenchEnvironment: Codable, Equatable {
     }
 
     /// Reads the host's files and asks QEMU for its version; `consoleLines` are the bench run's.
-    public static func collect(cpu: String, consoleLines: [String]) -> BenchEnvironment {
+    /// `commit`: ToolVersion.commit() read before measuring, so a commit made meanwhile is not named.
+    public static func collect(cpu: String, commit: String?, consoleLines: [String]) -> BenchEnvironment {
         let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
         let osRelease = (try? String(contentsOfFile: "/etc/os-release", encoding: .utf8)) ?? ""
         let versionLine = (try? QEMU.locate(log: { _ in })).flatMap { try? Shell.run($0, ["--version"]) } ?? ""
@@ -69,7 +70,7 @@ public struct BenchEnvironment: Codable, Equatable {
         }
         let (version, package) = parseQEMUVersion(versionLine)
         return BenchEnvironment(
-            swiftvisor: ToolVersion.number, commit: ToolVersion.commit(),
+            swiftvisor: ToolVersion.number, commit: commit,
             host: Host(cpu: parseCPUModel(cpuinfo) ?? "unknown CPU", cores: ProcessInfo.processInfo.activeProcessorCount,
                        os: parseOSName(osRelease) ?? "unknown OS"),
             qemu: QEMUSetup(version: version, package: package, machine: value(after: "-M"), cpu: cpu,

@@ -169,17 +169,18 @@ extension Swiftvisor {
         func run() throws {
             // Progress goes to standard error, so standard output is only the report (or the JSON).
             let progress: (String) -> Void = { FileHandle.standardError.write(Data("\($0)\n".utf8)) }
+            let commit = ToolVersion.commit()
             let lines: [String]
             if linux {
                 progress("swiftvisor bench --linux: booting Debian's kernel directly, then as a guest (\(machine.cpu), -smp \(machine.cores))...")
                 let boots = try Benchmark.linux(cpu: machine.cpu, cores: machine.cores, timeout: timeout.seconds ?? 300, log: progress)
-                let report = LinuxBootReport(environment: .collect(cpu: machine.cpu, consoleLines: boots.lines),
+                let report = LinuxBootReport(environment: .collect(cpu: machine.cpu, commit: commit, consoleLines: boots.lines),
                                              cores: machine.cores, direct: boots.direct, guest: boots.guest)
                 lines = json ? [report.json] : report.text
             } else {
                 progress("swiftvisor bench: booting the bench guests (\(machine.cpu), -smp 1\(machine.cores >= 2 ? ", then -smp \(machine.cores)" : ""))...")
                 let runs = try Benchmark.run(cpu: machine.cpu, cores: machine.cores, timeout: timeout.seconds ?? 120)
-                let report = BenchReport(environment: .collect(cpu: machine.cpu, consoleLines: runs.flatMap(\.lines)), runs: runs)
+                let report = BenchReport(environment: .collect(cpu: machine.cpu, commit: commit, consoleLines: runs.flatMap(\.lines)), runs: runs)
                 lines = json ? [report.json] : report.text
             }
             lines.forEach { print($0) }
