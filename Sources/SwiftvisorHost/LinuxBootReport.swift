@@ -30,9 +30,10 @@ public struct LinuxBootReport {
         table.add(["as a swiftvisor guest", guest.instructions.grouped, String(format: "%.1f s", guest.seconds)])
         table.add(["ratio", String(format: "%.3f", instructionRatio), String(format: "%.2f", timeRatio)])
         return ["swiftvisor bench --linux: \(Self.unit)", "", "Measured on"] + environment.lines
-            + ["  boots       -smp \(cores), 256 MiB, 2 vCPUs for the guest; wall time is noisy, instructions repeat", ""]
+            + ["  boots       -smp \(cores), 256 MiB; the guest has 2 vCPUs; the direct boot has virtualization=off", ""]
             + table.render() + [
                 "",
+                "Instruction counts repeat from run to run; wall time is noisy.",
                 "swiftvisor adds \(added.grouped) instructions; \(ReferenceFigures.xen.title) adds about "
                     + "\(UInt64(ReferenceFigures.xenLinuxBootOverhead).grouped) (docs/performance.md).",
             ]
