@@ -5,6 +5,14 @@ import Foundation
 public enum Benchmark {
     public struct Figure: Equatable { public var name: String; public var value: Int }
 
+    /// One boot of a bench system: the physical cores it had (QEMU -smp), the figures its guest
+    /// printed, and the whole console (the hypervisor's banner says which EL2 mode it ran in).
+    public struct Run {
+        public var cores: Int
+        public var figures: [Figure]
+        public var lines: [String]
+    }
+
     public struct Failed: Error, CustomStringConvertible {
         public var description: String
     }
@@ -12,15 +20,15 @@ public enum Benchmark {
     /// The single-core figures run with one physical core (two guests must share it for the
     /// world switch; the reference figures were taken that way); with `cores` >= 2 a second
     /// run measures the IPI round trip between vCPUs on two physical cores.
-    public static func run(cpu: String, cores: Int, timeout: Double, layout: ProjectLayout = .current) throws -> [Figure] {
-        var figures = try measure("bench.toml", cpu: cpu, cores: 1, timeout: timeout, layout: layout)
+    public static func run(cpu: String, cores: Int, timeout: Double, layout: ProjectLayout = .current) throws -> [Run] {
+        var runs = [try measure("bench.toml", cpu: cpu, cores: 1, timeout: timeout, layout: layout)]
         if cores >= 2 {
-            figures += try measure("bench-smp.toml", cpu: cpu, cores: cores, timeout: timeout, layout: layout)
+            runs.append(try measure("bench-smp.toml", cpu: cpu, cores: cores, timeout: timeout, layout: layout))
         }
-        return figures
+        return runs
     }
 
-    static func measure(_ system: String, cpu: String, cores: Int, timeout: Double, layout: ProjectLayout) throws -> [Figure] {
+    static func measure(_ system: String, cpu: String, cores: Int, timeout: Double, layout: ProjectLayout) throws -> Run {
         var options = SystemRunner.Options()
         options.cpu = cpu
         options.cores = cores
@@ -33,7 +41,7 @@ public enum Benchmark {
         guard outcome.verdict == .success, !figures.isEmpty else {
             throw Failed(description: "the bench guest did not finish:\n" + (outcome.summary + outcome.lines.suffix(20)).joined(separator: "\n"))
         }
-        return figures
+        return Run(cores: cores, figures: figures, lines: outcome.lines)
     }
 
     /// `bench --linux`: Debian's kernel and the same initramfs booted (a) directly on QEMU `virt`
@@ -41,8 +49,9 @@ public enum Benchmark {
     /// instructions (all cores) and wall time from power-on to the first line of /init.
     public struct LinuxBoot { public var instructions: UInt64; public var seconds: Double }
 
+    /// Both boots, and the guest run's console (for the hypervisor's banner).
     public static func linux(cpu: String, cores: Int, timeout: Double, log: @escaping (String) -> Void)
-        throws -> (direct: LinuxBoot, guest: LinuxBoot) {
+        throws -> (direct: LinuxBoot, guest: LinuxBoot, lines: [String]) {
         let (kernel, initramfs) = try LinuxSystem.assets(log: log)
         let marker = "swiftvisor-init: counter at /init: "
         // Counter ticks -> instructions: -icount shift=0 is one instruction per ns; CNTFRQ 62.5 MHz.
@@ -78,7 +87,8 @@ public enum Benchmark {
             throw Failed(description: "the guest boot did not reach /init:\n" + outcome.lines.suffix(20).joined(separator: "\n"))
         }
         return (LinuxBoot(instructions: directTicks * instructionsPerTick, seconds: directAt.timeIntervalSince(start)),
-                LinuxBoot(instructions: (offset + guestTicks) * instructionsPerTick, seconds: at.timeIntervalSince(guestStart)))
+                LinuxBoot(instructions: (offset + guestTicks) * instructionsPerTick, seconds: at.timeIntervalSince(guestStart)),
+                outcome.lines)
     }
 
     /// Console lines go to the runner's log (where the caller spots /init's first line).

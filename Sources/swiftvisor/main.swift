@@ -5,17 +5,26 @@ import SwiftvisorHost
 struct Swiftvisor: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "A type-1 hypervisor for 64-bit Arm, in Swift: build, check, run and measure it on QEMU.",
+        discussion: "Start with `swiftvisor demo`. Every command that boots QEMU builds what is stale first.",
         subcommands: [Run.self, Demo.self, Linux.self, Bench.self, Check.self, Build.self])
+
+    // Our own flag rather than CommandConfiguration.version, which would run git on every start.
+    @Flag(help: "Show the version, and the git commit of the repository the tool was built from.")
+    var version = false
+
+    func run() throws {
+        guard version else { throw CleanExit.helpRequest(self) }
+        print(ToolVersion.describe(commit: ToolVersion.commit()))
+    }
 }
 
+/// `--cpu` and `--cores`: the QEMU machine. Any command that boots QEMU or checks a system
+/// against a machine takes this group.
 struct MachineOptions: ParsableArguments {
-    @Option(help: "QEMU CPU model: cortex-a57 (ARMv8.0, no VHE) or max (has VHE).")
+    @Option(help: ArgumentHelp("QEMU CPU model: cortex-a57 (ARMv8.0, no VHE) or max (has VHE).", valueName: "model"))
     var cpu: String = "cortex-a57"
 
-    @Option(help: "Stop QEMU after this many seconds (default 60; for `linux` at a shell, none).")
-    var timeout: Double?
-
-    @Option(help: "Physical cores of the machine (QEMU -smp), 1 to 8.")
+    @Option(help: ArgumentHelp("Physical cores of the QEMU machine (-smp), 1 to 8.", valueName: "n"))
     var cores: Int = 2
 
     @Option(help: "The key that opens the hypervisor console at the guest consoles: ^] (Ctrl-], as xl console), ^A, ...")
@@ -23,7 +32,6 @@ struct MachineOptions: ParsableArguments {
 
     func validate() throws {
         guard ["cortex-a57", "max"].contains(cpu) else { throw ValidationError("--cpu must be cortex-a57 or max, not '\(cpu)'") }
-        if let timeout, timeout <= 0 { throw ValidationError("--timeout must be positive") }
         guard (1...8).contains(cores) else { throw ValidationError("--cores must be 1 to 8, not \(cores)") }
         guard let key = ConsoleSession.escapeKey(named: escape), key != 0x0D, key != 0x0A else {
             throw ValidationError("--escape must be a control key such as ^] or ^A, not '\(escape)'")
@@ -32,12 +40,30 @@ struct MachineOptions: ParsableArguments {
     }
 }
 
+/// The default `--timeout` of one command, as its help states it.
+protocol TimeoutDefault { static var help: String { get } }
+
+/// `--timeout`, only on the commands that boot QEMU; each states its own default.
+struct TimeoutOption<Default: TimeoutDefault>: ParsableArguments {
+    @Option(name: .customLong("timeout"),
+            help: ArgumentHelp("Stop QEMU after this many seconds (\(Default.help)).", valueName: "seconds"))
+    var seconds: Double?
+
+    func validate() throws {
+        if let seconds, seconds <= 0 { throw ValidationError("--timeout must be positive, not \(seconds)") }
+    }
+}
+
+enum RunTimeout: TimeoutDefault { static let help = "default: 60" }
+enum LinuxTimeout: TimeoutDefault { static let help = "default: 300; none when the guests are left at a shell" }
+enum BenchTimeout: TimeoutDefault { static let help = "per boot; default: 120, or 300 with --linux" }
+
 /// Runs a system and exits with its verdict; config errors exit 2 before QEMU starts.
-func runSystem(_ config: URL, _ machine: MachineOptions, defaultTimeout: Double = 60) throws {
+func runSystem(_ config: URL, _ machine: MachineOptions, timeout: Double) throws {
     var options = SystemRunner.Options()
     options.cpu = machine.cpu
     options.cores = machine.cores
-    options.timeout = machine.timeout ?? defaultTimeout
+    options.timeout = timeout
     options.input = .inherit
     options.escapeKey = ConsoleSession.escapeKey(named: machine.escape) ?? ConsoleSession.defaultEscape
     let runner = SystemRunner()
@@ -59,25 +85,45 @@ func runSystem(_ config: URL, _ machine: MachineOptions, defaultTimeout: Double 
     }
 }
 
+let exitStatuses = """
+    Exit status: 0 if every guest powered off with exit code 0; 1 if a guest failed (non-zero \
+    exit code, crash, stopped by the hypervisor); 2 for a bad system description (reported before \
+    QEMU starts); 3 on timeout; 4 if the hypervisor panicked.
+    """
+
 extension Swiftvisor {
     struct Run: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Boot the guests a system description (TOML) lists.")
-        @Argument(help: "The system description, e.g. examples/demo.toml.") var system: String
+        static let configuration = CommandConfiguration(
+            abstract: "Boot the guests a system description (TOML) lists.",
+            discussion: "Console lines of the hypervisor and of each guest (\"NAME | ...\") are printed as they come, then a summary of each guest's outcome. \(exitStatuses)")
+        @Argument(help: ArgumentHelp("The system description, e.g. examples/demo.toml.", valueName: "system.toml"))
+        var system: String
         @OptionGroup var machine: MachineOptions
-        func run() throws { try runSystem(URL(fileURLWithPath: system), machine) }
+        @OptionGroup var timeout: TimeoutOption<RunTimeout>
+        func run() throws { try runSystem(URL(fileURLWithPath: system), machine, timeout: timeout.seconds ?? 60) }
     }
 
     struct Demo: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Run the built-in demo: two guests that print, make hypercalls and power off.")
+        static let configuration = CommandConfiguration(
+            abstract: "Run the built-in demo: two guests that print, make hypercalls and power off.",
+            discussion: "The same as `swiftvisor run examples/demo.toml`. \(exitStatuses)")
         @OptionGroup var machine: MachineOptions
-        func run() throws { try runSystem(ProjectLayout.current.examples.appendingPathComponent("demo.toml"), machine) }
+        @OptionGroup var timeout: TimeoutOption<RunTimeout>
+        func run() throws {
+            try runSystem(ProjectLayout.current.examples.appendingPathComponent("demo.toml"), machine, timeout: timeout.seconds ?? 60)
+        }
     }
 
     struct Linux: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Boot Debian's arm64 Linux kernel with a busybox initramfs in two guests (2 vCPUs each).",
-            discussion: "Downloads linux-image-*-arm64-unsigned and busybox-static from Debian once, into ~/.cache/swiftvisor (or $SWIFTVISOR_CACHE).")
+            discussion: """
+                Downloads linux-image-*-arm64-unsigned and busybox-static from Debian once, into \
+                ~/.cache/swiftvisor (or $SWIFTVISOR_CACHE). At a shell, input goes to the first guest; \
+                Ctrl-A three times moves it to the next guest, then to the hypervisor's console (`list`).
+                """)
         @OptionGroup var machine: MachineOptions
+        @OptionGroup var timeout: TimeoutOption<LinuxTimeout>
         @Flag(inversion: .prefixedNo,
               help: "Leave each guest at a shell after its /init report (default at a terminal), or power off after it.")
         var shell: Bool?
@@ -85,13 +131,16 @@ extension Swiftvisor {
             let atTerminal = isatty(FileHandle.standardInput.fileDescriptor) != 0
             let interactive = shell ?? atTerminal
             let config = try LinuxSystem.prepare(guests: ["alpha", "beta"], shell: interactive) { print($0) }
-            try runSystem(config, machine, defaultTimeout: interactive ? 1e9 : 300)
+            try runSystem(config, machine, timeout: timeout.seconds ?? (interactive ? 1e9 : 300))
         }
     }
 
     struct Check: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Check a system description without running it.")
-        @Argument var system: String
+        static let configuration = CommandConfiguration(
+            abstract: "Check a system description without running it.",
+            discussion: "Reads every key, builds the built-in guests it names (guest:NAME), and reports each error with its file and line; exit status 2 if there is any.")
+        @Argument(help: ArgumentHelp("The system description to check, e.g. examples/demo.toml.", valueName: "system.toml"))
+        var system: String
         func run() throws {
             do {
                 let loaded = try SystemRunner().load(URL(fileURLWithPath: system))
@@ -104,7 +153,9 @@ extension Swiftvisor {
     }
 
     struct Build: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Build the hypervisor image and every built-in guest.")
+        static let configuration = CommandConfiguration(
+            abstract: "Build the hypervisor image and every built-in guest.",
+            discussion: "Prints the path of each image, under .build/swiftvisor-images. Other commands build what they need themselves.")
         func run() throws {
             var builder = ImageBuilder(toolchain: try Toolchain())
             builder.log = { print($0) }
@@ -114,21 +165,40 @@ extension Swiftvisor {
     }
 
     struct Bench: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Measure hypercall, PSCI and MMIO round trips in guest instructions (-icount shift=0).")
+        static let configuration = CommandConfiguration(
+            abstract: "Measure hypercall, PSCI, MMIO, world switch and interrupt round trips in guest instructions.",
+            discussion: """
+                Boots the bench guest under QEMU -icount shift=0,sleep=off, so the counts repeat exactly \
+                from run to run: first on one core (-smp 1, as the reference figures were taken), then, \
+                with --cores 2 or more, for the IPI round trip between two cores. Prints what it measured \
+                on, then each figure beside Xen 4.17's and KVM 6.1's counts from docs/performance.md and \
+                the ratio. Takes a few minutes.
+                """)
         @OptionGroup var machine: MachineOptions
+        @OptionGroup var timeout: TimeoutOption<BenchTimeout>
         @Flag(help: "Instead: Debian's kernel booted directly on QEMU and as a guest, to the first line of /init.")
         var linux = false
+        @Flag(help: "Print one JSON object (environment, figures, references) instead of the text report.")
+        var json = false
+
         func run() throws {
+            // Progress goes to standard error, so standard output is only the report (or the JSON).
+            let progress: (String) -> Void = { FileHandle.standardError.write(Data("\($0)\n".utf8)) }
+            let commit = ToolVersion.commit()
+            let lines: [String]
             if linux {
-                let (direct, guest) = try Benchmark.linux(cpu: machine.cpu, cores: machine.cores,
-                                                          timeout: machine.timeout ?? 300) { print($0) }
-                print("linux_boot_to_init_direct: \(direct.instructions) instructions (\(String(format: "%.1f", direct.seconds)) s)")
-                print("linux_boot_to_init_swiftvisor: \(guest.instructions) instructions (\(String(format: "%.1f", guest.seconds)) s)")
-                print("linux_boot_ratio: \(String(format: "%.3f", Double(guest.instructions) / Double(direct.instructions))) (instructions), \(String(format: "%.2f", guest.seconds / direct.seconds)) (time)")
-                return
+                progress("swiftvisor bench --linux: booting Debian's kernel directly, then as a guest (\(machine.cpu), -smp \(machine.cores))...")
+                let boots = try Benchmark.linux(cpu: machine.cpu, cores: machine.cores, timeout: timeout.seconds ?? 300, log: progress)
+                let report = LinuxBootReport(environment: .collect(cpu: machine.cpu, commit: commit, consoleLines: boots.lines),
+                                             cores: machine.cores, direct: boots.direct, guest: boots.guest)
+                lines = json ? [report.json] : report.text
+            } else {
+                progress("swiftvisor bench: booting the bench guests (\(machine.cpu), -smp 1\(machine.cores >= 2 ? ", then -smp \(machine.cores)" : ""))...")
+                let runs = try Benchmark.run(cpu: machine.cpu, cores: machine.cores, timeout: timeout.seconds ?? 120)
+                let report = BenchReport(environment: .collect(cpu: machine.cpu, commit: commit, consoleLines: runs.flatMap(\.lines)), runs: runs)
+                lines = json ? [report.json] : report.text
             }
-            let figures = try Benchmark.run(cpu: machine.cpu, cores: machine.cores, timeout: machine.timeout ?? 120)
-            for f in figures { print("\(f.name): \(f.value) instructions") }
+            lines.forEach { print($0) }
         }
     }
 }
