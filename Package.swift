@@ -24,6 +24,6 @@ let package = Package(
         ], swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "SwiftvisorCoreTests", dependencies: ["SwiftvisorCore"]),
         .testTarget(name: "SwiftvisorHostTests", dependencies: ["SwiftvisorHost"]),
-        .testTarget(name: "SystemTests", dependencies: ["SwiftvisorHost"], exclude: ["Systems"]),
+        .testTarget(name: "SystemTests", dependencies: ["SwiftvisorHost", "CHostSupport"], exclude: ["Systems"]),
     ]
 )

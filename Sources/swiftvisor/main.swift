@@ -27,16 +27,24 @@ struct MachineOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Physical cores of the QEMU machine (-smp), 1 to 8.", valueName: "n"))
     var cores: Int = 2
 
-    @Option(help: "The key that opens the hypervisor console at the guest consoles: ^] (Ctrl-], as xl console), ^A, ...")
-    var escape: String = "^]"
-
     func validate() throws {
         guard ["cortex-a57", "max"].contains(cpu) else { throw ValidationError("--cpu must be cortex-a57 or max, not '\(cpu)'") }
         guard (1...8).contains(cores) else { throw ValidationError("--cores must be 1 to 8, not \(cores)") }
-        guard let key = ConsoleSession.escapeKey(named: escape), key != 0x0D, key != 0x0A else {
-            throw ValidationError("--escape must be a control key such as ^] or ^A, not '\(escape)'")
+    }
+}
+
+/// `--escape`: on the commands that give guests a console.
+struct ConsoleOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The key that opens the hypervisor console from a guest's console: ^] (Ctrl-], as xl console), ^A, ^B, ...",
+                               valueName: "key"))
+    var escape: String = "^]"
+
+    var key: UInt8 { ConsoleSession.escapeKey(named: escape) ?? ConsoleSession.defaultEscape }
+
+    func validate() throws {
+        guard let key = ConsoleSession.escapeKey(named: escape), ![0x0D, 0x0A, 0x09, 0x08, 0x03].contains(key) else {
+            throw ValidationError("--escape must be a control key a guest rarely needs, such as ^] or ^B, not '\(escape)'")
         }
-        _ = key
     }
 }
 
@@ -59,13 +67,13 @@ enum LinuxTimeout: TimeoutDefault { static let help = "default: 300; none when t
 enum BenchTimeout: TimeoutDefault { static let help = "per boot; default: 120, or 300 with --linux" }
 
 /// Runs a system and exits with its verdict; config errors exit 2 before QEMU starts.
-func runSystem(_ config: URL, _ machine: MachineOptions, timeout: Double) throws {
+func runSystem(_ config: URL, _ machine: MachineOptions, _ console: ConsoleOptions, timeout: Double) throws {
     var options = SystemRunner.Options()
     options.cpu = machine.cpu
     options.cores = machine.cores
     options.timeout = timeout
     options.input = .inherit
-    options.escapeKey = ConsoleSession.escapeKey(named: machine.escape) ?? ConsoleSession.defaultEscape
+    options.escapeKey = console.key
     let runner = SystemRunner()
     do {
         let outcome = try runner.run(config, options: options)
@@ -86,9 +94,14 @@ func runSystem(_ config: URL, _ machine: MachineOptions, timeout: Double) throws
 }
 
 let exitStatuses = """
-    Exit status: 0 if every guest powered off with exit code 0; 1 if a guest failed (non-zero \
-    exit code, crash, stopped by the hypervisor); 2 for a bad system description (reported before \
-    QEMU starts); 3 on timeout; 4 if the hypervisor panicked.
+    At a terminal, swiftvisor owns it: input goes to the focused guest byte for byte; the \
+    escape key (Ctrl-], see --escape) opens the hypervisor console (help lists its commands: \
+    list, console, shutdown, reboot, destroy, pause, unpause, create, quit). Each guest's \
+    console is also kept in NAME.log in the run's folder, printed at the end. \
+    Exit status: 0 if every guest powered off with exit code 0 or was ended from the console; \
+    1 if a guest failed (non-zero exit code, crash, stopped by the hypervisor); 2 for a bad \
+    system description (reported before QEMU starts); 3 on timeout; 4 if the hypervisor \
+    panicked; 128+N when signal N (SIGINT, SIGTERM, SIGHUP) stopped the run.
     """
 
 extension Swiftvisor {
@@ -99,8 +112,9 @@ extension Swiftvisor {
         @Argument(help: ArgumentHelp("The system description, e.g. examples/demo.toml.", valueName: "system.toml"))
         var system: String
         @OptionGroup var machine: MachineOptions
+        @OptionGroup var console: ConsoleOptions
         @OptionGroup var timeout: TimeoutOption<RunTimeout>
-        func run() throws { try runSystem(URL(fileURLWithPath: system), machine, timeout: timeout.seconds ?? 60) }
+        func run() throws { try runSystem(URL(fileURLWithPath: system), machine, console, timeout: timeout.seconds ?? 60) }
     }
 
     struct Demo: ParsableCommand {
@@ -108,9 +122,10 @@ extension Swiftvisor {
             abstract: "Run the built-in demo: two guests that print, make hypercalls and power off.",
             discussion: "The same as `swiftvisor run examples/demo.toml`. \(exitStatuses)")
         @OptionGroup var machine: MachineOptions
+        @OptionGroup var console: ConsoleOptions
         @OptionGroup var timeout: TimeoutOption<RunTimeout>
         func run() throws {
-            try runSystem(ProjectLayout.current.examples.appendingPathComponent("demo.toml"), machine, timeout: timeout.seconds ?? 60)
+            try runSystem(ProjectLayout.current.examples.appendingPathComponent("demo.toml"), machine, console, timeout: timeout.seconds ?? 60)
         }
     }
 
@@ -120,9 +135,11 @@ extension Swiftvisor {
             discussion: """
                 Downloads linux-image-*-arm64-unsigned and busybox-static from Debian once, into \
                 ~/.cache/swiftvisor (or $SWIFTVISOR_CACHE). At a shell, input goes to the first guest; \
-                Ctrl-A three times moves it to the next guest, then to the hypervisor's console (`list`).
+                Ctrl-] opens the hypervisor's console (`console beta` moves input to the other guest; \
+                `list`, `help`, `quit`).
                 """)
         @OptionGroup var machine: MachineOptions
+        @OptionGroup var console: ConsoleOptions
         @OptionGroup var timeout: TimeoutOption<LinuxTimeout>
         @Flag(inversion: .prefixedNo,
               help: "Leave each guest at a shell after its /init report (default at a terminal), or power off after it.")
@@ -131,7 +148,7 @@ extension Swiftvisor {
             let atTerminal = isatty(FileHandle.standardInput.fileDescriptor) != 0
             let interactive = shell ?? atTerminal
             let config = try LinuxSystem.prepare(guests: ["alpha", "beta"], shell: interactive) { print($0) }
-            try runSystem(config, machine, timeout: timeout.seconds ?? (interactive ? 1e9 : 300))
+            try runSystem(config, machine, console, timeout: timeout.seconds ?? (interactive ? 1e9 : 300))
         }
     }
 

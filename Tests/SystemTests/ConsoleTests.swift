@@ -1,0 +1,181 @@
+import CHostSupport
+import Foundation
+import XCTest
+@testable import SwiftvisorHost
+
+/// The consoles and the guest lifecycle as a person meets them: swiftvisor under a
+/// pseudo-terminal (raw mode, the escape key, the hypervisor console), and signals that must
+/// never leave a QEMU behind. On cortex-a57 (the console code does not depend on the CPU).
+final class ConsoleTests: XCTestCase {
+    let systems = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Systems")
+    static let escape = "\u{1D}"   // Ctrl-]
+
+    func test_the_demo_at_a_terminal_shows_its_guests_and_gives_the_terminal_back() throws {
+        let t = try TerminalSession(["demo"])
+        XCTAssertEqual(t.waitForExit(timeout: 600), 0, t.text)
+        XCTAssertTrue(t.text.contains("hello from a swiftvisor guest: I am alpha"), t.text)
+        XCTAssertTrue(t.text.contains("[swiftvisor: beta printed something; Ctrl-] then `console beta` shows it]"), t.text)
+        XCTAssertTrue(t.text.contains("swiftvisor run: every guest ended well"), t.text)
+        XCTAssertTrue(t.text.contains("  beta: poweroff, exit code 0"), t.text)
+        // Lines end with CR LF in raw mode: nothing drifts to the right.
+        XCTAssertTrue(t.text.contains("I am alpha\r\n"), t.text)
+        let settings = t.terminalSettings
+        XCTAssertNotEqual(settings.c_lflag & tcflag_t(ICANON), 0, "canonical mode restored")
+        XCTAssertNotEqual(settings.c_lflag & tcflag_t(ECHO), 0, "echo restored")
+        XCTAssertTrue(qemuProcesses(startedBy: t.pid).isEmpty)
+    }
+
+    func test_the_hypervisor_console_lists_pauses_creates_and_shuts_down_guests() throws {
+        let t = try TerminalSession(["run", systems.appendingPathComponent("console.toml").path, "--timeout", "300"])
+        XCTAssertTrue(t.waitFor("swiftvisor: guest 'hello' shut down: poweroff (exit code 0)", timeout: 600), t.text)
+        XCTAssertTrue(t.text.contains("[swiftvisor: input goes to guest 'spinner'; Ctrl-] for the hypervisor console"), t.text)
+        t.type(Self.escape)
+        XCTAssertTrue(t.waitFor("(swiftvisor) ", timeout: 10), t.text)
+
+        var mark = t.screen.count
+        t.type("list\r")
+        XCTAssertTrue(t.waitFor("Name              ID  vCPUs  Mem(MiB)  Uptime(s)   CPU(s)  State", after: mark, timeout: 10), t.text)
+        XCTAssertTrue(t.waitFor("  running", after: mark, timeout: 10), t.text)
+        XCTAssertTrue(t.waitFor("  shut down (poweroff, exit code 0)", after: mark, timeout: 10), t.text)
+
+        mark = t.screen.count
+        t.type("pause spinner\r")
+        XCTAssertTrue(t.waitFor("swiftvisor: guest 'spinner' paused", after: mark, timeout: 10), t.text)
+        mark = t.screen.count
+        t.type("list\r")
+        XCTAssertTrue(t.waitFor("  paused", after: mark, timeout: 10), t.text)
+        mark = t.screen.count
+        t.type("unpause spinner\r")
+        XCTAssertTrue(t.waitFor("swiftvisor: guest 'spinner' unpaused", after: mark, timeout: 10), t.text)
+
+        mark = t.screen.count
+        t.type("frobnicate\r")
+        XCTAssertTrue(t.waitFor("swiftvisor: unknown command 'frobnicate'; type help for the list", after: mark, timeout: 10), t.text)
+        mark = t.screen.count
+        t.type("destroy nosuch\r")
+        XCTAssertTrue(t.waitFor("swiftvisor: no guest named 'nosuch'; list shows them", after: mark, timeout: 10), t.text)
+        mark = t.screen.count
+        t.type("help\r")
+        XCTAssertTrue(t.waitFor("create NAME", after: mark, timeout: 10), t.text)
+
+        // A guest that ended is created again: it boots and says hello once more.
+        mark = t.screen.count
+        t.type("create hello\r")
+        XCTAssertTrue(t.waitFor("swiftvisor: guest 'hello' created", after: mark, timeout: 30), t.text)
+        XCTAssertTrue(t.waitFor("swiftvisor: guest 'hello' shut down: poweroff (exit code 0)", after: mark, timeout: 60), t.text)
+        mark = t.screen.count
+        t.type("console hello\r")
+        XCTAssertTrue(t.waitFor("[swiftvisor: console: hello", after: mark, timeout: 10), t.text)
+        XCTAssertTrue(t.waitFor("hello from a swiftvisor guest: once more", after: mark, timeout: 10), "its output is shown on switching" + t.text)
+
+        // shutdown: the spinner cannot hear the request; it is destroyed after the grace period,
+        // and then every guest has ended.
+        t.type(Self.escape)
+        XCTAssertTrue(t.waitFor("(swiftvisor) ", after: mark, timeout: 10), t.text)
+        mark = t.screen.count
+        t.type("shutdown spinner\r")
+        XCTAssertTrue(t.waitFor("swiftvisor: guest 'spinner' asked to shut down", after: mark, timeout: 10), t.text)
+        XCTAssertTrue(t.waitFor("swiftvisor: guest 'spinner' destroyed: it did not shut down within the grace period", after: mark, timeout: 60), t.text)
+        XCTAssertEqual(t.waitForExit(timeout: 60), 0, t.text)
+        XCTAssertTrue(t.text.contains("  spinner: destroyed (it did not shut down within the grace period)"), t.text)
+        XCTAssertTrue(qemuProcesses(startedBy: t.pid).isEmpty)
+    }
+
+    /// The system's SIGTERM/SIGINT/SIGHUP, the timeout and even SIGKILL end QEMU with us.
+    func test_signals_and_the_timeout_never_leave_qemu_behind() throws {
+        let config = systems.appendingPathComponent("console.toml").path
+        for (signal, status) in [(SIGTERM, Int32(143)), (SIGINT, 130), (SIGHUP, 129), (SIGKILL, 137)] {
+            let p = Process()
+            p.executableURL = try SwiftvisorTool.url()
+            p.arguments = ["run", config, "--timeout", "300"]
+            let out = Pipe()
+            p.standardOutput = out
+            p.standardError = out
+            p.standardInput = FileHandle.nullDevice
+            try p.run()
+            // Wait until QEMU runs the guests.
+            let collected = OutputCollector(out)
+            XCTAssertTrue(collected.waitFor("swiftvisor: guest 'hello' shut down", timeout: 600), collected.text)
+            XCTAssertFalse(qemuProcesses(startedBy: p.processIdentifier).isEmpty, "QEMU runs")
+            kill(p.processIdentifier, signal)
+            p.waitUntilExit()
+            XCTAssertEqual(p.terminationStatus, status, "\(signal): " + collected.text)
+            if signal != SIGKILL {
+                XCTAssertTrue(collected.waitFor("interrupted: \(SystemRunner.signalName(signal)) received; QEMU was stopped", timeout: 5), collected.text)
+                XCTAssertTrue(collected.waitFor("  spinner: still running when swiftvisor was interrupted", timeout: 5), collected.text)
+            }
+            // PR_SET_PDEATHSIG acts at once, but the kernel may take a moment to reap.
+            let end = Date().addingTimeInterval(5)
+            while !qemuProcesses(startedBy: p.processIdentifier).isEmpty && Date() < end { usleep(100_000) }
+            XCTAssertEqual(qemuProcesses(startedBy: p.processIdentifier), [], "QEMU left behind after signal \(signal)")
+        }
+        let p = Process()
+        p.executableURL = try SwiftvisorTool.url()
+        p.arguments = ["run", config, "--timeout", "10"]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 3)
+        XCTAssertEqual(qemuProcesses(startedBy: p.processIdentifier), [])
+    }
+
+    func test_a_guest_created_and_destroyed_a_thousand_times_still_works() throws {
+        let cycles = Int(ProcessInfo.processInfo.environment["CYCLES"] ?? "1000")!
+        final class Counter: @unchecked Sendable { var created = 0; var destroyed = 0 }
+        let c = Counter()
+        var options = SystemRunner.Options()
+        options.cpu = "cortex-a57"
+        options.timeout = 600
+        options.echo = false
+        options.input = .respond { line in
+            if line.hasPrefix("swiftvisor: guest 'hello' shut down: poweroff (exit code 0)") {
+                return c.created == 0 ? Self.escape + "create hello\n" : (c.created > cycles ? "quit\n" : nil)
+            }
+            if line == "swiftvisor: guest 'hello' created" {
+                c.created += 1
+                return c.created <= cycles ? "destroy hello\n" : nil
+            }
+            if line == "swiftvisor: guest 'hello' destroyed: from the hypervisor console" {
+                c.destroyed += 1
+                return "create hello\n"
+            }
+            return nil
+        }
+        let o = try SystemRunner(log: { _ in }).run(systems.appendingPathComponent("console.toml"), options: options)
+        let log = "\n" + o.lines.suffix(40).joined(separator: "\n")
+        XCTAssertEqual(c.destroyed, cycles, log)
+        XCTAssertEqual(c.created, cycles + 1, log)
+        // The last life ran to its end: it printed and powered off as the first did.
+        XCTAssertEqual(o.report.guestLines["hello"]?.last, "goodbye", log)
+        XCTAssertTrue(o.report.succeeded("hello"), log)
+        XCTAssertEqual(o.report.outcomes["spinner"], .destroyed("quit"), log)
+        XCTAssertEqual(o.verdict, .success, log)
+        XCTAssertNil(o.report.panic, log)
+    }
+}
+
+/// Collects a pipe's output on a background thread, for tests that wait for a line.
+final class OutputCollector: @unchecked Sendable {
+    private var data = Data()
+    private let lock = NSLock()
+
+    init(_ pipe: Pipe) {
+        let handle = pipe.fileHandleForReading
+        Thread {
+            while true {
+                let chunk = handle.availableData
+                if chunk.isEmpty { break }
+                self.lock.lock(); self.data.append(chunk); self.lock.unlock()
+            }
+        }.start()
+    }
+
+    var text: String { lock.lock(); defer { lock.unlock() }; return String(decoding: data, as: UTF8.self) }
+
+    func waitFor(_ needle: String, timeout: Double) -> Bool {
+        let end = Date().addingTimeInterval(timeout)
+        while Date() < end { if text.contains(needle) { return true }; usleep(50_000) }
+        return text.contains(needle)
+    }
+}
