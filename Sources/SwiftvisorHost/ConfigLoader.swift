@@ -72,6 +72,8 @@ public enum ConfigLoader {
             kernels.append(kernel)
             let ramdisk = g.ramdisk.map { URL(fileURLWithPath: $0, relativeTo: base).standardizedFileURL }
             ramdisks.append(ramdisk)
+            // Memory below the minimum has its error; where the images would go is moot then.
+            guard g.memoryMiB >= Limits.minimumMemoryMiB else { continue }
             let problems = checkImages(kernel: kernel, ramdisk: ramdisk, memoryMiB: g.memoryMiB)
             if let p = problems.kernel {
                 errors.append(ConfigError(file: path, line: g.lines[.kernel], key: "kernel", message: "guest '\(g.name)': \(p)"))

@@ -5,7 +5,7 @@ public enum Limits {
     /// Guests in one system: the boot manifest parser accepts at most this many entries
     /// (64 KiB of manifest; each guest also takes a VMID and heap for its vGIC and vCPUs).
     public static let guests = 64
-    public static let guestsReason = "the boot manifest holds at most \(guests) guests"
+    public static let guestsReason = "the hypervisor's boot manifest has room for \(guests)"
 
     /// VMIDs are 8 bits (VTCR_EL2.VS = 0); VMID 0 is never given to a guest.
     public static let vmids = 255

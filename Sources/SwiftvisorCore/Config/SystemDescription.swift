@@ -110,8 +110,7 @@ public struct SystemDescription: Equatable {
         if guests.isEmpty { result.append(Problem(line: 0, key: nil, message: "no [[guest]] tables: describe at least one guest")) }
         if guests.count > Limits.guests {
             let g = guests[Limits.guests]
-            result.append(Problem(line: g.line, key: nil,
-                                  message: "guest '\(g.name)' is guest number \(Limits.guests + 1), but at most \(Limits.guests) guests can run: \(Limits.guestsReason)"))
+            result.append(g.problem(.name, "'\(g.name)' is guest number \(Limits.guests + 1), but at most \(Limits.guests) guests can run: \(Limits.guestsReason)"))
         }
         var seen: [String] = []
         var total = 0
@@ -168,7 +167,9 @@ public struct SystemDescription: Equatable {
                 seenIRQs.append(i)
             }
         }
-        if total > Limits.maximumTotalMemoryMiB, let largest = guests.max(by: { $0.memoryMiB < $1.memoryMiB }) {
+        // Only when each guest is within its own limit, which says more.
+        if total > Limits.maximumTotalMemoryMiB, !guests.contains(where: { $0.memoryMiB > Limits.maximumMemoryMiB }),
+           let largest = guests.max(by: { $0.memoryMiB < $1.memoryMiB }) {
             result.append(largest.problem(.memory, "the guests need \(total) MiB together, but at most \(Limits.maximumTotalMemoryMiB) MiB fit; lower memory here or in another guest"))
         }
         return result
