@@ -24,6 +24,7 @@ public enum Limits {
     public static let maximumMemoryMiB = 16384
     /// All guests' RAM together (one QEMU `virt` machine's RAM, less the hypervisor's own).
     public static let maximumTotalMemoryMiB = 16384
+    public static let memoryReason = "the test guests map RAM up to 17 GiB, and preparing 16 GiB under emulation already takes about a minute"
 
     /// Boot manifest entry fields (BootManifest.swift): bytes of a name and a command line,
     /// ranges of passed-through device memory, passed-through interrupts.
@@ -33,6 +34,8 @@ public enum Limits {
     public static let interrupts = 8
 
     /// The largest machine RAM the host tool gives QEMU `virt`, in MiB: the guests' RAM, the
-    /// boot modules and 64 MiB for the hypervisor, which all lie below this.
+    /// boot modules and 64 MiB for the hypervisor. A policy bound, not an address limit (RAM at
+    /// 1 GiB, 39-bit IPA, 44-bit PA on cortex-a57 reach much further): the most guest RAM plus
+    /// 4 GiB of kernels and ramdisks, the largest machine we run.
     public static let maximumMachineRAMMiB = 20 * 1024
 }

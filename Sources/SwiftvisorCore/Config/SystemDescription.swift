@@ -127,7 +127,7 @@ public struct SystemDescription: Equatable {
             if g.memoryMiB < Limits.minimumMemoryMiB {
                 result.append(g.problem(.memory, "\(g.memoryMiB) MiB is too little: a guest needs at least \(Limits.minimumMemoryMiB) MiB (its kernel and its 2 MiB device tree)"))
             } else if g.memoryMiB > Limits.maximumMemoryMiB {
-                result.append(g.problem(.memory, "\(g.memoryMiB) MiB is too much: a guest can have at most \(Limits.maximumMemoryMiB) MiB (all guests together \(Limits.maximumTotalMemoryMiB) MiB)"))
+                result.append(g.problem(.memory, "\(g.memoryMiB) MiB is too much: a guest can have at most \(Limits.maximumMemoryMiB) MiB (\(Limits.memoryReason))"))
             }
             total += max(0, g.memoryMiB)
             if g.vcpus < 1 || g.vcpus > Limits.vcpusPerGuest {
@@ -170,7 +170,7 @@ public struct SystemDescription: Equatable {
         // Only when each guest is within its own limit, which says more.
         if total > Limits.maximumTotalMemoryMiB, !guests.contains(where: { $0.memoryMiB > Limits.maximumMemoryMiB }),
            let largest = guests.max(by: { $0.memoryMiB < $1.memoryMiB }) {
-            result.append(largest.problem(.memory, "the guests need \(total) MiB together, but at most \(Limits.maximumTotalMemoryMiB) MiB fit; lower memory here or in another guest"))
+            result.append(largest.problem(.memory, "the guests need \(total) MiB together, but at most \(Limits.maximumTotalMemoryMiB) MiB fit (\(Limits.memoryReason)); lower memory here or in another guest"))
         }
         return result
     }
