@@ -46,10 +46,10 @@ func swiftvisorMain(_ dtbAddress: UInt64, _ currentEL: UInt64) {
         let timerINTID = platform.hypervisorTimerINTID ?? 26
         let virtualTimerINTID = platform.virtualTimerINTID ?? InterruptID.virtualTimer
         let maintenanceINTID = platform.maintenanceINTID ?? InterruptID.maintenance
-        // The boot core first, then the others the DTB lists (at most 8).
+        // The boot core first, then the others the DTB lists (at most Limits.cores).
         let me = read_mpidr_el1() & 0xFF_00FF_FFFF
         var mpidrs = [me]
-        for m in platform.cpuMPIDRs where m != me && mpidrs.count < 8 { mpidrs.append(m) }
+        for m in platform.cpuMPIDRs where m != me && mpidrs.count < Limits.cores { mpidrs.append(m) }
         let hv = Hypervisor(platform: platform, cores: mpidrs.count, timerINTID: timerINTID,
                             virtualTimerINTID: virtualTimerINTID, maintenanceINTID: maintenanceINTID)
         for (index, mpidr) in mpidrs.enumerated() {
@@ -90,7 +90,10 @@ func startSecondaryCores(_ hv: Hypervisor) {
     secondary_boot_data.sctlr = read_sctlr_el2()
     secondary_boot_data.vbar = read_vbar_el2()
     withUnsafeMutableBytes(of: &secondary_boot_data.stack_top) { stacks in
-        for i in 0..<8 { stacks.storeBytes(of: secondary_stacks_end() - UInt64(7 - i) * 0x4000, toByteOffset: i * 8, as: UInt64.self) }
+        // link.ld and arch.h give Limits.cores stacks of 16 KiB.
+        for i in 0..<Limits.cores {
+            stacks.storeBytes(of: secondary_stacks_end() - UInt64(Limits.cores - 1 - i) * 0x4000, toByteOffset: i * 8, as: UInt64.self)
+        }
     }
     // The new core reads this with its MMU and caches off.
     withUnsafeMutablePointer(to: &secondary_boot_data) {
@@ -142,13 +145,25 @@ func printBanner(platform: HostPlatform, processor: Processor) {
 /// The boot manifest named by `swiftvisor.manifest=` in /chosen/bootargs, with it and the
 /// images it lists reserved from the allocator.
 func readManifest(platform: HostPlatform, allocator: inout PhysicalRangeAllocator) -> BootManifest? {
-    guard let address = platform.bootArgument("swiftvisor.manifest"),
-          let p = UnsafeRawPointer(bitPattern: UInt(address)),
-          let size = BootManifest.size(header: UnsafeRawBufferPointer(start: p, count: 16)),
-          let manifest = try? BootManifest(bytes: UnsafeRawBufferPointer(start: p, count: size)) else {
-        Console.log("no guests: no valid boot manifest (swiftvisor.manifest=ADDRESS in bootargs)\n")
+    func noGuests(_ why: StaticString, count: Int = 0) -> Never {
+        Console.log("no guests: "); Console.write(why)
+        if count > 0 {
+            Console.write(" (it lists "); Console.decimal(UInt64(count)); Console.write(", at most ")
+            Console.decimal(UInt64(Limits.guests)); Console.write(")")
+        }
+        Console.write("\n")
         Console.log("all guests have finished\n")
         Firmware.systemOff(conduit: platform.psciConduit)
+    }
+    guard let address = platform.bootArgument("swiftvisor.manifest"),
+          let p = UnsafeRawPointer(bitPattern: UInt(address)),
+          let size = BootManifest.size(header: UnsafeRawBufferPointer(start: p, count: 16)) else {
+        noGuests("no valid boot manifest (swiftvisor.manifest=ADDRESS in bootargs)")
+    }
+    let manifest: BootManifest
+    do { manifest = try BootManifest(bytes: UnsafeRawBufferPointer(start: p, count: size)) } catch {
+        if case .tooManyGuests(let count) = error { noGuests("the boot manifest lists too many guests", count: count) }
+        noGuests("the boot manifest is damaged")
     }
     allocator.reserve(.init(base: HostPhysicalAddress(address), size: UInt64(size)))
     for g in manifest.guests {

@@ -1,7 +1,8 @@
 // Test guest entry (docs/guest-boot.md): EL1h, MMU off, x0 = DTB. Sets up a stack, FP/SIMD,
-// the exception vectors and a map of 1 GiB blocks: 0-1 GiB Device and 1-3 GiB Normal, both
-// identity; 3-4 GiB a read-only alias of 1-2 GiB (to test that hypercalls honour stage-1
-// permissions). Then calls guest_main(dtb).
+// the exception vectors and a map of 1 GiB blocks over a 64 GiB address space: 0-1 GiB
+// Device and 1-17 GiB Normal, both identity (RAM at 1 GiB, up to the largest guest RAM,
+// 16 GiB: its device tree lies at its end); 32-33 GiB a read-only alias of 1-2 GiB (to test
+// that hypercalls honour stage-1 permissions). Then calls guest_main(dtb).
     .section .text.boot, "ax"
     .global _start
 _start:
@@ -17,17 +18,21 @@ _start:
 2:  adrp    x1, __stack_top
     add     x1, x1, :lo12:__stack_top
     mov     sp, x1
-    // Level-1 table, 4 entries of 1 GiB (written once, by vCPU 0).
+    // Level-1 table of 1 GiB blocks (written once, by vCPU 0).
     adrp    x1, guest_page_table
     add     x1, x1, :lo12:guest_page_table
     ldr     x2, =(0x0 | (1 << 10) | (0 << 2) | (3 << 53) | 1)          // Device-nGnRnE, XN
     str     x2, [x1, #0]
-    ldr     x2, =(0x40000000 | (1 << 10) | (3 << 8) | (1 << 2) | 1)    // Normal WB
-    str     x2, [x1, #8]
-    ldr     x2, =(0x80000000 | (1 << 10) | (3 << 8) | (1 << 2) | 1)
-    str     x2, [x1, #16]
+    ldr     x2, =(0x40000000 | (1 << 10) | (3 << 8) | (1 << 2) | 1)    // Normal WB, 1 GiB
+    mov     x3, #1
+    mov     x4, #0x40000000
+3:  str     x2, [x1, x3, lsl #3]                                        // entries 1-16
+    add     x2, x2, x4
+    add     x3, x3, #1
+    cmp     x3, #17
+    b.lo    3b
     ldr     x2, =(0x40000000 | (1 << 10) | (3 << 8) | (3 << 6) | (1 << 2) | 1)  // AP=RO
-    str     x2, [x1, #24]
+    str     x2, [x1, #(32 * 8)]                                         // VA 32 GiB
     bl      cpu_setup
     mov     x0, x19
     bl      guest_main
@@ -53,8 +58,9 @@ cpu_setup:
     msr     ttbr0_el1, x1
     ldr     x2, =0xFF00                // MAIR: Attr0 Device-nGnRnE, Attr1 Normal WB
     msr     mair_el1, x2
-    // TCR_EL1: T0SZ=32 (4 GiB), IRGN0/ORGN0 WB, SH0 inner, TG0 4K, EPD1 (no TTBR1), IPS 32-bit.
-    ldr     x2, =(32 | (1 << 8) | (1 << 10) | (3 << 12) | (1 << 23))
+    // TCR_EL1: T0SZ=28 (64 GiB, lookup starts at level 1), IRGN0/ORGN0 WB, SH0 inner, TG0 4K,
+    // EPD1 (no TTBR1), IPS=1 (36-bit IPA: 64 GiB).
+    ldr     x2, =(28 | (1 << 8) | (1 << 10) | (3 << 12) | (1 << 23) | (1 << 32))
     msr     tcr_el1, x2
     isb
     tlbi    vmalle1

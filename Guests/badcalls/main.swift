@@ -25,9 +25,9 @@ func guestMain(_ dtb: UInt64) {
     c.expect("shutdown, unknown reason -> -EINVAL",
              withUnsafeMutablePointer(to: &badReason) { xen_hypercall(sched, 2, UInt64(UInt(bitPattern: $0)), 0) }, -22)
     c.expect("extraversion into unmapped buffer -> -EFAULT", xen_hypercall(XenABI.Number.xenVersion.rawValue, 1, ramEnd, 0), -14)
-    // VA 0xC000_0000 + x is a read-only stage-1 alias of IPA 0x4000_0000 + x (Kit/start.S).
+    // VA 0x8_0000_0000 + x is a read-only stage-1 alias of IPA 0x4000_0000 + x (Kit/start.S).
     let text = Array("read through a read-only alias\n".utf8)
-    let readOnlyAlias = text.withUnsafeBufferPointer { UInt64(UInt(bitPattern: $0.baseAddress)) - 0x4000_0000 + 0xC000_0000 }
+    let readOnlyAlias = text.withUnsafeBufferPointer { UInt64(UInt(bitPattern: $0.baseAddress)) - 0x4000_0000 + 0x8_0000_0000 }
     c.expect("console_io from a read-only mapping -> 0", xen_hypercall(console, 0, UInt64(text.count), readOnlyAlias), 0)
     c.expect("extraversion into a read-only mapping -> -EFAULT", xen_hypercall(XenABI.Number.xenVersion.rawValue, 1, readOnlyAlias, 0), -14)
     c.expect("PSCI CPU_ON, no such CPU -> INVALID_PARAMETERS", smccc_hvc(0xC400_0003, 7, 0x4008_0000, 0), -2)

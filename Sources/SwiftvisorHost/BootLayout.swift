@@ -40,9 +40,29 @@ public struct BootLayout {
         self.modules = modules
         // Room for the modules, every guest's RAM (2 MiB-rounded) and 64 MiB for the
         // hypervisor's own tables, rounded up to 256 MiB.
-        let guestMiB = system.description.guests.reduce(0) { $0 + ($1.memoryMiB + 1) / 2 * 2 }
-        let modulesMiB = Int((address - Self.ramBase) >> 20) + 1
-        machineRAMMiB = Int(alignUp(UInt64(modulesMiB + guestMiB + 64), 256))
+        guestRAMMiB = system.description.guests.reduce(0) { $0 + ($1.memoryMiB + 1) / 2 * 2 }
+        modulesMiB = Int((address - Self.ramBase) >> 20) + 1
+        machineRAMMiB = Int(alignUp(UInt64(modulesMiB + guestRAMMiB + Self.hypervisorMiB), 256))
+    }
+
+    /// The guests' RAM (each rounded to 2 MiB), and the hypervisor image, DTB and boot modules
+    /// (from RAM base to the end of the last module).
+    public private(set) var guestRAMMiB = 0
+    public private(set) var modulesMiB = 0
+    /// The hypervisor's own tables and heap.
+    public static let hypervisorMiB = 64
+
+    /// Why the machine cannot have this much RAM, or why this host cannot give it; nil if it can.
+    /// `line` and `key` point at the largest guest's `memory`, the usual thing to lower.
+    public func memoryProblem(host: HostMemory?) -> String? {
+        let breakdown = "\(guestRAMMiB) MiB of guest RAM, \(modulesMiB) MiB for the hypervisor image and the kernels and ramdisks, \(Self.hypervisorMiB) MiB for the hypervisor's tables"
+        if machineRAMMiB > Limits.maximumMachineRAMMiB {
+            return "the machine would need \(machineRAMMiB) MiB of RAM (\(breakdown)), but swiftvisor gives QEMU virt at most \(Limits.maximumMachineRAMMiB) MiB"
+        }
+        if let host, machineRAMMiB + HostMemory.qemuOverheadMiB > host.availableMiB {
+            return "QEMU would need \(machineRAMMiB + HostMemory.qemuOverheadMiB) MiB of host memory (machine RAM \(machineRAMMiB) MiB: \(breakdown); and \(HostMemory.qemuOverheadMiB) MiB for QEMU itself), but this host has only \(host.availableMiB) MiB available (MemAvailable; MemTotal \(host.totalMiB) MiB); lower memory"
+        }
+        return nil
     }
 
     static func size(of file: URL) throws -> UInt64 {

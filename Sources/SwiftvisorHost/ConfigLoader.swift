@@ -27,14 +27,14 @@ public struct LoadedSystem {
 }
 
 public enum ConfigLoader {
-    static let guestKeys = ["name", "kernel", "memory", "vcpus", "cmdline", "ramdisk", "cpus", "iomem", "irqs"]
+    static let guestKeys = SystemDescription.Key.allCases.map(\.rawValue)
 
     /// Reads and checks `file`. Built-in guests (`kernel = "guest:NAME"`) are resolved with
     /// `builtinGuest`, which may build them. Throws every problem found at once.
     public static func load(_ file: URL, builtinGuest: (String) throws -> URL?) throws -> LoadedSystem {
         let path = file.path
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw [ConfigError(file: path, line: nil, key: nil, message: "cannot read the file (does it exist?)")]
+            throw [ConfigError(file: path, line: nil, key: nil, message: "cannot read the file as UTF-8 text (does it exist?)")]
         }
         let document: TOMLDocument
         do { document = try TOMLDocument(parsing: text) } catch let e as TOMLDocument.SyntaxError {
@@ -42,6 +42,7 @@ public enum ConfigLoader {
         }
         var errors: [ConfigError] = []
         var guests: [SystemDescription.Guest] = []
+        var guestTables = 0
         for table in document.tables {
             if table.name.isEmpty {
                 for e in table.entries {
@@ -55,27 +56,31 @@ public enum ConfigLoader {
                                           message: "unknown table [\(table.name)]; guests are described with [[guest]]"))
                 continue
             }
+            guestTables += 1
             if let g = guest(from: table, file: path, errors: &errors) { guests.append(g) }
         }
         let description = SystemDescription(guests: guests)
-        for p in description.problems() {
-            errors.append(ConfigError(file: path, line: p.line, key: p.key, message: p.message))
+        // With no guest left, "no [[guest]] tables" is true only if the file has none: otherwise
+        // each of them already has its errors above.
+        if !guests.isEmpty || guestTables == 0 {
+            errors += description.problems().map { ConfigError(file: path, problem: $0) }
         }
         let base = file.deletingLastPathComponent()
         var kernels: [URL] = [], ramdisks: [URL?] = []
         for g in guests {
             let kernel = try resolve(g.kernel, base: base, builtinGuest: builtinGuest)
             kernels.append(kernel)
-            if let problem = checkKernel(kernel, memoryMiB: g.memoryMiB) {
-                errors.append(ConfigError(file: path, line: g.line, key: "kernel", message: "guest '\(g.name)': \(problem)"))
+            let ramdisk = g.ramdisk.map { URL(fileURLWithPath: $0, relativeTo: base).standardizedFileURL }
+            ramdisks.append(ramdisk)
+            // Memory below the minimum has its error; where the images would go is moot then.
+            guard g.memoryMiB >= Limits.minimumMemoryMiB else { continue }
+            let problems = checkImages(kernel: kernel, ramdisk: ramdisk, memoryMiB: g.memoryMiB)
+            if let p = problems.kernel {
+                errors.append(ConfigError(file: path, line: g.lines[.kernel], key: "kernel", message: "guest '\(g.name)': \(p)"))
             }
-            if let r = g.ramdisk {
-                let url = URL(fileURLWithPath: r, relativeTo: base).standardizedFileURL
-                ramdisks.append(url)
-                if !FileManager.default.isReadableFile(atPath: url.path) {
-                    errors.append(ConfigError(file: path, line: g.line, key: "ramdisk", message: "guest '\(g.name)': no readable file at \(url.path)"))
-                }
-            } else { ramdisks.append(nil) }
+            if let p = problems.ramdisk {
+                errors.append(ConfigError(file: path, line: g.lines[.ramdisk], key: "ramdisk", message: "guest '\(g.name)': \(p)"))
+            }
         }
         if !errors.isEmpty { throw errors }
         return LoadedSystem(description: description, configFile: file, kernels: kernels, ramdisks: ramdisks)
@@ -83,11 +88,15 @@ public enum ConfigLoader {
 
     static func guest(from table: TOMLDocument.Table, file: String, errors: inout [ConfigError]) -> SystemDescription.Guest? {
         var name: String?, kernel: String?, memory: Int?, vcpus = 1, cmdline = "", ramdisk: String?, cpus: [Int] = []
-        var iomem: [SystemDescription.DeviceMemory] = [], irqs: [Int] = []
+        var iomem: [SystemDescription.DeviceMemory] = [], irqs: [Int] = [], autostart = true
+        var lines = SystemDescription.KeyLines(header: table.line)
+        var written: [String] = []
         func typeError(_ e: TOMLDocument.Entry, _ expected: String) {
             errors.append(ConfigError(file: file, line: e.line, key: e.key, message: "must be \(expected), not \(e.value.typeName)"))
         }
         for e in table.entries {
+            written.append(e.key)
+            if let key = SystemDescription.Key(rawValue: e.key) { lines[key] = e.line }
             switch (e.key, e.value) {
             case ("name", .string(let s)): name = s
             case ("kernel", .string(let s)): kernel = s
@@ -95,6 +104,7 @@ public enum ConfigLoader {
             case ("vcpus", .integer(let v)): vcpus = v
             case ("cmdline", .string(let s)): cmdline = s
             case ("ramdisk", .string(let s)): ramdisk = s
+            case ("autostart", .boolean(let b)): autostart = b
             case ("cpus", .array(let items)):
                 let ints = items.compactMap { item -> Int? in if case .integer(let v) = item { return v } else { return nil } }
                 if ints.count == items.count { cpus = ints } else { typeError(e, "an array of core numbers") }
@@ -116,12 +126,14 @@ public enum ConfigLoader {
             case ("name", _), ("kernel", _), ("cmdline", _), ("ramdisk", _): typeError(e, "a string")
             case ("memory", _): typeError(e, "an integer (MiB)")
             case ("vcpus", _): typeError(e, "an integer")
+            case ("autostart", _): typeError(e, "true or false")
             default:
                 errors.append(ConfigError(file: file, line: e.line, key: e.key,
                                           message: "unknown key; a [[guest]] takes \(guestKeys.joined(separator: ", "))"))
             }
         }
-        for (key, present) in [("name", name != nil), ("kernel", kernel != nil), ("memory", memory != nil)] where !present {
+        // A key written with the wrong type already has its error; it is not also "missing".
+        for key in ["name", "kernel", "memory"] where !written.contains(key) {
             errors.append(ConfigError(file: file, line: table.line, key: key, message: "missing in this [[guest]]"))
         }
         guard let name, let kernel, let memory else { return nil }
@@ -129,6 +141,8 @@ public enum ConfigLoader {
                                         ramdisk: ramdisk, cpus: cpus, line: table.line)
         g.iomem = iomem
         g.irqs = irqs
+        g.autostart = autostart
+        g.lines = lines
         return g
     }
 
@@ -143,21 +157,55 @@ public enum ConfigLoader {
 
     /// nil if `file` is an AArch64 ELF or arm64 Image that fits in `memoryMiB`; else why not.
     public static func checkKernel(_ file: URL, memoryMiB: Int) -> String? {
-        guard let data = FileManager.default.contents(atPath: file.path) else {
-            return file.path.contains("guest:") ? "no built-in guest by that name (see Guests/)" : "no readable file at \(file.path)"
+        checkImages(kernel: file, ramdisk: nil, memoryMiB: memoryMiB).kernel
+    }
+
+    /// Why the kernel (an AArch64 ELF or arm64 Image) or the ramdisk cannot be loaded into
+    /// `memoryMiB` of guest RAM as the hypervisor does (docs/guest-boot.md: the device tree in
+    /// the last 2 MiB, the ramdisk just below it, above the kernel); nil for each that can.
+    static func checkImages(kernel file: URL, ramdisk: URL?, memoryMiB: Int) -> (kernel: String?, ramdisk: String?) {
+        var ramdiskProblem: String?
+        var ramdiskSize: UInt64 = 0
+        if let ramdisk {
+            if let size = (try? FileManager.default.attributesOfItem(atPath: ramdisk.path))?[.size] as? NSNumber,
+               FileManager.default.isReadableFile(atPath: ramdisk.path) {
+                ramdiskSize = size.uint64Value
+            } else {
+                ramdiskProblem = "no readable file at \(ramdisk.path)"
+            }
         }
-        return data.withUnsafeBytes { bytes -> String? in
+        guard let data = FileManager.default.contents(atPath: file.path) else {
+            let problem = file.path.contains("guest:") ? "no built-in guest by that name (see Guests/)" : "no readable file at \(file.path)"
+            return (problem, ramdiskProblem)
+        }
+        return data.withUnsafeBytes { bytes -> (String?, String?) in
             let image: KernelImage
             do { image = try KernelImage.parse(bytes) } catch {
-                return "\(file.lastPathComponent) is not an AArch64 ELF executable or arm64 Linux Image (\(error))"
+                let reason = (error as? KernelImage.ParseError)?.reason ?? "cannot be read as a kernel"
+                return ("\(file.lastPathComponent) \(reason); a kernel must be an AArch64 ELF executable or an arm64 Linux Image", ramdiskProblem)
             }
-            // The last 2 MiB hold the guest's device tree (docs/guest-boot.md).
-            let ram = AddressRange(base: GuestMachine.ramBase, size: UInt64(max(memoryMiB - 2, 0)) << 20)
-            do { _ = try image.placement(in: ram) } catch {
-                return "\(file.lastPathComponent) does not fit in \(memoryMiB) MiB of guest RAM at 0x40000000, less 2 MiB for the device tree (\(error)); raise memory"
+            let dtbMiB = 2
+            let ram = AddressRange(base: GuestMachine.ramBase, size: UInt64(max(memoryMiB - dtbMiB, 0)) << 20)
+            let end: GuestPhysicalAddress
+            do { end = try image.placement(in: ram).end } catch {
+                let reason = (error as? KernelImage.PlacementError)?.reason ?? "it does not fit"
+                return ("\(file.lastPathComponent) does not fit in \(memoryMiB) MiB of guest RAM at 0x40000000 less \(dtbMiB) MiB for the device tree: \(reason); raise memory", ramdiskProblem)
             }
-            return nil
+            if ramdiskProblem == nil, ramdiskSize > 0 {
+                let free = ram.end.rawValue - alignUp(end.rawValue, PageSize.granule)
+                if ramdiskSize > free {
+                    let needMiB = (alignUp(end.rawValue, PageSize.granule) - GuestMachine.ramBase.rawValue + ramdiskSize + (1 << 20) - 1) >> 20 + UInt64(dtbMiB)
+                    ramdiskProblem = "\(ramdisk!.lastPathComponent) (\(ramdiskSize >> 20) MiB) does not fit between the kernel and the device tree in \(memoryMiB) MiB of guest RAM; memory must be at least \(needMiB)"
+                }
+            }
+            return (nil, ramdiskProblem)
         }
+    }
+}
+
+extension ConfigError {
+    init(file: String, problem p: SystemDescription.Problem) {
+        self.init(file: file, line: p.line, key: p.key, message: p.message)
     }
 }
 

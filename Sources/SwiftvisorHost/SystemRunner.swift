@@ -66,17 +66,42 @@ public struct SystemRunner {
         return try ConfigLoader.load(config) { try builder.buildGuest($0) }
     }
 
-    public func run(_ config: URL, options: Options) throws -> Outcome {
+    /// A system that passed every check `run` makes before QEMU starts.
+    public struct CheckedSystem {
+        public var system: LoadedSystem
+        public var boot: BootLayout
+    }
+
+    /// Every check before QEMU starts, the same for `swiftvisor check` and `run`: the
+    /// description, its files, what the machine (`cores`) and this host (`host`) can give.
+    /// Throws [ConfigError].
+    public func check(_ config: URL, cores: Int, host: HostMemory? = HostMemory.current()) throws -> CheckedSystem {
         let system = try load(config)
-        let machineProblems = system.description.problems(cores: options.cores)
-        guard machineProblems.isEmpty else {
-            throw machineProblems.map { ConfigError(file: config.path, line: $0.line, key: $0.key, message: $0.message) }
+        let (errors, boot) = try Self.machineProblems(system, cores: cores, host: host)
+        guard errors.isEmpty, let boot else { throw errors }
+        return CheckedSystem(system: system, boot: boot)
+    }
+
+    /// What the machine cannot give a loaded system: cores it lacks, RAM beyond QEMU virt's or
+    /// the host's. Returns the boot layout when there is no problem.
+    static func machineProblems(_ system: LoadedSystem, cores: Int, host: HostMemory?) throws -> ([ConfigError], BootLayout?) {
+        let file = system.configFile.path
+        var errors = system.description.problems(cores: cores).map { ConfigError(file: file, problem: $0) }
+        let boot = try BootLayout(system: system)
+        if let problem = boot.memoryProblem(host: host),
+           let largest = system.description.guests.max(by: { $0.memoryMiB < $1.memoryMiB }) {
+            errors.append(ConfigError(file: file, line: largest.lines[.memory], key: "memory", message: problem))
         }
+        return (errors, errors.isEmpty ? boot : nil)
+    }
+
+    public func run(_ config: URL, options: Options) throws -> Outcome {
+        let checked = try check(config, cores: options.cores)
+        let system = checked.system, boot = checked.boot
         var builder = ImageBuilder(layout: layout, toolchain: try Toolchain())
         builder.log = log
         let image = try builder.buildHypervisor()
         let qemu = try options.qemu ?? QEMU.locate(log: log)
-        let boot = try BootLayout(system: system)
         let runDirectory = try Self.makeRunDirectory(in: layout)
         var machine = QEMU.Machine()
         machine.cpu = options.cpu

@@ -1,6 +1,7 @@
 /// A reader for the subset of TOML v1.0 system descriptions use: comments, `key = value`,
 /// `[table]` and `[[array-of-tables]]` headers, basic and literal strings, integers,
-/// booleans and one-line arrays. Every value keeps its line for error messages.
+/// booleans and one-line arrays; LF or CRLF line ends, with or without a UTF-8 byte order mark.
+/// Every value keeps its line for error messages.
 public struct TOMLDocument {
     public enum Value: Equatable {
         case string(String), integer(Int), boolean(Bool), array([Value])
@@ -39,9 +40,15 @@ public struct TOMLDocument {
     public init(parsing text: String) throws {
         tables = [Table(name: "", isArrayElement: false, line: 1)]
         var lineNumber = 0
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // Split on scalars: in a String, "\r\n" is one Character, so splitting on "\n" would
+        // keep a CRLF file as one line. A UTF-8 byte order mark at the start is not content.
+        var scalars = Substring(text).unicodeScalars
+        if scalars.first == "\u{FEFF}" { scalars.removeFirst() }
+        for rawLine in scalars.split(separator: "\n", omittingEmptySubsequences: false) {
             lineNumber += 1
-            var scanner = Scanner(Array(String(rawLine).unicodeScalars), line: lineNumber)
+            var chars = Array(rawLine)
+            if chars.last == "\r" { chars.removeLast() }
+            var scanner = Scanner(chars, line: lineNumber)
             scanner.skipSpaces()
             if scanner.atEndOrComment { continue }
             if scanner.peek == "[" {

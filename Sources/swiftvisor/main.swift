@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SwiftvisorCore
 import SwiftvisorHost
 
 struct Swiftvisor: ParsableCommand {
@@ -24,12 +25,14 @@ struct MachineOptions: ParsableArguments {
     @Option(help: ArgumentHelp("QEMU CPU model: cortex-a57 (ARMv8.0, no VHE) or max (has VHE).", valueName: "model"))
     var cpu: String = "cortex-a57"
 
-    @Option(help: ArgumentHelp("Physical cores of the QEMU machine (-smp), 1 to 8.", valueName: "n"))
+    @Option(help: ArgumentHelp("Physical cores of the QEMU machine (-smp), 1 to \(Limits.cores).", valueName: "n"))
     var cores: Int = 2
 
     func validate() throws {
         guard ["cortex-a57", "max"].contains(cpu) else { throw ValidationError("--cpu must be cortex-a57 or max, not '\(cpu)'") }
-        guard (1...8).contains(cores) else { throw ValidationError("--cores must be 1 to 8, not \(cores)") }
+        guard (1...Limits.cores).contains(cores) else {
+            throw ValidationError("--cores must be 1 to \(Limits.cores) (swiftvisor runs on at most \(Limits.cores) cores), not \(cores)")
+        }
     }
 }
 
@@ -66,6 +69,10 @@ enum RunTimeout: TimeoutDefault { static let help = "default: 60" }
 enum LinuxTimeout: TimeoutDefault { static let help = "default: 300; none when the guests are left at a shell" }
 enum BenchTimeout: TimeoutDefault { static let help = "per boot; default: 120, or 300 with --linux" }
 
+func printConfigErrors(_ errors: [ConfigError]) {
+    for e in errors { FileHandle.standardError.write(Data("error: \(e)\n".utf8)) }
+}
+
 /// Runs a system and exits with its verdict; config errors exit 2 before QEMU starts.
 func runSystem(_ config: URL, _ machine: MachineOptions, _ console: ConsoleOptions, timeout: Double) throws {
     var options = SystemRunner.Options()
@@ -88,7 +95,7 @@ func runSystem(_ config: URL, _ machine: MachineOptions, _ console: ConsoleOptio
         if let logs = outcome.logDirectory { print("  consoles: \(logs.path)/NAME.log") }
         throw ExitCode(outcome.verdict.exitStatus)
     } catch let errors as [ConfigError] {
-        for e in errors { FileHandle.standardError.write(Data("error: \(e)\n".utf8)) }
+        printConfigErrors(errors)
         throw ExitCode(2)
     }
 }
@@ -154,16 +161,17 @@ extension Swiftvisor {
 
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check a system description without running it.",
-            discussion: "Reads every key, builds the built-in guests it names (guest:NAME), and reports each error with its file and line; exit status 2 if there is any.")
+            abstract: "Check a system description without running it: every check `run` makes before QEMU starts.",
+            discussion: "Reads every key, builds the built-in guests it names (guest:NAME), checks the guests against the machine (--cpu, --cores) and the host's memory, and reports each error with its file, line and key; exit status 2 if there is any.")
         @Argument(help: ArgumentHelp("The system description to check, e.g. examples/demo.toml.", valueName: "system.toml"))
         var system: String
+        @OptionGroup var machine: MachineOptions
         func run() throws {
             do {
-                let loaded = try SystemRunner().load(URL(fileURLWithPath: system))
-                print("\(system): \(loaded.description.guests.count) guest(s), OK")
+                let checked = try SystemRunner().check(URL(fileURLWithPath: system), cores: machine.cores)
+                print("\(system): \(checked.system.description.guests.count) guest(s), machine RAM \(checked.boot.machineRAMMiB) MiB, \(machine.cores) core(s), OK")
             } catch let errors as [ConfigError] {
-                for e in errors { FileHandle.standardError.write(Data("error: \(e)\n".utf8)) }
+                printConfigErrors(errors)
                 throw ExitCode(2)
             }
         }

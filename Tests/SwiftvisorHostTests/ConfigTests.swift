@@ -16,14 +16,7 @@ final class ConfigTests: XCTestCase {
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
 
-    func elf(machine: UInt16) -> [UInt8] {
-        var b: [UInt8] = [0x7F, 0x45, 0x4C, 0x46, 2, 1, 1, 0] + [UInt8](repeating: 0, count: 8)
-        func le(_ v: UInt64, _ n: Int) { for i in 0..<n { b.append(UInt8(truncatingIfNeeded: v >> UInt64(8 * i))) } }
-        le(2, 2); le(UInt64(machine), 2); le(1, 4); le(0x4008_0000, 8); le(64, 8); le(0, 8)
-        le(0, 4); le(64, 2); le(56, 2); le(1, 2); le(0, 2); le(0, 2); le(0, 2)
-        le(1, 4); le(5, 4); le(0, 8); le(0x4008_0000, 8); le(0x4008_0000, 8); le(120, 8); le(0x1000, 8); le(0x1000, 8)
-        return b
-    }
+    func elf(machine: UInt16) -> [UInt8] { tinyELF(machine: machine) }
 
     func load(_ toml: String) -> Result<LoadedSystem, [ConfigError]> {
         let file = dir.appendingPathComponent("system.toml")
@@ -48,15 +41,19 @@ final class ConfigTests: XCTestCase {
         vcpus = 2
         cmdline = 'quoted "text"'
         """).get()
-        XCTAssertEqual(r.description.guests, [.init(name: "a", kernel: "kernel.elf", memoryMiB: 16, vcpus: 2,
-                                                    commandLine: "quoted \"text\"", line: 2)])
+        var expected = SystemDescription.Guest(name: "a", kernel: "kernel.elf", memoryMiB: 16, vcpus: 2,
+                                               commandLine: "quoted \"text\"", line: 2)
+        expected.lines[.name] = 3; expected.lines[.kernel] = 4; expected.lines[.memory] = 5
+        expected.lines[.vcpus] = 6; expected.lines[.cmdline] = 7
+        XCTAssertEqual(r.description.guests, [expected])
+        XCTAssertEqual(r.description.guests[0].lines[.ramdisk], 2, "a key not written reports its table's line")
         XCTAssertEqual(r.kernels[0].lastPathComponent, "kernel.elf")
     }
 
     func test_unknown_key_is_named_with_its_line() {
         let e = errors("[[guest]]\nname = \"a\"\nkernel = \"kernel.elf\"\nmemory = 16\nmemroy = 3\n")
         XCTAssertEqual(e.count, 1)
-        XCTAssertTrue(e[0].hasSuffix("system.toml:5: 'memroy': unknown key; a [[guest]] takes name, kernel, memory, vcpus, cmdline, ramdisk, cpus, iomem, irqs"), e[0])
+        XCTAssertTrue(e[0].hasSuffix("system.toml:5: 'memroy': unknown key; a [[guest]] takes name, kernel, memory, vcpus, cmdline, ramdisk, cpus, iomem, irqs, autostart"), e[0])
     }
 
     func test_wrong_type() {
@@ -67,24 +64,24 @@ final class ConfigTests: XCTestCase {
     func test_missing_keys_and_files() {
         let e = errors("[[guest]]\nname = \"a\"\nmemory = 16\n[[guest]]\nname = \"b\"\nkernel = \"nope.elf\"\nmemory = 16\n")
         XCTAssertTrue(e.contains { $0.hasSuffix(":1: 'kernel': missing in this [[guest]]") }, "\(e)")
-        XCTAssertTrue(e.contains { $0.contains(":4: 'kernel': guest 'b': no readable file at") }, "\(e)")
+        XCTAssertTrue(e.contains { $0.contains(":6: 'kernel': guest 'b': no readable file at") }, "\(e)")
     }
 
     func test_not_an_aarch64_kernel() {
         let e = errors("[[guest]]\nname = \"a\"\nkernel = \"x86.elf\"\nmemory = 16\n")
-        XCTAssertTrue(e.first?.contains("x86.elf is not an AArch64 ELF executable or arm64 Linux Image") ?? false, "\(e)")
+        XCTAssertTrue(e.first?.contains("x86.elf is an ELF file for x86-64 (machine 62), not AArch64") ?? false, "\(e)")
     }
 
     func test_memory_that_does_not_fit() {
         let e = errors("[[guest]]\nname = \"a\"\nkernel = \"kernel.elf\"\nmemory = 2\n")
-        XCTAssertTrue(e.contains { $0.contains("'memory': 2 MiB is outside 4...16384 MiB") }, "\(e)")
+        XCTAssertTrue(e.contains { $0.contains("'memory': 2 MiB is too little") }, "\(e)")
         let total = errors("[[guest]]\nname = \"a\"\nkernel = \"kernel.elf\"\nmemory = 9000\n[[guest]]\nname = \"b\"\nkernel = \"kernel.elf\"\nmemory = 9000\n")
         XCTAssertTrue(total.contains { $0.contains("the guests need 18000 MiB together") }, "\(total)")
     }
 
     func test_duplicate_names() {
         let e = errors("[[guest]]\nname = \"a\"\nkernel = \"kernel.elf\"\nmemory = 16\n[[guest]]\nname = \"a\"\nkernel = \"kernel.elf\"\nmemory = 16\n")
-        XCTAssertTrue(e.contains { $0.hasSuffix(":5: 'name': 'a' names two guests; names must be unique") }, "\(e)")
+        XCTAssertTrue(e.contains { $0.hasSuffix(":6: 'name': 'a' names two guests; names must be unique") }, "\(e)")
     }
 
     func test_syntax_errors_name_the_line() {
@@ -103,7 +100,7 @@ final class ConfigTests: XCTestCase {
         let e = errors("[[guest]]\nname = \"a\"\nkernel = \"kernel.elf\"\nmemory = 16\ncpus = [\"x\"]\n")
         XCTAssertTrue(e.contains { $0.hasSuffix(":5: 'cpus': must be an array of core numbers, not an array") }, "\(e)")
         let range = errors("[[guest]]\nname = \"a\"\nkernel = \"kernel.elf\"\nmemory = 16\ncpus = [9]\n")
-        XCTAssertTrue(range.contains { $0.contains("'cpus': core 9 is outside 0...7") }, "\(range)")
+        XCTAssertTrue(range.contains { $0.contains(":5: 'cpus': core 9 is outside 0...7") }, "\(range)")
     }
 
     func test_empty_description() {
@@ -134,4 +131,14 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(Benchmark.parse(["hypercall: 312 instructions", "noise", "psci: x instructions"]),
                        [.init(name: "hypercall", value: 312)])
     }
+}
+
+/// A minimal ELF64 executable for `machine` with one 4 KiB PT_LOAD segment at 0x40080000.
+func tinyELF(machine: UInt16) -> [UInt8] {
+    var b: [UInt8] = [0x7F, 0x45, 0x4C, 0x46, 2, 1, 1, 0] + [UInt8](repeating: 0, count: 8)
+    func le(_ v: UInt64, _ n: Int) { for i in 0..<n { b.append(UInt8(truncatingIfNeeded: v >> UInt64(8 * i))) } }
+    le(2, 2); le(UInt64(machine), 2); le(1, 4); le(0x4008_0000, 8); le(64, 8); le(0, 8)
+    le(0, 4); le(64, 2); le(56, 2); le(1, 2); le(0, 2); le(0, 2); le(0, 2)
+    le(1, 4); le(5, 4); le(0, 8); le(0x4008_0000, 8); le(0x4008_0000, 8); le(120, 8); le(0x1000, 8); le(0x1000, 8)
+    return b
 }

@@ -166,6 +166,20 @@ static inline uint64_t at_s12e1w(uint64_t va) {
     uint64_t par; __asm__ volatile("at s12e1w, %1; isb; mrs %0, par_el1" : "=r"(par) : "r"(va) : "memory"); return par;
 }
 
+// Zeroes [start, start+size) of Normal memory (EL2 MMU on): DC ZVA a block at a time where
+// DCZID_EL0 allows it (DZP clear) and the range is block aligned, 8-byte stores otherwise.
+// Under QEMU's TCG one DC ZVA costs about what one store does, so large guest RAM is zeroed
+// several times faster than by memset (Arm ARM C6.2.82, D19.2.33).
+static inline void zero_memory(uint64_t start, uint64_t size) {
+    uint64_t dczid; __asm__ volatile("mrs %0, dczid_el0" : "=r"(dczid));
+    uint64_t block = 4ull << (dczid & 0xF);
+    if ((dczid & (1 << 4)) == 0 && ((start | size) & (block - 1)) == 0) {
+        for (uint64_t a = start; a < start + size; a += block) __asm__ volatile("dc zva, %0" :: "r"(a) : "memory");
+        return;
+    }
+    for (uint64_t a = start; a < start + size; a += 8) *(volatile uint64_t *)a = 0;
+}
+
 // Makes [start, start+size) visible to a guest running with its MMU and caches off:
 // clean to the Point of Coherency, then invalidate the instruction cache (Arm ARM D7.5).
 static inline void clean_dcache_to_poc(uint64_t start, uint64_t size) {

@@ -34,16 +34,20 @@ public struct BootManifest: Equatable {
     static let magic: UInt64 = 0x3246_494E_414D_5653  // "SVMANIF2"
     static let headerSize = 16
     static let entrySize = 1024
-    public static let maxNameLength = 63
-    public static let maxDeviceMemoryRanges = 4
-    public static let maxInterrupts = 8
+    public static let maxNameLength = Limits.nameLength
+    public static let maxDeviceMemoryRanges = Limits.deviceMemoryRanges
+    public static let maxInterrupts = Limits.interrupts
     /// Entry layout: name 0-63, images and sizes 64-111, iomem 112-175, irqs 176-207,
     /// flags 208-215 (bit 0: do not start at boot), cmdline 216-.
     static let flagsOffset = 208
     static let commandLineOffset = 216
-    public static let maxCommandLineLength = entrySize - commandLineOffset - 1
+    public static let maxCommandLineLength = Limits.commandLineLength
 
-    public enum ParseError: Error, Equatable { case badMagic, truncated, badEntry(index: Int) }
+    public enum ParseError: Error, Equatable {
+        case badMagic, truncated, badEntry(index: Int)
+        /// More entries than `Limits.guests`.
+        case tooManyGuests(count: Int)
+    }
 
     public var encoded: [UInt8] {
         var b: [UInt8] = []
@@ -84,7 +88,8 @@ public struct BootManifest: Equatable {
         guard b.count >= Self.headerSize else { throw .truncated }
         guard b.le64(0) == Self.magic else { throw .badMagic }
         let count = Int(b.le32(8))
-        guard count <= 64, b.count >= Self.headerSize + count * Self.entrySize else { throw .truncated }
+        guard count <= Limits.guests else { throw .tooManyGuests(count: count) }
+        guard b.count >= Self.headerSize + count * Self.entrySize else { throw .truncated }
         guests = []
         for i in 0..<count {
             let e = UnsafeRawBufferPointer(rebasing: b[(Self.headerSize + i * Self.entrySize)...])

@@ -22,13 +22,44 @@ public enum KernelImage: Equatable {
         case noLoadableSegments
         case segmentBeyondFile
         case unrecognisedFormat
+
+        /// Why, in words, for messages (completes "FILE ...").
+        public var reason: String {
+            switch self {
+            case .tooSmall: return "is shorter than 64 bytes, too short for an ELF or arm64 Image header"
+            case .notAArch64ELF(let machine):
+                let name = KernelImage.elfMachineNames.first { $0.0 == machine }?.1 ?? "another architecture"
+                return "is an ELF file for \(name) (machine \(machine)), not AArch64 (machine 183)"
+            case .notELF64: return "is a 32-bit ELF file; swiftvisor runs 64-bit (ELFCLASS64) AArch64 kernels"
+            case .notLittleEndian: return "is a big-endian ELF file; swiftvisor runs little-endian AArch64 kernels"
+            case .notExecutable: return "is an ELF file but not an executable (e_type is not ET_EXEC); link it as an executable"
+            case .noLoadableSegments: return "is an ELF executable with no loadable (PT_LOAD) segments"
+            case .segmentBeyondFile: return "is a damaged ELF file: a program header or segment lies beyond the end of the file"
+            case .unrecognisedFormat: return "is neither an ELF file nor an arm64 Linux Image (no \\x7fELF magic, no ARM\\x64 magic at offset 56)"
+            }
+        }
     }
 
     public enum PlacementError: Error, Equatable {
         /// A segment or the image does not fit in the guest's RAM.
         case outsideRAM(ipa: UInt64, size: UInt64)
         case entryOutsideImage(entry: UInt64)
+
+        /// Why, in words, for messages.
+        public var reason: String {
+            switch self {
+            case .outsideRAM(let ipa, let size):
+                return "it needs 0x\(String(ipa, radix: 16))...0x\(String(ipa &+ size, radix: 16)), outside the guest's RAM"
+            case .entryOutsideImage(let entry):
+                return "its entry point 0x\(String(entry, radix: 16)) lies in none of its loadable segments"
+            }
+        }
     }
+
+    static let elfMachineNames: [(UInt16, String)] = [
+        (3, "x86 (32-bit)"), (8, "MIPS"), (20, "PowerPC"), (21, "PowerPC 64"), (40, "32-bit Arm"),
+        (62, "x86-64"), (183, "AArch64"), (243, "RISC-V"), (258, "LoongArch"),
+    ]
 
     static let elfMagic: UInt32 = 0x464C_457F        // "\x7fELF"
     static let arm64ImageMagic: UInt32 = 0x644D_5241 // "ARM\x64" at offset 56

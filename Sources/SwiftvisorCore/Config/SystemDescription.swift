@@ -1,6 +1,30 @@
 /// A system description: the guests to run, as the config file states them (key names from
 /// Xen's xl.cfg). Checked here, before anything starts; the host tool adds file checks.
 public struct SystemDescription: Equatable {
+    /// The keys a `[[guest]]` table takes (xl.cfg names, and `autostart`).
+    public enum Key: String, CaseIterable {
+        case name, kernel, memory, vcpus, cmdline, ramdisk, cpus, iomem, irqs, autostart
+    }
+
+    /// The line of each key as written, for messages; a key not written reports its table's line.
+    public struct KeyLines: Equatable {
+        /// Line of the `[[guest]]` header.
+        public var header: Int
+        var lines: [Int] = Array(repeating: 0, count: Key.allCases.count)
+        public init(header: Int) { self.header = header }
+
+        public subscript(key: Key) -> Int {
+            get { let l = lines[Self.index(key)]; return l > 0 ? l : header }
+            set { lines[Self.index(key)] = newValue }
+        }
+
+        static func index(_ key: Key) -> Int {
+            var i = 0
+            for k in Key.allCases { if k == key { return i }; i += 1 }
+            return 0
+        }
+    }
+
     public struct Guest: Equatable {
         public var name: String
         /// Path as written (relative to the config file), or `guest:NAME` for a built-in test guest.
@@ -15,19 +39,27 @@ public struct SystemDescription: Equatable {
         public var iomem: [DeviceMemory] = []
         /// Physical SPIs passed through (xl.cfg `irqs`).
         public var irqs: [Int] = []
-        /// Line of the `[[guest]]` header, for messages.
-        public var line: Int
-        /// Started at boot (default); otherwise by the hypervisor console's `create NAME`.
+        /// Started when the hypervisor boots (true), or left for the hypervisor console's
+        /// `create NAME` (false). Not an xl.cfg key.
         public var autostart = true
+        /// Where each key was written, for messages.
+        public var lines: KeyLines
+
+        /// Line of the `[[guest]]` header.
+        public var line: Int { lines.header }
 
         public init(name: String, kernel: String, memoryMiB: Int, vcpus: Int = 1, commandLine: String = "",
                     ramdisk: String? = nil, cpus: [Int] = [], line: Int = 0) {
             self.name = name; self.kernel = kernel; self.memoryMiB = memoryMiB; self.vcpus = vcpus
-            self.commandLine = commandLine; self.ramdisk = ramdisk; self.cpus = cpus; self.line = line
+            self.commandLine = commandLine; self.ramdisk = ramdisk; self.cpus = cpus; self.lines = KeyLines(header: line)
         }
 
         /// `cpus` as a bit mask (bit n: core n); 0 means any core.
         public var affinity: UInt64 { cpus.reduce(0) { $0 | (($1 >= 0 && $1 < 32) ? 1 << UInt64($1) : 0) } }
+
+        func problem(_ key: Key, _ message: String) -> Problem {
+            Problem(line: lines[key], key: key.rawValue, message: message)
+        }
     }
 
     /// One xl.cfg `iomem` entry: "PAGE_FRAME,PAGES" (hexadecimal frame, 4 KiB pages).
@@ -58,82 +90,87 @@ public struct SystemDescription: Equatable {
         ("the UART", GuestMachine.uart.base.rawValue, GuestMachine.uart.size),
     ]
 
-    public static let minimumMemoryMiB = 4
-    public static let maximumMemoryMiB = 16384
-    public static let maximumVCPUs = 8
-    public static let maximumCores = 8
+    public static let minimumMemoryMiB = Limits.minimumMemoryMiB
+    public static let maximumMemoryMiB = Limits.maximumMemoryMiB
+    public static let maximumVCPUs = Limits.vcpusPerGuest
+    public static let maximumCores = Limits.cores
     /// Host RAM all guests together may use in this version.
-    public static let maximumTotalMemoryMiB = 16384
+    public static let maximumTotalMemoryMiB = Limits.maximumTotalMemoryMiB
 
     public struct Problem: Error, Equatable {
         public var line: Int
         public var key: String?
         public var message: String
+        public init(line: Int, key: String?, message: String) { self.line = line; self.key = key; self.message = message }
     }
 
     /// Every problem found, in file order; empty when the description is usable.
     public func problems() -> [Problem] {
         var result: [Problem] = []
         if guests.isEmpty { result.append(Problem(line: 0, key: nil, message: "no [[guest]] tables: describe at least one guest")) }
+        if guests.count > Limits.guests {
+            let g = guests[Limits.guests]
+            result.append(g.problem(.name, "'\(g.name)' is guest number \(Limits.guests + 1), but at most \(Limits.guests) guests can run: \(Limits.guestsReason)"))
+        }
         var seen: [String] = []
         var total = 0
         for g in guests {
-            if g.name.utf8.isEmpty || g.name.utf8.count > BootManifest.maxNameLength {
-                result.append(Problem(line: g.line, key: "name", message: "must be 1 to \(BootManifest.maxNameLength) characters"))
+            if g.name.utf8.isEmpty || g.name.utf8.count > Limits.nameLength {
+                result.append(g.problem(.name, "must be 1 to \(Limits.nameLength) bytes long (it is \(g.name.utf8.count)): the boot manifest has room for \(Limits.nameLength)"))
             } else if !g.name.utf8.allSatisfy(Self.isNameCharacter) {
-                result.append(Problem(line: g.line, key: "name", message: "'\(g.name)' may use only letters, digits, '-', '_' and '.'"))
+                result.append(g.problem(.name, "'\(g.name)' may use only letters, digits, '-', '_' and '.'"))
             }
             if seen.contains(g.name) {
-                result.append(Problem(line: g.line, key: "name", message: "'\(g.name)' names two guests; names must be unique"))
+                result.append(g.problem(.name, "'\(g.name)' names two guests; names must be unique"))
             }
             seen.append(g.name)
-            if g.memoryMiB < Self.minimumMemoryMiB || g.memoryMiB > Self.maximumMemoryMiB {
-                result.append(Problem(line: g.line, key: "memory",
-                                      message: "\(g.memoryMiB) MiB is outside \(Self.minimumMemoryMiB)...\(Self.maximumMemoryMiB) MiB"))
+            if g.memoryMiB < Limits.minimumMemoryMiB {
+                result.append(g.problem(.memory, "\(g.memoryMiB) MiB is too little: a guest needs at least \(Limits.minimumMemoryMiB) MiB (its kernel and its 2 MiB device tree)"))
+            } else if g.memoryMiB > Limits.maximumMemoryMiB {
+                result.append(g.problem(.memory, "\(g.memoryMiB) MiB is too much: a guest can have at most \(Limits.maximumMemoryMiB) MiB (\(Limits.memoryReason))"))
             }
             total += max(0, g.memoryMiB)
-            if g.vcpus < 1 || g.vcpus > Self.maximumVCPUs {
-                result.append(Problem(line: g.line, key: "vcpus", message: "\(g.vcpus) is outside 1...\(Self.maximumVCPUs)"))
+            if g.vcpus < 1 || g.vcpus > Limits.vcpusPerGuest {
+                result.append(g.problem(.vcpus, "\(g.vcpus) is not a vCPU count swiftvisor can give: a guest has 1 to \(Limits.vcpusPerGuest) vCPUs"))
             }
-            if g.iomem.count > BootManifest.maxDeviceMemoryRanges {
-                result.append(Problem(line: g.line, key: "iomem", message: "at most \(BootManifest.maxDeviceMemoryRanges) ranges"))
+            if g.iomem.count > Limits.deviceMemoryRanges {
+                result.append(g.problem(.iomem, "\(g.iomem.count) ranges, but a guest can have at most \(Limits.deviceMemoryRanges) (the boot manifest has room for \(Limits.deviceMemoryRanges))"))
             }
             for r in g.iomem {
                 let base = r.pageFrame << 12, size = r.pages << 12
                 if r.pages == 0 || r.pages > 1 << 20 || r.pageFrame >= 1 << 36 {
-                    result.append(Problem(line: g.line, key: "iomem", message: "\(hexString(r.pageFrame)),\(r.pages) is not a usable range"))
+                    result.append(g.problem(.iomem, "\(hexString(r.pageFrame)),\(r.pages) is not a usable range: the frame must be below 0x1000000000 and the pages 1 to 1048576"))
                     continue
                 }
                 for (what, rb, rs) in Self.reservedForPassthrough where base < rb + rs && rb < base + size {
-                    result.append(Problem(line: g.line, key: "iomem",
-                                          message: "\(hexString(r.pageFrame)),\(r.pages) overlaps \(what); only devices swiftvisor does not use may be passed through"))
+                    result.append(g.problem(.iomem, "\(hexString(r.pageFrame)),\(r.pages) overlaps \(what); only devices swiftvisor does not use may be passed through"))
                 }
             }
-            if g.irqs.count > BootManifest.maxInterrupts {
-                result.append(Problem(line: g.line, key: "irqs", message: "at most \(BootManifest.maxInterrupts) interrupts"))
+            if g.irqs.count > Limits.interrupts {
+                result.append(g.problem(.irqs, "\(g.irqs.count) interrupts, but a guest can have at most \(Limits.interrupts) (the boot manifest has room for \(Limits.interrupts))"))
             }
             for i in g.irqs where i < 32 || i >= 32 + VirtualGIC.defaultSPICount {
-                result.append(Problem(line: g.line, key: "irqs",
-                                      message: "\(i) is not an SPI a guest can have (INTIDs 32...\(31 + VirtualGIC.defaultSPICount))"))
+                result.append(g.problem(.irqs, "\(i) is not an SPI a guest can have (INTIDs 32...\(31 + VirtualGIC.defaultSPICount))"))
             }
-            for c in g.cpus where c < 0 || c >= Self.maximumCores {
-                result.append(Problem(line: g.line, key: "cpus", message: "core \(c) is outside 0...\(Self.maximumCores - 1)"))
+            for c in g.cpus where c < 0 || c >= Limits.cores {
+                result.append(g.problem(.cpus, "core \(c) is outside 0...\(Limits.cores - 1): swiftvisor runs on at most \(Limits.cores) cores"))
             }
-            if g.commandLine.utf8.count > BootManifest.maxCommandLineLength {
-                result.append(Problem(line: g.line, key: "cmdline", message: "longer than \(BootManifest.maxCommandLineLength) bytes"))
+            if g.commandLine.utf8.count > Limits.commandLineLength {
+                result.append(g.problem(.cmdline, "\(g.commandLine.utf8.count) bytes long, but at most \(Limits.commandLineLength) fit in the boot manifest"))
             }
         }
         // A device belongs to one guest.
         var seenIRQs: [Int] = []
         for g in guests {
             for i in g.irqs {
-                if seenIRQs.contains(i) { result.append(Problem(line: g.line, key: "irqs", message: "interrupt \(i) is given to two guests")) }
+                if seenIRQs.contains(i) { result.append(g.problem(.irqs, "interrupt \(i) is given to two guests")) }
                 seenIRQs.append(i)
             }
         }
-        if total > Self.maximumTotalMemoryMiB {
-            result.append(Problem(line: 0, key: "memory",
-                                  message: "the guests need \(total) MiB together; at most \(Self.maximumTotalMemoryMiB) MiB fit"))
+        // Only when each guest is within its own limit, which says more.
+        if total > Limits.maximumTotalMemoryMiB, !guests.contains(where: { $0.memoryMiB > Limits.maximumMemoryMiB }),
+           let largest = guests.max(by: { $0.memoryMiB < $1.memoryMiB }) {
+            result.append(largest.problem(.memory, "the guests need \(total) MiB together, but at most \(Limits.maximumTotalMemoryMiB) MiB fit (\(Limits.memoryReason)); lower memory here or in another guest"))
         }
         return result
     }
@@ -142,9 +179,8 @@ public struct SystemDescription: Equatable {
     public func problems(cores: Int) -> [Problem] {
         var result: [Problem] = []
         for g in guests {
-            for c in g.cpus where c >= cores {
-                result.append(Problem(line: g.line, key: "cpus",
-                                      message: "guest '\(g.name)' names core \(c), but the machine has \(cores) core(s) (--cores)"))
+            for c in g.cpus where c >= cores && c < Limits.cores {
+                result.append(g.problem(.cpus, "guest '\(g.name)' names core \(c), but the machine has \(cores) core(s) (--cores)"))
             }
         }
         return result
