@@ -118,55 +118,6 @@ public struct LinuxAssets {
     }
 }
 
-/// The initramfs for Linux guests: busybox and an /init that reports what the system tests
-/// check (kernel, CPUs, memory, timer interrupts, a marker written to a file), then powers off
-/// (or, with `swiftvisor.shell` on the command line, starts a shell).
-public enum LinuxInitramfs {
-    public static let script = """
-    #!/bin/busybox sh
-    /bin/busybox echo "swiftvisor-init: counter at /init: $(/bin/cntvct)"
-    /bin/busybox --install -s
-    export PATH=/bin:/sbin:/usr/bin:/usr/sbin
-    mount -t proc proc /proc
-    mount -t sysfs sysfs /sys
-    mount -t devtmpfs devtmpfs /dev 2>/dev/null
-    say() { echo "swiftvisor-init: $*"; }
-    say "/init started"
-    marker=none; boot=1
-    for w in $(cat /proc/cmdline); do
-        case "$w" in swiftvisor.marker=*) marker="${w#swiftvisor.marker=}";; swiftvisor.boot=*) boot="${w#swiftvisor.boot=}";; esac
-    done
-    say "boot: $boot"
-    if [ "$boot" = 1 ] && grep -q swiftvisor.reboot-test /proc/cmdline; then say "rebooting"; reboot -f; fi
-    if [ "$boot" = 1 ] && grep -q swiftvisor.panic-test /proc/cmdline; then say "crashing the kernel"; echo c > /proc/sysrq-trigger; fi
-    say "uname: $(uname -a)"
-    say "cpus: $(grep -c ^processor /proc/cpuinfo)"
-    say "memory: $(grep MemTotal /proc/meminfo)"
-    timer() { awk '/arch_timer/ { s = 0; for (i = 2; i <= NF; i++) { if ($i ~ /^[0-9]+$/) s += $i; else break }; print s }' /proc/interrupts; }
-    t1=$(timer); sleep 1; t2=$(timer)
-    say "timer interrupts: $t1 then $t2"
-    echo "$marker" > /tmp/marker
-    say "marker file: $(cat /tmp/marker)"
-    say "markers seen: $(cat /tmp/marker /proc/cmdline | grep -o 'guest-[a-z]*' | sort -u | tr '\\n' ' ')"
-    say "done"
-    if grep -q swiftvisor.shell /proc/cmdline; then exec sh; fi
-    poweroff -f
-
-    """
-
-    /// `counter` is Guests/LinuxTools/cntvct, which /init runs first (for `bench --linux`).
-    public static func build(busybox: URL, counter: URL) throws -> [UInt8] {
-        var a = CPIOArchive()
-        // Directories first: the kernel's unpacker creates entries in archive order.
-        for dir in ["bin", "sbin", "usr", "usr/bin", "usr/sbin", "proc", "sys", "dev", "tmp", "etc"] { a.add(dir, .directory) }
-        a.add("dev/console", .characterDevice(major: 5, minor: 1))
-        a.add("bin/busybox", .file(Array(try Data(contentsOf: busybox)), executable: true))
-        a.add("bin/cntvct", .file(Array(try Data(contentsOf: counter)), executable: true))
-        a.add("init", .file(Array(script.utf8), executable: true))
-        return a.finish()
-    }
-}
-
 /// `swiftvisor linux`: two Linux guests, each with 2 vCPUs and its own memory.
 public enum LinuxSystem {
     /// The cached kernel and a freshly built initramfs.
@@ -196,7 +147,7 @@ public enum LinuxSystem {
             ramdisk = "\(initramfs.path)"
             memory = \(memoryMiB)
             vcpus = \(vcpus)
-            cmdline = "console=ttyAMA0 swiftvisor.marker=guest-\(name)\(shell ? " swiftvisor.shell" : "")\(extraArguments[name].map { " " + $0 } ?? "")"
+            cmdline = "console=ttyAMA0 swiftvisor.name=\(name) swiftvisor.marker=guest-\(name)\(shell ? " swiftvisor.shell" : "")\(extraArguments[name].map { " " + $0 } ?? "")"
 
             """
         }

@@ -130,7 +130,7 @@ final class SystemTests: XCTestCase {
         XCTAssertTrue(lines.contains { $0.contains("ttyAMA0 at MMIO 0x9000000") }, what + log(o))
         XCTAssertTrue(lines.contains { $0.contains("psci: PSCIv1.1 detected in firmware.") }, what + log(o))
         XCTAssertTrue(lines.contains { $0.contains("smp: Brought up 1 node, 2 CPUs") }, what + log(o))
-        XCTAssertTrue(lines.contains { $0.hasPrefix("swiftvisor-init: uname: Linux (none) ") && $0.hasSuffix("aarch64 GNU/Linux") }, what + log(o))
+        XCTAssertTrue(lines.contains { $0.hasPrefix("swiftvisor-init: uname: Linux \(guest) ") && $0.hasSuffix("aarch64 GNU/Linux") }, what + log(o))
         XCTAssertTrue(lines.contains("swiftvisor-init: cpus: 2"), what + log(o))
         XCTAssertTrue(lines.contains { $0.hasPrefix("swiftvisor-init: memory: MemTotal:") }, what + log(o))
         XCTAssertTrue(lines.contains { $0.contains("Memory: ") && $0.contains("/262144K available") }, "256 MiB; " + what + log(o))
@@ -219,7 +219,7 @@ final class SystemTests: XCTestCase {
             XCTAssertEqual(o.verdict, .success, cpu + log(o))
             let lines = o.report.guestLines["shell"] ?? []
             // The answers to what was typed (the echoed command line itself has "$((6*7))").
-            XCTAssertTrue(lines.contains { $0.hasPrefix("Linux (none) ") && $0.hasSuffix("aarch64 GNU/Linux") }, cpu + log(o))
+            XCTAssertTrue(lines.contains { $0.hasPrefix("Linux shell ") && $0.hasSuffix("aarch64 GNU/Linux") }, cpu + log(o))
             XCTAssertTrue(lines.contains("2"), "2 processors; " + cpu + log(o))
             XCTAssertTrue(lines.contains("1"), "one arch_timer line in /proc/interrupts; " + cpu + log(o))
             XCTAssertTrue(lines.contains("typed-42"), cpu + log(o))

@@ -1,0 +1,101 @@
+import Foundation
+import SwiftvisorCore
+
+/// The initramfs for Linux guests: busybox, with busybox `init` as PID 1 so that plain
+/// `poweroff` and `reboot` (which signal PID 1) shut the guest down properly and end in PSCI
+/// SYSTEM_OFF / SYSTEM_RESET.
+///
+/// Boot order: the kernel runs `/init` (a short script: mounts, hostname, /etc/inittab), which
+/// execs busybox `init`; init runs `/sbin/swiftvisor-report` once (`sysinit`: the lines the
+/// system tests check), then either a shell on the console (`swiftvisor.shell` on the command
+/// line) or `poweroff`.
+///
+/// Command-line words it reads: `swiftvisor.name=NAME` (the hostname), `swiftvisor.marker=M`,
+/// `swiftvisor.shell`, `swiftvisor.boot=N` (added by the hypervisor from the second boot on),
+/// `swiftvisor.reboot-test`, `swiftvisor.panic-test`.
+public enum LinuxInitramfs {
+    /// PID 1 until it execs busybox init. Its first line is what `bench --linux` times.
+    public static let initScript = """
+    #!/bin/busybox sh
+    /bin/busybox echo "swiftvisor-init: counter at /init: $(/bin/cntvct)"
+    /bin/busybox --install -s
+    export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+    mount -t proc proc /proc
+    mount -t sysfs sysfs /sys
+    mount -t devtmpfs devtmpfs /dev 2>/dev/null
+    echo "swiftvisor-init: /init started"
+    shell=no
+    for w in $(cat /proc/cmdline); do
+        case "$w" in swiftvisor.name=*) hostname "${w#swiftvisor.name=}";; swiftvisor.shell) shell=yes;; esac
+    done
+    # After the report: a login shell on the console, or power off. /dev/console cannot be a
+    # controlling tty (no job control, no Ctrl-C), so cttyhack reopens the device behind it
+    # (/sys/class/tty/console/active: ttyAMA0 today) in the session init gave the shell.
+    if [ $shell = yes ]; then console="::respawn:/bin/cttyhack /bin/sh -l"; else console="::once:/sbin/poweroff"; fi
+    cat > /etc/inittab <<EOF
+    ::sysinit:/sbin/swiftvisor-report
+    $console
+    ::ctrlaltdel:/sbin/reboot
+    ::shutdown:/sbin/swiftvisor-shutdown
+    EOF
+    exec /sbin/init
+
+    """
+
+    /// What the system tests parse (busybox init's `sysinit` action: init waits for it).
+    public static let reportScript = """
+    #!/bin/sh
+    say() { echo "swiftvisor-init: $*"; }
+    marker=none; boot=1
+    for w in $(cat /proc/cmdline); do
+        case "$w" in swiftvisor.marker=*) marker="${w#swiftvisor.marker=}";; swiftvisor.boot=*) boot="${w#swiftvisor.boot=}";; esac
+    done
+    say "boot: $boot"
+    if [ "$boot" = 1 ] && grep -q swiftvisor.reboot-test /proc/cmdline; then say "rebooting"; reboot -f; fi
+    if [ "$boot" = 1 ] && grep -q swiftvisor.panic-test /proc/cmdline; then say "crashing the kernel"; echo c > /proc/sysrq-trigger; fi
+    say "uname: $(uname -a)"
+    say "cpus: $(grep -c ^processor /proc/cpuinfo)"
+    say "memory: $(grep MemTotal /proc/meminfo)"
+    timer() { awk '/arch_timer/ { s = 0; for (i = 2; i <= NF; i++) { if ($i ~ /^[0-9]+$/) s += $i; else break }; print s }' /proc/interrupts; }
+    t1=$(timer); sleep 1; t2=$(timer)
+    say "timer interrupts: $t1 then $t2"
+    echo "$marker" > /tmp/marker
+    say "marker file: $(cat /tmp/marker)"
+    say "markers seen: $(cat /tmp/marker /proc/cmdline | grep -o 'guest-[a-z]*' | sort -u | tr '\\n' ' ')"
+    say "done"
+
+    """
+
+    /// busybox init's `shutdown` action, before it signals every process and calls reboot(2).
+    /// Nothing in the initramfs outlives the guest; this flushes and unmounts what can be.
+    public static let shutdownScript = """
+    #!/bin/sh
+    echo "swiftvisor-init: shutting down"
+    sync
+    umount -a -r 2>/dev/null
+    true
+
+    """
+
+    /// Read by the login shell: the prompt names the guest (`alpha:/# `).
+    public static let profile = """
+    export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+    export PS1='\\h:\\w\\$ '
+
+    """
+
+    /// `counter` is Guests/LinuxTools/cntvct, which /init runs first (for `bench --linux`).
+    public static func build(busybox: URL, counter: URL) throws -> [UInt8] {
+        var a = CPIOArchive()
+        // Directories first: the kernel's unpacker creates entries in archive order.
+        for dir in ["bin", "sbin", "usr", "usr/bin", "usr/sbin", "proc", "sys", "dev", "tmp", "etc"] { a.add(dir, .directory) }
+        a.add("dev/console", .characterDevice(major: 5, minor: 1))
+        a.add("bin/busybox", .file(Array(try Data(contentsOf: busybox)), executable: true))
+        a.add("bin/cntvct", .file(Array(try Data(contentsOf: counter)), executable: true))
+        a.add("init", .file(Array(initScript.utf8), executable: true))
+        a.add("sbin/swiftvisor-report", .file(Array(reportScript.utf8), executable: true))
+        a.add("sbin/swiftvisor-shutdown", .file(Array(shutdownScript.utf8), executable: true))
+        a.add("etc/profile", .file(Array(profile.utf8), executable: false))
+        return a.finish()
+    }
+}
