@@ -75,7 +75,8 @@ public final class ConsoleSession {
     /// Parses "^]", "^A", "ctrl-]" into the byte the key sends.
     public static func escapeKey(named text: String) -> UInt8? {
         var t = text.lowercased()
-        for prefix in ["ctrl-", "ctrl+", "c-", "^"] where t.hasPrefix(prefix) { t.removeFirst(prefix.count); break }
+        guard let prefix = ["ctrl-", "ctrl+", "c-", "^"].first(where: { t.hasPrefix($0) }) else { return nil }
+        t.removeFirst(prefix.count)
         guard t.count == 1, let c = t.unicodeScalars.first, c.isASCII else { return nil }
         let v = UInt8(c.value)
         switch v {

@@ -228,4 +228,6 @@ extension Swiftvisor {
     }
 }
 
+// Console lines reach a pipe (`swiftvisor run ... | tee`) as they come, not in 4 KiB blocks.
+setvbuf(stdout, nil, _IOLBF, 0)
 Swiftvisor.main()

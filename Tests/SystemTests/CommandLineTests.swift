@@ -4,15 +4,8 @@ import XCTest
 
 /// The built `swiftvisor` binary's version and help, read as a user would (no QEMU needed).
 final class CommandLineTests: XCTestCase {
-    /// The binary next to the test bundle, or in .build/debug (as SystemTests finds it).
-    var tool: URL {
-        let binary = Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("swiftvisor")
-        return FileManager.default.isExecutableFile(atPath: binary.path) ? binary
-            : ProjectLayout.current.root.appendingPathComponent(".build/debug/swiftvisor")
-    }
-
     func output(_ arguments: [String]) throws -> (status: Int32, text: String) {
-        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: tool.path), "swiftvisor binary not built")
+        let tool = try SwiftvisorTool.url()
         let p = Process()
         p.executableURL = tool
         p.arguments = arguments

@@ -63,11 +63,7 @@ final class ConfigSystemTests: XCTestCase {
     }
 
     func test_check_takes_the_machine_options_of_run() throws {
-        let binary = Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("swiftvisor")
-        let tool = FileManager.default.isExecutableFile(atPath: binary.path) ? binary
-            : URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-                .appendingPathComponent(".build/debug/swiftvisor")
-        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: tool.path), "swiftvisor binary not built")
+        let tool = try SwiftvisorTool.url()
         let config = try write("pinned.toml", "[[guest]]\nname = \"pinned\"\nkernel = \"guest:hello\"\nmemory = 8\ncpus = [5]\n")
         func check(_ args: [String]) throws -> (Int32, String) {
             let p = Process(), errors = Pipe()

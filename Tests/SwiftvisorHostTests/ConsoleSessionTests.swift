@@ -1,0 +1,62 @@
+import XCTest
+import SwiftvisorCore
+@testable import SwiftvisorHost
+
+/// What the user sees and sends through a ConsoleSession without a terminal (line mode).
+final class ConsoleSessionTests: XCTestCase {
+    func session() -> (ConsoleSession, () -> [UInt8]) {
+        let s = ConsoleSession(guestNames: ["alpha", "beta"], display: .lines(nil), logDirectory: nil)
+        var sent: [UInt8] = []
+        s.send = { sent += $0 }
+        return (s, { defer { sent = [] }; return sent })
+    }
+
+    func test_guest_lines_are_whole_and_named_and_hypervisor_lines_pass() {
+        let (s, _) = session()
+        let dle = ConsoleMux.escape
+        s.received(Array("swiftvisor: booting\r\n".utf8) + [dle, 0x67, 0] + Array("hel".utf8) + [dle, 0x67, 1] + Array("b1\r\n".utf8)
+                   + [dle, 0x67, 0] + Array("lo \u{1B}[1;31mred\u{1B}[0m\u{7}\r\n".utf8))
+        XCTAssertEqual(s.lines, ["swiftvisor: booting", "beta | b1", "alpha | hello red?"])
+    }
+
+    func test_typing_goes_to_the_focused_guest_and_the_escape_key_to_the_console() {
+        let (s, sent) = session()
+        s.start()
+        XCTAssertEqual(sent(), ConsoleMux.focusOn(guest: 0))
+        s.typed(Array("ls\u{10}\r".utf8))
+        XCTAssertEqual(sent(), Array("ls".utf8) + [0x10, 0x10] + Array("\r".utf8), "DLE doubled")
+        s.typed([ConsoleSession.defaultEscape] + Array("list\n".utf8))
+        XCTAssertEqual(sent(), ConsoleMux.commandLine("list"))
+        s.typed(Array("console beta\n".utf8))
+        XCTAssertEqual(sent(), ConsoleMux.focusOn(guest: 1), "console NAME is the tool's own")
+        XCTAssertEqual(s.focus, 1)
+        XCTAssertFalse(s.commandMode)
+        s.typed(Array("\u{3}".utf8))
+        XCTAssertEqual(sent(), [0x03], "Ctrl-C is the guest's")
+        s.typed([ConsoleSession.defaultEscape] + Array("console nosuch\nquit\n".utf8))
+        XCTAssertEqual(sent(), ConsoleMux.commandLine("quit"))
+        XCTAssertTrue(s.lines.contains("swiftvisor: no guest named 'nosuch'; list shows them"))
+        XCTAssertTrue(s.quitRequested)
+    }
+
+    func test_escape_key_names() {
+        XCTAssertEqual(ConsoleSession.escapeKey(named: "^]"), 0x1D)
+        XCTAssertEqual(ConsoleSession.escapeKey(named: "ctrl-a"), 0x01)
+        XCTAssertEqual(ConsoleSession.escapeKey(named: "^B"), 0x02)
+        XCTAssertNil(ConsoleSession.escapeKey(named: "x"))
+        XCTAssertNil(ConsoleSession.escapeKey(named: "^1"))
+        let s = ConsoleSession(guestNames: [], display: .lines(nil), escapeKey: 0x02, logDirectory: nil)
+        XCTAssertEqual(s.escapeName, "Ctrl-B")
+    }
+
+    func test_each_guest_gets_a_raw_log() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("session-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        do {
+            let s = ConsoleSession(guestNames: ["alpha"], display: .lines(nil), logDirectory: dir)
+            s.received([ConsoleMux.escape, 0x67, 0] + Array("\u{1B}[31mred\r\n".utf8))
+        }
+        XCTAssertEqual(try Data(contentsOf: dir.appendingPathComponent("alpha.log")), Data("\u{1B}[31mred\r\n".utf8))
+    }
+}
