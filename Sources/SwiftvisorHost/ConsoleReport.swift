@@ -21,6 +21,8 @@ public struct ConsoleReport: Equatable {
     public private(set) var guestLines: [String: [String]] = [:]
     /// Guests the hypervisor saw panic ("crashed: its kernel panicked").
     public private(set) var crashed: Set<String> = []
+    /// Guests started by the console's `create`.
+    public private(set) var created: Set<String> = []
     /// Hypervisor lines read (0: it never spoke).
     public private(set) var lines = 0
 
@@ -66,6 +68,7 @@ public struct ConsoleReport: Equatable {
         } else if rest.hasPrefix(" destroyed: ") {
             outcomes[name] = .destroyed(String(rest.dropFirst(" destroyed: ".count)))
         } else if rest.hasPrefix(" created") || rest.hasPrefix(" rebooting") {
+            if rest.hasPrefix(" created") { created.insert(name) }
             outcomes[name] = nil   // running again: its earlier ending no longer stands
         } else if rest.hasPrefix(" crashed: ") {
             crashed.insert(name)

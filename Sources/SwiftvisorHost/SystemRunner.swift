@@ -157,6 +157,8 @@ public struct SystemRunner {
                 text = "not started: \(cause)"; allGood = false
             case .destroyed(let why)?:
                 text = "destroyed (\(why))"   // the user's choice, not a failure
+            case nil where !g.autostart && !report.created.contains(g.name):
+                text = "not started (autostart = false, and never created)"   // as described: not a failure
             case nil:
                 if result.signal != nil { text = "still running when swiftvisor was interrupted" }
                 else if result.timedOut { text = "still running when the \(Int(timeout)) s timeout expired" }

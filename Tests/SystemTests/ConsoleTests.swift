@@ -37,6 +37,7 @@ final class ConsoleTests: XCTestCase {
         XCTAssertTrue(t.waitFor("Name              ID  vCPUs  Mem(MiB)  Uptime(s)   CPU(s)  State", after: mark, timeout: 10), t.text)
         XCTAssertTrue(t.waitFor("  running", after: mark, timeout: 10), t.text)
         XCTAssertTrue(t.waitFor("  shut down (poweroff, exit code 0)", after: mark, timeout: 10), t.text)
+        XCTAssertTrue(t.waitFor("  not started", after: mark, timeout: 10), "autostart = false" + t.text)
 
         mark = t.screen.count
         t.type("pause spinner\r")
@@ -63,6 +64,11 @@ final class ConsoleTests: XCTestCase {
         t.type("create hello\r")
         XCTAssertTrue(t.waitFor("swiftvisor: guest 'hello' created", after: mark, timeout: 30), t.text)
         XCTAssertTrue(t.waitFor("swiftvisor: guest 'hello' shut down: poweroff (exit code 0)", after: mark, timeout: 60), t.text)
+        // A guest with autostart = false starts when created.
+        mark = t.screen.count
+        t.type("create later\r")
+        XCTAssertTrue(t.waitFor("swiftvisor: guest 'later' created", after: mark, timeout: 30), t.text)
+        XCTAssertTrue(t.waitFor("swiftvisor: guest 'later' shut down: poweroff (exit code 0)", after: mark, timeout: 60), t.text)
         mark = t.screen.count
         t.type("console hello\r")
         XCTAssertTrue(t.waitFor("[swiftvisor: console: hello", after: mark, timeout: 10), t.text)
@@ -78,6 +84,7 @@ final class ConsoleTests: XCTestCase {
         XCTAssertTrue(t.waitFor("swiftvisor: guest 'spinner' destroyed: it did not shut down within the grace period", after: mark, timeout: 60), t.text)
         XCTAssertEqual(t.waitForExit(timeout: 60), 0, t.text)
         XCTAssertTrue(t.text.contains("  spinner: destroyed (it did not shut down within the grace period)"), t.text)
+        XCTAssertTrue(t.text.contains("  later: poweroff, exit code 0"), t.text)
         XCTAssertTrue(qemuProcesses(startedBy: t.pid).isEmpty)
     }
 
@@ -148,6 +155,7 @@ final class ConsoleTests: XCTestCase {
             if signal != SIGKILL {
                 XCTAssertTrue(collected.waitFor("interrupted: \(SystemRunner.signalName(signal)) received; QEMU was stopped", timeout: 5), collected.text)
                 XCTAssertTrue(collected.waitFor("  spinner: still running when swiftvisor was interrupted", timeout: 5), collected.text)
+                XCTAssertTrue(collected.waitFor("  later: not started (autostart = false, and never created)", timeout: 5), collected.text)
             }
             // PR_SET_PDEATHSIG acts at once, but the kernel may take a moment to reap.
             let end = Date().addingTimeInterval(5)
@@ -167,29 +175,34 @@ final class ConsoleTests: XCTestCase {
 
     func test_a_guest_created_and_destroyed_a_thousand_times_still_works() throws {
         let cycles = Int(ProcessInfo.processInfo.environment["CYCLES"] ?? "1000")!
-        final class Counter: @unchecked Sendable { var created = 0; var destroyed = 0 }
+        final class Counter: @unchecked Sendable { var created = 0; var ended = 0 }
         let c = Counter()
         var options = SystemRunner.Options()
         options.cpu = "cortex-a57"
         options.timeout = 600
         options.echo = false
+        // Each life ends by `destroy`, or by itself when the little guest is faster than the
+        // command (then the destroy is refused: it is no longer running); either way it is
+        // created again, until the last life runs to its end.
         options.input = .respond { line in
-            if line.hasPrefix("swiftvisor: guest 'hello' shut down: poweroff (exit code 0)") {
-                return c.created == 0 ? Self.escape + "create hello\n" : (c.created > cycles ? "quit\n" : nil)
+            let ended = line == "swiftvisor: guest 'hello' destroyed: from the hypervisor console"
+                || line.hasPrefix("swiftvisor: guest 'hello' shut down: poweroff (exit code 0)")
+            if ended {
+                if c.created == 0 { return Self.escape + "create hello\n" }   // the first, autostarted life
+                if c.created > cycles { return "quit\n" }
+                c.ended += 1
+                return "create hello\n"
             }
             if line == "swiftvisor: guest 'hello' created" {
                 c.created += 1
                 return c.created <= cycles ? "destroy hello\n" : nil
             }
-            if line == "swiftvisor: guest 'hello' destroyed: from the hypervisor console" {
-                c.destroyed += 1
-                return "create hello\n"
-            }
             return nil
         }
         let o = try SystemRunner(log: { _ in }).run(systems.appendingPathComponent("console.toml"), options: options)
         let log = "\n" + o.lines.suffix(40).joined(separator: "\n")
-        XCTAssertEqual(c.destroyed, cycles, log)
+        XCTAssertEqual(c.ended, cycles, log)
+        XCTAssertGreaterThan(o.lines.filter { $0 == "swiftvisor: guest 'hello' destroyed: from the hypervisor console" }.count, cycles / 2, log)
         XCTAssertEqual(c.created, cycles + 1, log)
         // The last life ran to its end: it printed and powered off as the first did.
         XCTAssertEqual(o.report.guestLines["hello"]?.last, "goodbye", log)
