@@ -140,6 +140,9 @@ func printBanner(platform: HostPlatform, processor: Processor) {
     Console.decimal(UInt64(platform.ram.count)); Console.write(" range(s), ")
     Console.decimal(UInt64(platform.cpuMPIDRs.count)); Console.write(" CPU(s), UART at ")
     Console.hex(platform.uart?.base.rawValue ?? 0); Console.write("\n")
+    // Wherever the boot loader put us: entry.S has relocated the image to run there.
+    Console.log("image at "); Console.hex(image_start()); Console.write(", ")
+    Console.decimal((image_end() - image_start()) >> 10); Console.write(" KiB with heap and stacks\n")
 }
 
 /// The boot manifest named by `swiftvisor.manifest=` in /chosen/bootargs, with it and the
