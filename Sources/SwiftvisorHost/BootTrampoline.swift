@@ -1,6 +1,6 @@
 import Foundation
 
-/// A 88-byte arm64 Image that jumps to another address, x0 (the DTB) untouched: what a boot
+/// An 80-byte arm64 Image that jumps to another address, x0 (the DTB) untouched: what a boot
 /// loader such as U-Boot's `booti` does after placing an Image at an address of its choice.
 /// QEMU's `-kernel` puts an Image at RAM base + text_offset; handing it this (text_offset
 /// 0x8_0000) and loading the hypervisor with `-device loader` starts the hypervisor wherever
@@ -16,7 +16,7 @@ public enum BootTrampoline {
         word(0x1400_0010)          // code0: b +64, past the header
         word(0)                    // code1
         quad(textOffset)           // text_offset
-        quad(88)                   // image_size
+        quad(80)                   // image_size
         quad(0x2)                  // flags: little-endian, 4 KiB pages
         quad(0); quad(0); quad(0)  // res2-4
         word(0x644D_5241)          // magic "ARM\x64"

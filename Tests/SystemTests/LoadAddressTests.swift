@@ -57,4 +57,19 @@ final class LoadAddressTests: XCTestCase {
             }
         }
     }
+
+    /// What a boot loader reads: text_offset 0, "anywhere" placement, image_size covering
+    /// .bss, heap and stacks; and what entry.S applies: only relative relocations.
+    func test_the_image_header_and_relocations() throws {
+        let builder = ImageBuilder(toolchain: try Toolchain())
+        let image = [UInt8](try Data(contentsOf: try builder.buildHypervisor()))
+        func quad(_ at: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(image[at + $1]) << (8 * $1) } }
+        XCTAssertEqual(quad(8), 0, "text_offset")
+        XCTAssertGreaterThanOrEqual(quad(16), UInt64(image.count) + 8 << 20, "image_size covers the 8 MiB heap")
+        XCTAssertEqual(quad(24), 0xA, "flags: little-endian, 4 KiB pages, any 2 MiB-aligned base")
+        let elf = builder.objects.appendingPathComponent("hypervisor/swiftvisor.elf")
+        let relocations = try RelocationCheck.relocations(elf: [UInt8](try Data(contentsOf: elf)))
+        XCTAssertGreaterThan(relocations.count, 0)
+        XCTAssertTrue(relocations.allSatisfy { $0.type == RelocationCheck.relative })
+    }
 }
