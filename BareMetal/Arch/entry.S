@@ -5,15 +5,44 @@
 _start:
     b       primary_entry             // code0
     .long   0                         // code1
-    .quad   __text_offset             // text_offset: load at RAM base + this
-    .quad   __image_size              // image_size, including .bss
-    .quad   0xA                       // flags: little-endian, 4 KiB pages, placement anywhere
+    .quad   __text_offset             // text_offset: 0, at the 2 MiB-aligned base itself
+    .quad   __image_size              // image_size: everything up to __image_end (.bss, heap, stacks)
+    .quad   0xA                       // flags: little-endian (bit 0 = 0), 4 KiB pages (bits 2:1 = 1),
+                                      // any 2 MiB-aligned base in RAM (bit 3 = 1)
     .quad   0, 0, 0                   // res2-4
     .ascii  "ARM\x64"                 // magic
     .long   0                         // res5
 
+link_address:
+    .quad   __link_address            // where link.ld placed _start (absolute: not relocated)
+
 primary_entry:
     mov     x19, x0                   // DTB
+    // Self-relocation, before any C or Swift code reads a pointer. The image is a PIE linked
+    // at link_address; x20 = load offset = where _start runs - where it was linked. Each
+    // Elf64_Rela entry {r_offset, r_info, r_addend} in .rela.dyn is an R_AARCH64_RELATIVE
+    // (1027, checked by the host tool at build time): *(r_offset + offset) = r_addend + offset.
+    // The MMU is off, so these are Device accesses: all 8-byte aligned. Each word written is
+    // invalidated from the data cache so no stale line shadows it once the MMU and caches are on.
+    adr     x20, _start
+    ldr     x1, link_address
+    sub     x20, x20, x1
+    adrp    x2, __rela_start
+    add     x2, x2, :lo12:__rela_start
+    adrp    x3, __rela_end
+    add     x3, x3, :lo12:__rela_end
+4:  cmp     x2, x3
+    b.hs    5f
+    ldp     x4, x5, [x2], #16         // r_offset, r_info
+    ldr     x6, [x2], #8              // r_addend
+    cmp     w5, #1027                 // R_AARCH64_RELATIVE
+    b.ne    halt_forever              // the build forbids others; never run half relocated
+    add     x6, x6, x20
+    add     x4, x4, x20
+    str     x6, [x4]
+    dc      ivac, x4
+    b       4b
+5:  dsb     sy
     // Clear .bss (16-byte aligned by the linker script) before any Swift code runs.
     adrp    x1, __bss_start
     add     x1, x1, :lo12:__bss_start

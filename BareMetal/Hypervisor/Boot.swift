@@ -140,6 +140,9 @@ func printBanner(platform: HostPlatform, processor: Processor) {
     Console.decimal(UInt64(platform.ram.count)); Console.write(" range(s), ")
     Console.decimal(UInt64(platform.cpuMPIDRs.count)); Console.write(" CPU(s), UART at ")
     Console.hex(platform.uart?.base.rawValue ?? 0); Console.write("\n")
+    // Wherever the boot loader put us: entry.S has relocated the image to run there.
+    Console.log("image at "); Console.hex(image_start()); Console.write(", ")
+    Console.decimal((image_end() - image_start()) >> 10); Console.write(" KiB with heap and stacks\n")
 }
 
 /// The boot manifest named by `swiftvisor.manifest=` in /chosen/bootargs, with it and the
@@ -165,7 +168,14 @@ func readManifest(platform: HostPlatform, allocator: inout PhysicalRangeAllocato
         if case .tooManyGuests(let count) = error { noGuests("the boot manifest lists too many guests", count: count) }
         noGuests("the boot manifest is damaged")
     }
-    allocator.reserve(.init(base: HostPhysicalAddress(address), size: UInt64(size)))
+    // A boot loader that put a module inside the image's .bss, heap or stacks (image_size in
+    // the Image header) has already lost it: the image is placed wherever the loader chose.
+    let image = AddressRange(base: HostPhysicalAddress(image_start()), size: image_end() - image_start())
+    let manifestRange = AddressRange(base: HostPhysicalAddress(address), size: UInt64(size))
+    if manifestRange.overlaps(image) || manifest.guests.contains(where: { $0.kernel.overlaps(image) || ($0.ramdisk?.overlaps(image) ?? false) }) {
+        noGuests("the boot manifest or a guest image lies inside the hypervisor image (image_size of its Image header)")
+    }
+    allocator.reserve(manifestRange)
     for g in manifest.guests {
         allocator.reserve(g.kernel)
         if let r = g.ramdisk { allocator.reserve(r) }

@@ -3,10 +3,20 @@ import SwiftvisorCore
 
 /// Where the host tool places the boot manifest and guest images in the machine's RAM, and
 /// how much RAM the machine gets. QEMU `virt` puts RAM at 0x4000_0000, the hypervisor Image
-/// at +0x8_0000 and the DTB at +128 MiB; modules start above those, at +256 MiB.
+/// (text_offset 0) at +2 MiB and the DTB at +128 MiB; modules start above those, at +256 MiB,
+/// or just above the hypervisor image if it was placed elsewhere and would overlap them.
 public struct BootLayout {
     public static let ramBase: UInt64 = 0x4000_0000
     public static let modulesBase: UInt64 = ramBase + 256 << 20
+    /// QEMU's `-kernel` loads an Image with text_offset 0 at RAM base + 2 MiB (its own boot
+    /// code sits at the base).
+    public static let defaultImageAddress: UInt64 = ramBase + 2 << 20
+    /// QEMU's DTB for a `-kernel` Image: at RAM base + min(RAM / 2, 128 MiB), and our machines
+    /// have at least 256 MiB; virt's tree is at most 1 MiB, 2 MiB are kept clear.
+    public static let dtbWindow = AddressRange(base: ramBase + 128 << 20, size: 2 << 20)
+
+    /// The hypervisor image with its .bss, heap and stacks (image_size of its Image header).
+    public var image: AddressRange<UInt64>
 
     public struct Module { public var file: URL; public var address: UInt64 }
 
@@ -15,8 +25,33 @@ public struct BootLayout {
     public var modules: [Module] = []
     public var machineRAMMiB: Int
 
-    public init(system: LoadedSystem) throws {
-        var address = alignUp(Self.modulesBase + 64 << 10, 2 << 20)
+    /// `image`: where the hypervisor image will be and how large it is; by default where
+    /// QEMU's `-kernel` puts it, with room for 16 MiB.
+    public init(system: LoadedSystem, image: AddressRange<UInt64> = .init(base: defaultImageAddress, size: 16 << 20)) throws {
+        self.image = image
+        var base = Self.modulesBase
+        var placed = try Self.place(system, at: base)
+        if Self.overlaps(image, .init(base: base, size: placed.end - base)) {
+            base = alignUp(image.base + image.size, 2 << 20)
+            placed = try Self.place(system, at: base)
+        }
+        manifestAddress = base
+        manifest = BootManifest(guests: placed.guests)
+        modules = placed.modules
+        // Room for the modules, every guest's RAM (2 MiB-rounded) and 64 MiB for the
+        // hypervisor's own tables, rounded up to 256 MiB.
+        guestRAMMiB = system.description.guests.reduce(0) { $0 + ($1.memoryMiB + 1) / 2 * 2 }
+        modulesMiB = Int((max(placed.end, image.base + image.size) - Self.ramBase) >> 20) + 1
+        machineRAMMiB = Int(alignUp(UInt64(modulesMiB + guestRAMMiB + Self.hypervisorMiB), 256))
+    }
+
+    static func overlaps(_ a: AddressRange<UInt64>, _ b: AddressRange<UInt64>) -> Bool {
+        a.base < b.base + b.size && b.base < a.base + a.size
+    }
+
+    /// The manifest (64 KiB) at `base`, then each guest's kernel and ramdisk, 2 MiB aligned.
+    static func place(_ system: LoadedSystem, at base: UInt64) throws -> (guests: [BootManifest.Guest], modules: [Module], end: UInt64) {
+        var address = alignUp(base + 64 << 10, 2 << 20)
         var guests: [BootManifest.Guest] = []
         var modules: [Module] = []
         for (i, g) in system.description.guests.enumerated() {
@@ -36,13 +71,19 @@ public struct BootLayout {
                                 deviceMemory: g.iomem.map { .init(base: HostPhysicalAddress($0.pageFrame << 12), size: $0.pages << 12) },
                                 interrupts: g.irqs.map { UInt32($0) }, autostart: g.autostart))
         }
-        manifest = BootManifest(guests: guests)
-        self.modules = modules
-        // Room for the modules, every guest's RAM (2 MiB-rounded) and 64 MiB for the
-        // hypervisor's own tables, rounded up to 256 MiB.
-        guestRAMMiB = system.description.guests.reduce(0) { $0 + ($1.memoryMiB + 1) / 2 * 2 }
-        modulesMiB = Int((address - Self.ramBase) >> 20) + 1
-        machineRAMMiB = Int(alignUp(UInt64(modulesMiB + guestRAMMiB + Self.hypervisorMiB), 256))
+        return (guests, modules, address)
+    }
+
+    /// Why the hypervisor image cannot be loaded at `address` on QEMU virt; nil if it can.
+    /// (`-kernel` then carries a BootTrampoline at RAM base + 0x8_0000.)
+    public static func loadAddressProblem(_ address: UInt64, imageSize: UInt64) -> String? {
+        let hex = "0x\(String(address, radix: 16))"
+        if address % (2 << 20) != 0 { return "load address \(hex) is not 2 MiB aligned (the Image header asks for a 2 MiB-aligned base)" }
+        if address < ramBase + 2 << 20 { return "load address \(hex) is below RAM base + 2 MiB (QEMU's boot code and the trampoline are there)" }
+        if overlaps(.init(base: address, size: imageSize), dtbWindow) {
+            return "the image at \(hex) (\(imageSize >> 10) KiB) would overlap the device tree QEMU places at 0x\(String(dtbWindow.base, radix: 16))"
+        }
+        return nil
     }
 
     /// The guests' RAM (each rounded to 2 MiB), and the hypervisor image, DTB and boot modules

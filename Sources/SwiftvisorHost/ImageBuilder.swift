@@ -36,22 +36,33 @@ public struct ImageBuilder {
         var cSources: [URL]
         var include: URL
         var linkerScript: URL
+        /// Position independent (the hypervisor): compiled -fPIE, linked -pie with its
+        /// R_AARCH64_RELATIVE relocations kept in .rela.dyn for entry.S to apply at boot.
+        var positionIndependent = false
     }
+
+    /// Compiler and linker flags beyond the common ones, for a position-independent program.
+    /// (swiftc already generates PIC for ELF; -fPIE reaches the C of imported headers.)
+    static let pieSwiftFlags = ["-Xcc", "-fPIE"]
+    static let pieCFlags = ["-fPIE"]
+    static let pieLinkFlags = ["-pie", "--no-dynamic-linker"]
 
     func build(_ p: BareMetalProgram, core: (object: URL, moduleDirectory: URL), elf: URL) throws {
         let dir = objects.appendingPathComponent(p.name)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: elf.deletingLastPathComponent(), withIntermediateDirectories: true)
         let swiftObject = dir.appendingPathComponent(p.module + ".o")
-        try swiftc(["-module-name", p.module, "-I", core.moduleDirectory.path, "-I", p.include.path, "-c"]
+        let pie = p.positionIndependent
+        try swiftc((pie ? Self.pieSwiftFlags : []) + ["-module-name", p.module, "-I", core.moduleDirectory.path, "-I", p.include.path, "-c"]
                    + p.swiftSources.map(\.path) + ["-o", swiftObject.path])
         var objectFiles = [swiftObject, core.object]
         for source in p.cSources {
             let o = dir.appendingPathComponent(source.lastPathComponent + ".o")
-            try clang(source, o, include: p.include)
+            try clang(source, o, include: p.include, extraFlags: pie ? Self.pieCFlags : [])
             objectFiles.append(o)
         }
-        try link(objectFiles, script: p.linkerScript, elf: elf)
+        try link(objectFiles, script: p.linkerScript, elf: elf, extraFlags: pie ? Self.pieLinkFlags : [])
+        if pie { try RelocationCheck.check(elf: elf) }
     }
 
     /// The raw hypervisor Image for QEMU's -kernel (with its arm64 Image header).
@@ -63,10 +74,11 @@ public struct ImageBuilder {
             swiftSources: try sources(in: layout.hypervisor, ext: "swift"),
             cSources: try sources(in: layout.arch, ext: "S") + ["libc.c", "heap_shims.c", "context.c"].map { layout.arch.appendingPathComponent($0) },
             include: layout.arch.appendingPathComponent("include"),
-            linkerScript: layout.arch.appendingPathComponent("link.ld"))
+            linkerScript: layout.arch.appendingPathComponent("link.ld"), positionIndependent: true)
         let inputs = program.swiftSources + program.cSources
             + [core.object, program.linkerScript, program.include.appendingPathComponent("arch.h")]
-        try step("hypervisor image", inputs: inputs, output: out) {
+        let pieFlags = (Self.pieSwiftFlags + Self.pieCFlags + Self.pieLinkFlags).joined(separator: " ")
+        try step("hypervisor image", inputs: inputs, output: out, extraStamp: "pie: \(pieFlags)\n") {
             let elf = objects.appendingPathComponent("hypervisor/swiftvisor.elf")
             try build(program, core: core, elf: elf)
             try Shell.run(toolchain.path("llvm-objcopy"), ["-O", "binary", elf.path, out.path])
@@ -125,13 +137,13 @@ public struct ImageBuilder {
         try Shell.run(toolchain.path("swiftc"), Self.swiftFlags + arguments)
     }
 
-    func clang(_ source: URL, _ object: URL, include: URL) throws {
-        try Shell.run(toolchain.path("clang"), Self.cFlags + ["-I", include.path, "-c", source.path, "-o", object.path])
+    func clang(_ source: URL, _ object: URL, include: URL, extraFlags: [String] = []) throws {
+        try Shell.run(toolchain.path("clang"), Self.cFlags + extraFlags + ["-I", include.path, "-c", source.path, "-o", object.path])
     }
 
-    func link(_ objects: [URL], script: URL, elf: URL) throws {
+    func link(_ objects: [URL], script: URL, elf: URL, extraFlags: [String] = []) throws {
         // No flag hides an undefined symbol: a missing one fails the build.
-        try Shell.run(toolchain.path("ld.lld"), ["--gc-sections", "-T", script.path, "-o", elf.path] + objects.map(\.path))
+        try Shell.run(toolchain.path("ld.lld"), ["--gc-sections"] + extraFlags + ["-T", script.path, "-o", elf.path] + objects.map(\.path))
     }
 
     func sources(in dir: URL, ext: String) throws -> [URL] {
@@ -142,9 +154,9 @@ public struct ImageBuilder {
     }
 
     /// Runs `body` unless `output` exists and the inputs' stamp matches the one recorded.
-    func step(_ what: String, inputs: [URL], output: URL, _ body: () throws -> Void) throws {
+    func step(_ what: String, inputs: [URL], output: URL, extraStamp: String = "", _ body: () throws -> Void) throws {
         let stampFile = URL(fileURLWithPath: output.path + ".stamp")
-        let stamp = Self.stamp(inputs) + "flags: \((Self.swiftFlags + Self.cFlags).joined(separator: " "))\n"
+        let stamp = Self.stamp(inputs) + "flags: \((Self.swiftFlags + Self.cFlags).joined(separator: " "))\n" + extraStamp
         if FileManager.default.fileExists(atPath: output.path),
            let old = try? String(contentsOf: stampFile, encoding: .utf8), old == stamp { return }
         log("building \(what)")

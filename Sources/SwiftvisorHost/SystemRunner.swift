@@ -20,6 +20,10 @@ public struct SystemRunner {
         public var escapeKey = ConsoleSession.defaultEscape
         /// Use this QEMU instead of the one on PATH (tests: a QEMU with fewer data files).
         public var qemu: String?
+        /// Start the hypervisor image at this physical address (2 MiB aligned) rather than
+        /// where QEMU's `-kernel` puts it (RAM base + 2 MiB): `-kernel` then carries a
+        /// BootTrampoline to it, and the image is loaded with `-device loader`.
+        public var loadAddress: UInt64?
         public init() {}
     }
 
@@ -97,12 +101,23 @@ public struct SystemRunner {
 
     public func run(_ config: URL, options: Options) throws -> Outcome {
         let checked = try check(config, cores: options.cores)
-        let system = checked.system, boot = checked.boot
+        let system = checked.system
+        var boot = checked.boot
         var builder = ImageBuilder(layout: layout, toolchain: try Toolchain())
         builder.log = log
         let image = try builder.buildHypervisor()
         let qemu = try options.qemu ?? QEMU.locate(log: log)
         let runDirectory = try Self.makeRunDirectory(in: layout)
+        var kernel = image, imageArguments: [String] = []
+        if let address = options.loadAddress {
+            let size = try Self.imageSize(of: image)
+            if let problem = BootLayout.loadAddressProblem(address, imageSize: size) { throw LoadAddressError(description: problem) }
+            boot = try BootLayout(system: system, image: .init(base: address, size: size))
+            if let problem = boot.memoryProblem(host: HostMemory.current()) { throw LoadAddressError(description: problem) }
+            kernel = runDirectory.appendingPathComponent("trampoline.bin")
+            try Data(BootTrampoline.image(jumpingTo: address)).write(to: kernel)
+            imageArguments = ["-device", "loader,file=\(image.path),addr=0x\(String(address, radix: 16)),force-raw=on"]
+        }
         var machine = QEMU.Machine()
         machine.cpu = options.cpu
         machine.cores = options.cores
@@ -119,14 +134,27 @@ public struct SystemRunner {
         terminal?.enterRawMode()
         if terminal != nil { session.announceFocus() }
         defer { terminal?.restore() }
-        let result = try QEMU.run(qemu: qemu, machine: machine, image: image,
-                                  extraArguments: try boot.qemuArguments(writingManifestTo: runDirectory),
+        let result = try QEMU.run(qemu: qemu, machine: machine, image: kernel,
+                                  extraArguments: imageArguments + (try boot.qemuArguments(writingManifestTo: runDirectory)),
                                   timeout: options.timeout, input: options.input, session: session)
         terminal?.restore()
         let report = ConsoleReport(lines: result.lines)
         var outcome = judge(system: system, report: report, result: result, timeout: options.timeout)
         outcome.logDirectory = runDirectory
         return outcome
+    }
+
+    public struct LoadAddressError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// image_size from an arm64 Image header (offset 16): the image with .bss, heap and stacks.
+    static func imageSize(of image: URL) throws -> UInt64 {
+        let header = [UInt8](try Data(contentsOf: image).prefix(64))
+        guard header.count == 64, header[56..<60] == [0x41, 0x52, 0x4D, 0x64] else {
+            throw LoadAddressError(description: "\(image.path) is not an arm64 Image")
+        }
+        return (0..<8).reduce(0) { $0 | UInt64(header[16 + $1]) << (8 * $1) }
     }
 
     /// A new folder for this run's logs under .build/swiftvisor-runs; only the newest 20 are kept.
