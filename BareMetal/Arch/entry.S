@@ -84,6 +84,10 @@ secondary_entry:
     add     x1, x1, :lo12:secondary_boot_data
     ldr     x2, [x1, #32]
     msr     vbar_el2, x2
+    // HCR_EL2 first: E2H decides how TCR_EL2 and SCTLR_EL2 below are read.
+    ldr     x2, [x1, #40]
+    msr     hcr_el2, x2
+    isb
     ldr     x2, [x1, #16]
     msr     mair_el2, x2
     ldr     x2, [x1, #8]
@@ -97,7 +101,7 @@ secondary_entry:
     ldr     x2, [x1, #24]
     msr     sctlr_el2, x2
     isb
-    add     x2, x1, #40
+    add     x2, x1, #48
     ldr     x2, [x2, x19, lsl #3]
     mov     sp, x2
     mov     x0, x19

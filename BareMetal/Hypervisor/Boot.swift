@@ -31,7 +31,12 @@ func swiftvisorMain(_ dtbAddress: UInt64, _ currentEL: UInt64) {
         halt_forever()
     }
     let processor = Processor()
+    // Before the MMU: E2H decides how the EL2 translation registers are read.
+    EL2Mode.enter(processor: processor, requested: platform.bootArgument("swiftvisor.vhe") == 1)
     printBanner(platform: platform, processor: processor)
+    if platform.bootArgument("swiftvisor.vhe") == 1 && !processor.hasVHE {
+        Console.log("swiftvisor.vhe=1 ignored: this CPU has no VHE (ID_AA64MMFR1_EL1.VH = 0)\n")
+    }
 
     var allocator = PhysicalRangeAllocator(ram: platform.ram)
     let imageStart = image_start(), imageEnd = image_end()
@@ -89,6 +94,7 @@ func startSecondaryCores(_ hv: Hypervisor) {
     secondary_boot_data.mair = read_mair_el2()
     secondary_boot_data.sctlr = read_sctlr_el2()
     secondary_boot_data.vbar = read_vbar_el2()
+    secondary_boot_data.hcr = EL2Mode.regime.hcr.rawValue
     withUnsafeMutableBytes(of: &secondary_boot_data.stack_top) { stacks in
         // link.ld and arch.h give Limits.cores stacks of 16 KiB.
         for i in 0..<Limits.cores {
@@ -131,7 +137,7 @@ func printBanner(platform: HostPlatform, processor: Processor) {
     Console.write("\nswiftvisor "); Console.write(swiftvisorVersion)
     Console.write(" - a type-1 hypervisor for Arm, in Swift\n")
     Console.log("CPU MIDR "); Console.hex(processor.midr)
-    Console.write(", VHE "); Console.write(processor.hasVHE ? "present, not used (nVHE mode, as Xen)" : "not present")
+    Console.write(", "); EL2Mode.describe(hasVHE: processor.hasVHE)
     Console.write(", PA "); Console.decimal(processor.physicalAddressBits)
     Console.write(" bits, IPA "); Console.decimal(Processor.ipaBits); Console.write(" bits\n")
     var total: UInt64 = 0
@@ -186,18 +192,18 @@ func readManifest(platform: HostPlatform, allocator: inout PhysicalRangeAllocato
 
 /// EL2 controls that stay the same for every guest.
 func configureEL2(processor: Processor) {
-    write_hcr_el2(HCR.guest.rawValue)
+    let regime = EL2Mode.regime
+    write_hcr_el2(regime.hcr.rawValue)
     // VTCR_EL2: T0SZ=25 (39-bit IPA), SL0=1 (start at level 1), inner/outer Write-Back,
     // Inner Shareable, 4 KiB granule, PS from PARange, bit 31 RES1 (Arm ARM D19.2.174).
     write_vtcr_el2(25 | 1 << 6 | 1 << 8 | 1 << 10 | 3 << 12 | processor.outputSizeEncoding << 16 | 1 << 31)
-    // CPTR_EL2: FP/SIMD not trapped (TFP=0); SVE/SME trapped via the RES1 bits 8 and 12 (TZ,
-    // TSM) and bits 13, 9, 7:0 RES1 (Arm ARM D19.2.30).
-    write_cptr_el2(0x33FF)
+    // CPTR_EL2: FP/SIMD not trapped, SVE/SME trapped (layout by E2H: EL2Regime.cptr).
+    write_cptr_el2(regime.cptr)
     // MDCR_EL2: trap PMU (TPM, TPMCR) and debug (TDA, TDOSA, TDRA) registers; keep HPMN.
     write_mdcr_el2((read_pmcr_el0() >> 11 & 0x1F) | 1 << 5 | 1 << 6 | 1 << 9 | 1 << 10 | 1 << 11)
     // CNTHCTL_EL2: the guest may read the physical counter (EL1PCTEN) but its physical
-    // timer traps (EL1PCEN clear) until it is virtualised.
-    write_cnthctl_el2(1 << 0)
+    // timer traps (EL1PCEN clear) until it is virtualised (bit positions by E2H).
+    write_cnthctl_el2(regime.cnthctl)
     write_cntvoff_el2(0)
     isb()
 }

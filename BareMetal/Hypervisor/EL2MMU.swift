@@ -29,8 +29,9 @@ enum EL2MMU {
         guard var table = TranslationTable(memory: IdentityMappedTables(allocator: allocator), startLevel: 0) else {
             Console.log("PANIC: no memory for the EL2 page tables\n"); halt_forever()
         }
-        let ram = EL2Stage1Attributes(memory: .normal, executable: true)
-        let device = EL2Stage1Attributes(memory: .device, executable: false)
+        let regime = EL2Mode.regime
+        let ram = EL2Stage1Attributes(memory: .normal, executable: true, regime: regime)
+        let device = EL2Stage1Attributes(memory: .device, executable: false, regime: regime)
         do {
             for r in platform.ram { try table.map(input: r.base.rawValue, output: r.base, size: r.size, attributes: ram) }
             for r in [platform.uart, platform.gicDistributor, platform.gicRedistributors] {
@@ -43,15 +44,16 @@ enum EL2MMU {
             Console.log("PANIC: building the EL2 identity map failed\n"); halt_forever()
         }
         write_mair_el2(MAIR.el2)
-        // TCR_EL2: T0SZ=16 (48-bit VA), IRGN0/ORGN0 = Write-Back, SH0 = Inner Shareable,
-        // TG0 = 4 KiB, PS from PARange; bits 31 and 23 are RES1 (Arm ARM D19.2.137).
-        let tcr: UInt64 = 16 | 1 << 8 | 1 << 10 | 3 << 12 | processor.outputSizeEncoding << 16 | 1 << 23 | 1 << 31
-        write_tcr_el2(tcr)
+        // TCR_EL2: 48-bit VA, Write-Back Inner Shareable walks, 4 KiB granule, output size from
+        // PARange, in the layout HCR_EL2.E2H gives it (EL2Regime.tcr).
+        write_tcr_el2(regime.tcr(outputSize: processor.outputSizeEncoding))
         write_ttbr0_el2(table.root.rawValue)
         dsb_sy()
         tlbi_alle2()
         // SCTLR_EL2: M (MMU), C (data cache), SA (SP alignment), I (instruction cache) on top
-        // of the RES1 bits 4,5,11,16,18,22,23,28,29 (Arm ARM D19.2.122).
+        // of the RES1 bits 4,5,11,16,18,22,23,28,29 (Arm ARM D19.2.122). With E2H = 1 the same
+        // bits are valid in SCTLR_EL1's layout (SA0, CP15BEN, EOS, nTWI, nTWE, EIS, SPAN = 1:
+        // PAN untouched on exception entry, nTLSMD, LSMAOE).
         let sctlr: UInt64 = 0x30C5_0830 | 1 << 0 | 1 << 2 | 1 << 3 | 1 << 12
         write_sctlr_el2(sctlr)
         isb()

@@ -22,17 +22,17 @@ enum ExceptionInjection {
             // DFSC 0x10: synchronous External abort, not on a table walk; WnR bit 6.
             esr = ESR(exceptionClass: fromEL1 ? .dataAbortSameEL : .dataAbortLowerEL,
                       iss: 0x10 | (write ? 1 << 6 : 0))
-            write_far_el1(faultAddress)
+            write_guest_far_el1(faultAddress)
         case .instructionAbort:
             esr = ESR(exceptionClass: fromEL1 ? .instructionAbortSameEL : .instructionAbortLowerEL, iss: 0x10)
-            write_far_el1(faultAddress)
+            write_guest_far_el1(faultAddress)
         case .undefinedInstruction:
             esr = ESR(exceptionClass: .unknown, iss: 0)
         }
-        write_esr_el1(esr.rawValue)
-        write_elr_el1(pc)
-        write_spsr_el1(spsr.rawValue)
-        let vector = read_vbar_el1() &+ offset
+        write_guest_esr_el1(esr.rawValue)
+        write_guest_elr_el1(pc)
+        write_guest_spsr_el1(spsr.rawValue)
+        let vector = read_guest_vbar_el1() &+ offset
         frame.pointee.elr_el2 = vector
         frame.pointee.spsr_el2 = SPSR.el1hMasked.rawValue
         vcpu.lastInjectedVector = vector

@@ -141,7 +141,7 @@ final class Hypervisor {
                 // The loaded vCPU's CNTV fired: mask it and deliver the virtual PPI. As on Xen,
                 // the guest sees CNTV_CTL.IMASK set and unmasks when it reprograms the timer,
                 // as Linux's handler does (docs/architecture.md).
-                write_cntv_ctl_el0(read_cntv_ctl_el0() | 0b10)
+                write_guest_cntv_ctl_el0(read_guest_cntv_ctl_el0() | 0b10)
                 VirtualInterrupts.raise(InterruptID.virtualTimer, vm: v.vm, vcpu: v.id.rawValue, self)
             } else if intid == maintenanceINTID, let v = core.loaded {
                 // Underflow (LRs have room again) or EOI of a passed-through SPI: reconcile the

@@ -7,6 +7,9 @@ struct Processor {
     let midr = read_midr_el1()
     /// ID_AA64MMFR1_EL1.VH, bits 11:8: Virtualization Host Extensions present.
     let hasVHE = (read_id_aa64mmfr1_el1() >> 8) & 0xF != 0
+    /// ID_AA64MMFR4_EL1 (S3_0_C0_C7_4; reads as zero where it is not implemented): its E2H0
+    /// field says whether HCR_EL2.E2H can be 0 (`EL2Regime.e2hIsRES1`).
+    let mmfr4 = read_id_register(7, 4)
     /// ID_AA64MMFR0_EL1.PARange, bits 3:0.
     let physicalAddressRange = read_id_aa64mmfr0_el1() & 0xF
 

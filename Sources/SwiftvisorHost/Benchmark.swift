@@ -20,17 +20,18 @@ public enum Benchmark {
     /// The single-core figures run with one physical core (two guests must share it for the
     /// world switch; the reference figures were taken that way); with `cores` >= 2 a second
     /// run measures the IPI round trip between vCPUs on two physical cores.
-    public static func run(cpu: String, cores: Int, timeout: Double, layout: ProjectLayout = .current) throws -> [Run] {
-        var runs = [try measure("bench.toml", cpu: cpu, cores: 1, timeout: timeout, layout: layout)]
+    public static func run(cpu: String, vhe: Bool = false, cores: Int, timeout: Double, layout: ProjectLayout = .current) throws -> [Run] {
+        var runs = [try measure("bench.toml", cpu: cpu, vhe: vhe, cores: 1, timeout: timeout, layout: layout)]
         if cores >= 2 {
-            runs.append(try measure("bench-smp.toml", cpu: cpu, cores: cores, timeout: timeout, layout: layout))
+            runs.append(try measure("bench-smp.toml", cpu: cpu, vhe: vhe, cores: cores, timeout: timeout, layout: layout))
         }
         return runs
     }
 
-    static func measure(_ system: String, cpu: String, cores: Int, timeout: Double, layout: ProjectLayout) throws -> Run {
+    static func measure(_ system: String, cpu: String, vhe: Bool, cores: Int, timeout: Double, layout: ProjectLayout) throws -> Run {
         var options = SystemRunner.Options()
         options.cpu = cpu
+        options.vhe = vhe
         options.cores = cores
         options.timeout = timeout
         options.countInstructions = true
@@ -50,7 +51,7 @@ public enum Benchmark {
     public struct LinuxBoot { public var instructions: UInt64; public var seconds: Double }
 
     /// Both boots, and the guest run's console (for the hypervisor's banner).
-    public static func linux(cpu: String, cores: Int, timeout: Double, log: @escaping (String) -> Void)
+    public static func linux(cpu: String, vhe: Bool = false, cores: Int, timeout: Double, log: @escaping (String) -> Void)
         throws -> (direct: LinuxBoot, guest: LinuxBoot, lines: [String]) {
         let (kernel, initramfs) = try LinuxSystem.assets(log: log)
         let marker = "swiftvisor-init: counter at /init: "
@@ -75,7 +76,7 @@ public enum Benchmark {
 
         let config = try LinuxSystem.prepare(guests: ["bench"]) { _ in }
         var options = SystemRunner.Options()
-        options.cpu = cpu; options.cores = cores; options.timeout = timeout
+        options.cpu = cpu; options.vhe = vhe; options.cores = cores; options.timeout = timeout
         options.countInstructions = true; options.echo = false
         var guestAt: Date?
         let guestStart = Date()

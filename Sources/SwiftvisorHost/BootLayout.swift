@@ -111,12 +111,14 @@ public struct BootLayout {
         return (a[.size] as? NSNumber)?.uint64Value ?? 0
     }
 
-    /// Writes the manifest to `directory` and returns QEMU's arguments for the modules.
-    public func qemuArguments(writingManifestTo directory: URL) throws -> [String] {
+    /// Writes the manifest to `directory` and returns QEMU's arguments for the modules, with
+    /// `bootArguments` (such as `swiftvisor.vhe=1`) added to the hypervisor's command line.
+    public func qemuArguments(writingManifestTo directory: URL, bootArguments: [String] = []) throws -> [String] {
         let manifestFile = directory.appendingPathComponent("manifest.bin")
         try Data(manifest.encoded).write(to: manifestFile)
         // swiftvisor.mux=1: consoles as separate streams on the serial line (ConsoleMux).
-        var args = ["-append", "swiftvisor.manifest=0x\(String(manifestAddress, radix: 16)) swiftvisor.mux=1",
+        let append = ["swiftvisor.manifest=0x\(String(manifestAddress, radix: 16))", "swiftvisor.mux=1"] + bootArguments
+        var args = ["-append", append.joined(separator: " "),
                     "-device", "loader,file=\(manifestFile.path),addr=0x\(String(manifestAddress, radix: 16)),force-raw=on"]
         for m in modules {
             args += ["-device", "loader,file=\(m.file.path),addr=0x\(String(m.address, radix: 16)),force-raw=on"]

@@ -6,6 +6,9 @@ import SwiftvisorCore
 public struct SystemRunner {
     public struct Options {
         public var cpu = "cortex-a57"
+        /// Ask the hypervisor to run with HCR_EL2.E2H = 1 (`swiftvisor.vhe=1`); only a CPU with
+        /// VHE (`max`) can honour it.
+        public var vhe = false
         /// Physical cores of the machine (QEMU -smp).
         public var cores = 2
         public var timeout: Double = 60
@@ -135,7 +138,8 @@ public struct SystemRunner {
         if terminal != nil { session.announceFocus() }
         defer { terminal?.restore() }
         let result = try QEMU.run(qemu: qemu, machine: machine, image: kernel,
-                                  extraArguments: imageArguments + (try boot.qemuArguments(writingManifestTo: runDirectory)),
+                                  extraArguments: imageArguments + (try boot.qemuArguments(writingManifestTo: runDirectory,
+                                                                                           bootArguments: options.vhe ? ["swiftvisor.vhe=1"] : [])),
                                   timeout: options.timeout, input: options.input, session: session)
         terminal?.restore()
         let report = ConsoleReport(lines: result.lines)

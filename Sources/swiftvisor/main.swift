@@ -28,8 +28,14 @@ struct MachineOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Physical cores of the QEMU machine (-smp), 1 to \(Limits.cores).", valueName: "n"))
     var cores: Int = 2
 
+    @Flag(help: "Run the hypervisor with HCR_EL2.E2H = 1 (VHE mode, the EL2&0 regime), as it must on CPUs without FEAT_E2H0; needs --cpu max.")
+    var vhe = false
+
     func validate() throws {
         guard ["cortex-a57", "max"].contains(cpu) else { throw ValidationError("--cpu must be cortex-a57 or max, not '\(cpu)'") }
+        guard !vhe || cpu == "max" else {
+            throw ValidationError("--vhe needs a CPU with VHE: add --cpu max (\(cpu) has no VHE, so the hypervisor can only run with E2H = 0)")
+        }
         guard (1...Limits.cores).contains(cores) else {
             throw ValidationError("--cores must be 1 to \(Limits.cores) (swiftvisor runs on at most \(Limits.cores) cores), not \(cores)")
         }
@@ -77,6 +83,7 @@ func printConfigErrors(_ errors: [ConfigError]) {
 func runSystem(_ config: URL, _ machine: MachineOptions, _ console: ConsoleOptions, timeout: Double) throws {
     var options = SystemRunner.Options()
     options.cpu = machine.cpu
+    options.vhe = machine.vhe
     options.cores = machine.cores
     options.timeout = timeout
     options.input = .inherit
@@ -212,14 +219,14 @@ extension Swiftvisor {
             let commit = ToolVersion.commit()
             let lines: [String]
             if linux {
-                progress("swiftvisor bench --linux: booting Debian's kernel directly, then as a guest (\(machine.cpu), -smp \(machine.cores))...")
-                let boots = try Benchmark.linux(cpu: machine.cpu, cores: machine.cores, timeout: timeout.seconds ?? 300, log: progress)
+                progress("swiftvisor bench --linux: booting Debian's kernel directly, then as a guest (\(machine.cpu)\(machine.vhe ? " --vhe" : ""), -smp \(machine.cores))...")
+                let boots = try Benchmark.linux(cpu: machine.cpu, vhe: machine.vhe, cores: machine.cores, timeout: timeout.seconds ?? 300, log: progress)
                 let report = LinuxBootReport(environment: .collect(cpu: machine.cpu, commit: commit, consoleLines: boots.lines),
                                              cores: machine.cores, direct: boots.direct, guest: boots.guest)
                 lines = json ? [report.json] : report.text
             } else {
-                progress("swiftvisor bench: booting the bench guests (\(machine.cpu), -smp 1\(machine.cores >= 2 ? ", then -smp \(machine.cores)" : ""))...")
-                let runs = try Benchmark.run(cpu: machine.cpu, cores: machine.cores, timeout: timeout.seconds ?? 120)
+                progress("swiftvisor bench: booting the bench guests (\(machine.cpu)\(machine.vhe ? " --vhe" : ""), -smp 1\(machine.cores >= 2 ? ", then -smp \(machine.cores)" : ""))...")
+                let runs = try Benchmark.run(cpu: machine.cpu, vhe: machine.vhe, cores: machine.cores, timeout: timeout.seconds ?? 120)
                 let report = BenchReport(environment: .collect(cpu: machine.cpu, commit: commit, consoleLines: runs.flatMap(\.lines)), runs: runs)
                 lines = json ? [report.json] : report.text
             }

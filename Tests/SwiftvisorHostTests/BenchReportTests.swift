@@ -110,10 +110,12 @@ final class BenchReportTests: XCTestCase {
         XCTAssertEqual(qemu.package, "Debian 1:7.2+dfsg-7+deb12u18+b3")
         XCTAssertEqual(BenchEnvironment.parseQEMUVersion("QEMU emulator version 10.0.2\n").package, nil)
 
-        let a57 = "swiftvisor: CPU MIDR 0x411fd070, VHE not present, PA 44 bits, IPA 40 bits"
-        let max = "swiftvisor: CPU MIDR 0x000f0510, VHE present, not used (nVHE mode, as Xen), PA 48 bits, IPA 40 bits"
+        let a57 = "swiftvisor: CPU MIDR 0x411fd070, VHE not present (nVHE mode, E2H=0), PA 44 bits, IPA 40 bits"
+        let max = "swiftvisor: CPU MIDR 0x000f0510, VHE present, not used (nVHE mode, E2H=0, as Xen), PA 48 bits, IPA 40 bits"
+        let vhe = "swiftvisor: CPU MIDR 0xf0510, VHE present, used (VHE mode, E2H=1, as asked by swiftvisor.vhe=1), PA 52 bits, IPA 39 bits"
         XCTAssertEqual(BenchEnvironment.parseEL2(["noise", a57]), .init(mode: "nVHE", cpuHasVHE: false))
         XCTAssertEqual(BenchEnvironment.parseEL2([max])?.summary, "nVHE (the CPU has VHE, not used)")
+        XCTAssertEqual(BenchEnvironment.parseEL2([vhe])?.summary, "VHE")
         XCTAssertNil(BenchEnvironment.parseEL2(["bench | hypercall_xen_version: 105 instructions"]))
     }
 

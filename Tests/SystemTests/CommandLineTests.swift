@@ -41,4 +41,12 @@ final class CommandLineTests: XCTestCase {
         let (_, build) = try output(["build", "--help"])
         XCTAssertFalse(build.contains("--timeout"), build)
     }
+
+    func test_vhe_is_refused_on_a_cpu_without_vhe() throws {
+        for command in ["demo", "bench", "linux"] {
+            let (status, text) = try output([command, "--vhe"])
+            XCTAssertNotEqual(status, 0, text)
+            XCTAssertTrue(text.contains("--vhe needs a CPU with VHE: add --cpu max"), text)
+        }
+    }
 }

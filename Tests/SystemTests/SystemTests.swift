@@ -3,15 +3,24 @@ import XCTest
 @testable import SwiftvisorHost
 
 /// Boots QEMU with the hypervisor and asserts what a user sees: console lines, each guest's
-/// outcome, the verdict. Every test runs on a CPU without VHE (cortex-a57) and with it (max).
+/// outcome, the verdict. Every test runs on a CPU without VHE (cortex-a57) and with it (max);
+/// the main ones also with the hypervisor in VHE mode (max --vhe, HCR_EL2.E2H = 1).
 /// On failure the whole console log is attached to the message.
 final class SystemTests: XCTestCase {
     static let cpus = ["cortex-a57", "max"]
+    /// A QEMU CPU model, and whether the hypervisor is asked for E2H = 1 (`--vhe`).
+    struct Machine: CustomStringConvertible {
+        var cpu: String
+        var vhe = false
+        var description: String { vhe ? cpu + " --vhe" : cpu }
+    }
+    static let machines = [Machine(cpu: "cortex-a57"), Machine(cpu: "max"), Machine(cpu: "max", vhe: true)]
     let systems = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Systems")
 
-    func run(_ config: URL, cpu: String, cores: Int = 2, timeout: Double = 60) throws -> SystemRunner.Outcome {
+    func run(_ config: URL, cpu: String, vhe: Bool = false, cores: Int = 2, timeout: Double = 60) throws -> SystemRunner.Outcome {
         var options = SystemRunner.Options()
         options.cpu = cpu
+        options.vhe = vhe
         options.cores = cores
         options.timeout = timeout
         options.echo = false
@@ -21,8 +30,9 @@ final class SystemTests: XCTestCase {
     func log(_ o: SystemRunner.Outcome) -> String { "\n--- console ---\n" + o.lines.joined(separator: "\n") }
 
     func test_demo_guests_print_and_power_off() throws {
-        for cpu in Self.cpus {
-            let o = try run(ProjectLayout.current.examples.appendingPathComponent("demo.toml"), cpu: cpu)
+        for machine in Self.machines {
+            let cpu = machine.description
+            let o = try run(ProjectLayout.current.examples.appendingPathComponent("demo.toml"), cpu: machine.cpu, vhe: machine.vhe)
             XCTAssertEqual(o.verdict, .success, cpu + log(o))
             for (name, text) in [("alpha", "I am alpha"), ("beta", "I am beta")] {
                 let lines = o.report.guestLines[name] ?? []
@@ -30,13 +40,16 @@ final class SystemTests: XCTestCase {
                 XCTAssertTrue(lines.contains("xen_version says 0.1 (via console_io)"), cpu + log(o))
                 XCTAssertEqual(lines.last, "goodbye", cpu + log(o))
             }
-            XCTAssertTrue(o.lines.contains { $0.contains(cpu == "max" ? "VHE present, not used" : "VHE not present") }, cpu + log(o))
+            let mode = machine.vhe ? "VHE present, used (VHE mode, E2H=1"
+                : machine.cpu == "max" ? "VHE present, not used (nVHE mode, E2H=0" : "VHE not present (nVHE mode, E2H=0)"
+            XCTAssertTrue(o.lines.contains { $0.contains(mode) }, cpu + log(o))
         }
     }
 
     func test_every_hypercall_answers_as_documented() throws {
-        for cpu in Self.cpus {
-            let o = try run(systems.appendingPathComponent("hypercalls.toml"), cpu: cpu)
+        for machine in Self.machines {
+            let cpu = machine.description
+            let o = try run(systems.appendingPathComponent("hypercalls.toml"), cpu: machine.cpu, vhe: machine.vhe)
             XCTAssertEqual(o.verdict, .success, cpu + log(o))
             let lines = o.report.guestLines["hypercalls"] ?? []
             XCTAssertFalse(lines.contains { $0.hasPrefix("FAIL") }, cpu + log(o))
@@ -45,8 +58,9 @@ final class SystemTests: XCTestCase {
     }
 
     func test_a_guest_cannot_reach_memory_it_was_not_given() throws {
-        for cpu in Self.cpus {
-            let o = try run(systems.appendingPathComponent("isolation.toml"), cpu: cpu)
+        for machine in Self.machines {
+            let cpu = machine.description
+            let o = try run(systems.appendingPathComponent("isolation.toml"), cpu: machine.cpu, vhe: machine.vhe)
             XCTAssertEqual(o.verdict, .success, cpu + log(o))
             let probe = o.report.guestLines["probe"] ?? []
             XCTAssertTrue(probe.contains("isolation probe: 24 attempts, 0 not refused"), cpu + log(o))
@@ -57,8 +71,9 @@ final class SystemTests: XCTestCase {
     }
 
     func test_misbehaving_guests_are_contained() throws {
-        for cpu in Self.cpus {
-            let o = try run(systems.appendingPathComponent("misbehaving.toml"), cpu: cpu, timeout: 20)
+        for machine in Self.machines {
+            let cpu = machine.description
+            let o = try run(systems.appendingPathComponent("misbehaving.toml"), cpu: machine.cpu, vhe: machine.vhe, timeout: 20)
             // The spinner never stops, so the run ends by timeout; everything else finished.
             XCTAssertEqual(o.verdict, .timedOut, cpu + log(o))
             XCTAssertNil(o.report.outcomes["spinner"], cpu + log(o))
@@ -77,8 +92,9 @@ final class SystemTests: XCTestCase {
     }
 
     func test_virtual_interrupts_timers_and_ipis() throws {
-        for cpu in Self.cpus {
-            let o = try run(systems.appendingPathComponent("interrupts.toml"), cpu: cpu, timeout: 90)
+        for machine in Self.machines {
+            let cpu = machine.description
+            let o = try run(systems.appendingPathComponent("interrupts.toml"), cpu: machine.cpu, vhe: machine.vhe, timeout: 90)
             XCTAssertEqual(o.verdict, .success, cpu + log(o))
             let timer = o.report.guestLines["timer"] ?? []
             XCTAssertTrue(timer.contains { $0.hasPrefix("virtual timer: ") && $0.hasSuffix(": ok") }, cpu + log(o))
@@ -93,9 +109,10 @@ final class SystemTests: XCTestCase {
     }
 
     func test_smp_vcpus_spread_over_cores_and_honour_pinning() throws {
-        for (cpu, cores) in [("cortex-a57", 2), ("max", 2), ("cortex-a57", 3)] {
-            let o = try run(systems.appendingPathComponent("smp.toml"), cpu: cpu, cores: cores, timeout: 90)
-            let what = "\(cpu), \(cores) cores"
+        for (machine, cores) in [(Machine(cpu: "cortex-a57"), 2), (Machine(cpu: "max"), 2), (Machine(cpu: "max", vhe: true), 2),
+                                 (Machine(cpu: "cortex-a57"), 3)] {
+            let o = try run(systems.appendingPathComponent("smp.toml"), cpu: machine.cpu, vhe: machine.vhe, cores: cores, timeout: 90)
+            let what = "\(machine), \(cores) cores"
             XCTAssertEqual(o.verdict, .success, what + log(o))
             XCTAssertTrue(o.lines.contains("swiftvisor: starting 4 guest(s) on \(cores) core(s)"), what + log(o))
             XCTAssertEqual(o.report.guestLines["ring4"]?.last, "token ring over 4 vCPUs: 100 of 100 laps (ok)", what + log(o))
@@ -109,8 +126,9 @@ final class SystemTests: XCTestCase {
     }
 
     func test_a_passed_through_device_and_its_interrupt_reach_only_its_guest() throws {
-        for cpu in Self.cpus {
-            let o = try run(systems.appendingPathComponent("passthrough.toml"), cpu: cpu, timeout: 60)
+        for machine in Self.machines {
+            let cpu = machine.description
+            let o = try run(systems.appendingPathComponent("passthrough.toml"), cpu: machine.cpu, vhe: machine.vhe, timeout: 60)
             XCTAssertEqual(o.verdict, .success, cpu + log(o))
             let rtc = o.report.guestLines["rtc"] ?? []
             XCTAssertTrue(rtc.contains("PL031 PeriphID0: 0x31"), "the device's own registers; " + cpu + log(o))
@@ -149,8 +167,9 @@ final class SystemTests: XCTestCase {
 
     func test_linux_boots_to_its_init_and_powers_off() throws {
         let config = try LinuxSystem.prepare(guests: ["solo"]) { _ in }
-        for cpu in Self.cpus {
-            let o = try run(config, cpu: cpu, timeout: 240)
+        for machine in Self.machines {
+            let cpu = machine.description
+            let o = try run(config, cpu: machine.cpu, vhe: machine.vhe, timeout: 240)
             XCTAssertEqual(o.verdict, .success, cpu + log(o))
             linuxChecks(o, guest: "solo", what: cpu)
         }

@@ -52,8 +52,26 @@ SYSREG_RW(cnthp_ctl_el2) SYSREG_RW(cnthp_cval_el2) SYSREG_RW(tpidr_el2)
 SYSREG_RW(vmpidr_el2) SYSREG_RW(vpidr_el2)
 SYSREG_READ(cntpct_el0) SYSREG_READ(cntfrq_el0) SYSREG_READ(pmcr_el0)
 SYSREG_RW(par_el1)
+
+// EL2 regime, set once at boot before any guest state is touched (EL2Mode.swift): 0 with
+// HCR_EL2.E2H = 0, 1 with E2H = 1. With E2H = 1 the EL1 names at EL2 reach EL2's own
+// registers, so the loaded guest's are reached through the *_EL12 / *_EL02 encodings
+// (Arm ARM D5.6, "Register redirection"; encodings as Linux's asm/sysreg.h).
+extern uint64_t el2_vhe;
+#define GUEST_SYSREG(name, el1, el12) \
+    static inline uint64_t read_guest_##name(void) { uint64_t v; \
+        if (el2_vhe) __asm__ volatile("mrs %0, " #el12 : "=r"(v)); else __asm__ volatile("mrs %0, " #el1 : "=r"(v)); return v; } \
+    static inline void write_guest_##name(uint64_t v) { \
+        if (el2_vhe) __asm__ volatile("msr " #el12 ", %0" :: "r"(v)); else __asm__ volatile("msr " #el1 ", %0" :: "r"(v)); }
 // The loaded guest's exception registers, for injecting an exception into it.
-SYSREG_RW(esr_el1) SYSREG_RW(far_el1) SYSREG_RW(elr_el1) SYSREG_RW(spsr_el1) SYSREG_READ(vbar_el1)
+GUEST_SYSREG(esr_el1, esr_el1, S3_5_C5_C2_0)      // ESR_EL12
+GUEST_SYSREG(far_el1, far_el1, S3_5_C6_C0_0)      // FAR_EL12
+GUEST_SYSREG(elr_el1, elr_el1, S3_5_C4_C0_1)      // ELR_EL12
+GUEST_SYSREG(spsr_el1, spsr_el1, S3_5_C4_C0_0)    // SPSR_EL12
+GUEST_SYSREG(vbar_el1, vbar_el1, S3_5_C12_C0_0)   // VBAR_EL12
+// The loaded vCPU's virtual timer (Arm ARM D11.2.4), masked when it fires at EL2. With E2H = 1
+// CNTV_CTL_EL0 at EL2 is the EL2 virtual timer (CNTHV_CTL_EL2), not the guest's.
+GUEST_SYSREG(cntv_ctl_el0, cntv_ctl_el0, S3_5_C14_C3_1)   // CNTV_CTL_EL02
 // GICv3 CPU interface, by encoding so any assembler accepts them (Arm GIC spec 12.2).
 static inline void write_icc_sre_el2(uint64_t v) { __asm__ volatile("msr S3_4_C12_C9_5, %0; isb" :: "r"(v)); }
 static inline uint64_t read_icc_iar1_el1(void) { uint64_t v; __asm__ volatile("mrs %0, S3_0_C12_C12_0" : "=r"(v)); return v; }
@@ -106,8 +124,6 @@ static inline void clean_invalidate_dcache_to_poc(uint64_t start, uint64_t size)
     __asm__ volatile("dsb ish" ::: "memory");
 }
 
-// The loaded vCPU's virtual timer (Arm ARM D11.2.4), read and masked when it fires at EL2.
-SYSREG_RW(cntv_ctl_el0) SYSREG_READ(cntvct_el0)
 
 static inline void isb(void) { __asm__ volatile("isb" ::: "memory"); }
 static inline void dsb_ish(void) { __asm__ volatile("dsb ish" ::: "memory"); }
@@ -150,9 +166,11 @@ static inline struct core_context *this_core(void) {
 
 // What a secondary core needs before it can run Swift with the MMU on (entry.S reads it).
 struct secondary_boot {
-    uint64_t ttbr0, tcr, mair, sctlr, vbar;
+    uint64_t ttbr0, tcr, mair, sctlr, vbar, hcr;
     uint64_t stack_top[8];
 };
+_Static_assert(__builtin_offsetof(struct secondary_boot, hcr) == 40, "entry.S reads hcr at 40");
+_Static_assert(__builtin_offsetof(struct secondary_boot, stack_top) == 48, "entry.S reads stack_top at 48");
 extern struct secondary_boot secondary_boot_data;
 void secondary_entry(void);
 static inline uint64_t secondary_entry_address(void) { return (uint64_t)&secondary_entry; }

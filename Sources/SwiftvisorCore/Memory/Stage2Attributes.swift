@@ -37,15 +37,20 @@ public struct EL2Stage1Attributes: LeafAttributes, Equatable {
     public enum Memory: UInt64 { case normal = 0, device = 1 }
     public var memory: Memory
     public var executable: Bool
+    public var regime: EL2Regime
 
-    public init(memory: Memory, executable: Bool) { self.memory = memory; self.executable = executable }
+    public init(memory: Memory, executable: Bool, regime: EL2Regime = .el2) {
+        self.memory = memory; self.executable = executable; self.regime = regime
+    }
 
     public var descriptorBits: UInt64 {
         var d = memory.rawValue << 2           // AttrIndx[4:2]
         if memory == .normal { d |= 0b11 << 8 }  // SH: Inner Shareable
         d |= 1 << 10                           // AF
-        if !executable { d |= 1 << 54 }        // XN
-        return d                               // AP[7:6] = 0b00: read/write at EL2
+        // XN, bit 54, in the EL2 regime; in EL2&0 bit 54 is UXN and EL2 obeys PXN, bit 53
+        // (RES0 in the EL2 regime).
+        if !executable { d |= 1 << 54 | (regime == .el2And0 ? 1 << 53 : 0) }
+        return d                               // AP[7:6] = 0b00: read/write at EL2 only, nG = 0
     }
 }
 

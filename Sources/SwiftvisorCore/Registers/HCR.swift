@@ -33,7 +33,7 @@ public struct HCR: Equatable {
     public var tsw: Bool { get { bit(rawValue, 22) } set { rawValue = setting(rawValue, 22, newValue) } }
     /// RW, bit 31: EL1 is AArch64.
     public var rw: Bool { get { bit(rawValue, 31) } set { rawValue = setting(rawValue, 31, newValue) } }
-    /// E2H, bit 34: host OS at EL2 (VHE). swiftvisor leaves it clear, as Xen does.
+    /// E2H, bit 34: EL2 runs in the EL2&0 regime (VHE). Set only in `EL2Regime.el2And0`.
     public var e2h: Bool { get { bit(rawValue, 34) } set { rawValue = setting(rawValue, 34, newValue) } }
 
     /// The configuration every guest runs with.

@@ -1,0 +1,77 @@
+/// The translation regime the hypervisor itself runs in, chosen once at boot by HCR_EL2.E2H
+/// (Arm ARM D5.1.1, "VHE"). It decides the layout of TCR_EL2, CPTR_EL2 and CNTHCTL_EL2, and
+/// which instructions reach a guest's EL1 registers from EL2.
+public enum EL2Regime: Equatable {
+    /// E2H = 0, "nVHE": EL2's own single-range regime, as Xen and Bao run. EL1 register names
+    /// at EL2 are the guest's EL1 registers.
+    case el2
+    /// E2H = 1 (TGE = 0 while guests run), "VHE": the EL2&0 regime. EL1 register names at EL2
+    /// reach EL2's registers; the guest's are the `*_EL12` / `*_EL02` encodings.
+    case el2And0
+
+    /// Why E2H = 1 was chosen, for the banner.
+    public enum Reason: Equatable {
+        /// The CPU has no FEAT_E2H0: HCR_EL2.E2H is RES1.
+        case e2hIsRES1
+        /// `swiftvisor.vhe=1` on a CPU with VHE (`--vhe`).
+        case requested
+    }
+
+    /// ID_AA64MMFR4_EL1.E2H0, bits 27:24 (signed): 0 = HCR_EL2.E2H may be 0; negative
+    /// (0b1110 NI_NV1, 0b1111 NI) = FEAT_E2H0 not implemented, E2H is RES1.
+    public static func e2hIsRES1(mmfr4: UInt64) -> Bool { bits(mmfr4, 27, 24) & 0b1000 != 0 }
+
+    /// E2H = 1 when it cannot be 0, or when asked for on a CPU with VHE; E2H = 0 otherwise
+    /// (also when asked for on a CPU without VHE: the request cannot be honoured).
+    public static func choose(hasVHE: Bool, mmfr4: UInt64, requested: Bool) -> (EL2Regime, Reason?) {
+        if hasVHE && e2hIsRES1(mmfr4: mmfr4) { return (.el2And0, .e2hIsRES1) }
+        if hasVHE && requested { return (.el2And0, .requested) }
+        return (.el2, nil)
+    }
+
+    /// HCR_EL2 while guests run: `HCR.guest`, with E2H in this regime (TGE stays 0, so EL1
+    /// and EL0 are the guest's EL1&0 regime either way).
+    public var hcr: HCR {
+        var h = HCR.guest
+        h.e2h = self == .el2And0
+        return h
+    }
+
+    /// TCR_EL2 for the hypervisor's identity map: 48-bit VA from TTBR0_EL2, Write-Back
+    /// Inner Shareable walks, 4 KiB granule, output size `ps` (ID_AA64MMFR0_EL1.PARange).
+    public func tcr(outputSize ps: UInt64) -> UInt64 {
+        // Common to both layouts: T0SZ[5:0] = 16, IRGN0[9:8] = ORGN0[11:10] = 0b01 (Write-Back),
+        // SH0[13:12] = 0b11 (Inner Shareable), TG0[15:14] = 0b00 (4 KiB).
+        let walk: UInt64 = 16 | 1 << 8 | 1 << 10 | 3 << 12
+        switch self {
+        case .el2:
+            // PS[18:16]; bits 23 and 31 RES1 (Arm ARM D19.2.137, E2H = 0).
+            return walk | (ps & 7) << 16 | 1 << 23 | 1 << 31
+        case .el2And0:
+            // TCR_EL1's layout (D19.2.137, E2H = 1): no TTBR1 walks (EPD1, bit 23), T1SZ[21:16]
+            // = 16 and TG1[31:30] = 0b10 (4 KiB) so the disabled half is still well formed,
+            // IPS[34:32] for the output size.
+            return walk | 16 << 16 | 1 << 23 | 0b10 << 30 | (ps & 7) << 32
+        }
+    }
+
+    /// CPTR_EL2: FP/SIMD not trapped, SVE and SME trapped (Arm ARM D19.2.30).
+    public var cptr: UInt64 {
+        switch self {
+        // TFP[10] = 0; TZ[8] and TSM[12] set (trap); bits 13, 9, 7:0 RES1.
+        case .el2: return 0x33FF
+        // CPACR_EL1's layout: FPEN[21:20] = 0b11 (no trap); ZEN[17:16] = SMEN[25:24] = 0 (trap).
+        case .el2And0: return 0b11 << 20
+        }
+    }
+
+    /// CNTHCTL_EL2: the guest may read the physical counter (EL1PCTEN) but its physical timer
+    /// traps (EL1PCEN clear) until it is virtualised. The bits move with E2H (Arm ARM D19.2.28):
+    /// EL1PCTEN is bit 0 with E2H = 0, bit 10 with E2H = 1.
+    public var cnthctl: UInt64 {
+        switch self {
+        case .el2: return 1 << 0
+        case .el2And0: return 1 << 10
+        }
+    }
+}
