@@ -7,8 +7,6 @@ enum FallbackPlatform {
     static let uart: UInt64 = 0x0900_0000
 }
 
-let swiftvisorVersion: StaticString = "0.1.0"
-
 /// Called by entry.S with the MMU off, x0 = DTB and the exception level we were entered at.
 @_cdecl("swiftvisor_main")
 func swiftvisorMain(_ dtbAddress: UInt64, _ currentEL: UInt64) {
@@ -134,7 +132,7 @@ func secondary_boot_data_stack(_ index: Int) -> UInt64 {
 }
 
 func printBanner(platform: HostPlatform, processor: Processor) {
-    Console.write("\nswiftvisor "); Console.write(swiftvisorVersion)
+    Console.write("\nswiftvisor "); Console.write(SwiftvisorVersion.number)
     Console.write(" - a type-1 hypervisor for Arm, in Swift\n")
     Console.log("CPU MIDR "); Console.hex(processor.midr)
     Console.write(", "); EL2Mode.describe(hasVHE: processor.hasVHE)

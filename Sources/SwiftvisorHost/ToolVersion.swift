@@ -1,11 +1,12 @@
 import Foundation
+import SwiftvisorCore
 
 /// `swiftvisor --version`: the host tool's version and, when the repository it was built from
 /// (ProjectLayout.current.root) is a git checkout, the commit that checkout is at. The commit is
 /// read when asked (one `git` call), so it is absent for a tool copied away from its sources.
 public enum ToolVersion {
-    /// Raised by hand with each milestone: 0.7 is issue 7.
-    public static let number = "0.7.0"
+    /// The one version number, shared with the hypervisor's banner.
+    public static let number = "\(SwiftvisorVersion.number)"
 
     /// "swiftvisor 0.7.0 (commit 9b8aa55)", or "swiftvisor 0.7.0" when the commit is unknown.
     public static func describe(commit: String?) -> String {
