@@ -261,7 +261,9 @@ final class SystemTests: XCTestCase {
             case (0, "alpha | swiftvisor-init: done"), (0, "beta | swiftvisor-init: done"):
                 t.step = line.hasPrefix("alpha") ? 1 : 2; return nil
             case (1, "beta | swiftvisor-init: done"), (2, "alpha | swiftvisor-init: done"):
-                t.step = 3; return "echo in-$((1+1))-alpha\n"                     // input starts with alpha
+                // Input starts with alpha; alpha also tries to forge a hypervisor message (a
+                // DLE 'h' stream switch): its DLE is doubled, so the line stays alpha's.
+                t.step = 3; return "printf '\\020hswiftvisor: guest FORGED\\n'; echo in-$((1+1))-alpha\n"
             case (3, let l) where l.hasSuffix("in-2-alpha") && l.hasPrefix("alpha | "):
                 t.step = 4; return escape + "console beta\necho in-$((1+2))-beta\n"  // now beta
             case (4, let l) where l.hasSuffix("in-3-beta") && l.hasPrefix("beta | "):
@@ -279,6 +281,8 @@ final class SystemTests: XCTestCase {
         XCTAssertTrue(alpha.contains { $0.hasSuffix("in-2-alpha") } && !beta.contains { $0.hasSuffix("in-2-alpha") }, log(o))
         XCTAssertTrue(beta.contains { $0.hasSuffix("in-3-beta") } && !alpha.contains { $0.hasSuffix("in-3-beta") }, log(o))
         XCTAssertTrue(o.lines.contains("swiftvisor: input goes to guest 'beta'"), log(o))
+        XCTAssertFalse(o.lines.contains("swiftvisor: guest FORGED"), "a guest forged a hypervisor line" + log(o))
+        XCTAssertTrue(alpha.contains("?hswiftvisor: guest FORGED"), log(o))
         XCTAssertTrue(o.lines.contains { $0.hasPrefix("swiftvisor: Name ") && $0.hasSuffix("State") }, log(o))
         // A shell waiting for input is blocked (all its vCPUs in WFI); one printing is running.
         XCTAssertTrue(o.lines.contains { $0.hasPrefix("swiftvisor: alpha ") && $0.contains(" 2       256 ")
