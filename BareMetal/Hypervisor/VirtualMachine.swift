@@ -45,7 +45,7 @@ final class VirtualMachine {
     /// The console's `shutdown`: destroyed at this counter value unless it ends before.
     var shutdownDeadline: UInt64?
     /// Per physical core, the vCPU of this VM that ran there last (for TLB maintenance).
-    var lastVCPUOnCore: [Int?] = Array(repeating: nil, count: 8)
+    var lastVCPUOnCore: [Int?] = Array(repeating: nil, count: Limits.cores)
     /// Exceptions injected so far; only the first `loggedInjections` are reported, so a
     /// guest that faults in a loop cannot flood the console.
     var injections = 0
