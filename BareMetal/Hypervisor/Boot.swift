@@ -57,7 +57,7 @@ func swiftvisorMain(_ dtbAddress: UInt64, _ currentEL: UInt64) {
                             virtualTimerINTID: virtualTimerINTID, maintenanceINTID: maintenanceINTID)
         for (index, mpidr) in mpidrs.enumerated() {
             guard let gic = InterruptController(platform: platform, mpidr: mpidr) else {
-                Console.log("PANIC: no GICv3 redistributor for CPU "); Console.hex(mpidr); Console.write("\n"); halt_forever()
+                Console.log(.panic("no GICv3 redistributor for CPU "), endLine: false); Console.hex(mpidr); Console.write("\n"); halt_forever()
             }
             hv.cores.append(PhysicalCPU(index: index, mpidr: mpidr, interrupts: gic))
         }
@@ -159,7 +159,7 @@ func readManifest(platform: HostPlatform, allocator: inout PhysicalRangeAllocato
             Console.decimal(UInt64(Limits.guests)); Console.write(")")
         }
         Console.write("\n")
-        Console.log("all guests have finished\n")
+        Console.log(.allGuestsFinished)
         Firmware.systemOff(conduit: platform.psciConduit)
     }
     guard let address = platform.bootArgument("swiftvisor.manifest"),

@@ -107,10 +107,19 @@ enum Console {
     }
 
     /// Starts a hypervisor message line; the host tool recognises this prefix.
-    static func log(_ s: StaticString) { endPartialLine(); selectHypervisorStream(); write("swiftvisor: "); write(s) }
+    static func log(_ s: StaticString) {
+        endPartialLine(); selectHypervisorStream(); write(HypervisorMessage.linePrefix); write(s)
+    }
 
-    /// Starts a message about a guest: "swiftvisor: guest 'NAME'" and `text` (ConsoleReport
-    /// in the host tool parses these lines).
+    /// A message the host tool reads (ConsoleReport parses it from the same definition), as a
+    /// whole line; `endLine: false` leaves the line open for more detail (a panic's).
+    static func log(_ message: HypervisorMessage, endLine: Bool = true) {
+        endPartialLine(); selectHypervisorStream()
+        message.write(to: put)
+        if endLine { put(UInt8(ascii: "\n")) }
+    }
+
+    /// Starts another message about a guest: "swiftvisor: guest 'NAME'" and `text`.
     static func logGuest(_ name: String, _ text: StaticString) {
         log("guest '"); write(name); write(text)
     }

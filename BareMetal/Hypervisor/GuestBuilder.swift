@@ -7,7 +7,7 @@ enum GuestBuilder {
     static func build(_ guest: BootManifest.Guest, index: Int, vmid: VMID, processor: Processor, platform: HostPlatform,
                       allocator: UnsafeMutablePointer<PhysicalRangeAllocator>) -> VirtualMachine? {
         func fail(_ why: StaticString) -> VirtualMachine? {
-            Console.logGuest(guest.name, "' not started: "); Console.write(why); Console.write("\n")
+            Console.log(.notStarted(guest: MessageText(guest.name), cause: MessageText(why)))
             return nil
         }
         guard Int(vmid.rawValue) <= Limits.vmids else { return fail("more guests than 8-bit VMIDs can name") }
@@ -44,15 +44,10 @@ enum GuestBuilder {
             vm.state = .finished   // until the console's `create`
         }
 
-        Console.logGuest(guest.name, "': ")
-        Console.decimal(size >> 20); Console.write(" MiB at host "); Console.hex(base.rawValue)
-        Console.write(", VMID "); Console.decimal(UInt64(vmid.rawValue))
-        Console.write(", "); Console.decimal(UInt64(guest.vcpus)); Console.write(" vCPU(s), entry ")
-        Console.hex(vm.vcpus[0].frame.pointee.elr_el2)
-        // Where its virtual counter starts on the physical one (CNTVOFF_EL2), for `bench --linux`.
-        Console.write(", counter offset "); Console.decimal(vm.cntvoff)
-        if !guest.autostart { Console.write("; not started (autostart = false): `create NAME` starts it") }
-        Console.write("\n")
+        // With where its virtual counter starts on the physical one (CNTVOFF_EL2), for `bench --linux`.
+        Console.log(.built(guest: MessageText(guest.name), .init(
+            mebibytes: size >> 20, hostBase: base.rawValue, vmid: UInt64(vmid.rawValue), vcpus: UInt64(guest.vcpus),
+            entry: vm.vcpus[0].frame.pointee.elr_el2, counterOffset: vm.cntvoff, autostart: guest.autostart)))
         return vm
     }
 
@@ -71,7 +66,7 @@ enum GuestBuilder {
     static func load(_ vm: VirtualMachine) -> Bool {
         let guest = vm.manifest
         func fail(_ why: StaticString) -> Bool {
-            Console.logGuest(guest.name, "' not started: "); Console.write(why); Console.write("\n")
+            Console.log(.notStarted(guest: MessageText(guest.name), cause: MessageText(why)))
             return false
         }
         let base = vm.hostRAM.base, size = vm.hostRAM.size

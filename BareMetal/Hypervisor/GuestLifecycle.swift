@@ -17,7 +17,7 @@ extension Hypervisor {
         guard vm.state != .finished else { return }
         finish(vm)
         vm.ending = .destroyed
-        Console.logGuest(vm.name, "' destroyed: "); Console.write(why); Console.write("\n")
+        Console.log(.destroyed(guest: MessageText(vm.name), why: MessageText(why)))
         thisCore.wakeupPending = true   // this core may be running one of its vCPUs
     }
 
@@ -33,7 +33,7 @@ extension Hypervisor {
                 }
             }
         }
-        Console.logGuest(vm.name, "' paused\n")
+        Console.log(.paused(guest: MessageText(vm.name)))
     }
 
     func unpause(_ vm: VirtualMachine) {
@@ -43,7 +43,7 @@ extension Hypervisor {
             scheduler.setPaused(v.slot, false)
             if scheduler.states[v.slot] == .runnable { kick(for: v, woken: true) }
         }
-        Console.logGuest(vm.name, "' unpaused\n")
+        Console.log(.unpaused(guest: MessageText(vm.name)))
     }
 
     /// Starts a finished (or never started) guest again with fresh memory, once no core runs

@@ -54,7 +54,8 @@ enum Heap {
 @_cdecl("swiftvisor_heap_allocate")
 func swiftvisorHeapAllocate(_ size: Int, _ alignment: Int) -> UnsafeMutableRawPointer {
     guard let p = Heap.allocate(size: size, alignment: alignment) else {
-        Console.log("PANIC: hypervisor heap exhausted\n")
+        // Allocates nothing: the message holds a StaticString.
+        Console.log(.panic("hypervisor heap exhausted"))
         halt_forever()
     }
     return p

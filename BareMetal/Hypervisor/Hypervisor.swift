@@ -297,14 +297,12 @@ final class Hypervisor {
         guard vm.boots < VirtualMachine.maximumBoots else {
             shutDown(vm, reason: .reboot, exitCode: 0)
             vm.ending = .stopped("rebooted too many times")
-            Console.logGuest(vm.name, "' stopped: rebooted ")
-            Console.decimal(UInt64(vm.boots)); Console.write(" times\n")
+            Console.log(.rebootedTooOften(guest: MessageText(vm.name), boots: UInt64(vm.boots)))
             return
         }
         vm.flushConsole()
         if vm.shutdownDeadline != nil { vm.shutdownDeadline = nil; shutdownsPending -= 1 }
-        Console.logGuest(vm.name, "' rebooting (boot ")
-        Console.decimal(UInt64(vm.boots + 1)); Console.write(")\n")
+        Console.log(.rebooting(guest: MessageText(vm.name), boot: UInt64(vm.boots + 1)))
         vm.state = .rebooting
         rebootsPending += 1
         let me = thisCore.index
@@ -332,26 +330,16 @@ final class Hypervisor {
             for intid in vm.manifest.interrupts { cores[0].interrupts.unmaskSPI(intid) }
             vm.state = .running
             scheduler.setState(vm.vcpus[0].slot, .runnable)
-            if vm.boots == 1 { Console.logGuest(vm.name, "' created\n") }
+            if vm.boots == 1 { Console.log(.created(guest: MessageText(vm.name))) }
         }
     }
 
     func shutDown(_ vm: VirtualMachine, reason: XenABI.ShutdownReason, exitCode: UInt32) {
         finish(vm)
         vm.ending = .shutDown(reason, exitCode: exitCode)
-        Console.logGuest(vm.name, "' shut down: ")
-        Console.write(reason.name); Console.write(" (exit code "); Console.decimal(UInt64(exitCode)); Console.write(")")
-        Console.write("; vCPUs ran on cores")
-        for vcpu in vm.vcpus {
-            Console.write(" "); Console.decimal(UInt64(vcpu.id.rawValue)); Console.write(":{")
-            var first = true
-            for c in 0..<64 where vcpu.ranOnCores & (1 << UInt64(c)) != 0 {
-                if !first { Console.write(",") }
-                Console.decimal(UInt64(c)); first = false
-            }
-            Console.write("}")
-        }
-        Console.write("\n")
+        // vm.vcpus is in id order (GuestBuilder appends 0..<n), as the message lists them.
+        Console.log(.shutDown(guest: MessageText(vm.name), reason: MessageText(reason.name), exitCode: UInt64(exitCode),
+                              vcpuCores: vm.vcpus.map { $0.ranOnCores }))
     }
 
     /// Stops a misbehaving guest with a message naming it, the cause, the exception class,
@@ -359,13 +347,10 @@ final class Hypervisor {
     func stop(_ vcpu: VirtualCPU, cause: StaticString, esr: ESR, ipa: UInt64?) {
         finish(vcpu.vm)
         vcpu.vm.ending = .stopped(cause)
-        Console.logGuest(vcpu.vm.name, "' stopped: "); Console.write(cause)
-        Console.write(" (vCPU "); Console.decimal(UInt64(vcpu.id.rawValue))
-        Console.write(", EC "); Console.hex(UInt64(esr.exceptionClass.code)); Console.write(" ")
-        Console.write(esr.exceptionClass.name)
-        Console.write(", ESR "); Console.hex(esr.rawValue)
-        if let ipa { Console.write(", IPA "); Console.hex(ipa) }
-        Console.write(", PC "); Console.hex(vcpu.frame.pointee.elr_el2); Console.write(")\n")
+        let fault = HypervisorMessage.Fault(vcpu: UInt64(vcpu.id.rawValue), exceptionClass: UInt64(esr.exceptionClass.code),
+                                            exceptionClassName: MessageText(esr.exceptionClass.name), esr: esr.rawValue,
+                                            ipa: ipa, pc: vcpu.frame.pointee.elr_el2)
+        Console.log(.stopped(guest: MessageText(vcpu.vm.name), cause: MessageText(cause), fault: fault))
     }
 
     /// After PSCI CPU_OFF: a VM none of whose vCPUs is running or waiting has ended.
@@ -374,13 +359,13 @@ final class Hypervisor {
             if !vm.vcpus.contains(where: { scheduler.states[$0.slot] == .runnable || scheduler.states[$0.slot] == .blocked }) {
                 finish(vm)
                 vm.ending = .stopped("every vCPU is off")
-                Console.logGuest(vm.name, "' stopped: every vCPU is off\n")
+                Console.log(.stopped(guest: MessageText(vm.name), cause: "every vCPU is off", fault: nil))
             }
         }
     }
 
     private func allGuestsFinished() -> Never {
-        Console.log("all guests have finished\n")
+        Console.log(.allGuestsFinished)
         Firmware.systemOff(conduit: platform.psciConduit)
     }
 }

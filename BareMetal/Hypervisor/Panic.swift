@@ -7,7 +7,7 @@ import SwiftvisorCore
 func swiftvisorHypervisorFault(_ frame: UnsafeMutablePointer<vcpu_frame>, _ kind: UInt64) {
     let esr = ESR(rawValue: read_esr_el2())
     Console.write("\n")
-    Console.log("PANIC: exception at EL2: ")
+    Console.log(.panic("exception at EL2: "), endLine: false)
     switch ExitKind(rawValue: kind) {
     case .synchronous: Console.write("synchronous")
     case .irq: Console.write("IRQ")

@@ -86,7 +86,7 @@ final class VirtualMachine {
     func consoleOutput(_ byte: UInt8) {
         if panicWatch.accept(byte) {
             crashed = true
-            Console.logGuest(name, "' crashed: its kernel panicked\n")
+            Console.log(.crashed(guest: MessageText(name)))
         }
         if Console.multiplexed { Console.guestByte(index, byte); return }
         if Console.partialLineOwner == vmid.rawValue {

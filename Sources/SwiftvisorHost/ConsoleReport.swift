@@ -1,3 +1,5 @@
+import SwiftvisorCore
+
 /// What the hypervisor's console said about each guest, read from its `swiftvisor:` lines.
 public struct ConsoleReport: Equatable {
     public enum Outcome: Equatable {
@@ -32,48 +34,45 @@ public struct ConsoleReport: Equatable {
 
     public mutating func consume(_ line: String) {
         let l = line.hasSuffix("\r") ? String(line.dropLast()) : line
-        if let range = l.range(of: " | "), !l.hasPrefix("swiftvisor:") {
+        let prefix = HypervisorMessage.linePrefix.description
+        if let range = l.range(of: " | "), !l.hasPrefix(prefix) {
             let guest = String(l[..<range.lowerBound]), text = String(l[range.upperBound...])
             guestLines[guest, default: []].append(text)
             if kernelPanics[guest] == nil, let p = text.range(of: "Kernel panic - ") { kernelPanics[guest] = String(text[p.lowerBound...]) }
             return
         }
-        guard l.hasPrefix("swiftvisor: ") else { return }
+        guard l.hasPrefix(prefix) else { return }
         lines += 1
-        let body = l.dropFirst("swiftvisor: ".count)
-        if body.hasPrefix("PANIC") { panic = String(body); return }
-        if body.hasPrefix("all guests have finished") { allFinished = true; return }
-        guard body.hasPrefix("guest '"), let nameEnd = body.dropFirst(7).firstIndex(of: "'") else { return }
-        let name = String(body[body.index(body.startIndex, offsetBy: 7)..<nameEnd])
-        let rest = body[body.index(after: nameEnd)...]
-        if let r = rest.range(of: ", counter offset "), let v = UInt64(rest[r.upperBound...].prefix { $0.isNumber }) {
-            counterOffsets[name] = v
-        }
-        if rest.hasPrefix(" shut down: ") {
-            // "poweroff (exit code 0)"
-            let text = rest.dropFirst(" shut down: ".count)
-            let reason = text.prefix { $0 != " " }
-            var code = -1
-            if let r = text.range(of: "(exit code "), let c = Int(text[r.upperBound...].prefix { $0.isNumber }) { code = c }
-            outcomes[name] = .shutDown(reason: String(reason), exitCode: code)
-            // "; vCPUs ran on cores 0:{0,1} 1:{1}"
-            if let r = text.range(of: "; vCPUs ran on cores ") {
-                vcpuCores[name] = text[r.upperBound...].split(separator: " ").map { entry in
-                    let set = entry.drop { $0 != "{" }.dropFirst().prefix { $0 != "}" }
-                    return set.split(separator: ",").compactMap { Int($0) }
-                }
+        // The messages' text is defined once, in the core, where the hypervisor formats them.
+        guard let message = HypervisorMessage.parse(Array(l.utf8)) else { return }
+        let name = message.guest.map(\.string) ?? ""
+        switch message {
+        case .built(_, let layout):
+            counterOffsets[name] = layout.counterOffset
+        case .shutDown(_, let reason, let exitCode, let cores):
+            outcomes[name] = .shutDown(reason: reason.string, exitCode: Int(exitCode))
+            if let cores {
+                vcpuCores[name] = cores.map { mask in (0..<64).filter { mask & (1 << UInt64($0)) != 0 } }
             }
-        } else if rest.hasPrefix(" stopped: ") {
-            outcomes[name] = .stopped(cause: String(rest.dropFirst(" stopped: ".count)))
-        } else if rest.hasPrefix(" destroyed: ") {
-            outcomes[name] = .destroyed(String(rest.dropFirst(" destroyed: ".count)))
-        } else if rest.hasPrefix(" created") || rest.hasPrefix(" rebooting") {
-            if rest.hasPrefix(" created") { created.insert(name) }
+        case .stopped, .rebootedTooOften:
+            outcomes[name] = .stopped(cause: String(decoding: message.detailBytes, as: UTF8.self))
+        case .notStarted(_, let cause):
+            outcomes[name] = .notStarted(cause: cause.string)
+        case .destroyed(_, let why):
+            outcomes[name] = .destroyed(why.string)
+        case .created:
+            created.insert(name)
             outcomes[name] = nil   // running again: its earlier ending no longer stands
-        } else if rest.hasPrefix(" crashed: ") {
+        case .rebooting:
+            outcomes[name] = nil
+        case .crashed:
             crashed.insert(name)
-        } else if rest.hasPrefix(" not started: ") {
-            outcomes[name] = .notStarted(cause: String(rest.dropFirst(" not started: ".count)))
+        case .paused, .unpaused:
+            break
+        case .allGuestsFinished:
+            allFinished = true
+        case .panic:
+            panic = String(decoding: message.bytes.dropFirst(HypervisorMessage.linePrefix.utf8CodeUnitCount), as: UTF8.self)
         }
     }
 
@@ -81,4 +80,9 @@ public struct ConsoleReport: Equatable {
     public func succeeded(_ guest: String) -> Bool {
         outcomes[guest] == .shutDown(reason: "poweroff", exitCode: 0)
     }
+}
+
+extension MessageText {
+    /// The text as the host reads it.
+    var string: String { String(decoding: bytes, as: UTF8.self) }
 }
