@@ -90,3 +90,18 @@ public struct PL011 {
         return nil
     }
 }
+
+extension PL011 {
+    /// A guest access through the device path. PL011 registers are 32 bits; narrower accesses
+    /// see or replace their bytes of the word, wider ones the word (TRM 3.2). Returns the
+    /// value read (0 for a write) and the byte transmitted, if any.
+    public mutating func access(_ a: MMIOAccess) -> (read: UInt64, transmitted: UInt8?) {
+        if a.isWrite {
+            // Bytes of a word other than DR's low one are not data: a write of them is a
+            // write of the word with the other bytes zero, as before.
+            let value = UInt32(truncatingIfNeeded: a.value << a.laneShift)
+            return (0, write(offset: a.wordOffset, value: value))
+        }
+        return (a.lanes(of: readAndConsume(offset: a.wordOffset)), nil)
+    }
+}
