@@ -21,7 +21,7 @@ func swiftvisorGuestExit(_ frame: UnsafeMutablePointer<vcpu_frame>, _ kind: UInt
     // with a physical SGI, taken as soon as the guest resumes.)
     if kind == ExitKind.synchronous.rawValue {
         let esr = ESR(rawValue: read_esr_el2())
-        if esr.exceptionClass == .hvc64,
+        if esr.exceptionClassCode == ExceptionClass.Code.hvc64,
            let result = StatelessHypercall.answer(immediate: UInt16(truncatingIfNeeded: esr.iss), x16: frame.pointee.x.16,
                                                   x0: frame.pointee.x.0, x1: frame.pointee.x.1) {
             frame.pointee.x.0 = result

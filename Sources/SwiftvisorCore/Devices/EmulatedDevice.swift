@@ -14,7 +14,7 @@ public enum EmulatedDevice: Equatable {
     /// The device at `ipa` and the offset into it (into its own frame for a redistributor),
     /// or nil when no device is there. This is the registration table: one line per device,
     /// the hottest first (the UART: every console byte).
-    @inlinable
+    @inlinable @inline(__always)
     public static func at(_ ipa: GuestPhysicalAddress, vcpus: Int) -> (device: EmulatedDevice, offset: UInt64)? {
         if GuestMachine.uart.contains(ipa) { return (.uart, ipa.offset(from: GuestMachine.uart.base)) }
         if GuestMachine.gicDistributor.contains(ipa) { return (.gicDistributor, ipa.offset(from: GuestMachine.gicDistributor.base)) }

@@ -18,7 +18,7 @@ public struct MMIOAccess: Equatable {
     /// A store's data: the transfer register's low `width` bytes. Zero for a load.
     public var value: UInt64
 
-    @inlinable
+    @inlinable @inline(__always)
     public init(offset: UInt64, width: Int, isWrite: Bool, value: UInt64 = 0,
                 signExtend: Bool = false, sixtyFourBit: Bool = true, register: Int = 0) {
         self.offset = offset
@@ -33,18 +33,18 @@ public struct MMIOAccess: Equatable {
 
     /// The access `abort` makes at `offset` into a device; `registerValue` is the transfer
     /// register's contents (used for a store only).
-    @inlinable
+    @inlinable @inline(__always)
     public init(_ abort: DataAbort, offset: UInt64, registerValue: UInt64) {
         self.init(offset: offset, width: abort.accessSize, isWrite: abort.isWrite, value: registerValue,
                   signExtend: abort.signExtend, sixtyFourBit: abort.sixtyFourBit, register: abort.register)
     }
 
     /// Ones in the low `width` bytes.
-    @inlinable public var widthMask: UInt64 { width >= 8 ? ~0 : (1 << UInt64(width * 8)) &- 1 }
+    @inlinable @inline(__always) public var widthMask: UInt64 { width >= 8 ? ~0 : (1 << UInt64(width * 8)) &- 1 }
 
     /// What a load leaves in its register, given the `raw` value the device returned: the low
     /// `width` bytes, sign-extended if SSE, then cut to 32 bits for a W register (D19.2.40).
-    @inlinable
+    @inlinable @inline(__always)
     public func loadedValue(_ raw: UInt64) -> UInt64 {
         var v = raw & widthMask
         if signExtend && width < 8 && v & (1 << UInt64(width * 8 - 1)) != 0 { v |= ~widthMask }
@@ -54,12 +54,12 @@ public struct MMIOAccess: Equatable {
     // MARK: Banks of 32-bit registers
 
     /// The 32-bit register the access starts in.
-    @inlinable public var wordOffset: UInt64 { offset & ~3 }
+    @inlinable @inline(__always) public var wordOffset: UInt64 { offset & ~3 }
     /// Bit position of the first byte accessed within its word.
-    @inlinable public var laneShift: UInt64 { (offset & 3) * 8 }
+    @inlinable @inline(__always) public var laneShift: UInt64 { (offset & 3) * 8 }
 
     /// A load of part of a 32-bit register: its bytes from `offset` on.
-    @inlinable public func lanes(of word: UInt32) -> UInt64 { UInt64(word) >> laneShift }
+    @inlinable @inline(__always) public func lanes(of word: UInt32) -> UInt64 { UInt64(word) >> laneShift }
 
     /// A store into part of a 32-bit register: the word with the bytes stored replaced
     /// (bytes beyond the word are dropped).

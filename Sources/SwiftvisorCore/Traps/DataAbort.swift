@@ -22,8 +22,9 @@ public struct DataAbort: Equatable {
     public var faultStatus: UInt8
 
     /// Access size in bytes. Width and sign rules for emulated devices: `MMIOAccess`.
-    public var accessSize: Int { 1 << accessSizeLog2 }
+    @inlinable @inline(__always) public var accessSize: Int { 1 << accessSizeLog2 }
 
+    @inlinable @inline(__always)
     public init(esr: ESR, far: UInt64, hpfar: UInt64) {
         let iss = esr.iss
         ipa = GuestPhysicalAddress(Self.faultingPage(hpfar: hpfar) | (far & 0xFFF))
@@ -39,7 +40,7 @@ public struct DataAbort: Equatable {
     }
 
     /// HPFAR_EL2.FIPA, bits 43:4, holds IPA bits 55:12 (Arm ARM D19.2.51).
-    @inline(__always) static func faultingPage(hpfar: UInt64) -> UInt64 {
+    @usableFromInline @inline(__always) static func faultingPage(hpfar: UInt64) -> UInt64 {
         (hpfar >> 4 & 0xFF_FFFF_FFFF_FF) << 12
     }
 }
