@@ -31,9 +31,21 @@ func swiftvisorGuestExit(_ frame: UnsafeMutablePointer<vcpu_frame>, _ kind: UInt
     hypervisor_lock()
     defer { hypervisor_unlock() }
     // SAFETY: exits only happen after boot has set both; the running vCPU is the loaded one.
-    let hv = hypervisor.unsafelyUnwrapped
-    let core = hv.thisCore
-    let vcpu = core.loaded.unsafelyUnwrapped
+    // Guaranteed references (no retain/release on the exit path): the hypervisor, its cores
+    // and vCPUs are never freed.
+    return hypervisorRef.unsafelyUnwrapped._withUnsafeGuaranteedRef { hv in
+        hv.coreRefs[Int(this_core().pointee.core)]._withUnsafeGuaranteedRef { core in
+            core.loadedRef.unsafelyUnwrapped._withUnsafeGuaranteedRef { vcpu in
+                handleExit(frame, kind, vcpu, core, hv)
+            }
+        }
+    }
+}
+
+/// An exit other than the lock-free hypercalls, with the lock held.
+@inline(__always)
+func handleExit(_ frame: UnsafeMutablePointer<vcpu_frame>, _ kind: UInt64,
+                _ vcpu: VirtualCPU, _ core: PhysicalCPU, _ hv: Hypervisor) -> UnsafeMutablePointer<vcpu_frame> {
     // Another core ended (or is rebooting) this vCPU's VM while we waited for the lock: nothing
     // of it is handled (a late trap must not change its state); take the interrupts, move on.
     if vcpu.vm.state != .running {

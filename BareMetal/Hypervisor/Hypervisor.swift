@@ -8,7 +8,11 @@ final class Hypervisor {
     /// vCPUs indexed by scheduler slot.
     var vcpus: [VirtualCPU] = []
     var scheduler: RoundRobinScheduler
-    var cores: [PhysicalCPU] = []
+    var cores: [PhysicalCPU] = [] {
+        didSet { coreRefs = cores.map { Unmanaged.passUnretained($0) } }
+    }
+    /// `cores` without reference counting, for the exit path (the array keeps them alive).
+    private(set) var coreRefs: [Unmanaged<PhysicalCPU>] = []
     /// Physical INTIDs of the hypervisor's timer, the EL1 virtual timer and the GIC maintenance
     /// interrupt, from the host DTB.
     let timerINTID: UInt32
@@ -386,7 +390,11 @@ final class Hypervisor {
 }
 
 /// The one hypervisor instance, set once at boot.
-nonisolated(unsafe) var hypervisor: Hypervisor?
+nonisolated(unsafe) var hypervisor: Hypervisor? {
+    didSet { hypervisorRef = hypervisor.map { Unmanaged.passUnretained($0) } }
+}
+/// `hypervisor` without reference counting, for the exit path (`hypervisor` keeps it alive).
+nonisolated(unsafe) var hypervisorRef: Unmanaged<Hypervisor>?
 
 /// PSCI calls the hypervisor itself makes to the firmware (or QEMU's built-in PSCI).
 enum Firmware {
