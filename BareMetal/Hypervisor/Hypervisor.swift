@@ -9,10 +9,11 @@ final class Hypervisor {
     var vcpus: [VirtualCPU] = []
     var scheduler: RoundRobinScheduler
     var cores: [PhysicalCPU] = [] {
-        didSet { coreRefs = cores.map { Unmanaged.passUnretained($0) } }
+        didSet { for (i, c) in cores.enumerated() { coreRefs[i] = Unmanaged.passUnretained(c) } }
     }
-    /// `cores` without reference counting, for the exit path (the array keeps them alive).
-    private(set) var coreRefs: [Unmanaged<PhysicalCPU>] = []
+    /// `cores` without reference counting, for the exit path (the array keeps them alive; a
+    /// plain buffer, so reading it retains no array storage either).
+    let coreRefs = UnsafeMutablePointer<Unmanaged<PhysicalCPU>>.allocate(capacity: Limits.cores)
     /// Physical INTIDs of the hypervisor's timer, the EL1 virtual timer and the GIC maintenance
     /// interrupt, from the host DTB.
     let timerINTID: UInt32
