@@ -4,6 +4,7 @@ import SwiftvisorCore
 /// Stage-2 data aborts: accesses to emulated devices are carried out through the device
 /// registry (`EmulatedDevice.at`) and one `MMIOAccess` per access (width and sign rules);
 /// anything else the guest may not touch becomes an injected external abort.
+@inline(__always)
 func handleDataAbort(_ abort: DataAbort, esr: ESR, _ vcpu: VirtualCPU, _ hv: Hypervisor) -> ExitOutcome {
     let vm = vcpu.vm
     guard let (device, offset) = EmulatedDevice.at(abort.ipa, vcpus: vm.vcpus.count) else {

@@ -46,8 +46,10 @@ public struct MMIOAccess: Equatable {
     /// `width` bytes, sign-extended if SSE, then cut to 32 bits for a W register (D19.2.40).
     @inlinable @inline(__always)
     public func loadedValue(_ raw: UInt64) -> UInt64 {
-        var v = raw & widthMask
-        if signExtend && width < 8 && v & (1 << UInt64(width * 8 - 1)) != 0 { v |= ~widthMask }
+        // Shift the access's bytes to the top, then back: arithmetically to sign-extend.
+        let unused = UInt64(64 &- min(width, 8) &* 8)
+        let top = raw << unused
+        let v = signExtend ? UInt64(bitPattern: Int64(bitPattern: top) >> unused) : top >> unused
         return sixtyFourBit ? v : v & 0xFFFF_FFFF
     }
 
