@@ -98,7 +98,7 @@ extension PL011 {
     /// A guest access through the device path. PL011 registers are 32 bits; narrower accesses
     /// see or replace their bytes of the word, wider ones the word (TRM 3.2). Returns the
     /// value read (0 for a write) and the byte transmitted, if any.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func access(_ a: MMIOAccess) -> (read: UInt64, transmitted: UInt8?) {
         // FR polls are most of a console driver's accesses (one per byte sent): no lookup.
         if !a.isWrite && a.wordOffset == Register.fr.rawValue { return (a.lanes(of: flags), nil) }
