@@ -53,12 +53,13 @@ func handleExit(_ frame: UnsafeMutablePointer<vcpu_frame>, _ kind: UInt64,
         return hv.scheduleNext(core)
     }
     let outcome: ExitOutcome
-    switch ExitKind(rawValue: kind) {
-    case .synchronous:
+    // On the raw kind: `ExitKind(rawValue:)` is a call under -Osize.
+    switch kind {
+    case ExitKind.synchronous.rawValue:
         outcome = handleSynchronous(vcpu, hv)
-    case .irq:
+    case ExitKind.irq.rawValue:
         outcome = hv.handlePhysicalInterrupts(core) ? .reschedule : .resume
-    case .fiq, .serror, nil:
+    default:   // FIQ, SError
         hv.stop(vcpu, cause: kind == ExitKind.serror.rawValue ? "SError" : "unexpected FIQ",
                 esr: ESR(rawValue: read_esr_el2()), ipa: nil)
         outcome = .reschedule
