@@ -21,7 +21,7 @@ func swiftvisorGuestExit(_ frame: UnsafeMutablePointer<vcpu_frame>, _ kind: UInt
     // with a physical SGI, taken as soon as the guest resumes.)
     if kind == ExitKind.synchronous.rawValue {
         let esr = ESR(rawValue: read_esr_el2())
-        if esr.exceptionClass == .hvc64,
+        if esr.exceptionClassCode == ExceptionClass.Code.hvc64,
            let result = StatelessHypercall.answer(immediate: UInt16(truncatingIfNeeded: esr.iss), x16: frame.pointee.x.16,
                                                   x0: frame.pointee.x.0, x1: frame.pointee.x.1) {
             frame.pointee.x.0 = result
@@ -31,9 +31,21 @@ func swiftvisorGuestExit(_ frame: UnsafeMutablePointer<vcpu_frame>, _ kind: UInt
     hypervisor_lock()
     defer { hypervisor_unlock() }
     // SAFETY: exits only happen after boot has set both; the running vCPU is the loaded one.
-    let hv = hypervisor.unsafelyUnwrapped
-    let core = hv.thisCore
-    let vcpu = core.loaded.unsafelyUnwrapped
+    // Guaranteed references (no retain/release on the exit path): the hypervisor, its cores
+    // and vCPUs are never freed.
+    return hypervisorRef.unsafelyUnwrapped._withUnsafeGuaranteedRef { hv in
+        hv.coreRefs[Int(this_core().pointee.core)]._withUnsafeGuaranteedRef { core in
+            core.loadedRef.unsafelyUnwrapped._withUnsafeGuaranteedRef { vcpu in
+                handleExit(frame, kind, vcpu, core, hv)
+            }
+        }
+    }
+}
+
+/// An exit other than the lock-free hypercalls, with the lock held.
+@inline(__always)
+func handleExit(_ frame: UnsafeMutablePointer<vcpu_frame>, _ kind: UInt64,
+                _ vcpu: VirtualCPU, _ core: PhysicalCPU, _ hv: Hypervisor) -> UnsafeMutablePointer<vcpu_frame> {
     // Another core ended (or is rebooting) this vCPU's VM while we waited for the lock: nothing
     // of it is handled (a late trap must not change its state); take the interrupts, move on.
     if vcpu.vm.state != .running {
@@ -41,12 +53,13 @@ func swiftvisorGuestExit(_ frame: UnsafeMutablePointer<vcpu_frame>, _ kind: UInt
         return hv.scheduleNext(core)
     }
     let outcome: ExitOutcome
-    switch ExitKind(rawValue: kind) {
-    case .synchronous:
+    // On the raw kind: `ExitKind(rawValue:)` is a call under -Osize.
+    switch kind {
+    case ExitKind.synchronous.rawValue:
         outcome = handleSynchronous(vcpu, hv)
-    case .irq:
+    case ExitKind.irq.rawValue:
         outcome = hv.handlePhysicalInterrupts(core) ? .reschedule : .resume
-    case .fiq, .serror, nil:
+    default:   // FIQ, SError
         hv.stop(vcpu, cause: kind == ExitKind.serror.rawValue ? "SError" : "unexpected FIQ",
                 esr: ESR(rawValue: read_esr_el2()), ipa: nil)
         outcome = .reschedule

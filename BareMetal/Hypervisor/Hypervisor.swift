@@ -8,7 +8,12 @@ final class Hypervisor {
     /// vCPUs indexed by scheduler slot.
     var vcpus: [VirtualCPU] = []
     var scheduler: RoundRobinScheduler
-    var cores: [PhysicalCPU] = []
+    var cores: [PhysicalCPU] = [] {
+        didSet { for (i, c) in cores.enumerated() { coreRefs[i] = Unmanaged.passUnretained(c) } }
+    }
+    /// `cores` without reference counting, for the exit path (the array keeps them alive; a
+    /// plain buffer, so reading it retains no array storage either).
+    let coreRefs = UnsafeMutablePointer<Unmanaged<PhysicalCPU>>.allocate(capacity: Limits.cores)
     /// Physical INTIDs of the hypervisor's timer, the EL1 virtual timer and the GIC maintenance
     /// interrupt, from the host DTB.
     let timerINTID: UInt32
@@ -371,7 +376,11 @@ final class Hypervisor {
 }
 
 /// The one hypervisor instance, set once at boot.
-nonisolated(unsafe) var hypervisor: Hypervisor?
+nonisolated(unsafe) var hypervisor: Hypervisor? {
+    didSet { hypervisorRef = hypervisor.map { Unmanaged.passUnretained($0) } }
+}
+/// `hypervisor` without reference counting, for the exit path (`hypervisor` keeps it alive).
+nonisolated(unsafe) var hypervisorRef: Unmanaged<Hypervisor>?
 
 /// PSCI calls the hypervisor itself makes to the firmware (or QEMU's built-in PSCI).
 enum Firmware {

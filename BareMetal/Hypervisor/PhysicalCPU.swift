@@ -9,7 +9,13 @@ final class PhysicalCPU {
     /// TPIDR_EL2 points here; vectors.S saves the running vCPU's registers into `frame`.
     let context: UnsafeMutablePointer<core_context>
     /// The vCPU whose EL1, FP, vGIC and stage-2 state is in this core's registers.
-    var loaded: VirtualCPU?
+    var loaded: VirtualCPU? {
+        get { loadedRef?.takeUnretainedValue() }
+        set { loadedRef = newValue.map { Unmanaged.passUnretained($0) } }
+    }
+    /// `loaded` without reference counting, for the exit path. Unretained: every vCPU is
+    /// owned by `Hypervisor.vcpus` for the hypervisor's lifetime.
+    private(set) var loadedRef: Unmanaged<VirtualCPU>?
     /// Counter value at which the running vCPU's time slice ends.
     var sliceEnd: UInt64 = 0
     /// A vCPU this core may run was woken: reschedule at the next opportunity.

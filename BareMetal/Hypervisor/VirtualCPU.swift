@@ -69,7 +69,9 @@ final class VirtualCPU {
 
     @inline(__always) func setRegister(_ n: Int, _ value: UInt64) {
         guard n != 31 else { return }
-        withUnsafeMutableBytes(of: &frame.pointee.x) { $0.storeBytes(of: value, toByteOffset: n * 8, as: UInt64.self) }
+        // One aligned store: `storeBytes` may not assume alignment, and under -mstrict-align
+        // that becomes eight byte stores. x0-x30 are 8-byte aligned in the frame (arch.h).
+        withUnsafeMutableBytes(of: &frame.pointee.x) { $0.baseAddress.unsafelyUnwrapped.assumingMemoryBound(to: UInt64.self)[n] = value }
     }
 
     /// Counter value (physical) at which this vCPU's virtual timer fires, if it is armed.

@@ -36,14 +36,13 @@ final class TrapDecodingTests: XCTestCase {
     func test_sign_extending_byte_load_into_w_register() {
         // LDRSB w0: SAS=byte, SSE=1, SF=0.
         let a = DataAbort(esr: ESR(rawValue: 0x9320_0007), far: 0, hpfar: 0)
-        XCTAssertEqual(a.loadedValue(0x80), 0xFFFF_FF80)
-        XCTAssertEqual(a.storedValue(0x1234), 0x34)
+        XCTAssertEqual(MMIOAccess(a, offset: 0, registerValue: 0).loadedValue(0x80), 0xFFFF_FF80)
     }
 
     func test_sign_extending_halfword_into_x_register() {
         // LDRSH x0: SAS=halfword, SSE=1, SF=1.
         let a = DataAbort(esr: ESR(rawValue: 0x9360_8007), far: 0, hpfar: 0)
-        XCTAssertEqual(a.loadedValue(0x8001), 0xFFFF_FFFF_FFFF_8001)
+        XCTAssertEqual(MMIOAccess(a, offset: 0, registerValue: 0).loadedValue(0x8001), 0xFFFF_FFFF_FFFF_8001)
     }
 
     func test_unknown_class_is_unhandled() {

@@ -1,11 +1,12 @@
 /// The machine a guest sees: a subset of QEMU `virt`, so guests written for it run unmodified.
 public enum GuestMachine {
     public static let ramBase = GuestPhysicalAddress(0x4000_0000)
-    public static let uart = AddressRange(base: GuestPhysicalAddress(0x0900_0000), size: 0x1000)
+    // Computed (not stored) so code in other modules folds them to constants.
+    @inlinable public static var uart: AddressRange<GuestPhysicalAddress> { AddressRange(base: GuestPhysicalAddress(0x0900_0000), size: 0x1000) }
     /// GICv3 distributor and one 128 KiB redistributor frame pair per vCPU (QEMU `virt` layout).
-    public static let gicDistributor = AddressRange(base: GuestPhysicalAddress(0x0800_0000), size: 0x1_0000)
-    public static let gicRedistributorBase = GuestPhysicalAddress(0x080A_0000)
-    public static func gicRedistributors(vcpus: Int) -> AddressRange<GuestPhysicalAddress> {
+    @inlinable public static var gicDistributor: AddressRange<GuestPhysicalAddress> { AddressRange(base: GuestPhysicalAddress(0x0800_0000), size: 0x1_0000) }
+    @inlinable public static var gicRedistributorBase: GuestPhysicalAddress { GuestPhysicalAddress(0x080A_0000) }
+    @inlinable public static func gicRedistributors(vcpus: Int) -> AddressRange<GuestPhysicalAddress> {
         .init(base: gicRedistributorBase, size: UInt64(vcpus) * VirtualGIC.redistributorStride)
     }
     static let gicPhandle: UInt32 = 0x8001

@@ -10,13 +10,13 @@ public struct PL011 {
     }
 
     /// FR bits: TXFE (7) transmit FIFO empty, RXFE (4) receive FIFO empty.
-    static let flagTransmitEmpty: UInt32 = 1 << 7
-    static let flagReceiveEmpty: UInt32 = 1 << 4
+    @usableFromInline static var flagTransmitEmpty: UInt32 { 1 << 7 }
+    @usableFromInline static var flagReceiveEmpty: UInt32 { 1 << 4 }
     /// RIS.TXRIS, bit 5: the transmit FIFO has room (always, here).
-    static let transmitInterrupt: UInt32 = 1 << 5
+    @usableFromInline static var transmitInterrupt: UInt32 { 1 << 5 }
     /// RIS.RXRIS, bit 4, and RTRIS (receive timeout), bit 6: received data waits. Without a
     /// baud-rate model, both are raised while the FIFO holds anything.
-    static let receiveInterrupts: UInt32 = 1 << 4 | 1 << 6
+    @usableFromInline static var receiveInterrupts: UInt32 { 1 << 4 | 1 << 6 }
     public static let receiveFIFOSize = 256
     /// Received bytes, oldest first.
     public private(set) var receiveFIFO: [UInt8] = []
@@ -30,10 +30,13 @@ public struct PL011 {
 
     public init() {}
 
-    public var rawInterruptStatus: UInt32 { Self.transmitInterrupt | (receiveFIFO.isEmpty ? 0 : Self.receiveInterrupts) }
-    public var maskedInterruptStatus: UInt32 { rawInterruptStatus & imsc }
+    @inlinable public var rawInterruptStatus: UInt32 { Self.transmitInterrupt | (receiveFIFO.isEmpty ? 0 : Self.receiveInterrupts) }
+    @inlinable public var maskedInterruptStatus: UInt32 { rawInterruptStatus & imsc }
     /// The level of the UART's interrupt line (UARTINTR).
-    public var interruptLine: Bool { maskedInterruptStatus != 0 }
+    @inlinable public var interruptLine: Bool { maskedInterruptStatus != 0 }
+
+    /// FR: the transmit FIFO is always empty; RXFE while nothing was received.
+    @inlinable public var flags: UInt32 { Self.flagTransmitEmpty | (receiveFIFO.isEmpty ? Self.flagReceiveEmpty : 0) }
 
     /// A byte arrives from the outside; false when the FIFO is full (the byte is lost).
     public mutating func receive(_ byte: UInt8) -> Bool {
@@ -58,7 +61,7 @@ public struct PL011 {
         switch r {
         case .dr: return receiveFIFO.first.map(UInt32.init) ?? 0
         case .rsrecr, .icr: return 0
-        case .fr: return Self.flagTransmitEmpty | (receiveFIFO.isEmpty ? Self.flagReceiveEmpty : 0)
+        case .fr: return flags
         case .ilpr: return ilpr
         case .ibrd: return ibrd
         case .fbrd: return fbrd
@@ -88,5 +91,23 @@ public struct PL011 {
         case .fr, .ris, .mis, .rsrecr, .icr: break
         }
         return nil
+    }
+}
+
+extension PL011 {
+    /// A guest access through the device path. PL011 registers are 32 bits; narrower accesses
+    /// see or replace their bytes of the word, wider ones the word (TRM 3.2). Returns the
+    /// value read (0 for a write) and the byte transmitted, if any.
+    @inlinable @inline(__always)
+    public mutating func access(_ a: MMIOAccess) -> (read: UInt64, transmitted: UInt8?) {
+        // FR polls are most of a console driver's accesses (one per byte sent): no lookup.
+        if !a.isWrite && a.wordOffset == Register.fr.rawValue { return (a.lanes(of: flags), nil) }
+        if a.isWrite {
+            // Bytes of a word other than DR's low one are not data: a write of them is a
+            // write of the word with the other bytes zero, as before.
+            let value = UInt32(truncatingIfNeeded: a.value << a.laneShift)
+            return (0, write(offset: a.wordOffset, value: value))
+        }
+        return (a.lanes(of: readAndConsume(offset: a.wordOffset)), nil)
     }
 }

@@ -65,7 +65,7 @@ extension VirtualGIC {
 
     // MARK: Redistributor: RD_base (64 KiB) then SGI_base (64 KiB) per vCPU
 
-    public static let redistributorStride: UInt64 = 0x2_0000
+    @inlinable public static var redistributorStride: UInt64 { 0x2_0000 }
 
     public func redistributorRead(vcpu: Int, offset: UInt64) -> UInt32 {
         switch offset {

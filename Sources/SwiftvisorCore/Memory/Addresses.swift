@@ -1,10 +1,10 @@
 /// Intermediate physical address: what a guest believes is physical memory (stage-2 input).
 public struct GuestPhysicalAddress: Equatable, Comparable {
     public var rawValue: UInt64
-    @inline(__always) public init(_ rawValue: UInt64) { self.rawValue = rawValue }
-    public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
+    @inlinable @inline(__always) public init(_ rawValue: UInt64) { self.rawValue = rawValue }
+    @inlinable public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
     @inline(__always) public static func + (a: Self, offset: UInt64) -> Self { Self(a.rawValue &+ offset) }
-    @inline(__always) public func offset(from base: Self) -> UInt64 { rawValue &- base.rawValue }
+    @inlinable @inline(__always) public func offset(from base: Self) -> UInt64 { rawValue &- base.rawValue }
 }
 
 /// Host physical address: the machine's real memory (stage-2 output, EL2's identity map).
@@ -13,7 +13,7 @@ public struct HostPhysicalAddress: Equatable, Comparable {
     @inline(__always) public init(_ rawValue: UInt64) { self.rawValue = rawValue }
     public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
     @inline(__always) public static func + (a: Self, offset: UInt64) -> Self { Self(a.rawValue &+ offset) }
-    @inline(__always) public func offset(from base: Self) -> UInt64 { rawValue &- base.rawValue }
+    @inlinable @inline(__always) public func offset(from base: Self) -> UInt64 { rawValue &- base.rawValue }
 }
 
 /// Virtual machine identifier tagging stage-2 TLB entries (VTTBR_EL2.VMID).
@@ -32,12 +32,12 @@ public struct VCPUID: Equatable {
 public struct AddressRange<Address: Comparable & Equatable>: Equatable {
     public var base: Address
     public var size: UInt64
-    public init(base: Address, size: UInt64) { self.base = base; self.size = size }
+    @inlinable public init(base: Address, size: UInt64) { self.base = base; self.size = size }
 }
 
 extension AddressRange where Address == GuestPhysicalAddress {
     public var end: GuestPhysicalAddress { base + size }
-    public func contains(_ a: GuestPhysicalAddress) -> Bool {
+    @inlinable @inline(__always) public func contains(_ a: GuestPhysicalAddress) -> Bool {
         a >= base && a.offset(from: base) < size
     }
     /// True when [a, a + length) lies wholly inside the range.

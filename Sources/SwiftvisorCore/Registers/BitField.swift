@@ -1,9 +1,9 @@
 /// Bit-field helpers for the typed register values in this folder.
-@inline(__always) func bits(_ value: UInt64, _ high: Int, _ low: Int) -> UInt64 {
+@usableFromInline @inline(__always) func bits(_ value: UInt64, _ high: Int, _ low: Int) -> UInt64 {
     (value >> UInt64(low)) & ((1 << UInt64(high - low + 1)) &- 1)
 }
 
-@inline(__always) func bit(_ value: UInt64, _ n: Int) -> Bool { value & (1 << UInt64(n)) != 0 }
+@usableFromInline @inline(__always) func bit(_ value: UInt64, _ n: Int) -> Bool { value & (1 << UInt64(n)) != 0 }
 
 @inline(__always) func setting(_ value: UInt64, _ n: Int, _ on: Bool) -> UInt64 {
     on ? value | (1 << UInt64(n)) : value & ~(1 << UInt64(n))

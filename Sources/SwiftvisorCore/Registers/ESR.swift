@@ -1,14 +1,17 @@
 /// ESR_EL2, Exception Syndrome Register (Arm ARM D19.2.40).
 public struct ESR: Equatable {
     public var rawValue: UInt64
-    @inline(__always) public init(rawValue: UInt64) { self.rawValue = rawValue }
+    @inlinable @inline(__always) public init(rawValue: UInt64) { self.rawValue = rawValue }
 
     /// EC, bits 31:26: exception class.
     @inline(__always) public var exceptionClass: ExceptionClass { ExceptionClass(code: UInt8(bits(rawValue, 31, 26))) }
+    /// EC as its number: what the exit path tests first (building the enum is a table lookup;
+    /// compare with `ExceptionClass.Code`).
+    @inlinable @inline(__always) public var exceptionClassCode: UInt8 { UInt8(truncatingIfNeeded: bits(rawValue, 31, 26)) }
     /// IL, bit 25: the trapped instruction was 32 bits long.
     public var instructionLength32: Bool { bit(rawValue, 25) }
     /// ISS, bits 24:0: instruction-specific syndrome.
-    @inline(__always) public var iss: UInt64 { bits(rawValue, 24, 0) }
+    @inlinable @inline(__always) public var iss: UInt64 { bits(rawValue, 24, 0) }
 
     public init(exceptionClass: ExceptionClass, il: Bool = true, iss: UInt64) {
         rawValue = UInt64(exceptionClass.code) << 26 | (il ? 1 << 25 : 0) | (iss & 0x1FF_FFFF)
@@ -38,6 +41,16 @@ public enum ExceptionClass: Equatable {
     case watchpointLowerEL            // 0x34
     case brk64                        // 0x3C
     case other(UInt8)
+
+    /// The numbers of the classes the exit path dispatches on.
+    public enum Code {
+        @inlinable @inline(__always) public static var wfx: UInt8 { 0x01 }
+        @inlinable @inline(__always) public static var hvc64: UInt8 { 0x16 }
+        @inlinable @inline(__always) public static var smc64: UInt8 { 0x17 }
+        @inlinable @inline(__always) public static var systemRegister64: UInt8 { 0x18 }
+        @inlinable @inline(__always) public static var instructionAbortLowerEL: UInt8 { 0x20 }
+        @inlinable @inline(__always) public static var dataAbortLowerEL: UInt8 { 0x24 }
+    }
 
     public init(code: UInt8) {
         switch code {

@@ -21,8 +21,10 @@ public struct DataAbort: Equatable {
     /// DFSC, bits 5:0: data fault status code.
     public var faultStatus: UInt8
 
-    public var accessSize: Int { 1 << accessSizeLog2 }
+    /// Access size in bytes. Width and sign rules for emulated devices: `MMIOAccess`.
+    @inlinable @inline(__always) public var accessSize: Int { 1 << accessSizeLog2 }
 
+    @inlinable @inline(__always)
     public init(esr: ESR, far: UInt64, hpfar: UInt64) {
         let iss = esr.iss
         ipa = GuestPhysicalAddress(Self.faultingPage(hpfar: hpfar) | (far & 0xFFF))
@@ -38,25 +40,8 @@ public struct DataAbort: Equatable {
     }
 
     /// HPFAR_EL2.FIPA, bits 43:4, holds IPA bits 55:12 (Arm ARM D19.2.51).
-    @inline(__always) static func faultingPage(hpfar: UInt64) -> UInt64 {
+    @usableFromInline @inline(__always) static func faultingPage(hpfar: UInt64) -> UInt64 {
         (hpfar >> 4 & 0xFF_FFFF_FFFF_FF) << 12
-    }
-
-    /// The value a load delivers to its register, given the raw value read from the device.
-    public func loadedValue(_ raw: UInt64) -> UInt64 {
-        let width = UInt64(accessSize * 8)
-        var v = width == 64 ? raw : raw & ((1 << width) - 1)
-        if signExtend && width < 64 && v & (1 << (width - 1)) != 0 {
-            v |= ~((1 << width) - 1)
-        }
-        if !sixtyFourBit { v &= 0xFFFF_FFFF }
-        return v
-    }
-
-    /// The value a store carries, given the transfer register's contents.
-    public func storedValue(_ register: UInt64) -> UInt64 {
-        let width = UInt64(accessSize * 8)
-        return width == 64 ? register : register & ((1 << width) - 1)
     }
 }
 

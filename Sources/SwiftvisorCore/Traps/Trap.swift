@@ -10,16 +10,16 @@ public enum Trap: Equatable {
     /// Any class the hypervisor does not emulate; the guest gets an Undefined Instruction.
     case unhandled(ESR)
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public init(esr: ESR, far: UInt64, hpfar: UInt64) {
-        switch esr.exceptionClass {
-        case .hvc64: self = .hypervisorCall(immediate: UInt16(truncatingIfNeeded: esr.iss))
-        case .smc64: self = .secureMonitorCall(immediate: UInt16(truncatingIfNeeded: esr.iss))
+        switch esr.exceptionClassCode {
+        case ExceptionClass.Code.hvc64: self = .hypervisorCall(immediate: UInt16(truncatingIfNeeded: esr.iss))
+        case ExceptionClass.Code.smc64: self = .secureMonitorCall(immediate: UInt16(truncatingIfNeeded: esr.iss))
         // ISS.TI, bits 1:0: 0b00 WFI, 0b01 WFE (0b10/0b11 are WFIT/WFET).
-        case .wfx: self = esr.iss & 0b1 == 0 ? .waitForInterrupt : .waitForEvent
-        case .dataAbortLowerEL: self = .dataAbort(DataAbort(esr: esr, far: far, hpfar: hpfar))
-        case .instructionAbortLowerEL: self = .instructionAbort(InstructionAbort(esr: esr, far: far, hpfar: hpfar))
-        case .systemRegister64: self = .systemRegister(SystemRegisterAccess(esr: esr))
+        case ExceptionClass.Code.wfx: self = esr.iss & 0b1 == 0 ? .waitForInterrupt : .waitForEvent
+        case ExceptionClass.Code.dataAbortLowerEL: self = .dataAbort(DataAbort(esr: esr, far: far, hpfar: hpfar))
+        case ExceptionClass.Code.instructionAbortLowerEL: self = .instructionAbort(InstructionAbort(esr: esr, far: far, hpfar: hpfar))
+        case ExceptionClass.Code.systemRegister64: self = .systemRegister(SystemRegisterAccess(esr: esr))
         default: self = .unhandled(esr)
         }
     }
