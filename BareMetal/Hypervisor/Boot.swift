@@ -32,6 +32,13 @@ func swiftvisorMain(_ dtbAddress: UInt64, _ currentEL: UInt64) {
     // Before the MMU: E2H decides how the EL2 translation registers are read.
     EL2Mode.enter(processor: processor, requested: platform.bootArgument("swiftvisor.vhe") == 1)
     printBanner(platform: platform, processor: processor)
+    // Never a silent hang: name what the host device tree lacks, then power off.
+    let missing = platform.missingEssentials
+    if !missing.isEmpty {
+        for what in missing { Console.log("PANIC: the host device tree has no "); Console.write(what); Console.write("\n") }
+        Console.log("cannot run without it; stopping\n")
+        Firmware.systemOff(conduit: platform.psciConduit)
+    }
     if platform.bootArgument("swiftvisor.vhe") == 1 && !processor.hasVHE {
         Console.log("swiftvisor.vhe=1 ignored: this CPU has no VHE (ID_AA64MMFR1_EL1.VH = 0)\n")
     }

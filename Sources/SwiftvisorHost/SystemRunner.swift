@@ -23,6 +23,8 @@ public struct SystemRunner {
         public var escapeKey = ConsoleSession.defaultEscape
         /// Use this QEMU instead of the one on PATH (tests: a QEMU with fewer data files).
         public var qemu: String?
+        /// More QEMU arguments (tests: `-dtb` with a host device tree of their own).
+        public var extraQEMUArguments: [String] = []
         /// Start the hypervisor image at this physical address (2 MiB aligned) rather than
         /// where QEMU's `-kernel` puts it (RAM base + 2 MiB): `-kernel` then carries a
         /// BootTrampoline to it, and the image is loaded with `-device loader`.
@@ -139,7 +141,8 @@ public struct SystemRunner {
         defer { terminal?.restore() }
         let result = try QEMU.run(qemu: qemu, machine: machine, image: kernel,
                                   extraArguments: imageArguments + (try boot.qemuArguments(writingManifestTo: runDirectory,
-                                                                                           bootArguments: options.vhe ? ["swiftvisor.vhe=1"] : [])),
+                                                                                           bootArguments: options.vhe ? ["swiftvisor.vhe=1"] : []))
+                                      + options.extraQEMUArguments,
                                   timeout: options.timeout, input: options.input, session: session)
         terminal?.restore()
         let report = ConsoleReport(lines: result.lines)

@@ -86,3 +86,14 @@ final class DeviceTreeTests: XCTestCase {
         XCTAssertNil(parseNumber("99999999999999999999999".utf8))
     }
 }
+
+extension DeviceTreeTests {
+    func test_a_platform_without_ram_gic_or_uart_names_each() {
+        let empty = HostPlatform()
+        XCTAssertEqual(empty.missingEssentials.map { "\($0)" }, [
+            "RAM (no memory node with a non-empty reg)",
+            "interrupt controller it knows (an arm,gic-v3 node with distributor and redistributor regions)",
+            "console UART (/chosen/stdout-path or an arm,pl011 node)",
+        ])
+    }
+}

@@ -70,6 +70,18 @@ public struct HostPlatform {
         bootArguments = dt.node(path: "/chosen")?.property("bootargs")?.string ?? ""
     }
 
+    /// What swiftvisor cannot run without and the host device tree does not give, in words
+    /// (the boot stops and names each one).
+    public var missingEssentials: [StaticString] {
+        var missing: [StaticString] = []
+        if !ram.contains(where: { $0.size > 0 }) { missing.append("RAM (no memory node with a non-empty reg)") }
+        if gicDistributor == nil || gicRedistributors == nil {
+            missing.append("interrupt controller it knows (an arm,gic-v3 node with distributor and redistributor regions)")
+        }
+        if uart == nil { missing.append("console UART (/chosen/stdout-path or an arm,pl011 node)") }
+        return missing
+    }
+
     /// The value of `key=` in the boot arguments, parsed as a hexadecimal or decimal number.
     public func bootArgument(_ key: String) -> UInt64? {
         for word in bootArguments.utf8.split(separator: UInt8(ascii: " ")) {
