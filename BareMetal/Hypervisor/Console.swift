@@ -79,28 +79,11 @@ enum Console {
 
     static func write(bytes: [UInt8]) { for b in bytes { put(b) } }
 
-    static func hex(_ v: UInt64) {
-        write("0x")
-        var started = false
-        for i in (0..<16).reversed() {
-            let nibble = UInt8((v >> UInt64(i * 4)) & 0xF)
-            if nibble != 0 || started || i == 0 {
-                started = true
-                put(nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10)
-            }
-        }
-    }
+    /// Numbers as every hypervisor line writes them (MessageWriter: one definition, which
+    /// the host's parser reads back).
+    static func hex(_ v: UInt64) { MessageWriter.hex(v) { put($0) } }
 
-    static func decimal(_ v: UInt64) {
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var n = v, count = 0
-        withUnsafeMutableBytes(of: &digits) { buf in
-            repeat { buf[count] = UInt8(ascii: "0") + UInt8(n % 10); n /= 10; count += 1 } while n > 0
-            for i in (0..<count).reversed() { put(buf[i]) }
-        }
-    }
+    static func decimal(_ v: UInt64) { MessageWriter.decimal(v) { put($0) } }
 
     static func decimal(_ v: Int64) {
         if v < 0 { put(UInt8(ascii: "-")); decimal(UInt64(bitPattern: 0 &- v)) } else { decimal(UInt64(v)) }

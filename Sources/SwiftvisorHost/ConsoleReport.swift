@@ -32,12 +32,20 @@ public struct ConsoleReport: Equatable {
 
     public init(lines: [String]) { for l in lines { consume(l) } }
 
+    /// Lines kept per guest (older ones are dropped in halves).
+    public var guestLineLimit = 20_000
+
     public mutating func consume(_ line: String) {
         let l = line.hasSuffix("\r") ? String(line.dropLast()) : line
         let prefix = HypervisorMessage.linePrefix.description
         if let range = l.range(of: " | "), !l.hasPrefix(prefix) {
             let guest = String(l[..<range.lowerBound]), text = String(l[range.upperBound...])
-            guestLines[guest, default: []].append(text)
+            var kept = guestLines[guest, default: []]
+            kept.append(text)
+            // A guest printing for hours must not grow the tool without bound: the newest lines
+            // are kept (the whole console is in its NAME.log).
+            if kept.count > guestLineLimit { kept.removeFirst(kept.count - guestLineLimit / 2) }
+            guestLines[guest] = kept
             if kernelPanics[guest] == nil, let p = text.range(of: "Kernel panic - ") { kernelPanics[guest] = String(text[p.lowerBound...]) }
             return
         }

@@ -29,7 +29,11 @@ public final class ConsoleSession {
     /// report and for scripted typing.
     var onLine: (String) -> Void = { _ in }
 
+    /// The newest lines (at most `lineLimit`; the logs hold everything).
     public private(set) var lines: [String] = []
+    /// Read as the lines come, so that dropping old lines loses no guest's outcome.
+    public var report = ConsoleReport()
+    public var lineLimit = 100_000
     /// The guest that gets typed input.
     public private(set) var focus = 0
     /// The user is typing a hypervisor console command (after the escape key).
@@ -156,6 +160,8 @@ public final class ConsoleSession {
 
     private func emitLine(_ line: String, stream: Int) {
         lines.append(line)
+        if lines.count > lineLimit { lines.removeFirst(lines.count - lineLimit / 2) }
+        report.consume(line)
         onLine(line)
         if case .lines(let print?) = display { print(line) }
     }

@@ -54,6 +54,8 @@ public enum QEMU {
         public var status: Int32
         /// The signal (SIGINT, SIGTERM, SIGHUP, SIGQUIT) that ended the run, if one did.
         public var signal: Int32?
+        /// What the hypervisor said of each guest, read from every line as it came.
+        public var report = ConsoleReport()
     }
 
     /// Where the machine's console input comes from.
@@ -134,7 +136,7 @@ public enum QEMU {
             session.received(Array(buffer[0..<n]))
         }
         session.finish()
-        return Result(lines: session.lines, timedOut: timedOut, status: status, signal: caught)
+        return Result(lines: session.lines, timedOut: timedOut, status: status, signal: caught, report: session.report)
     }
 
     /// Waits for QEMU; if it is still running (timeout, signal, quit), SIGTERM, then SIGKILL.

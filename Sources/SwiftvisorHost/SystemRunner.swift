@@ -145,7 +145,7 @@ public struct SystemRunner {
                                       + options.extraQEMUArguments,
                                   timeout: options.timeout, input: options.input, session: session)
         terminal?.restore()
-        let report = ConsoleReport(lines: result.lines)
+        let report = result.report
         var outcome = judge(system: system, report: report, result: result, timeout: options.timeout)
         outcome.logDirectory = runDirectory
         return outcome

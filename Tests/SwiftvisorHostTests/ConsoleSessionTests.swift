@@ -59,4 +59,18 @@ final class ConsoleSessionTests: XCTestCase {
         }
         XCTAssertEqual(try Data(contentsOf: dir.appendingPathComponent("alpha.log")), Data("\u{1B}[31mred\r\n".utf8))
     }
+
+    func test_a_flooding_guest_does_not_grow_the_tool_without_bound() {
+        let (s, _) = session()
+        s.lineLimit = 1000
+        s.report.guestLineLimit = 200
+        s.received(Array("swiftvisor: guest 'beta' shut down: poweroff (exit code 0); vCPUs ran on cores 0:{0}\r\n".utf8))
+        let flood = [ConsoleMux.escape, 0x67, 0] + Array(String(repeating: "spam\r\n", count: 5_000).utf8)
+        s.received(flood)
+        XCTAssertLessThanOrEqual(s.lines.count, 1000)
+        XCTAssertLessThanOrEqual(s.report.guestLines["alpha"]?.count ?? 0, 200)
+        XCTAssertEqual(s.lines.last, "alpha | spam")
+        // The early outcome survives the dropped lines.
+        XCTAssertTrue(s.report.succeeded("beta"))
+    }
 }

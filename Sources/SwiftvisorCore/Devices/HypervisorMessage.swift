@@ -279,16 +279,16 @@ public struct MessageText: Equatable, ExpressibleByStringLiteral {
 
 /// Formats pieces and numbers as the hypervisor's console always has: decimal, and hex as
 /// "0x" with no leading zeros. Static, so that `put` need not escape.
-enum MessageWriter {
-    static func text(_ s: StaticString, _ put: (UInt8) -> Void) { s.withUTF8Buffer { for b in $0 { put(b) } } }
+public enum MessageWriter {
+    public static func text(_ s: StaticString, _ put: (UInt8) -> Void) { s.withUTF8Buffer { for b in $0 { put(b) } } }
 
-    static func decimal(_ v: UInt64, _ put: (UInt8) -> Void) {
+    public static func decimal(_ v: UInt64, _ put: (UInt8) -> Void) {
         var divisor: UInt64 = 1
         while v / divisor >= 10 { divisor *= 10 }
         while divisor > 0 { put(UInt8(ascii: "0") + UInt8(v / divisor % 10)); divisor /= 10 }
     }
 
-    static func hex(_ v: UInt64, _ put: (UInt8) -> Void) {
+    public static func hex(_ v: UInt64, _ put: (UInt8) -> Void) {
         text("0x", put)
         var started = false
         for i in (0..<16).reversed() {
