@@ -71,7 +71,7 @@ public struct ImageBuilder {
         let out = layout.buildDirectory.appendingPathComponent("swiftvisor.bin")
         let program = BareMetalProgram(
             name: "hypervisor", module: "Hypervisor",
-            swiftSources: try sources(in: layout.hypervisor, ext: "swift"),
+            swiftSources: try sources(in: layout.platform, ext: "swift") + sources(in: layout.hypervisor, ext: "swift"),
             cSources: try sources(in: layout.arch, ext: "S") + ["libc.c", "heap_shims.c", "context.c"].map { layout.arch.appendingPathComponent($0) },
             include: layout.arch.appendingPathComponent("include"),
             linkerScript: layout.arch.appendingPathComponent("link.ld"), positionIndependent: true)

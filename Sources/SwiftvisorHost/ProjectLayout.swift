@@ -12,7 +12,10 @@ public struct ProjectLayout {
 
     public var core: URL { root.appendingPathComponent("Sources/SwiftvisorCore") }
     public var arch: URL { root.appendingPathComponent("BareMetal/Arch") }
+    /// The hypervisor proper: boot, per-CPU data, trap dispatch, run loop (glue).
     public var hypervisor: URL { root.appendingPathComponent("BareMetal/Hypervisor") }
+    /// The platform layer: the only Swift that touches hardware (GIC, UART, timer, MMU).
+    public var platform: URL { root.appendingPathComponent("BareMetal/Platform") }
     public var guestKit: URL { root.appendingPathComponent("Guests/Kit") }
     public var guests: URL { root.appendingPathComponent("Guests") }
     public var examples: URL { root.appendingPathComponent("examples") }
