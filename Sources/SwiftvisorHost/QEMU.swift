@@ -29,6 +29,8 @@ public enum QEMU {
 
     public struct Machine {
         public var cpu = "cortex-a57"
+        /// The `virt` board's GIC: 3 (GICv3) or 2 (GICv2, GIC-400-like with virtualization).
+        public var gicVersion = 3
         public var cores = 2
         public var ramMiB = 1024
         /// -icount shift=0: the guest counter follows executed instructions (benchmarks).
@@ -38,7 +40,7 @@ public enum QEMU {
         public init() {}
 
         var arguments: [String] {
-            var a = ["-M", "virt,virtualization=\(virtualization ? "on" : "off"),gic-version=3", "-cpu", cpu, "-smp", "\(cores)", "-m", "\(ramMiB)M",
+            var a = ["-M", "virt,virtualization=\(virtualization ? "on" : "off"),gic-version=\(gicVersion)", "-cpu", cpu, "-smp", "\(cores)", "-m", "\(ramMiB)M",
                      "-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot",
                      // No default NIC: `virt` would add a virtio-net whose option ROM
                      // (efi-virtio.rom) comes from ipxe-qemu, a package `locate` does not install.

@@ -6,6 +6,8 @@ import SwiftvisorCore
 public struct SystemRunner {
     public struct Options {
         public var cpu = "cortex-a57"
+        /// The `virt` board's GIC version (QEMU `gic-version=`): 3 or 2.
+        public var gicVersion = 3
         /// Ask the hypervisor to run with HCR_EL2.E2H = 1 (`swiftvisor.vhe=1`); only a CPU with
         /// VHE (`max`) can honour it.
         public var vhe = false
@@ -125,6 +127,7 @@ public struct SystemRunner {
         }
         var machine = QEMU.Machine()
         machine.cpu = options.cpu
+        machine.gicVersion = options.gicVersion
         machine.cores = options.cores
         machine.ramMiB = boot.machineRAMMiB
         machine.countInstructions = options.countInstructions
