@@ -139,14 +139,14 @@ final class Hypervisor {
             // line is low again when the interrupt is deactivated.
             defer { core.interrupts.endOfInterrupt(intid) }
             if intid == timerINTID {
-                write_cnthp_ctl_el2(0)   // disarmed until armTimer() runs again
+                PreemptionTimer.disarm()   // until armTimer() runs again
                 runSoftwareTimers()
                 if read_cntpct_el0() >= core.sliceEnd { sliceOver = true }
             } else if intid == virtualTimerINTID, let v = core.loaded {
                 // The loaded vCPU's CNTV fired: mask it and deliver the virtual PPI. As on Xen,
                 // the guest sees CNTV_CTL.IMASK set and unmasks when it reprograms the timer,
                 // as Linux's handler does (docs/architecture.md).
-                write_guest_cntv_ctl_el0(read_guest_cntv_ctl_el0() | 0b10)
+                write_guest_cntv_ctl_el0(read_guest_cntv_ctl_el0() | TimerControl.masked)
                 VirtualInterrupts.raise(InterruptID.virtualTimer, vm: v.vm, vcpu: v.id.rawValue, self)
             } else if intid == maintenanceINTID, let v = core.loaded {
                 // Underflow (LRs have room again) or EOI of a passed-through SPI: reconcile the
@@ -204,8 +204,8 @@ final class Hypervisor {
         let now = read_cntpct_el0()
         if shutdownsPending > 0 { destroyOverdueShutdowns(now: now) }
         for v in vcpus where v.vm.state == .running {
-            if v.loadedOn == nil, let d = v.virtualTimerDeadline, now >= d {
-                v.el1.pointee.cntv_ctl |= 0b10
+            if v.loadedOn == nil, TimerDeadlines.hasPassed(v.virtualTimerDeadline, now: now) {
+                v.el1.pointee.cntv_ctl |= TimerControl.masked
                 VirtualInterrupts.raise(InterruptID.virtualTimer, vm: v.vm, vcpu: v.id.rawValue, self)
             }
             if v.physicalTimer.fire(now: now) {   // CNTPCT: no offset
@@ -217,15 +217,15 @@ final class Hypervisor {
     /// Programs this core's CNTHP for the earliest of: its slice end, a software timer's
     /// deadline. (Every core arms for every software deadline; whichever fires first runs it.)
     func armTimer(_ core: PhysicalCPU) {
-        var deadline = core.sliceEnd
+        var deadlines = TimerDeadlines(sliceEnd: core.sliceEnd)
         if shutdownsPending > 0 {
-            for vm in vms { if let d = vm.shutdownDeadline { deadline = min(deadline, d) } }
+            for vm in vms { deadlines.include(vm.shutdownDeadline) }
         }
         for v in vcpus where v.vm.state == .running {
-            if v.loadedOn == nil, let d = v.virtualTimerDeadline { deadline = min(deadline, d) }
-            if let d = v.physicalTimer.deadline { deadline = min(deadline, d) }
+            if v.loadedOn == nil { deadlines.include(v.virtualTimerDeadline) }
+            deadlines.include(v.physicalTimer.deadline)
         }
-        if deadline == UInt64.max { write_cnthp_ctl_el2(0); return }
+        guard let deadline = deadlines.earliest else { PreemptionTimer.disarm(); return }
         PreemptionTimer.arm(at: deadline)
     }
 

@@ -69,6 +69,7 @@ GUEST_SYSREG(far_el1, far_el1, S3_5_C6_C0_0)      // FAR_EL12
 GUEST_SYSREG(elr_el1, elr_el1, S3_5_C4_C0_1)      // ELR_EL12
 GUEST_SYSREG(spsr_el1, spsr_el1, S3_5_C4_C0_0)    // SPSR_EL12
 GUEST_SYSREG(vbar_el1, vbar_el1, S3_5_C12_C0_0)   // VBAR_EL12
+GUEST_SYSREG(sctlr_el1, sctlr_el1, S3_5_C1_C0_0)  // SCTLR_EL12
 // The loaded vCPU's virtual timer (Arm ARM D11.2.4), masked when it fires at EL2. With E2H = 1
 // CNTV_CTL_EL0 at EL2 is the EL2 virtual timer (CNTHV_CTL_EL2), not the guest's.
 GUEST_SYSREG(cntv_ctl_el0, cntv_ctl_el0, S3_5_C14_C3_1)   // CNTV_CTL_EL02

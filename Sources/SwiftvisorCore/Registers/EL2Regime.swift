@@ -55,23 +55,10 @@ public enum EL2Regime: Equatable {
         }
     }
 
-    /// CPTR_EL2: FP/SIMD not trapped, SVE and SME trapped (Arm ARM D19.2.30).
-    public var cptr: UInt64 {
-        switch self {
-        // TFP[10] = 0; TZ[8] and TSM[12] set (trap); bits 13, 9, 7:0 RES1.
-        case .el2: return 0x33FF
-        // CPACR_EL1's layout: FPEN[21:20] = 0b11 (no trap); ZEN[17:16] = SMEN[25:24] = 0 (trap).
-        case .el2And0: return 0b11 << 20
-        }
-    }
+    /// CPTR_EL2: FP/SIMD not trapped, SVE and SME trapped, in this regime's layout (`CPTR`).
+    public var cptr: CPTR { CPTR.guest(self) }
 
     /// CNTHCTL_EL2: the guest may read the physical counter (EL1PCTEN) but its physical timer
-    /// traps (EL1PCEN clear) until it is virtualised. The bits move with E2H (Arm ARM D19.2.28):
-    /// EL1PCTEN is bit 0 with E2H = 0, bit 10 with E2H = 1.
-    public var cnthctl: UInt64 {
-        switch self {
-        case .el2: return 1 << 0
-        case .el2And0: return 1 << 10
-        }
-    }
+    /// traps (EL1PCEN clear) until it is virtualised; the bits move with E2H (`CNTHCTL`).
+    public var cnthctl: CNTHCTL { CNTHCTL.guest(self) }
 }
