@@ -72,3 +72,27 @@ final class EL2RegisterLayoutTests: XCTestCase {
         XCTAssertFalse(TimerControl(rawValue: 0b10).firesAtCompareValue, "disabled")
     }
 }
+
+/// The PL011's register map, as the emulated UART and the host's driver use it (PL011 TRM 3.2).
+final class PL011RegisterTests: XCTestCase {
+    func test_offsets_and_bits_are_the_trms() {
+        XCTAssertEqual(PL011Register.fr.rawValue, 0x18)
+        XCTAssertEqual(PL011Register.imsc.rawValue, 0x38)
+        XCTAssertEqual(PL011Register.icr.rawValue, 0x44)
+        XCTAssertEqual(PL011Flags.transmitFIFOFull.rawValue, 1 << 5, "what a driver polls before writing DR")
+        XCTAssertEqual(PL011Flags.receiveFIFOEmpty.rawValue, 1 << 4)
+        XCTAssertEqual(PL011Control.reset.rawValue, 0x300, "TXE | RXE")
+        XCTAssertEqual(([.receive, .receiveTimeout] as PL011Interrupts).rawValue, 1 << 4 | 1 << 6)
+    }
+
+    func test_the_emulated_uart_reads_with_the_same_bits() {
+        var u = PL011()
+        XCTAssertEqual(PL011Flags(rawValue: u.read(offset: PL011Register.fr.rawValue)), [.transmitFIFOEmpty, .receiveFIFOEmpty])
+        XCTAssertEqual(u.read(offset: PL011Register.cr.rawValue), PL011Control.reset.rawValue)
+        XCTAssertTrue(u.receive(0x41))
+        XCTAssertEqual(PL011Flags(rawValue: u.read(offset: PL011Register.fr.rawValue)), .transmitFIFOEmpty)
+        XCTAssertEqual(PL011Interrupts(rawValue: u.read(offset: PL011Register.ris.rawValue)), [.transmit, .receive, .receiveTimeout])
+        _ = u.write(offset: PL011Register.cr.rawValue, value: 0xFFFF_FFFF)
+        XCTAssertEqual(u.read(offset: PL011Register.cr.rawValue), 0xFF87, "reserved bits read as zero")
+    }
+}

@@ -17,7 +17,7 @@ public struct TimerControl: Equatable {
     public static let writable: UInt64 = 0b11
 
     /// Enabled with its interrupt unmasked: it fires when the counter reaches its compare value.
-    @inlinable public var firesAtCompareValue: Bool { enable && !imask }
+    @inlinable public var firesAtCompareValue: Bool { rawValue & 0b11 == 0b01 }
 
     /// Enabled, interrupt unmasked.
     public static var armed: TimerControl { TimerControl(rawValue: 1) }

@@ -5,18 +5,16 @@
 /// fires first runs them.
 public struct TimerDeadlines: Equatable {
     /// The earliest deadline included so far; nil when there is none (CNTHP stays off).
-    @inlinable public var earliest: UInt64? { soonest }
-    @usableFromInline var soonest: UInt64?
+    @inlinable public var earliest: UInt64? { soonest == UInt64.max ? nil : soonest }
+    /// `UInt64.max` for none (no counter value is that far away), so that each `include` on the
+    /// scheduler's path is one compare.
+    @usableFromInline var soonest: UInt64
 
     /// Starts from the time slice's end; `UInt64.max` (an idle core) is no deadline.
-    @inlinable public init(sliceEnd: UInt64) {
-        soonest = sliceEnd == UInt64.max ? nil : sliceEnd
-    }
+    @inlinable public init(sliceEnd: UInt64) { soonest = sliceEnd }
 
     @inlinable public mutating func include(_ deadline: UInt64?) {
-        guard let d = deadline else { return }
-        if let e = soonest, e <= d { return }
-        soonest = d
+        if let d = deadline, d < soonest { soonest = d }
     }
 
     /// CNTHP_CTL_EL2 for these deadlines: armed (ENABLE, IMASK clear) with CNTHP_CVAL_EL2 =
