@@ -46,7 +46,7 @@ enum EL2MMU {
         write_mair_el2(MAIR.el2)
         // TCR_EL2: 48-bit VA, Write-Back Inner Shareable walks, 4 KiB granule, output size from
         // PARange, in the layout HCR_EL2.E2H gives it (EL2Regime.tcr).
-        write_tcr_el2(regime.tcr(outputSize: processor.outputSizeEncoding))
+        write_tcr_el2(regime.tcr(outputSize: processor.outputSizeEncoding).rawValue)
         write_ttbr0_el2(table.root.rawValue)
         dsb_sy()
         tlbi_alle2()

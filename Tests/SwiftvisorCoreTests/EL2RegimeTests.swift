@@ -26,9 +26,9 @@ final class EL2RegimeTests: XCTestCase {
 
     func test_tcr_layouts() {
         // E2H = 0: the value swiftvisor has always used (PS = 0b101, 48 bits).
-        XCTAssertEqual(EL2Regime.el2.tcr(outputSize: 5), 0x8085_3510)
+        XCTAssertEqual(EL2Regime.el2.tcr(outputSize: 5).rawValue, 0x8085_3510)
         // E2H = 1: same walk attributes, EPD1 set, TG1 4 KiB, IPS at 34:32, nothing at 18:16 but T1SZ.
-        let vhe = EL2Regime.el2And0.tcr(outputSize: 5)
+        let vhe = EL2Regime.el2And0.tcr(outputSize: 5).rawValue
         XCTAssertEqual(vhe & 0xFFFF, 0x3510)
         XCTAssertEqual(vhe >> 16 & 0x3F, 16, "T1SZ")
         XCTAssertEqual(vhe >> 23 & 1, 1, "EPD1")

@@ -96,3 +96,17 @@ final class PL011RegisterTests: XCTestCase {
         XCTAssertEqual(u.read(offset: PL011Register.cr.rawValue), 0xFF87, "reserved bits read as zero")
     }
 }
+
+/// TCR_EL2 in both layouts gives the numbers swiftvisor wrote before it was typed.
+final class TCRLayoutTests: XCTestCase {
+    func test_tcr_is_the_raw_value_used_before() {
+        for ps: UInt64 in 0...5 {
+            let walk: UInt64 = 16 | 1 << 8 | 1 << 10 | 3 << 12
+            XCTAssertEqual(TCR.hypervisor(.el2, outputSize: ps).rawValue, walk | ps << 16 | 1 << 23 | 1 << 31)
+            XCTAssertEqual(TCR.hypervisor(.el2And0, outputSize: ps).rawValue, walk | 16 << 16 | 1 << 23 | 0b10 << 30 | ps << 32)
+        }
+        let vhe = TCR.hypervisor(.el2And0, outputSize: 2)
+        XCTAssertEqual(vhe.ips, 2); XCTAssertTrue(vhe.epd1); XCTAssertEqual(64 - vhe.t0sz, 48)
+        XCTAssertEqual(TCR.hypervisor(.el2, outputSize: 2).ps, 2)
+    }
+}
