@@ -123,6 +123,19 @@ public struct BootLayout {
         return (a[.size] as? NSNumber)?.uint64Value ?? 0
     }
 
+    /// The manifest and every module as one image of RAM from `manifestAddress` (gaps zeroed):
+    /// what a board's boot loader loads in one go (the Pi firmware's `initramfs FILE ADDRESS`,
+    /// U-Boot's `load`), at `manifestAddress`.
+    public func modulesImage() throws -> Data {
+        var blob = Data(manifest.encoded)
+        for m in modules {
+            let offset = Int(m.address - manifestAddress)
+            if blob.count < offset { blob.append(Data(count: offset - blob.count)) }
+            blob.append(try Data(contentsOf: m.file))
+        }
+        return blob
+    }
+
     /// Writes the manifest to `directory` and returns QEMU's arguments for the modules, with
     /// `bootArguments` (such as `swiftvisor.vhe=1`) added to the hypervisor's command line.
     public func qemuArguments(writingManifestTo directory: URL, bootArguments: [String] = []) throws -> [String] {

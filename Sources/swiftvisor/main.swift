@@ -7,7 +7,7 @@ struct Swiftvisor: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "A type-1 hypervisor for 64-bit Arm, in Swift: build, check, run and measure it on QEMU.",
         discussion: "Start with `swiftvisor demo`. Every command that boots QEMU builds what is stale first.",
-        subcommands: [Run.self, Demo.self, Linux.self, Bench.self, Check.self, Build.self])
+        subcommands: [Run.self, Demo.self, Linux.self, Bench.self, Check.self, Build.self, Bundle.self])
 
     // Our own flag rather than CommandConfiguration.version, which would run git on every start.
     @Flag(help: "Show the version, and the git commit of the repository the tool was built from.")
@@ -226,6 +226,40 @@ extension Swiftvisor {
             builder.log = { print($0) }
             print(try builder.buildHypervisor().path)
             for g in ProjectLayout.current.builtinGuests { if let url = try builder.buildGuest(g) { print(url.path) } }
+        }
+    }
+
+    struct Bundle: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write the files a board's own boot loader needs to start swiftvisor with a system's guests.",
+            discussion: """
+                Checks the system as `run` does, then writes into the output folder: swiftvisor.bin \
+                (the hypervisor Image), swiftvisor-modules.bin (the boot manifest and every guest's \
+                kernel and ramdisk, loaded at one address), the board's device tree, and the boot \
+                loader's files: config.txt and cmdline.txt for the Raspberry Pi firmware (raspi4b), \
+                boot.cmd for U-Boot (zcu102), qemu.sh for virt. docs/boards.md says where they go.
+                """)
+        @Argument(help: ArgumentHelp("The system description, e.g. examples/demo.toml.", valueName: "system.toml"))
+        var system: String
+        @OptionGroup var machine: MachineOptions
+        @Option(name: .shortAndLong, help: ArgumentHelp("The folder to write (created if missing).", valueName: "folder"))
+        var output: String
+
+        func run() throws {
+            do {
+                let checked = try SystemRunner().check(URL(fileURLWithPath: system), board: machine.board, cores: machine.coreCount, host: nil)
+                var builder = ImageBuilder(toolchain: try Toolchain())
+                builder.log = { print($0) }
+                let image = try builder.buildHypervisor()
+                let dtb = try machine.board.debianDeviceTree.map { try LinuxAssets(log: { print($0) }).deviceTree($0) }
+                let bundle = BootBundle(board: machine.board, boot: checked.boot, image: image, deviceTree: dtb)
+                let folder = URL(fileURLWithPath: output)
+                let files = try bundle.write(to: folder)
+                print("\(folder.path): \(files.joined(separator: ", ")) for \(machine.board.title); the modules load at 0x\(String(checked.boot.manifestAddress, radix: 16)), the Image at 0x\(String(bundle.imageAddress, radix: 16)) (docs/boards.md)")
+            } catch let errors as [ConfigError] {
+                printConfigErrors(errors)
+                throw ExitCode(2)
+            }
         }
     }
 
