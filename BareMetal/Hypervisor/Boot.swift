@@ -62,9 +62,10 @@ func swiftvisorMain(_ dtbAddress: UInt64, _ currentEL: UInt64) {
         for m in platform.cpuMPIDRs where m != me && mpidrs.count < Limits.cores { mpidrs.append(m) }
         let hv = Hypervisor(platform: platform, cores: mpidrs.count, timerINTID: timerINTID,
                             virtualTimerINTID: virtualTimerINTID, maintenanceINTID: maintenanceINTID)
+        VirtualCPUInterface.select(platform)
         for (index, mpidr) in mpidrs.enumerated() {
             guard let gic = InterruptController(platform: platform, mpidr: mpidr) else {
-                Console.log(.panic("no GICv3 redistributor for CPU "), endLine: false); Console.hex(mpidr); Console.write("\n"); halt_forever()
+                Console.log(.panic("no GIC redistributor or CPU interface for CPU "), endLine: false); Console.hex(mpidr); Console.write("\n"); halt_forever()
             }
             hv.cores.append(PhysicalCPU(index: index, mpidr: mpidr, interrupts: gic))
         }

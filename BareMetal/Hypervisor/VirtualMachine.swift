@@ -65,7 +65,7 @@ final class VirtualMachine {
         self.name = name
         self.index = index
         self.manifest = manifest
-        self.gic = VirtualGIC(vcpuCount: vcpuCount)
+        self.gic = VirtualGIC(vcpuCount: vcpuCount, version: VirtualCPUInterface.version)
         self.cntvoff = read_cntpct_el0()
         self.vmid = vmid
         self.hostRAM = hostRAM
