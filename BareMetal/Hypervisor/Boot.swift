@@ -72,6 +72,8 @@ func swiftvisorMain(_ dtbAddress: UInt64, _ currentEL: UInt64) {
         hv.cores[0].install()
         hv.cores[0].interrupts.initialize(enabling: hv.physicalInterrupts)
         VirtualInterrupts.probe()
+        Console.log(VirtualCPUInterface.version == .v2 ? "interrupt controller: GICv2, " : "interrupt controller: GICv3, ")
+        Console.decimal(UInt64(VirtualInterrupts.listRegisterCount)); Console.write(" list registers; guests get the same\n")
         hypervisor = hv
         for (index, guest) in (manifest?.guests ?? []).enumerated() {
             if let vm = GuestBuilder.build(guest, index: index, vmid: VMID(UInt16(index + 1)), processor: processor, platform: platform,

@@ -53,6 +53,7 @@ final class SystemTests: XCTestCase {
             let mode = machine.vhe ? "VHE present, used (VHE mode, E2H=1"
                 : machine.cpu == "max" ? "VHE present, not used (nVHE mode, E2H=0" : "VHE not present (nVHE mode, E2H=0)"
             XCTAssertTrue(o.lines.contains { $0.contains(mode) }, cpu + log(o))
+            XCTAssertTrue(o.lines.contains { $0.contains("interrupt controller: GICv\(machine.gic), ") }, cpu + log(o))
         }
     }
 
