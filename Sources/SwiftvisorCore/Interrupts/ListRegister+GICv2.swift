@@ -6,7 +6,7 @@ extension ListRegister {
     public var gicv2: UInt32 {
         var v = virtualINTID & 0x3FF
         if hardware {
-            v |= UInt32(truncatingIfNeeded: rawValue >> 32) & 0x3FF << 10
+            v |= (UInt32(truncatingIfNeeded: rawValue >> 32) & 0x3FF) << 10
         } else if notifiesOnCompletion {
             v |= 1 << 19
         }
