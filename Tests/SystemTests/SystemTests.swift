@@ -20,10 +20,13 @@ final class SystemTests: XCTestCase {
     static let gicv2 = Machine(cpu: "cortex-a53", gic: 2)
     /// Every machine, or those whose description contains $SWIFTVISOR_TEST_MACHINE (e.g.
     /// "gic-version=2": one machine's runs while working on it).
-    static let machines = [Machine(cpu: "cortex-a57"), Machine(cpu: "max"), Machine(cpu: "max", vhe: true), gicv2].filter {
-        guard let only = ProcessInfo.processInfo.environment["SWIFTVISOR_TEST_MACHINE"] else { return true }
-        return $0.description.contains(only)
+    static let machines = only([Machine(cpu: "cortex-a57"), Machine(cpu: "max"), Machine(cpu: "max", vhe: true), gicv2])
+    static func only<T: CustomStringConvertible>(_ list: [T]) -> [T] {
+        guard let only = ProcessInfo.processInfo.environment["SWIFTVISOR_TEST_MACHINE"] else { return list }
+        return list.filter { $0.description.contains(only) }
     }
+    /// A GICv3 machine and the GICv2 one, for the longer Linux runs.
+    static let bothGICs = only([Machine(cpu: "cortex-a57"), gicv2])
     let systems = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Systems")
 
     func run(_ config: URL, cpu: String, vhe: Bool = false, gic: Int = 3, cores: Int = 2, timeout: Double = 60) throws -> SystemRunner.Outcome {
@@ -120,8 +123,8 @@ final class SystemTests: XCTestCase {
     }
 
     func test_smp_vcpus_spread_over_cores_and_honour_pinning() throws {
-        for (machine, cores) in [(Machine(cpu: "cortex-a57"), 2), (Machine(cpu: "max"), 2), (Machine(cpu: "max", vhe: true), 2),
-                                 (Machine(cpu: "cortex-a57"), 3), (Self.gicv2, 2)] {
+        for (machine, cores) in Self.only([(Machine(cpu: "cortex-a57"), 2), (Machine(cpu: "max"), 2), (Machine(cpu: "max", vhe: true), 2),
+                                           (Machine(cpu: "cortex-a57"), 3), (Self.gicv2, 2)].map { CoreCount(machine: $0.0, cores: $0.1) }).map { ($0.machine, $0.cores) } {
             let o = try run(systems.appendingPathComponent("smp.toml"), cpu: machine.cpu, vhe: machine.vhe, gic: machine.gic, cores: cores, timeout: 90)
             let what = "\(machine), \(cores) cores"
             XCTAssertEqual(o.verdict, .success, what + log(o))
@@ -134,6 +137,11 @@ final class SystemTests: XCTestCase {
             let used = Set(o.report.vcpuCores.values.flatMap { $0.flatMap { $0 } })
             XCTAssertEqual(used, Set(0..<cores), "every core ran vCPUs; " + what + log(o))
         }
+    }
+
+    struct CoreCount: CustomStringConvertible {
+        var machine: Machine, cores: Int
+        var description: String { "\(machine), \(cores) cores" }
     }
 
     func test_a_passed_through_device_and_its_interrupt_reach_only_its_guest() throws {
@@ -193,7 +201,7 @@ final class SystemTests: XCTestCase {
     func test_two_linux_guests_side_by_side() throws {
         // The full pair on one CPU model per GIC (README: CI time); the single guest runs on all.
         let config = try LinuxSystem.prepare(guests: ["alpha", "beta"]) { _ in }
-        for machine in [Machine(cpu: "cortex-a57"), Self.gicv2] {
+        for machine in Self.bothGICs {
             let what = "pair, \(machine)"
             let o = try run(config, cpu: machine.cpu, gic: machine.gic, timeout: 300)
             XCTAssertEqual(o.verdict, .success, what + log(o))
@@ -241,9 +249,10 @@ final class SystemTests: XCTestCase {
         func answer(_ line: String) -> String? { lock.lock(); defer { lock.unlock() }; return script(self, line) }
     }
 
-    func runTyping(_ config: URL, cpu: String, _ typist: Typist) throws -> SystemRunner.Outcome {
+    func runTyping(_ config: URL, cpu: String, gic: Int = 3, _ typist: Typist) throws -> SystemRunner.Outcome {
         var options = SystemRunner.Options()
         options.cpu = cpu
+        options.gicVersion = gic
         options.timeout = 240
         options.echo = false
         options.input = .respond { typist.answer($0) }
@@ -252,14 +261,15 @@ final class SystemTests: XCTestCase {
 
     func test_a_linux_shell_driven_through_the_console() throws {
         let config = try LinuxSystem.prepare(guests: ["shell"], shell: true) { _ in }
-        for cpu in Self.cpus {
+        for machine in Self.only(Self.cpus.map { Machine(cpu: $0) } + [Self.gicv2]) {
+            let cpu = machine.description
             let typist = Typist { _, line in
                 if line == "shell | swiftvisor-init: done" {
                     return "uname -a; grep -c ^processor /proc/cpuinfo; grep -c arch_timer /proc/interrupts; echo typed-$((6*7))\n"
                 }
                 return line == "shell | typed-42" ? "poweroff -f\n" : nil
             }
-            let o = try runTyping(config, cpu: cpu, typist)
+            let o = try runTyping(config, cpu: machine.cpu, gic: machine.gic, typist)
             XCTAssertEqual(o.verdict, .success, cpu + log(o))
             let lines = o.report.guestLines["shell"] ?? []
             // The answers to what was typed (the echoed command line itself has "$((6*7))").
@@ -267,44 +277,46 @@ final class SystemTests: XCTestCase {
             XCTAssertTrue(lines.contains("2"), "2 processors; " + cpu + log(o))
             XCTAssertTrue(lines.contains("1"), "one arch_timer line in /proc/interrupts; " + cpu + log(o))
             XCTAssertTrue(lines.contains("typed-42"), cpu + log(o))
-            linuxChecks(o, guest: "shell", what: cpu)
+            linuxChecks(o, guest: "shell", what: cpu, gic: machine.gic)
         }
     }
 
     func test_console_input_switches_between_guests_and_the_hypervisor() throws {
         let config = try LinuxSystem.prepare(guests: ["alpha", "beta"], shell: true) { _ in }
         let escape = "\u{1D}"   // Ctrl-]: the hypervisor console
-        let typist = Typist { t, line in
-            switch (t.step, line) {
-            case (0, "alpha | swiftvisor-init: done"), (0, "beta | swiftvisor-init: done"):
-                t.step = line.hasPrefix("alpha") ? 1 : 2; return nil
-            case (1, "beta | swiftvisor-init: done"), (2, "alpha | swiftvisor-init: done"):
-                // Input starts with alpha; alpha also tries to forge a hypervisor message (a
-                // DLE 'h' stream switch): its DLE is doubled, so the line stays alpha's.
-                t.step = 3; return "printf '\\020hswiftvisor: guest FORGED\\n'; echo in-$((1+1))-alpha\n"
-            case (3, let l) where l.hasSuffix("in-2-alpha") && l.hasPrefix("alpha | "):
-                t.step = 4; return escape + "console beta\necho in-$((1+2))-beta\n"  // now beta
-            case (4, let l) where l.hasSuffix("in-3-beta") && l.hasPrefix("beta | "):
-                t.step = 5; return escape + "list\n"                               // the hypervisor console
-            case (5, let l) where l.hasPrefix("swiftvisor: beta ") && (l.hasSuffix("running") || l.hasSuffix("blocked")):
-                t.step = 6; return "console alpha\npoweroff -f\n"                  // back to alpha
-            case (6, let l) where l.hasPrefix("swiftvisor: guest 'alpha' shut down"):
-                t.step = 7; return escape + "console beta\npoweroff -f\n"          // then beta
-            default: return nil
+        for machine in Self.bothGICs {
+            let typist = Typist { t, line in
+                switch (t.step, line) {
+                case (0, "alpha | swiftvisor-init: done"), (0, "beta | swiftvisor-init: done"):
+                    t.step = line.hasPrefix("alpha") ? 1 : 2; return nil
+                case (1, "beta | swiftvisor-init: done"), (2, "alpha | swiftvisor-init: done"):
+                    // Input starts with alpha; alpha also tries to forge a hypervisor message (a
+                    // DLE 'h' stream switch): its DLE is doubled, so the line stays alpha's.
+                    t.step = 3; return "printf '\\020hswiftvisor: guest FORGED\\n'; echo in-$((1+1))-alpha\n"
+                case (3, let l) where l.hasSuffix("in-2-alpha") && l.hasPrefix("alpha | "):
+                    t.step = 4; return escape + "console beta\necho in-$((1+2))-beta\n"  // now beta
+                case (4, let l) where l.hasSuffix("in-3-beta") && l.hasPrefix("beta | "):
+                    t.step = 5; return escape + "list\n"                               // the hypervisor console
+                case (5, let l) where l.hasPrefix("swiftvisor: beta ") && (l.hasSuffix("running") || l.hasSuffix("blocked")):
+                    t.step = 6; return "console alpha\npoweroff -f\n"                  // back to alpha
+                case (6, let l) where l.hasPrefix("swiftvisor: guest 'alpha' shut down"):
+                    t.step = 7; return escape + "console beta\npoweroff -f\n"          // then beta
+                default: return nil
+                }
             }
+            let o = try runTyping(config, cpu: machine.cpu, gic: machine.gic, typist)
+            XCTAssertEqual(o.verdict, .success, "\(machine)" + log(o))
+            let alpha = o.report.guestLines["alpha"] ?? [], beta = o.report.guestLines["beta"] ?? []
+            XCTAssertTrue(alpha.contains { $0.hasSuffix("in-2-alpha") } && !beta.contains { $0.hasSuffix("in-2-alpha") }, "\(machine)" + log(o))
+            XCTAssertTrue(beta.contains { $0.hasSuffix("in-3-beta") } && !alpha.contains { $0.hasSuffix("in-3-beta") }, "\(machine)" + log(o))
+            XCTAssertTrue(o.lines.contains("swiftvisor: input goes to guest 'beta'"), "\(machine)" + log(o))
+            XCTAssertFalse(o.lines.contains("swiftvisor: guest FORGED"), "a guest forged a hypervisor line; \(machine)" + log(o))
+            XCTAssertTrue(alpha.contains("?hswiftvisor: guest FORGED"), "\(machine)" + log(o))
+            XCTAssertTrue(o.lines.contains { $0.hasPrefix("swiftvisor: Name ") && $0.hasSuffix("State") }, "\(machine)" + log(o))
+            // A shell waiting for input is blocked (all its vCPUs in WFI); one printing is running.
+            XCTAssertTrue(o.lines.contains { $0.hasPrefix("swiftvisor: alpha ") && $0.contains(" 2       256 ")
+                && ($0.hasSuffix("running") || $0.hasSuffix("blocked")) }, "\(machine)" + log(o))
         }
-        let o = try runTyping(config, cpu: "cortex-a57", typist)
-        XCTAssertEqual(o.verdict, .success, log(o))
-        let alpha = o.report.guestLines["alpha"] ?? [], beta = o.report.guestLines["beta"] ?? []
-        XCTAssertTrue(alpha.contains { $0.hasSuffix("in-2-alpha") } && !beta.contains { $0.hasSuffix("in-2-alpha") }, log(o))
-        XCTAssertTrue(beta.contains { $0.hasSuffix("in-3-beta") } && !alpha.contains { $0.hasSuffix("in-3-beta") }, log(o))
-        XCTAssertTrue(o.lines.contains("swiftvisor: input goes to guest 'beta'"), log(o))
-        XCTAssertFalse(o.lines.contains("swiftvisor: guest FORGED"), "a guest forged a hypervisor line" + log(o))
-        XCTAssertTrue(alpha.contains("?hswiftvisor: guest FORGED"), log(o))
-        XCTAssertTrue(o.lines.contains { $0.hasPrefix("swiftvisor: Name ") && $0.hasSuffix("State") }, log(o))
-        // A shell waiting for input is blocked (all its vCPUs in WFI); one printing is running.
-        XCTAssertTrue(o.lines.contains { $0.hasPrefix("swiftvisor: alpha ") && $0.contains(" 2       256 ")
-            && ($0.hasSuffix("running") || $0.hasSuffix("blocked")) }, log(o))
     }
 
     func test_pinning_to_a_missing_core_is_rejected() throws {
