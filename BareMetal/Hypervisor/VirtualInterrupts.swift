@@ -67,15 +67,12 @@ enum VirtualInterrupts {
     /// World switch: the outgoing vCPU's interface state into memory, the incoming one's out.
     static func save(_ vcpu: VirtualCPU) {
         syncFromHardware(vcpu)
-        vcpu.vmcr = VirtualCPUInterface.readVMCR()
-        (vcpu.ap0r0, vcpu.ap1r0) = VirtualCPUInterface.readActivePriorities()
+        (vcpu.vmcr, vcpu.ap0r0, vcpu.ap1r0) = VirtualCPUInterface.saveControls()
     }
 
     static func restore(_ vcpu: VirtualCPU) {
-        for n in 0..<listRegisterCount { VirtualCPUInterface.writeLR(n, vcpu.listRegisters.registers[n]) }
-        VirtualCPUInterface.writeVMCR(vcpu.vmcr)
-        VirtualCPUInterface.writeActivePriorities(group0: vcpu.ap0r0, group1: vcpu.ap1r0)
-        VirtualCPUInterface.writeHCR(enable | (vcpu.underflowWanted ? underflowInterrupt : 0))
+        VirtualCPUInterface.restore(count: listRegisterCount, { vcpu.listRegisters.registers[$0] }, vmcr: vcpu.vmcr, group0: vcpu.ap0r0,
+                                    group1: vcpu.ap1r0, hcr: enable | (vcpu.underflowWanted ? underflowInterrupt : 0))
         vcpu.gicDirty = true
     }
 

@@ -37,22 +37,29 @@ enum VirtualCPUInterface {
         if version == .v3 { write_ich_hcr_el2(v) } else { GICv2VirtualInterface.writeHCR(UInt32(truncatingIfNeeded: v)) }
     }
 
-    /// The guest's CPU interface controls: ICH_VMCR_EL2 or GICH_VMCR.
-    static func readVMCR() -> UInt64 {
-        version == .v3 ? read_ich_vmcr_el2() : UInt64(GICv2VirtualInterface.register(0x008).load())
-    }
-    static func writeVMCR(_ v: UInt64) {
-        if version == .v3 { write_ich_vmcr_el2(v) } else { GICv2VirtualInterface.register(0x008).store(UInt32(truncatingIfNeeded: v)) }
+    /// World switch out: the guest's CPU interface controls (ICH_VMCR_EL2 / GICH_VMCR) and
+    /// active priorities (ICH_AP0R0/AP1R0_EL2, or GICH_APR kept as group 1).
+    @inline(__always)
+    static func saveControls() -> (vmcr: UInt64, group0: UInt64, group1: UInt64) {
+        if version == .v3 { return (read_ich_vmcr_el2(), read_ich_ap0r0_el2(), read_ich_ap1r0_el2()) }
+        return (UInt64(GICv2VirtualInterface.register(0x008).load()), 0, UInt64(GICv2VirtualInterface.register(0x0F0).load()))
     }
 
-    /// Active priorities: ICH_AP0R0/AP1R0_EL2, or GICH_APR (one register, returned as group 1).
-    static func readActivePriorities() -> (group0: UInt64, group1: UInt64) {
-        if version == .v3 { return (read_ich_ap0r0_el2(), read_ich_ap1r0_el2()) }
-        return (0, UInt64(GICv2VirtualInterface.register(0x0F0).load()))
-    }
-    static func writeActivePriorities(group0: UInt64, group1: UInt64) {
-        if version == .v3 { write_ich_ap0r0_el2(group0); write_ich_ap1r0_el2(group1); return }
+    /// World switch in: every list register, the controls `saveControls` gave, then HCR.
+    @inline(__always)
+    static func restore(count: Int, _ listRegister: (Int) -> ListRegister, vmcr: UInt64, group0: UInt64, group1: UInt64, hcr: UInt64) {
+        if version == .v3 {
+            for n in 0..<count { write_ich_lr(Int32(n), listRegister(n).rawValue) }
+            write_ich_vmcr_el2(vmcr)
+            write_ich_ap0r0_el2(group0)
+            write_ich_ap1r0_el2(group1)
+            write_ich_hcr_el2(hcr)
+            return
+        }
+        for n in 0..<count { GICv2VirtualInterface.writeLR(n, listRegister(n).gicv2) }
+        GICv2VirtualInterface.register(0x008).store(UInt32(truncatingIfNeeded: vmcr))
         GICv2VirtualInterface.register(0x0F0).store(UInt32(truncatingIfNeeded: group1))
+        GICv2VirtualInterface.writeHCR(UInt32(truncatingIfNeeded: hcr))
     }
 }
 

@@ -83,13 +83,20 @@ public struct VirtualGIC {
     /// The highest-priority (lowest value, then lowest INTID) deliverable interrupt of `vcpu`.
     /// One scan and no allocation: this runs on the way into the guest.
     public func bestDeliverable(vcpu: Int) -> (intid: UInt32, priority: UInt8)? {
+        // One scan per architecture, so a GICv3's needs no per-interrupt group choice.
+        if version == .v3 { return group1Enabled ? best(vcpu: vcpu) { $0.group1 } : nil }
         let g1 = group1Enabled, g0 = group0Enabled
         guard g1 || g0 else { return nil }
+        return best(vcpu: vcpu) { $0.group1 ? g1 : g0 }
+    }
+
+    @inline(__always)
+    private func best(vcpu: Int, _ groupEnabled: (VirtualInterruptState) -> Bool) -> (intid: UInt32, priority: UInt8)? {
         var best: (intid: UInt32, priority: UInt8)?
         privates[vcpu].withUnsafeBufferPointer { p in
             for i in 0..<p.count {
                 let s = p[i]
-                if s.pending && s.enabled && !s.inListRegister && (s.group1 ? g1 : g0) && (best == nil || s.priority < best!.priority) {
+                if s.pending && s.enabled && !s.inListRegister && groupEnabled(s) && (best == nil || s.priority < best!.priority) {
                     best = (UInt32(i), s.priority)
                 }
             }
@@ -97,7 +104,7 @@ public struct VirtualGIC {
         spis.withUnsafeBufferPointer { p in
             for i in 0..<p.count {
                 let s = p[i]
-                if s.pending && s.enabled && !s.inListRegister && (s.group1 ? g1 : g0) && spiRoute[i] == vcpu
+                if s.pending && s.enabled && !s.inListRegister && groupEnabled(s) && spiRoute[i] == vcpu
                     && (best == nil || s.priority < best!.priority) {
                     best = (UInt32(i + 32), s.priority)
                 }
