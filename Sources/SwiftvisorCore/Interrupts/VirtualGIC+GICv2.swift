@@ -50,7 +50,7 @@ extension VirtualGIC {
         case 0x820..<0xC00:
             let first = Int(offset - 0x820)
             var v: UInt32 = 0
-            for i in 0..<4 where first + i < spiCount { v |= UInt32(spiTargets[first + i]) << UInt32(8 * i) }
+            for i in 0..<4 where first + i < spiCount { v |= UInt32(spis[first + i].targets) << UInt32(8 * i) }
             return v
         case 0xC00..<0xD00: return configuration(offset - 0xC00, private: bank(offset - 0xC00, vcpu, wordsOfPrivate: 8))
         default: return 0   // GICD_SGIR is write-only; CPENDSGIR/SPENDSGIR and the rest RAZ/WI
@@ -84,7 +84,7 @@ extension VirtualGIC {
     /// (a GICv2 offers it to all of them; the first to acknowledge takes it), none if empty.
     private mutating func setTargets(spi: Int, _ mask: UInt8) {
         let valid = mask & UInt8(truncatingIfNeeded: (1 << min(vcpuCount, 8)) - 1)
-        spiTargets[spi] = valid
+        spis[spi].targets = valid
         spiRoute[spi] = valid == 0 ? -1 : valid.trailingZeroBitCount
     }
 

@@ -13,10 +13,8 @@ public struct VirtualGIC {
     var privates: [[VirtualInterruptState]]
     var spis: [VirtualInterruptState]
     /// GICD_IROUTER<n>: target vCPU of each SPI (Aff0), IRM=0 only. On a GICv2 the lowest
-    /// vCPU GICD_ITARGETSR<n> names.
+    /// vCPU GICD_ITARGETSR<n> names (-1: none).
     var spiRoute: [Int]
-    /// GICv2 GICD_ITARGETSR<n> of each SPI as the guest wrote it (CPU mask, read back).
-    var spiTargets: [UInt8]
     /// GICR_WAKER.ProcessorSleep per vCPU.
     var processorSleep: [Bool]
 
@@ -31,9 +29,10 @@ public struct VirtualGIC {
         sgiDefaults.edgeTriggered = true
         privates = Array(repeating: Array(repeating: VirtualInterruptState(), count: InterruptID.privateCount), count: vcpuCount)
         for v in 0..<vcpuCount { for i in 0..<InterruptID.sgiCount { privates[v][i] = sgiDefaults } }
-        spis = Array(repeating: VirtualInterruptState(), count: spiCount)
+        var spiDefaults = VirtualInterruptState()
+        spiDefaults.targets = version == .v2 ? 1 : 0   // GICv2: CPU 0, as spiRoute
+        spis = Array(repeating: spiDefaults, count: spiCount)
         spiRoute = Array(repeating: 0, count: spiCount)
-        spiTargets = Array(repeating: version == .v2 ? 1 : 0, count: spiCount)
         processorSleep = Array(repeating: true, count: vcpuCount)
     }
 
