@@ -62,15 +62,18 @@ func swiftvisorMain(_ dtbAddress: UInt64, _ currentEL: UInt64) {
         for m in platform.cpuMPIDRs where m != me && mpidrs.count < Limits.cores { mpidrs.append(m) }
         let hv = Hypervisor(platform: platform, cores: mpidrs.count, timerINTID: timerINTID,
                             virtualTimerINTID: virtualTimerINTID, maintenanceINTID: maintenanceINTID)
+        VirtualCPUInterface.select(platform)
         for (index, mpidr) in mpidrs.enumerated() {
             guard let gic = InterruptController(platform: platform, mpidr: mpidr) else {
-                Console.log(.panic("no GICv3 redistributor for CPU "), endLine: false); Console.hex(mpidr); Console.write("\n"); halt_forever()
+                Console.log(.panic("no GIC redistributor or CPU interface for CPU "), endLine: false); Console.hex(mpidr); Console.write("\n"); halt_forever()
             }
             hv.cores.append(PhysicalCPU(index: index, mpidr: mpidr, interrupts: gic))
         }
         hv.cores[0].install()
         hv.cores[0].interrupts.initialize(enabling: hv.physicalInterrupts)
         VirtualInterrupts.probe()
+        Console.log(VirtualCPUInterface.version == .v2 ? "interrupt controller: GICv2, " : "interrupt controller: GICv3, ")
+        Console.decimal(UInt64(VirtualInterrupts.listRegisterCount)); Console.write(" list registers; guests get the same\n")
         hypervisor = hv
         for (index, guest) in (manifest?.guests ?? []).enumerated() {
             if let vm = GuestBuilder.build(guest, index: index, vmid: VMID(UInt16(index + 1)), processor: processor, platform: platform,

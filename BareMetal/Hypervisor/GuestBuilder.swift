@@ -13,7 +13,9 @@ enum GuestBuilder {
         guard Int(vmid.rawValue) <= Limits.vmids else { return fail("more guests than 8-bit VMIDs can name") }
         // Passed-through device memory must be a device: never RAM, nor what the hypervisor drives.
         for r in guest.deviceMemory {
-            let hypervisorOwned = platform.ram + [platform.uart, platform.gicDistributor, platform.gicRedistributors].compactMap { $0 }
+            let hypervisorOwned = platform.ram + [platform.uart, platform.gicDistributor, platform.gicRedistributors,
+                                                  platform.gicCPUInterface, platform.gicHypervisorInterface,
+                                                  platform.gicVirtualCPUInterface].compactMap { $0 }
             if hypervisorOwned.contains(where: { $0.overlaps(r) }) { return fail("iomem overlaps RAM or a device the hypervisor uses") }
         }
         for intid in guest.interrupts where intid < 32 || intid >= 32 + UInt32(VirtualGIC.defaultSPICount) {
@@ -33,6 +35,12 @@ enum GuestBuilder {
             let device = Stage2Attributes(memory: .device, access: .readWrite, executable: false)
             for r in guest.deviceMemory {
                 try stage2.map(input: r.base.rawValue, output: r.base, size: r.size, attributes: device)
+            }
+            // GICv2: the hardware's virtual CPU interface (GICV, 8 KiB with GICV_DIR in the
+            // second page) is the guest's GICC (IHI0048B 5.4).
+            if VirtualCPUInterface.version == .v2, let gicv = platform.gicVirtualCPUInterface {
+                try stage2.map(input: GuestMachine.gicCPUInterface.base.rawValue, output: gicv.base,
+                               size: GuestMachine.gicCPUInterface.size, attributes: device)
             }
         } catch { return fail("stage-2 mapping failed (iomem overlapping guest RAM or each other?)") }
         let vm = VirtualMachine(name: guest.name, index: index, vmid: vmid, vcpuCount: guest.vcpus,
@@ -96,7 +104,8 @@ enum GuestBuilder {
         }
         // From the second boot on the guest can tell it was restarted: swiftvisor.boot=N.
         let bootArguments = vm.boots > 1 ? guest.commandLine + " swiftvisor.boot=\(vm.boots)" : guest.commandLine
-        let dtb = GuestMachine.deviceTree(memoryBytes: size, vcpus: guest.vcpus, bootArguments: bootArguments, initrd: initrd)
+        let dtb = GuestMachine.deviceTree(memoryBytes: size, vcpus: guest.vcpus, bootArguments: bootArguments, initrd: initrd,
+                                          gic: VirtualCPUInterface.version)
         guard dtbIPA >= placement.end.rawValue, UInt64(dtb.count) <= PageSize.level2Block else {
             return fail("no room for the device tree in guest RAM")
         }
@@ -110,7 +119,7 @@ enum GuestBuilder {
         if let initrd { clean_dcache_to_poc(vm.hostAddress(initrd.base)!.rawValue, initrd.size) }
         clean_dcache_to_poc(vm.hostAddress(GuestPhysicalAddress(dtbIPA))!.rawValue, PageSize.level2Block)
 
-        vm.gic = VirtualGIC(vcpuCount: guest.vcpus)
+        vm.gic = VirtualGIC(vcpuCount: guest.vcpus, version: VirtualCPUInterface.version)
         for intid in guest.interrupts { vm.gic.markPassthrough(intid) }
         vm.uart = PL011()
         vm.uartLine = false

@@ -26,7 +26,7 @@ extension Hypervisor {
             scheduler.setPaused(v.slot, true)
             if let core = scheduler.runningOn[v.slot] {
                 if core == me.index { me.wakeupPending = true } else {
-                    send_physical_sgi(UInt64(PhysicalCPU.rescheduleSGI), cores[core].mpidr)
+                    cores[core].sendReschedule()
                 }
             }
         }
@@ -61,7 +61,7 @@ extension Hypervisor {
         Console.logGuest(vm.name, "' asked to shut down; it has no power button or xenstore to hear it yet, so it is destroyed in ")
         Console.decimal(Self.shutdownGraceSeconds); Console.write(" s unless it powers off first\n")
         for core in cores where core.index != thisCore.index && core.idle {
-            send_physical_sgi(UInt64(PhysicalCPU.rescheduleSGI), core.mpidr)   // re-arm for the deadline
+            core.sendReschedule()   // re-arm for the deadline
         }
     }
 

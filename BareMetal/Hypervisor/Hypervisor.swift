@@ -46,7 +46,7 @@ final class Hypervisor {
         for intid in interrupts {
             spiOwners[Int(intid) - 32] = vm
             vm.gic.markPassthrough(intid)
-            cores[0].interrupts.configureSPI(intid, routeTo: cores[0].mpidr)
+            cores[0].interrupts.configureSPI(intid)
         }
         for vcpu in vm.vcpus {
             let state: VCPUState = vm.state == .finished ? .finished : vcpu.id.rawValue == 0 ? .runnable : .off
@@ -133,11 +133,12 @@ final class Hypervisor {
     func handlePhysicalInterrupts(_ core: PhysicalCPU) -> Bool {
         var sliceOver = false
         while true {
-            let intid = core.interrupts.acknowledge()
+            let acknowledged = core.interrupts.acknowledge()
+            let intid = acknowledged.intid
             if intid == InterruptController.spurious { break }
             // Each source below is silenced before its end of interrupt, so a level-sensitive
             // line is low again when the interrupt is deactivated.
-            defer { core.interrupts.endOfInterrupt(intid) }
+            defer { core.interrupts.endOfInterrupt(acknowledged) }
             if intid == timerINTID {
                 PreemptionTimer.disarm()   // until armTimer() runs again
                 runSoftwareTimers()
@@ -183,7 +184,7 @@ final class Hypervisor {
     func kick(for vcpu: VirtualCPU, woken: Bool) {
         let me = thisCore
         if let core = scheduler.runningOn[vcpu.slot] {
-            if core != me.index { send_physical_sgi(UInt64(PhysicalCPU.rescheduleSGI), cores[core].mpidr) }
+            if core != me.index { cores[core].sendReschedule() }
             return
         }
         guard woken else { return }
@@ -193,7 +194,7 @@ final class Hypervisor {
         if allowedHere && (idle == 0 || me.idle) { me.wakeupPending = true; return }
         if let target = scheduler.coreToKick(for: vcpu.slot, idleCores: idle, except: allowedHere ? nil : me.index) {
             if target == me.index { me.wakeupPending = true } else {
-                send_physical_sgi(UInt64(PhysicalCPU.rescheduleSGI), cores[target].mpidr)
+                cores[target].sendReschedule()
             }
         }
     }
@@ -255,7 +256,7 @@ final class Hypervisor {
         consoleRouter = ConsoleRouter(guestCount: vms.count)
         guard let intid = platform.uartINTID, intid >= 32 else { return }   // no keyboard: no focus
         uartINTID = intid
-        cores[0].interrupts.configureSPI(intid, routeTo: cores[0].mpidr)
+        cores[0].interrupts.configureSPI(intid)
         Console.enableReceiveInterrupts()
         // On a plain serial line, say where typing goes; the host tool says it itself.
         if !vms.isEmpty && !Console.multiplexed { consoleRouter.announce(consoleRouter.input.focus, self) }
@@ -273,7 +274,7 @@ final class Hypervisor {
         el1_context_save(previous.el1)
         fp_state_save(previous.fp)
         VirtualInterrupts.save(previous)
-        write_ich_hcr_el2(0)
+        VirtualCPUInterface.writeHCR(0)
         previous.loadedOn = nil
         core.loaded = nil
     }
@@ -293,7 +294,7 @@ final class Hypervisor {
         for vcpu in vm.vcpus {
             scheduler.setState(vcpu.slot, .finished)
             if let core = scheduler.runningOn[vcpu.slot], core != me {
-                send_physical_sgi(UInt64(PhysicalCPU.rescheduleSGI), cores[core].mpidr)
+                cores[core].sendReschedule()
             }
         }
         return true
@@ -318,7 +319,7 @@ final class Hypervisor {
         for vcpu in vm.vcpus {
             scheduler.setState(vcpu.slot, .off)
             if let core = scheduler.runningOn[vcpu.slot], core != me {
-                send_physical_sgi(UInt64(PhysicalCPU.rescheduleSGI), cores[core].mpidr)
+                cores[core].sendReschedule()
             }
         }
     }

@@ -5,7 +5,8 @@ import SwiftvisorCore
 final class PhysicalCPU {
     let index: Int
     let mpidr: UInt64
-    let interrupts: InterruptController
+    /// Set up on the core itself (`initialize`), used from any core to signal it.
+    var interrupts: InterruptController
     /// TPIDR_EL2 points here; vectors.S saves the running vCPU's registers into `frame`.
     let context: UnsafeMutablePointer<core_context>
     /// The vCPU whose EL1, FP, vGIC and stage-2 state is in this core's registers.
@@ -38,4 +39,7 @@ final class PhysicalCPU {
 
     /// SGI 1 from one core to another: "look at the run queue" (and refill list registers).
     static let rescheduleSGI: UInt32 = 1
+
+    /// Sends this core the reschedule SGI (from any core).
+    func sendReschedule() { interrupts.sendSGI(Self.rescheduleSGI) }
 }

@@ -1,16 +1,17 @@
 import CArch
 import SwiftvisorCore
 
-/// Virtual interrupt delivery through the GICv3 virtual CPU interface: the VM's `VirtualGIC`
-/// model decides what is pending; a vCPU's `ListRegisterFile` mirrors its ICH_LR<n>_EL2.
+/// Virtual interrupt delivery through the GIC's virtual CPU interface (`VirtualCPUInterface`:
+/// GICv3 ICH_* registers or GICv2 GICH): the VM's `VirtualGIC` model decides what is pending;
+/// a vCPU's `ListRegisterFile` mirrors its list registers.
 enum VirtualInterrupts {
-    /// Number of list registers: ICH_VTR_EL2.ListRegs + 1 (IHI0069 12.4.9).
+    /// Number of list registers the hardware has.
     nonisolated(unsafe) static var listRegisterCount = 4
-    /// ICH_HCR_EL2.En (bit 0) and UIE (bit 1, underflow maintenance interrupt).
+    /// ICH_HCR_EL2/GICH_HCR.En (bit 0) and UIE (bit 1, underflow maintenance interrupt).
     static let enable: UInt64 = 1
     static let underflowInterrupt: UInt64 = 1 << 1
 
-    static func probe() { listRegisterCount = Int(read_ich_vtr_el2() & 0x1F) + 1 }
+    static func probe() { listRegisterCount = VirtualCPUInterface.listRegisterCount() }
 
     /// Makes `intid` pending for `vcpu` of `vm`; wakes the vCPU it is delivered to.
     static func raise(_ intid: UInt32, vm: VirtualMachine, vcpu: Int, _ hv: Hypervisor) {
@@ -39,7 +40,7 @@ enum VirtualInterrupts {
         var mask = vcpu.listRegisters.inUseMask
         var n = 0
         while mask != 0 {
-            if mask & 1 != 0 { vcpu.listRegisters.registers[n] = ListRegister(rawValue: read_ich_lr(Int32(n))) }
+            if mask & 1 != 0 { vcpu.listRegisters.registers[n] = VirtualCPUInterface.readLR(n) }
             mask >>= 1; n += 1
         }
     }
@@ -54,10 +55,10 @@ enum VirtualInterrupts {
         var changed = vcpu.listRegisters.changed
         var n = 0
         while changed != 0 {
-            if changed & 1 != 0 { write_ich_lr(Int32(n), vcpu.listRegisters.registers[n].rawValue) }
+            if changed & 1 != 0 { VirtualCPUInterface.writeLR(n, vcpu.listRegisters.registers[n]) }
             changed >>= 1; n += 1
         }
-        write_ich_hcr_el2(enable | (vcpu.underflowWanted ? underflowInterrupt : 0))
+        VirtualCPUInterface.writeHCR(enable | (vcpu.underflowWanted ? underflowInterrupt : 0))
         if vcpu.listRegisters.completedPassthrough != 0 {
             hypervisor.unsafelyUnwrapped.reenablePassthrough(vcpu.listRegisters.completedPassthrough)
         }
@@ -66,17 +67,12 @@ enum VirtualInterrupts {
     /// World switch: the outgoing vCPU's interface state into memory, the incoming one's out.
     static func save(_ vcpu: VirtualCPU) {
         syncFromHardware(vcpu)
-        vcpu.vmcr = read_ich_vmcr_el2()
-        vcpu.ap0r0 = read_ich_ap0r0_el2()
-        vcpu.ap1r0 = read_ich_ap1r0_el2()
+        (vcpu.vmcr, vcpu.ap0r0, vcpu.ap1r0) = VirtualCPUInterface.saveControls()
     }
 
     static func restore(_ vcpu: VirtualCPU) {
-        for n in 0..<listRegisterCount { write_ich_lr(Int32(n), vcpu.listRegisters.registers[n].rawValue) }
-        write_ich_vmcr_el2(vcpu.vmcr)
-        write_ich_ap0r0_el2(vcpu.ap0r0)
-        write_ich_ap1r0_el2(vcpu.ap1r0)
-        write_ich_hcr_el2(enable | (vcpu.underflowWanted ? underflowInterrupt : 0))
+        VirtualCPUInterface.restore(count: listRegisterCount, { vcpu.listRegisters.registers[$0] }, vmcr: vcpu.vmcr, group0: vcpu.ap0r0,
+                                    group1: vcpu.ap1r0, hcr: enable | (vcpu.underflowWanted ? underflowInterrupt : 0))
         vcpu.gicDirty = true
     }
 

@@ -57,7 +57,7 @@ final class VirtualMachine {
         self.index = index
         self.manifest = manifest
         self.lifecycle = VMLifecycle(autostart: manifest.autostart)
-        self.gic = VirtualGIC(vcpuCount: vcpuCount)
+        self.gic = VirtualGIC(vcpuCount: vcpuCount, version: VirtualCPUInterface.version)
         self.cntvoff = read_cntpct_el0()
         self.vmid = vmid
         self.hostRAM = hostRAM

@@ -34,7 +34,8 @@ enum EL2MMU {
         let device = EL2Stage1Attributes(memory: .device, executable: false, regime: regime)
         do {
             for r in platform.ram { try table.map(input: r.base.rawValue, output: r.base, size: r.size, attributes: ram) }
-            for r in [platform.uart, platform.gicDistributor, platform.gicRedistributors] {
+            // GICv3: distributor and redistributors; GICv2: distributor, GICC and GICH (GICV is the guests').
+            for r in [platform.uart, platform.gicDistributor, platform.gicRedistributors, platform.gicCPUInterface, platform.gicHypervisorInterface] {
                 guard let r else { continue }
                 let base = alignDown(r.base.rawValue, PageSize.granule)
                 let size = alignUp(r.end.rawValue, PageSize.granule) - base

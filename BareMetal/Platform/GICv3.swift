@@ -5,14 +5,15 @@ import SwiftvisorCore
 /// The physical GICv3, just enough for the hypervisor's own timer interrupt: distributor with
 /// affinity routing, this CPU's redistributor awake, the system-register CPU interface
 /// (Arm GIC Architecture Specification IHI0069, chapters 4 and 12).
-struct InterruptController {
+struct GICv3 {
     let distributor: UInt64
     let redistributor: UInt64   // RD_base of this CPU; SGI_base is 64 KiB above
-
-    static let spurious: UInt32 = 1023
+    /// The core this CPU interface belongs to (SGI target, SPI route).
+    let mpidr: UInt64
 
     init?(platform: HostPlatform, mpidr: UInt64) {
         guard let d = platform.gicDistributor, let r = platform.gicRedistributors else { return nil }
+        self.mpidr = mpidr
         distributor = d.base.rawValue
         // Find this CPU's frame: GICR_TYPER.Affinity_Value (bits 63:32) equals MPIDR Aff3-0.
         let affinity = (mpidr & 0xFF_FFFF) | ((mpidr >> 32 & 0xFF) << 24)
@@ -66,8 +67,8 @@ struct InterruptController {
 
     // Physical SPIs passed through to guests (distributor registers are shared by all cores).
 
-    /// Group 1, priority 0x80, routed to the core with `mpidr`, enabled.
-    func configureSPI(_ intid: UInt32, routeTo mpidr: UInt64) {
+    /// Group 1, priority 0x80, routed to this core, enabled.
+    func configureSPI(_ intid: UInt32) {
         let word = UInt64(intid / 32) * 4, bit: UInt32 = 1 << (intid % 32)
         let group = Self.register32(distributor + 0x80 + word)
         group.store(group.load() | bit)
@@ -87,6 +88,15 @@ struct InterruptController {
     }
 
     /// ICC_IAR1_EL1: the highest-priority pending interrupt, now active.
-    func acknowledge() -> UInt32 { UInt32(truncatingIfNeeded: read_icc_iar1_el1() & 0xFF_FFFF) }
-    func endOfInterrupt(_ intid: UInt32) { write_icc_eoir1_el1(UInt64(intid)) }
+    func acknowledge() -> AcknowledgedInterrupt {
+        let intid = UInt32(truncatingIfNeeded: read_icc_iar1_el1() & 0xFF_FFFF)
+        return AcknowledgedInterrupt(intid: intid, iar: intid)
+    }
+    func endOfInterrupt(_ a: AcknowledgedInterrupt) { write_icc_eoir1_el1(UInt64(a.iar)) }
+
+    /// ICC_SGI1R_EL1 (IHI0069 12.2.23) from whichever core runs this, to this controller's core:
+    /// Aff3.Aff2.Aff1 of the target and its Aff0 as a TargetList bit.
+    func sendSGI(_ intid: UInt32) {
+        send_physical_sgi(UInt64(intid), mpidr)
+    }
 }

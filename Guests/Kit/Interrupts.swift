@@ -2,9 +2,20 @@ import _Volatile
 import CGuest
 import SwiftvisorCore
 
-/// A minimal GICv3 driver for test guests: the distributor and this vCPU's redistributor
-/// through MMIO, the CPU interface through ICC_* system registers (IHI0069 chapter 4).
+/// A minimal GIC driver for test guests, for the GIC the hypervisor gives them (the host's):
+/// a GICv3 (distributor and this vCPU's redistributor through MMIO, the CPU interface through
+/// ICC_* system registers, IHI0069 chapter 4) or a GICv2 (distributor with banked registers
+/// for INTIDs 0-31, GICD_SGIR, and the memory-mapped CPU interface GICC, IHI0048B chapter 4).
+/// The same guest binary runs on both.
 public enum Interrupts {
+    /// GICD_PIDR2.ArchRev (bits 7:4) at 0xFE8 of a GICv2 distributor reads 2 (a GICv3
+    /// distributor has its PIDR2 at 0xFFE8 and nothing at 0xFE8).
+    nonisolated(unsafe) public static let isGICv2: Bool =
+        register32(GuestMachine.gicDistributor.base.rawValue + 0xFE8).load() >> 4 & 0xF == 2
+
+    static var gicd: UInt64 { GuestMachine.gicDistributor.base.rawValue }
+    static var gicc: UInt64 { GuestMachine.gicCPUInterface.base.rawValue }
+
     /// Called for each acknowledged INTID, with interrupts masked; one slot per vCPU (by Aff0),
     /// allocated once: vCPUs run in parallel, and each writes only its own slot (a shared
     /// Swift array would be copied on write, racing with the other vCPUs).
@@ -32,6 +43,13 @@ public enum Interrupts {
     /// vCPU 0 must call it before starting the others.
     public static func start(cpu: Int) {
         _ = handlers
+        if isGICv2 {
+            // Interrupts stay in Group 0 (IGROUPR reset value), signalled as IRQs.
+            if cpu == 0 { register32(gicd).store(1) }      // GICD_CTLR.EnableGrp0
+            register32(gicc + 0x004).store(0xFF)            // GICC_PMR
+            register32(gicc).store(1)                       // GICC_CTLR.EnableGrp0
+            return
+        }
         write_icc_sre_el1(1)                                             // system-register interface
         if cpu == 0 { register32(GuestMachine.gicDistributor.base.rawValue).store(1 << 1) }  // EnableGrp1
         let rd = redistributor(cpu: cpu)
@@ -42,7 +60,15 @@ public enum Interrupts {
         write_icc_igrpen1_el1(1)
     }
 
+    /// An SGI or PPI of the calling vCPU (`cpu`): `priority`, enabled.
     public static func enable(_ intid: UInt32, cpu: Int, priority: UInt8 = 0xA0) {
+        if isGICv2 {
+            // GICD_IPRIORITYR<n> and GICD_ISENABLER0 are banked: the calling vCPU's own.
+            let word = gicd + 0x400 + UInt64(intid & ~3), shift = (intid & 3) * 8
+            register32(word).store(register32(word).load() & ~(0xFF << shift) | UInt32(priority) << shift)
+            register32(gicd + 0x100).store(1 << intid)
+            return
+        }
         let rd = redistributor(cpu: cpu)
         let word = rd + 0x1_0400 + UInt64(intid & ~3)
         var v = register32(word).load()
@@ -54,8 +80,15 @@ public enum Interrupts {
 
     /// An SPI through the distributor: Group 1, `priority`, routed to vCPU `cpu`, enabled.
     public static func enableSPI(_ intid: UInt32, cpu: Int, priority: UInt8 = 0xA0) {
-        let gicd = GuestMachine.gicDistributor.base.rawValue
         let word = UInt64(intid / 32) * 4, bit: UInt32 = 1 << (intid % 32)
+        if isGICv2 {
+            let p = gicd + 0x400 + UInt64(intid & ~3), shift = (intid & 3) * 8
+            register32(p).store(register32(p).load() & ~(0xFF << shift) | UInt32(priority) << shift)
+            // GICD_ITARGETSR<n>: one byte per INTID, a CPU mask.
+            VolatileMappedRegister<UInt8>(unsafeBitPattern: UInt(gicd + 0x800 + UInt64(intid))).store(1 << UInt8(cpu))
+            register32(gicd + 0x100 + word).store(bit)
+            return
+        }
         register32(gicd + 0x80 + word).store(register32(gicd + 0x80 + word).load() | bit)
         let p = gicd + 0x400 + UInt64(intid & ~3), shift = (intid & 3) * 8
         register32(p).store(register32(p).load() & ~(0xFF << shift) | UInt32(priority) << shift)
@@ -63,19 +96,38 @@ public enum Interrupts {
         register32(gicd + 0x100 + word).store(bit)
     }
 
-    /// ICC_SGI1R_EL1 with a TargetList of vCPUs (Aff0).
+    /// ICC_SGI1R_EL1 with a TargetList of vCPUs (Aff0), or GICD_SGIR with a CPUTargetList.
     public static func sendSGI(_ intid: UInt32, toCPUs mask: UInt16) {
+        if isGICv2 {
+            dsb_ish()
+            register32(gicd + 0xF00).store(UInt32(mask & 0xFF) << 16 | intid)
+            return
+        }
         write_icc_sgi1r_el1(UInt64(intid) << 24 | UInt64(mask))
+    }
+
+    /// ICC_IAR1_EL1 or GICC_IAR: the interrupt taken (>= 1020: none). On a GICv2 the value
+    /// also names an SGI's sender (bits 12:10); give it back whole to `endOfInterrupt`.
+    public static func acknowledge() -> UInt32 {
+        if isGICv2 { return register32(gicc + 0x00C).load() }
+        return UInt32(truncatingIfNeeded: read_icc_iar1_el1() & 0xFF_FFFF)
+    }
+
+    /// ICC_EOIR1_EL1 or GICC_EOIR: priority drop and deactivation (EOImode 0).
+    public static func endOfInterrupt(_ iar: UInt32) {
+        if isGICv2 { register32(gicc + 0x010).store(iar); return }
+        write_icc_eoir1_el1(UInt64(iar))
     }
 }
 
 @_cdecl("guest_irq")
 func guestIRQ() {
     while true {
-        let intid = UInt32(truncatingIfNeeded: read_icc_iar1_el1() & 0xFF_FFFF)
+        let iar = Interrupts.acknowledge()
+        let intid = iar & 0x3FF
         if intid >= 1020 { break }
         Interrupts.handler(intid)
-        write_icc_eoir1_el1(UInt64(intid))
+        Interrupts.endOfInterrupt(iar)
     }
 }
 

@@ -72,7 +72,7 @@ func guestMain(_ dtb: UInt64) {
     report("virtual_ipi_round_trip", ipi / UInt64(rounds))
 
     // Injection latency: from the virtual timer's deadline to the first instruction of the
-    // guest's handler, the vCPU waiting in WFI. Virtual EOI: the guest's ICC_EOIR1_EL1 write.
+    // guest's handler, the vCPU waiting in WFI. Virtual EOI: the guest's ICC_EOIR1_EL1 (GICv2: GICC_EOIR) write.
     Interrupts.enable(InterruptID.virtualTimer, cpu: 0)
     let samples: UInt64 = 500
     Interrupts.handler = { intid in
@@ -101,10 +101,10 @@ func measureEOI(samples: Int, nsPerTick: UInt64) -> UInt64 {
     var total: UInt64 = 0, overhead: UInt64 = 0
     for _ in 0..<samples {
         Interrupts.sendSGI(3, toCPUs: 1)
-        var intid: UInt64 = 1023
-        while intid >= 1020 { intid = read_icc_iar1_el1() & 0xFF_FFFF }
+        var iar: UInt32 = 1023
+        while iar & 0x3FF >= 1020 { iar = Interrupts.acknowledge() }
         let t0 = read_cntvct()
-        write_icc_eoir1_el1(intid)
+        Interrupts.endOfInterrupt(iar)   // ICC_EOIR1_EL1, or GICC_EOIR (the GICV frame) on a GICv2
         total += read_cntvct() - t0
         let t1 = read_cntvct()
         overhead += read_cntvct() - t1

@@ -21,7 +21,7 @@ func guestMain(_ dtb: UInt64) {
         Interrupts.handler = { intid in
             if intid == 1 { pings += 1; Interrupts.sendSGI(2, toCPUs: 1) }
             if intid == 3 {
-                write_icc_eoir1_el1(3)
+                Interrupts.endOfInterrupt(3)
                 _ = smccc_hvc(0x8400_0002, 0, 0, 0)   // PSCI CPU_OFF: does not return
                 Guest.print("CPU_OFF returned")
             }

@@ -92,8 +92,68 @@ extension DeviceTreeTests {
         let empty = HostPlatform()
         XCTAssertEqual(empty.missingEssentials.map { "\($0)" }, [
             "RAM (no memory node with a non-empty reg)",
-            "interrupt controller it knows (an arm,gic-v3 node with distributor and redistributor regions)",
+            "interrupt controller it knows (an arm,gic-v3 node with distributor and redistributor regions, or an arm,gic-400/arm,cortex-a15-gic node with GICD, GICC, GICH and GICV regions)",
             "console UART (/chosen/stdout-path or an arm,pl011 node)",
         ])
+    }
+}
+
+/// GICv2 hosts and guests in device trees.
+final class GICv2DeviceTreeTests: XCTestCase {
+    /// A GIC-400 node as QEMU virt (gic-version=2, virtualization=on) and real boards give it.
+    func host(compatible: String, frames: Int = 4) throws -> HostPlatform {
+        var b = DeviceTreeBuilder()
+        b.beginNode("")
+        b.property("#address-cells", cells: [2]); b.property("#size-cells", cells: [2])
+        b.beginNode("intc@8000000"); b.property("compatible", string: compatible)
+        b.property("interrupts", cells: [1, 9, 0x304])
+        b.property("reg", u64Pairs: Array([0x0800_0000, 0x1_0000, 0x0801_0000, 0x1_0000, 0x0803_0000, 0x1_0000,
+                                           0x0804_0000, 0x1_0000].prefix(2 * frames)))
+        b.endNode()
+        b.endNode()
+        let blob = b.finish()
+        return try blob.withUnsafeBytes { HostPlatform(deviceTree: try DeviceTree(bytes: $0)) }
+    }
+
+    func test_gic400_and_cortex_a15_gic_are_gicv2() throws {
+        for compatible in ["arm,gic-400", "arm,cortex-a15-gic"] {
+            let p = try host(compatible: compatible)
+            XCTAssertEqual(p.gicVersion, .v2, compatible)
+            XCTAssertEqual(p.gicDistributor?.base, HostPhysicalAddress(0x0800_0000))
+            XCTAssertEqual(p.gicCPUInterface?.base, HostPhysicalAddress(0x0801_0000))
+            XCTAssertEqual(p.gicHypervisorInterface?.base, HostPhysicalAddress(0x0803_0000))
+            XCTAssertEqual(p.gicVirtualCPUInterface?.base, HostPhysicalAddress(0x0804_0000))
+            XCTAssertEqual(p.maintenanceINTID, 25)
+            XCTAssertNil(p.gicRedistributors)
+            XCTAssertFalse(p.missingEssentials.contains { "\($0)".hasPrefix("interrupt controller") })
+        }
+    }
+
+    func test_gicv2_without_virtualization_frames_is_missing() throws {
+        let p = try host(compatible: "arm,gic-400", frames: 2)
+        XCTAssertNil(p.gicVersion)
+        XCTAssertTrue(p.missingEssentials.contains { "\($0)".hasPrefix("interrupt controller") })
+    }
+
+    func test_guest_tree_for_a_gicv2_host() throws {
+        let blob = GuestMachine.deviceTree(memoryBytes: 64 << 20, vcpus: 2, bootArguments: "", gic: .v2)
+        try blob.withUnsafeBytes { bytes in
+            let tree = try DeviceTree(bytes: bytes)
+            let gic = try XCTUnwrap(tree.node(path: "/intc@8000000"))
+            XCTAssertTrue(gic.property("compatible")?.containsString("arm,cortex-a15-gic") ?? false)
+            XCTAssertEqual(gic.reg.map(\.address), [0x0800_0000, 0x0801_0000])
+            XCTAssertEqual(gic.reg.map(\.size), [0x1_0000, 0x2000], "GICC is the 8 KiB GICV")
+            XCTAssertEqual(gic.property("interrupts")?.u32(2), 0x304, "maintenance PPI for CPUs 0 and 1, level-high")
+            let timer = try XCTUnwrap(tree.nodes(compatibleWith: "arm,armv8-timer").first)
+            XCTAssertEqual(timer.property("interrupts")?.u32(2), 0x304, "level-low, CPU mask 0b11")
+            let p = HostPlatform(deviceTree: tree)
+            XCTAssertEqual(p.virtualTimerINTID, 27)
+        }
+        // A GICv3 guest's PPI flags carry no CPU mask.
+        let v3 = GuestMachine.deviceTree(memoryBytes: 64 << 20, vcpus: 2, bootArguments: "")
+        try v3.withUnsafeBytes { bytes in
+            let timer = try XCTUnwrap(try DeviceTree(bytes: bytes).nodes(compatibleWith: "arm,armv8-timer").first)
+            XCTAssertEqual(timer.property("interrupts")?.u32(2), 0x104)
+        }
     }
 }

@@ -4,23 +4,36 @@ import XCTest
 
 /// Boots QEMU with the hypervisor and asserts what a user sees: console lines, each guest's
 /// outcome, the verdict. Every test runs on a CPU without VHE (cortex-a57) and with it (max);
-/// the main ones also with the hypervisor in VHE mode (max --vhe, HCR_EL2.E2H = 1).
+/// the main ones also with the hypervisor in VHE mode (max --vhe, HCR_EL2.E2H = 1), and on a
+/// GICv2 host (virt,gic-version=2 with a cortex-a53), whose guests get a GICv2.
 /// On failure the whole console log is attached to the message.
 final class SystemTests: XCTestCase {
     static let cpus = ["cortex-a57", "max"]
-    /// A QEMU CPU model, and whether the hypervisor is asked for E2H = 1 (`--vhe`).
+    /// A QEMU CPU model, whether the hypervisor is asked for E2H = 1 (`--vhe`), and the
+    /// version of `virt`'s GIC.
     struct Machine: CustomStringConvertible {
         var cpu: String
         var vhe = false
-        var description: String { vhe ? cpu + " --vhe" : cpu }
+        var gic = 3
+        var description: String { (vhe ? cpu + " --vhe" : cpu) + (gic == 3 ? "" : " gic-version=\(gic)") }
     }
-    static let machines = [Machine(cpu: "cortex-a57"), Machine(cpu: "max"), Machine(cpu: "max", vhe: true)]
+    static let gicv2 = Machine(cpu: "cortex-a53", gic: 2)
+    /// Every machine, or those whose description contains $SWIFTVISOR_TEST_MACHINE (e.g.
+    /// "gic-version=2": one machine's runs while working on it).
+    static let machines = only([Machine(cpu: "cortex-a57"), Machine(cpu: "max"), Machine(cpu: "max", vhe: true), gicv2])
+    static func only<T: CustomStringConvertible>(_ list: [T]) -> [T] {
+        guard let only = ProcessInfo.processInfo.environment["SWIFTVISOR_TEST_MACHINE"] else { return list }
+        return list.filter { $0.description.contains(only) }
+    }
+    /// A GICv3 machine and the GICv2 one, for the longer Linux runs.
+    static let bothGICs = only([Machine(cpu: "cortex-a57"), gicv2])
     let systems = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Systems")
 
-    func run(_ config: URL, cpu: String, vhe: Bool = false, cores: Int = 2, timeout: Double = 60) throws -> SystemRunner.Outcome {
+    func run(_ config: URL, cpu: String, vhe: Bool = false, gic: Int = 3, cores: Int = 2, timeout: Double = 60) throws -> SystemRunner.Outcome {
         var options = SystemRunner.Options()
         options.cpu = cpu
         options.vhe = vhe
+        options.gicVersion = gic
         options.cores = cores
         options.timeout = timeout
         options.echo = false
@@ -32,7 +45,7 @@ final class SystemTests: XCTestCase {
     func test_demo_guests_print_and_power_off() throws {
         for machine in Self.machines {
             let cpu = machine.description
-            let o = try run(ProjectLayout.current.examples.appendingPathComponent("demo.toml"), cpu: machine.cpu, vhe: machine.vhe)
+            let o = try run(ProjectLayout.current.examples.appendingPathComponent("demo.toml"), cpu: machine.cpu, vhe: machine.vhe, gic: machine.gic)
             XCTAssertEqual(o.verdict, .success, cpu + log(o))
             for (name, text) in [("alpha", "I am alpha"), ("beta", "I am beta")] {
                 let lines = o.report.guestLines[name] ?? []
@@ -43,13 +56,14 @@ final class SystemTests: XCTestCase {
             let mode = machine.vhe ? "VHE present, used (VHE mode, E2H=1"
                 : machine.cpu == "max" ? "VHE present, not used (nVHE mode, E2H=0" : "VHE not present (nVHE mode, E2H=0)"
             XCTAssertTrue(o.lines.contains { $0.contains(mode) }, cpu + log(o))
+            XCTAssertTrue(o.lines.contains { $0.contains("interrupt controller: GICv\(machine.gic), ") }, cpu + log(o))
         }
     }
 
     func test_every_hypercall_answers_as_documented() throws {
         for machine in Self.machines {
             let cpu = machine.description
-            let o = try run(systems.appendingPathComponent("hypercalls.toml"), cpu: machine.cpu, vhe: machine.vhe)
+            let o = try run(systems.appendingPathComponent("hypercalls.toml"), cpu: machine.cpu, vhe: machine.vhe, gic: machine.gic)
             XCTAssertEqual(o.verdict, .success, cpu + log(o))
             let lines = o.report.guestLines["hypercalls"] ?? []
             XCTAssertFalse(lines.contains { $0.hasPrefix("FAIL") }, cpu + log(o))
@@ -60,7 +74,7 @@ final class SystemTests: XCTestCase {
     func test_a_guest_cannot_reach_memory_it_was_not_given() throws {
         for machine in Self.machines {
             let cpu = machine.description
-            let o = try run(systems.appendingPathComponent("isolation.toml"), cpu: machine.cpu, vhe: machine.vhe)
+            let o = try run(systems.appendingPathComponent("isolation.toml"), cpu: machine.cpu, vhe: machine.vhe, gic: machine.gic)
             XCTAssertEqual(o.verdict, .success, cpu + log(o))
             let probe = o.report.guestLines["probe"] ?? []
             XCTAssertTrue(probe.contains("isolation probe: 24 attempts, 0 not refused"), cpu + log(o))
@@ -73,7 +87,7 @@ final class SystemTests: XCTestCase {
     func test_misbehaving_guests_are_contained() throws {
         for machine in Self.machines {
             let cpu = machine.description
-            let o = try run(systems.appendingPathComponent("misbehaving.toml"), cpu: machine.cpu, vhe: machine.vhe, timeout: 20)
+            let o = try run(systems.appendingPathComponent("misbehaving.toml"), cpu: machine.cpu, vhe: machine.vhe, gic: machine.gic, timeout: 20)
             // The spinner never stops, so the run ends by timeout; everything else finished.
             XCTAssertEqual(o.verdict, .timedOut, cpu + log(o))
             XCTAssertNil(o.report.outcomes["spinner"], cpu + log(o))
@@ -94,7 +108,7 @@ final class SystemTests: XCTestCase {
     func test_virtual_interrupts_timers_and_ipis() throws {
         for machine in Self.machines {
             let cpu = machine.description
-            let o = try run(systems.appendingPathComponent("interrupts.toml"), cpu: machine.cpu, vhe: machine.vhe, timeout: 90)
+            let o = try run(systems.appendingPathComponent("interrupts.toml"), cpu: machine.cpu, vhe: machine.vhe, gic: machine.gic, timeout: 90)
             XCTAssertEqual(o.verdict, .success, cpu + log(o))
             let timer = o.report.guestLines["timer"] ?? []
             XCTAssertTrue(timer.contains { $0.hasPrefix("virtual timer: ") && $0.hasSuffix(": ok") }, cpu + log(o))
@@ -109,9 +123,9 @@ final class SystemTests: XCTestCase {
     }
 
     func test_smp_vcpus_spread_over_cores_and_honour_pinning() throws {
-        for (machine, cores) in [(Machine(cpu: "cortex-a57"), 2), (Machine(cpu: "max"), 2), (Machine(cpu: "max", vhe: true), 2),
-                                 (Machine(cpu: "cortex-a57"), 3)] {
-            let o = try run(systems.appendingPathComponent("smp.toml"), cpu: machine.cpu, vhe: machine.vhe, cores: cores, timeout: 90)
+        for (machine, cores) in Self.only([(Machine(cpu: "cortex-a57"), 2), (Machine(cpu: "max"), 2), (Machine(cpu: "max", vhe: true), 2),
+                                           (Machine(cpu: "cortex-a57"), 3), (Self.gicv2, 2)].map { CoreCount(machine: $0.0, cores: $0.1) }).map { ($0.machine, $0.cores) } {
+            let o = try run(systems.appendingPathComponent("smp.toml"), cpu: machine.cpu, vhe: machine.vhe, gic: machine.gic, cores: cores, timeout: 90)
             let what = "\(machine), \(cores) cores"
             XCTAssertEqual(o.verdict, .success, what + log(o))
             XCTAssertTrue(o.lines.contains("swiftvisor: starting 4 guest(s) on \(cores) core(s)"), what + log(o))
@@ -125,10 +139,15 @@ final class SystemTests: XCTestCase {
         }
     }
 
+    struct CoreCount: CustomStringConvertible {
+        var machine: Machine, cores: Int
+        var description: String { "\(machine), \(cores) cores" }
+    }
+
     func test_a_passed_through_device_and_its_interrupt_reach_only_its_guest() throws {
         for machine in Self.machines {
             let cpu = machine.description
-            let o = try run(systems.appendingPathComponent("passthrough.toml"), cpu: machine.cpu, vhe: machine.vhe, timeout: 60)
+            let o = try run(systems.appendingPathComponent("passthrough.toml"), cpu: machine.cpu, vhe: machine.vhe, gic: machine.gic, timeout: 60)
             XCTAssertEqual(o.verdict, .success, cpu + log(o))
             let rtc = o.report.guestLines["rtc"] ?? []
             XCTAssertTrue(rtc.contains("PL031 PeriphID0: 0x31"), "the device's own registers; " + cpu + log(o))
@@ -142,12 +161,16 @@ final class SystemTests: XCTestCase {
     static let linuxTrouble = ["Oops", "rcu_sched self-detected stall", "rcu: INFO", "Unable to handle", "unhandled",
                                "WARNING:", "BUG:", "Kernel panic", "Internal error"]
 
-    func linuxChecks(_ o: SystemRunner.Outcome, guest: String, what: String) {
+    func linuxChecks(_ o: SystemRunner.Outcome, guest: String, what: String, gic: Int = 3) {
         let lines = o.report.guestLines[guest] ?? []
         for bad in Self.linuxTrouble {
             XCTAssertFalse(lines.contains { $0.contains(bad) }, "\(guest) printed '\(bad)'; \(what)" + log(o))
         }
-        XCTAssertTrue(lines.contains { $0.contains("GICv3: CPU0: found redistributor 0") }, what + log(o))
+        if gic == 3 {
+            XCTAssertTrue(lines.contains { $0.contains("GICv3: CPU0: found redistributor 0") }, what + log(o))
+        } else {
+            XCTAssertFalse(lines.contains { $0.contains("GICv3") }, "a GICv2 guest; " + what + log(o))
+        }
         XCTAssertTrue(lines.contains { $0.contains("arch_timer: cp15 timer(s) running at") && $0.contains("(virt)") }, what + log(o))
         XCTAssertTrue(lines.contains { $0.contains("ttyAMA0 at MMIO 0x9000000") }, what + log(o))
         XCTAssertTrue(lines.contains { $0.contains("psci: PSCIv1.1 detected in firmware.") }, what + log(o))
@@ -169,23 +192,26 @@ final class SystemTests: XCTestCase {
         let config = try LinuxSystem.prepare(guests: ["solo"]) { _ in }
         for machine in Self.machines {
             let cpu = machine.description
-            let o = try run(config, cpu: machine.cpu, vhe: machine.vhe, timeout: 240)
+            let o = try run(config, cpu: machine.cpu, vhe: machine.vhe, gic: machine.gic, timeout: 240)
             XCTAssertEqual(o.verdict, .success, cpu + log(o))
-            linuxChecks(o, guest: "solo", what: cpu)
+            linuxChecks(o, guest: "solo", what: cpu, gic: machine.gic)
         }
     }
 
     func test_two_linux_guests_side_by_side() throws {
-        // The full pair on one CPU model (README: CI time); the single guest runs on both.
+        // The full pair on one CPU model per GIC (README: CI time); the single guest runs on all.
         let config = try LinuxSystem.prepare(guests: ["alpha", "beta"]) { _ in }
-        let o = try run(config, cpu: "cortex-a57", timeout: 300)
-        XCTAssertEqual(o.verdict, .success, log(o))
-        for (guest, other) in [("alpha", "beta"), ("beta", "alpha")] {
-            linuxChecks(o, guest: guest, what: "pair")
-            let lines = o.report.guestLines[guest] ?? []
-            XCTAssertTrue(lines.contains("swiftvisor-init: marker file: guest-\(guest)"), log(o))
-            XCTAssertTrue(lines.contains("swiftvisor-init: markers seen: guest-\(guest) "), log(o))
-            XCTAssertFalse(lines.contains { $0.contains("guest-\(other)") }, "\(guest) saw \(other)'s marker" + log(o))
+        for machine in Self.bothGICs {
+            let what = "pair, \(machine)"
+            let o = try run(config, cpu: machine.cpu, gic: machine.gic, timeout: 300)
+            XCTAssertEqual(o.verdict, .success, what + log(o))
+            for (guest, other) in [("alpha", "beta"), ("beta", "alpha")] {
+                linuxChecks(o, guest: guest, what: what, gic: machine.gic)
+                let lines = o.report.guestLines[guest] ?? []
+                XCTAssertTrue(lines.contains("swiftvisor-init: marker file: guest-\(guest)"), what + log(o))
+                XCTAssertTrue(lines.contains("swiftvisor-init: markers seen: guest-\(guest) "), what + log(o))
+                XCTAssertFalse(lines.contains { $0.contains("guest-\(other)") }, "\(guest) saw \(other)'s marker; " + what + log(o))
+            }
         }
     }
 
@@ -223,9 +249,10 @@ final class SystemTests: XCTestCase {
         func answer(_ line: String) -> String? { lock.lock(); defer { lock.unlock() }; return script(self, line) }
     }
 
-    func runTyping(_ config: URL, cpu: String, _ typist: Typist) throws -> SystemRunner.Outcome {
+    func runTyping(_ config: URL, cpu: String, gic: Int = 3, _ typist: Typist) throws -> SystemRunner.Outcome {
         var options = SystemRunner.Options()
         options.cpu = cpu
+        options.gicVersion = gic
         options.timeout = 240
         options.echo = false
         options.input = .respond { typist.answer($0) }
@@ -234,14 +261,15 @@ final class SystemTests: XCTestCase {
 
     func test_a_linux_shell_driven_through_the_console() throws {
         let config = try LinuxSystem.prepare(guests: ["shell"], shell: true) { _ in }
-        for cpu in Self.cpus {
+        for machine in Self.only(Self.cpus.map { Machine(cpu: $0) } + [Self.gicv2]) {
+            let cpu = machine.description
             let typist = Typist { _, line in
                 if line == "shell | swiftvisor-init: done" {
                     return "uname -a; grep -c ^processor /proc/cpuinfo; grep -c arch_timer /proc/interrupts; echo typed-$((6*7))\n"
                 }
                 return line == "shell | typed-42" ? "poweroff -f\n" : nil
             }
-            let o = try runTyping(config, cpu: cpu, typist)
+            let o = try runTyping(config, cpu: machine.cpu, gic: machine.gic, typist)
             XCTAssertEqual(o.verdict, .success, cpu + log(o))
             let lines = o.report.guestLines["shell"] ?? []
             // The answers to what was typed (the echoed command line itself has "$((6*7))").
@@ -249,44 +277,46 @@ final class SystemTests: XCTestCase {
             XCTAssertTrue(lines.contains("2"), "2 processors; " + cpu + log(o))
             XCTAssertTrue(lines.contains("1"), "one arch_timer line in /proc/interrupts; " + cpu + log(o))
             XCTAssertTrue(lines.contains("typed-42"), cpu + log(o))
-            linuxChecks(o, guest: "shell", what: cpu)
+            linuxChecks(o, guest: "shell", what: cpu, gic: machine.gic)
         }
     }
 
     func test_console_input_switches_between_guests_and_the_hypervisor() throws {
         let config = try LinuxSystem.prepare(guests: ["alpha", "beta"], shell: true) { _ in }
         let escape = "\u{1D}"   // Ctrl-]: the hypervisor console
-        let typist = Typist { t, line in
-            switch (t.step, line) {
-            case (0, "alpha | swiftvisor-init: done"), (0, "beta | swiftvisor-init: done"):
-                t.step = line.hasPrefix("alpha") ? 1 : 2; return nil
-            case (1, "beta | swiftvisor-init: done"), (2, "alpha | swiftvisor-init: done"):
-                // Input starts with alpha; alpha also tries to forge a hypervisor message (a
-                // DLE 'h' stream switch): its DLE is doubled, so the line stays alpha's.
-                t.step = 3; return "printf '\\020hswiftvisor: guest FORGED\\n'; echo in-$((1+1))-alpha\n"
-            case (3, let l) where l.hasSuffix("in-2-alpha") && l.hasPrefix("alpha | "):
-                t.step = 4; return escape + "console beta\necho in-$((1+2))-beta\n"  // now beta
-            case (4, let l) where l.hasSuffix("in-3-beta") && l.hasPrefix("beta | "):
-                t.step = 5; return escape + "list\n"                               // the hypervisor console
-            case (5, let l) where l.hasPrefix("swiftvisor: beta ") && (l.hasSuffix("running") || l.hasSuffix("blocked")):
-                t.step = 6; return "console alpha\npoweroff -f\n"                  // back to alpha
-            case (6, let l) where l.hasPrefix("swiftvisor: guest 'alpha' shut down"):
-                t.step = 7; return escape + "console beta\npoweroff -f\n"          // then beta
-            default: return nil
+        for machine in Self.bothGICs {
+            let typist = Typist { t, line in
+                switch (t.step, line) {
+                case (0, "alpha | swiftvisor-init: done"), (0, "beta | swiftvisor-init: done"):
+                    t.step = line.hasPrefix("alpha") ? 1 : 2; return nil
+                case (1, "beta | swiftvisor-init: done"), (2, "alpha | swiftvisor-init: done"):
+                    // Input starts with alpha; alpha also tries to forge a hypervisor message (a
+                    // DLE 'h' stream switch): its DLE is doubled, so the line stays alpha's.
+                    t.step = 3; return "printf '\\020hswiftvisor: guest FORGED\\n'; echo in-$((1+1))-alpha\n"
+                case (3, let l) where l.hasSuffix("in-2-alpha") && l.hasPrefix("alpha | "):
+                    t.step = 4; return escape + "console beta\necho in-$((1+2))-beta\n"  // now beta
+                case (4, let l) where l.hasSuffix("in-3-beta") && l.hasPrefix("beta | "):
+                    t.step = 5; return escape + "list\n"                               // the hypervisor console
+                case (5, let l) where l.hasPrefix("swiftvisor: beta ") && (l.hasSuffix("running") || l.hasSuffix("blocked")):
+                    t.step = 6; return "console alpha\npoweroff -f\n"                  // back to alpha
+                case (6, let l) where l.hasPrefix("swiftvisor: guest 'alpha' shut down"):
+                    t.step = 7; return escape + "console beta\npoweroff -f\n"          // then beta
+                default: return nil
+                }
             }
+            let o = try runTyping(config, cpu: machine.cpu, gic: machine.gic, typist)
+            XCTAssertEqual(o.verdict, .success, "\(machine)" + log(o))
+            let alpha = o.report.guestLines["alpha"] ?? [], beta = o.report.guestLines["beta"] ?? []
+            XCTAssertTrue(alpha.contains { $0.hasSuffix("in-2-alpha") } && !beta.contains { $0.hasSuffix("in-2-alpha") }, "\(machine)" + log(o))
+            XCTAssertTrue(beta.contains { $0.hasSuffix("in-3-beta") } && !alpha.contains { $0.hasSuffix("in-3-beta") }, "\(machine)" + log(o))
+            XCTAssertTrue(o.lines.contains("swiftvisor: input goes to guest 'beta'"), "\(machine)" + log(o))
+            XCTAssertFalse(o.lines.contains("swiftvisor: guest FORGED"), "a guest forged a hypervisor line; \(machine)" + log(o))
+            XCTAssertTrue(alpha.contains("?hswiftvisor: guest FORGED"), "\(machine)" + log(o))
+            XCTAssertTrue(o.lines.contains { $0.hasPrefix("swiftvisor: Name ") && $0.hasSuffix("State") }, "\(machine)" + log(o))
+            // A shell waiting for input is blocked (all its vCPUs in WFI); one printing is running.
+            XCTAssertTrue(o.lines.contains { $0.hasPrefix("swiftvisor: alpha ") && $0.contains(" 2       256 ")
+                && ($0.hasSuffix("running") || $0.hasSuffix("blocked")) }, "\(machine)" + log(o))
         }
-        let o = try runTyping(config, cpu: "cortex-a57", typist)
-        XCTAssertEqual(o.verdict, .success, log(o))
-        let alpha = o.report.guestLines["alpha"] ?? [], beta = o.report.guestLines["beta"] ?? []
-        XCTAssertTrue(alpha.contains { $0.hasSuffix("in-2-alpha") } && !beta.contains { $0.hasSuffix("in-2-alpha") }, log(o))
-        XCTAssertTrue(beta.contains { $0.hasSuffix("in-3-beta") } && !alpha.contains { $0.hasSuffix("in-3-beta") }, log(o))
-        XCTAssertTrue(o.lines.contains("swiftvisor: input goes to guest 'beta'"), log(o))
-        XCTAssertFalse(o.lines.contains("swiftvisor: guest FORGED"), "a guest forged a hypervisor line" + log(o))
-        XCTAssertTrue(alpha.contains("?hswiftvisor: guest FORGED"), log(o))
-        XCTAssertTrue(o.lines.contains { $0.hasPrefix("swiftvisor: Name ") && $0.hasSuffix("State") }, log(o))
-        // A shell waiting for input is blocked (all its vCPUs in WFI); one printing is running.
-        XCTAssertTrue(o.lines.contains { $0.hasPrefix("swiftvisor: alpha ") && $0.contains(" 2       256 ")
-            && ($0.hasSuffix("running") || $0.hasSuffix("blocked")) }, log(o))
     }
 
     func test_pinning_to_a_missing_core_is_rejected() throws {

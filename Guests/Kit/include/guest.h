@@ -30,6 +30,7 @@ static inline int64_t hvc_unknown_immediate(void) {
 }
 
 static inline uint64_t read_cntvct(void) { uint64_t v; __asm__ volatile("isb; mrs %0, cntvct_el0" : "=r"(v)); return v; }
+static inline void dsb_ish(void) { __asm__ volatile("dsb ish" ::: "memory"); }
 static inline uint64_t read_cntfrq(void) { uint64_t v; __asm__ volatile("mrs %0, cntfrq_el0" : "=r"(v)); return v; }
 static inline uint64_t read_mpidr(void) { uint64_t v; __asm__ volatile("mrs %0, mpidr_el1" : "=r"(v)); return v; }
 

@@ -9,6 +9,9 @@ public enum GuestMachine {
     @inlinable public static func gicRedistributors(vcpus: Int) -> AddressRange<GuestPhysicalAddress> {
         .init(base: gicRedistributorBase, size: UInt64(vcpus) * VirtualGIC.redistributorStride)
     }
+    /// GICv2 CPU interface (GICC) at QEMU `virt`'s address: a guest on a GICv2 host finds the
+    /// hardware's virtual CPU interface (GICV, 8 KiB: GICV_DIR is in the second page) here.
+    @inlinable public static var gicCPUInterface: AddressRange<GuestPhysicalAddress> { AddressRange(base: GuestPhysicalAddress(0x0801_0000), size: 0x2000) }
     static let gicPhandle: UInt32 = 0x8001
     /// UART interrupt: SPI 1, level-high (as QEMU `virt` describes it).
     public static let uartSPI: UInt32 = 1
@@ -17,7 +20,10 @@ public enum GuestMachine {
 
     /// The device tree handed to a guest in x0.
     public static func deviceTree(memoryBytes: UInt64, vcpus: Int, bootArguments: String,
-                                  initrd: AddressRange<GuestPhysicalAddress>? = nil) -> [UInt8] {
+                                  initrd: AddressRange<GuestPhysicalAddress>? = nil, gic: GICVersion = .v3) -> [UInt8] {
+        // GICv2 PPI specifiers carry the mask of CPUs the PPI is wired to in bits 15:8
+        // (devicetree binding arm,gic); a GICv3's have none.
+        let ppiCPUs: UInt32 = gic == .v2 ? UInt32((1 << min(vcpus, 8)) - 1) << 8 : 0
         var b = DeviceTreeBuilder()
         b.beginNode("")
         b.property("compatible", strings: ["linux,dummy-virt", "swiftvisor,guest"])
@@ -54,13 +60,22 @@ public enum GuestMachine {
         b.endNode()
 
         b.beginNode("intc@8000000")
-        b.property("compatible", string: "arm,gic-v3")
-        b.property("#interrupt-cells", cells: [3])
-        b.emptyProperty("interrupt-controller")
-        b.property("#redistributor-regions", cells: [1])
-        let redistributors = gicRedistributors(vcpus: vcpus)
-        b.property("reg", u64Pairs: [gicDistributor.base.rawValue, gicDistributor.size, redistributors.base.rawValue, redistributors.size])
-        b.property("interrupts", cells: [1, 9, 4])   // maintenance: PPI 9, level-high
+        switch gic {
+        case .v3:
+            b.property("compatible", string: "arm,gic-v3")
+            b.property("#interrupt-cells", cells: [3])
+            b.emptyProperty("interrupt-controller")
+            b.property("#redistributor-regions", cells: [1])
+            let redistributors = gicRedistributors(vcpus: vcpus)
+            b.property("reg", u64Pairs: [gicDistributor.base.rawValue, gicDistributor.size, redistributors.base.rawValue, redistributors.size])
+        case .v2:
+            // As QEMU virt describes its GICv2 to Linux; GICC is the hardware's GICV.
+            b.property("compatible", string: "arm,cortex-a15-gic")
+            b.property("#interrupt-cells", cells: [3])
+            b.emptyProperty("interrupt-controller")
+            b.property("reg", u64Pairs: [gicDistributor.base.rawValue, gicDistributor.size, gicCPUInterface.base.rawValue, gicCPUInterface.size])
+        }
+        b.property("interrupts", cells: [1, 9, 4 | ppiCPUs])   // maintenance: PPI 9, level-high
         b.property("phandle", cells: [gicPhandle])
         b.endNode()
 
@@ -75,7 +90,8 @@ public enum GuestMachine {
         b.beginNode("timer")
         b.property("compatible", strings: ["arm,armv8-timer", "arm,armv7-timer"])
         // PPIs 13, 14, 11, 10 (secure, non-secure, virtual, hypervisor), level-low.
-        b.property("interrupts", cells: [1, 13, 0x104, 1, 14, 0x104, 1, 11, 0x104, 1, 10, 0x104])
+        let low = 0x104 | ppiCPUs
+        b.property("interrupts", cells: [1, 13, low, 1, 14, low, 1, 11, low, 1, 10, low])
         b.emptyProperty("always-on")
         b.endNode()
 

@@ -6,8 +6,16 @@ public struct HostPlatform {
     public var uart: AddressRange<HostPhysicalAddress>?
     /// INTID of the console UART's interrupt (its node's first `interrupts` entry).
     public var uartINTID: UInt32?
+    /// The GIC architecture of the host's interrupt controller node.
+    public var gicVersion: GICVersion?
     public var gicDistributor: AddressRange<HostPhysicalAddress>?
+    /// GICv3: the redistributor region.
     public var gicRedistributors: AddressRange<HostPhysicalAddress>?
+    /// GICv2: the CPU interface (GICC), virtual interface control (GICH) and virtual CPU
+    /// interface (GICV) frames, the node's second to fourth `reg` entries.
+    public var gicCPUInterface: AddressRange<HostPhysicalAddress>?
+    public var gicHypervisorInterface: AddressRange<HostPhysicalAddress>?
+    public var gicVirtualCPUInterface: AddressRange<HostPhysicalAddress>?
     /// INTID of the EL2 physical timer (CNTHP), from the timer node's fourth interrupt.
     public var hypervisorTimerINTID: UInt32?
     /// INTID of the EL1 virtual timer, from the timer node's third interrupt.
@@ -39,12 +47,23 @@ public struct HostPlatform {
 
         if let gic = dt.nodes(compatibleWith: "arm,gic-v3").first {
             let regs = gic.reg
-            if let ints = gic.property("interrupts"), let type = ints.u32(0), let number = ints.u32(1) {
-                maintenanceINTID = type == 1 ? number + 16 : number + 32
-            }
+            maintenanceINTID = Self.firstINTID(gic)
             if regs.count >= 2 {
+                gicVersion = .v3
                 gicDistributor = .init(base: HostPhysicalAddress(regs[0].address), size: regs[0].size)
                 gicRedistributors = .init(base: HostPhysicalAddress(regs[1].address), size: regs[1].size)
+            }
+        } else if let gic = Self.gicv2Node(dt) {
+            // reg = <GICD, GICC, GICH, GICV> (devicetree binding arm,gic; GICH and GICV only
+            // with the virtualization extensions, which swiftvisor needs).
+            let regs = gic.reg
+            maintenanceINTID = Self.firstINTID(gic)
+            if regs.count >= 4 {
+                gicVersion = .v2
+                gicDistributor = .init(base: HostPhysicalAddress(regs[0].address), size: regs[0].size)
+                gicCPUInterface = .init(base: HostPhysicalAddress(regs[1].address), size: regs[1].size)
+                gicHypervisorInterface = .init(base: HostPhysicalAddress(regs[2].address), size: regs[2].size)
+                gicVirtualCPUInterface = .init(base: HostPhysicalAddress(regs[3].address), size: regs[3].size)
             }
         }
         // interrupts = <secure-phys, non-secure-phys, virt, hyp>, 3 cells each (type, number, flags).
@@ -75,11 +94,26 @@ public struct HostPlatform {
     public var missingEssentials: [StaticString] {
         var missing: [StaticString] = []
         if !ram.contains(where: { $0.size > 0 }) { missing.append("RAM (no memory node with a non-empty reg)") }
-        if gicDistributor == nil || gicRedistributors == nil {
-            missing.append("interrupt controller it knows (an arm,gic-v3 node with distributor and redistributor regions)")
+        if gicVersion == nil {
+            missing.append("interrupt controller it knows (an arm,gic-v3 node with distributor and redistributor regions, or an arm,gic-400/arm,cortex-a15-gic node with GICD, GICC, GICH and GICV regions)")
         }
         if uart == nil { missing.append("console UART (/chosen/stdout-path or an arm,pl011 node)") }
         return missing
+    }
+
+    /// Compatible strings of GICv2 nodes with virtualization extensions: the GIC-400 of real
+    /// boards and what QEMU `virt` (gic-version=2) calls its GICv2.
+    static let gicv2Compatibles = ["arm,gic-400", "arm,cortex-a15-gic", "arm,cortex-a7-gic"]
+
+    static func gicv2Node(_ dt: DeviceTree) -> DeviceTreeNode? {
+        for c in gicv2Compatibles { if let n = dt.nodes(compatibleWith: c).first { return n } }
+        return nil
+    }
+
+    /// The INTID of a node's first `interrupts` entry (type 1 = PPI, else SPI).
+    static func firstINTID(_ node: DeviceTreeNode) -> UInt32? {
+        guard let ints = node.property("interrupts"), let type = ints.u32(0), let number = ints.u32(1) else { return nil }
+        return type == 1 ? number + 16 : number + 32
     }
 
     /// The value of `key=` in the boot arguments, parsed as a hexadecimal or decimal number.

@@ -6,7 +6,7 @@
 public enum EmulatedDevice: Equatable {
     /// The PL011 UART (`PL011`).
     case uart
-    /// The GICv3 distributor (`VirtualGIC.distributorAccess`).
+    /// The GIC distributor (`VirtualGIC.distributorAccess`, or `gicv2DistributorAccess` for a GICv2 guest).
     case gicDistributor
     /// The GICv3 redistributor frame pair of vCPU `frame` (`VirtualGIC.redistributorAccess`).
     case gicRedistributor(frame: Int)

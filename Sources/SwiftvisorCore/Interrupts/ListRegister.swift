@@ -1,4 +1,6 @@
-/// ICH_LR<n>_EL2, a List Register of the virtual CPU interface (IHI0069 12.4.6).
+/// A List Register of the virtual CPU interface, kept in the GICv3 ICH_LR<n>_EL2 layout
+/// (IHI0069 12.4.6), which is the hardware's own on a GICv3; a GICv2's 32-bit GICH_LR<n>
+/// converts to and from it (`ListRegister+GICv2.swift`).
 public struct ListRegister: Equatable {
     public var rawValue: UInt64
     public init(rawValue: UInt64) { self.rawValue = rawValue }
@@ -12,11 +14,18 @@ public struct ListRegister: Equatable {
     /// Priority, bits 55:48.
     public var priority: UInt8 { UInt8(truncatingIfNeeded: rawValue >> 48) }
 
-    /// A pending Group 1 interrupt (Group bit 60), not linked to a physical one (HW = 0).
-    /// With `notifyOnCompletion`, EOI (bit 41) asks for a maintenance interrupt when the guest
-    /// deactivates it.
-    public static func pending(_ intid: UInt32, priority: UInt8, notifyOnCompletion: Bool = false) -> ListRegister {
-        ListRegister(rawValue: State.pending.rawValue << 62 | 1 << 60 | UInt64(priority) << 48
+    /// Group, bit 60: Group 1 (a GICv3 guest's interrupts; a GICv2 guest's as IGROUPR says).
+    public var group1: Bool { rawValue & 1 << 60 != 0 }
+    /// HW, bit 61: linked to a physical interrupt (never set by swiftvisor).
+    public var hardware: Bool { rawValue & 1 << 61 != 0 }
+    /// EOI, bit 41 (HW = 0): a maintenance interrupt when the guest deactivates it.
+    public var notifiesOnCompletion: Bool { !hardware && rawValue & 1 << 41 != 0 }
+
+    /// A pending interrupt of group `group1` (Group bit 60), not linked to a physical one
+    /// (HW = 0). With `notifyOnCompletion`, EOI (bit 41) asks for a maintenance interrupt when
+    /// the guest deactivates it.
+    public static func pending(_ intid: UInt32, priority: UInt8, group1: Bool = true, notifyOnCompletion: Bool = false) -> ListRegister {
+        ListRegister(rawValue: State.pending.rawValue << 62 | (group1 ? 1 << 60 : 0) | UInt64(priority) << 48
                      | (notifyOnCompletion ? 1 << 41 : 0) | UInt64(intid))
     }
 
@@ -94,8 +103,9 @@ public struct ListRegisterFile: Equatable {
 
     private mutating func load(_ i: (intid: UInt32, priority: UInt8), into slot: Int, _ gic: inout VirtualGIC, vcpu: Int) {
         gic.moveToListRegister(i.intid, vcpu: vcpu)
-        registers[slot] = .pending(i.intid, priority: i.priority,
-                                   notifyOnCompletion: gic.state(i.intid, vcpu: vcpu)?.passthrough ?? false)
+        let s = gic.state(i.intid, vcpu: vcpu)
+        registers[slot] = .pending(i.intid, priority: i.priority, group1: s?.group1 ?? true,
+                                   notifyOnCompletion: s?.passthrough ?? false)
         owners[slot] = i.intid
         changed |= 1 << UInt16(slot)
     }

@@ -112,7 +112,7 @@ extension VirtualGIC {
         vcpu != nil ? 0 : UInt32(byteOffset / 4 * 32)
     }
 
-    private func bitmap(_ byteOffset: UInt64, private vcpu: Int?, _ bit: (VirtualInterruptState) -> Bool) -> UInt32 {
+    func bitmap(_ byteOffset: UInt64, private vcpu: Int?, _ bit: (VirtualInterruptState) -> Bool) -> UInt32 {
         let first = firstINTID(byteOffset, private: vcpu)
         guard vcpu != nil || first >= 32 else { return 0 }   // private banks live in the redistributor
         var v: UInt32 = 0
@@ -122,7 +122,7 @@ extension VirtualGIC {
         return v
     }
 
-    private mutating func setBitmap(_ byteOffset: UInt64, _ value: UInt32, private vcpu: Int?, onlySet: Bool = false,
+    mutating func setBitmap(_ byteOffset: UInt64, _ value: UInt32, private vcpu: Int?, onlySet: Bool = false,
                                     _ apply: (inout VirtualInterruptState, Bool) -> Void) {
         let first = firstINTID(byteOffset, private: vcpu)
         guard vcpu != nil || first >= 32 else { return }
@@ -133,7 +133,7 @@ extension VirtualGIC {
         }
     }
 
-    private func priorities(_ byteOffset: UInt64, private vcpu: Int?) -> UInt32 {
+    func priorities(_ byteOffset: UInt64, private vcpu: Int?) -> UInt32 {
         let first = UInt32(byteOffset & ~3)
         guard vcpu != nil || first >= 32 else { return 0 }
         var v: UInt32 = 0
@@ -141,7 +141,7 @@ extension VirtualGIC {
         return v
     }
 
-    private mutating func setPriorities(_ byteOffset: UInt64, _ value: UInt32, private vcpu: Int?) {
+    mutating func setPriorities(_ byteOffset: UInt64, _ value: UInt32, private vcpu: Int?) {
         let first = UInt32(byteOffset & ~3)
         guard vcpu != nil || first >= 32 else { return }
         for i in 0..<4 {
@@ -150,7 +150,7 @@ extension VirtualGIC {
         }
     }
 
-    private func configuration(_ byteOffset: UInt64, private vcpu: Int?) -> UInt32 {
+    func configuration(_ byteOffset: UInt64, private vcpu: Int?) -> UInt32 {
         let first = UInt32(byteOffset / 4 * 16)
         guard vcpu != nil || first >= 32 else { return 0 }
         var v: UInt32 = 0
@@ -158,7 +158,7 @@ extension VirtualGIC {
         return v
     }
 
-    private mutating func setConfiguration(_ byteOffset: UInt64, _ value: UInt32, private vcpu: Int?) {
+    mutating func setConfiguration(_ byteOffset: UInt64, _ value: UInt32, private vcpu: Int?) {
         let first = UInt32(byteOffset / 4 * 16)
         guard first >= 16 else { return }   // SGIs are always edge-triggered
         for i in 0..<16 {
@@ -166,7 +166,7 @@ extension VirtualGIC {
         }
     }
 
-    private func kickAll() -> Effect {
+    func kickAll() -> Effect {
         var e = Effect()
         e.kick = Array(0..<vcpuCount)
         return e

@@ -1,7 +1,10 @@
-/// One VM's virtual GICv3 distributor and redistributors as the guest programs them through
-/// MMIO (IHI0069 chapter 12). The CPU interface is the hardware's (ICH_* list registers); this
-/// model decides which interrupts are pending for which vCPU. No hardware access here.
+/// One VM's virtual GIC distributor (and, for a GICv3, redistributors) as the guest programs
+/// them through MMIO: a GICv3 (IHI0069 chapter 12) or a GICv2 (IHI0048B chapter 4,
+/// `VirtualGIC+GICv2.swift`), as the host has. The CPU interface is the hardware's (list
+/// registers); this model decides which interrupts are pending for which vCPU. No hardware
+/// access here.
 public struct VirtualGIC {
+    public let version: GICVersion
     public let vcpuCount: Int
     /// Number of SPIs (a multiple of 32).
     public let spiCount: Int
@@ -9,7 +12,8 @@ public struct VirtualGIC {
     public internal(set) var distributorControl: UInt32 = 1 << 4
     var privates: [[VirtualInterruptState]]
     var spis: [VirtualInterruptState]
-    /// GICD_IROUTER<n>: target vCPU of each SPI (Aff0), IRM=0 only.
+    /// GICD_IROUTER<n>: target vCPU of each SPI (Aff0), IRM=0 only. On a GICv2 the lowest
+    /// vCPU GICD_ITARGETSR<n> names (-1: none).
     var spiRoute: [Int]
     /// GICR_WAKER.ProcessorSleep per vCPU.
     var processorSleep: [Bool]
@@ -17,19 +21,29 @@ public struct VirtualGIC {
     /// SPIs every guest's distributor offers: INTIDs 32-63 (QEMU virt's devices use SPIs 0-31).
     public static let defaultSPICount = 32
 
-    public init(vcpuCount: Int, spiCount: Int = defaultSPICount) {
+    public init(vcpuCount: Int, spiCount: Int = defaultSPICount, version: GICVersion = .v3) {
+        self.version = version
         self.vcpuCount = vcpuCount
         self.spiCount = spiCount
         var sgiDefaults = VirtualInterruptState()
         sgiDefaults.edgeTriggered = true
         privates = Array(repeating: Array(repeating: VirtualInterruptState(), count: InterruptID.privateCount), count: vcpuCount)
         for v in 0..<vcpuCount { for i in 0..<InterruptID.sgiCount { privates[v][i] = sgiDefaults } }
-        spis = Array(repeating: VirtualInterruptState(), count: spiCount)
+        var spiDefaults = VirtualInterruptState()
+        spiDefaults.targets = version == .v2 ? 1 : 0   // GICv2: CPU 0, as spiRoute
+        spis = Array(repeating: spiDefaults, count: spiCount)
         spiRoute = Array(repeating: 0, count: spiCount)
         processorSleep = Array(repeating: true, count: vcpuCount)
     }
 
     public var group1Enabled: Bool { distributorControl & 0b10 != 0 }
+    /// GICv2 GICD_CTLR.EnableGrp0 (bit 0): a GICv2 guest's interrupts are Group 0 unless it
+    /// sets IGROUPR (Linux does not). A GICv3 guest has no Group 0 (it is secure there).
+    public var group0Enabled: Bool { version == .v2 && distributorControl & 1 != 0 }
+
+    /// Whether the group `s` belongs to is enabled in the distributor.
+    @inline(__always)
+    func groupEnabled(_ s: VirtualInterruptState) -> Bool { s.group1 ? group1Enabled : group0Enabled }
 
     /// The state of `intid` as seen from `vcpu` (private interrupts are per vCPU).
     public func state(_ intid: UInt32, vcpu: Int) -> VirtualInterruptState? {
@@ -54,24 +68,34 @@ public struct VirtualGIC {
     public mutating func raise(_ intid: UInt32, vcpu: Int) -> Int? {
         guard let s = state(intid, vcpu: vcpu) else { return nil }
         update(intid, vcpu: vcpu) { $0.pending = true }
-        return s.enabled && s.group1 && group1Enabled ? target(of: intid, vcpu: vcpu) : nil
+        guard s.enabled && groupEnabled(s) else { return nil }
+        let t = target(of: intid, vcpu: vcpu)
+        return t >= 0 ? t : nil   // a GICv2 SPI with an empty ITARGETSR goes nowhere
     }
 
     /// Pending, enabled, not yet in a list register, and its group enabled.
     public func isDeliverable(_ intid: UInt32, vcpu: Int) -> Bool {
         guard let s = state(intid, vcpu: vcpu) else { return false }
-        return s.pending && s.enabled && !s.inListRegister && group1Enabled && s.group1
+        return s.pending && s.enabled && !s.inListRegister && groupEnabled(s)
     }
 
     /// The highest-priority (lowest value, then lowest INTID) deliverable interrupt of `vcpu`.
     /// One scan and no allocation: this runs on the way into the guest.
     public func bestDeliverable(vcpu: Int) -> (intid: UInt32, priority: UInt8)? {
-        guard group1Enabled else { return nil }
+        // One scan per architecture, so a GICv3's needs no per-interrupt group choice.
+        if version == .v3 { return group1Enabled ? best(vcpu: vcpu) { $0.group1 } : nil }
+        let g1 = group1Enabled, g0 = group0Enabled
+        guard g1 || g0 else { return nil }
+        return best(vcpu: vcpu) { $0.group1 ? g1 : g0 }
+    }
+
+    @inline(__always)
+    private func best(vcpu: Int, _ groupEnabled: (VirtualInterruptState) -> Bool) -> (intid: UInt32, priority: UInt8)? {
         var best: (intid: UInt32, priority: UInt8)?
         privates[vcpu].withUnsafeBufferPointer { p in
             for i in 0..<p.count {
                 let s = p[i]
-                if s.pending && s.enabled && !s.inListRegister && s.group1 && (best == nil || s.priority < best!.priority) {
+                if s.pending && s.enabled && !s.inListRegister && groupEnabled(s) && (best == nil || s.priority < best!.priority) {
                     best = (UInt32(i), s.priority)
                 }
             }
@@ -79,7 +103,7 @@ public struct VirtualGIC {
         spis.withUnsafeBufferPointer { p in
             for i in 0..<p.count {
                 let s = p[i]
-                if s.pending && s.enabled && !s.inListRegister && s.group1 && spiRoute[i] == vcpu
+                if s.pending && s.enabled && !s.inListRegister && groupEnabled(s) && spiRoute[i] == vcpu
                     && (best == nil || s.priority < best!.priority) {
                     best = (UInt32(i + 32), s.priority)
                 }
@@ -90,12 +114,12 @@ public struct VirtualGIC {
 
     /// Every deliverable interrupt of `vcpu`, highest priority (lowest value) first, then by INTID.
     public func deliverable(vcpu: Int) -> [(intid: UInt32, priority: UInt8)] {
-        guard group1Enabled else { return [] }
+        guard group1Enabled || group0Enabled else { return [] }
         var result: [(intid: UInt32, priority: UInt8)] = []
-        for (i, s) in privates[vcpu].enumerated() where s.pending && s.enabled && !s.inListRegister && s.group1 {
+        for (i, s) in privates[vcpu].enumerated() where s.pending && s.enabled && !s.inListRegister && groupEnabled(s) {
             result.append((UInt32(i), s.priority))
         }
-        for (i, s) in spis.enumerated() where spiRoute[i] == vcpu && s.pending && s.enabled && !s.inListRegister && s.group1 {
+        for (i, s) in spis.enumerated() where spiRoute[i] == vcpu && s.pending && s.enabled && !s.inListRegister && groupEnabled(s) {
             result.append((UInt32(i + 32), s.priority))
         }
         result.sort { $0.priority != $1.priority ? $0.priority < $1.priority : $0.intid < $1.intid }

@@ -28,5 +28,7 @@ public struct VirtualInterruptState: Equatable {
     /// Backed by a physical SPI passed through to the guest: the hypervisor masks the physical
     /// one while the guest handles it and wants to know when the guest completes it.
     public var passthrough = false
+    /// GICv2 GICD_ITARGETSR<n> of an SPI as the guest wrote it: a CPU mask (read back).
+    public var targets: UInt8 = 0
     public init() {}
 }
