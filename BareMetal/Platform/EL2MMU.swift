@@ -40,6 +40,12 @@ enum EL2MMU {
                 let size = alignUp(r.end.rawValue, PageSize.granule) - base
                 try table.map(input: base, output: HostPhysicalAddress(base), size: size, attributes: device)
             }
+            // The Raspberry Pi's PM watchdog: how a machine without PSCI is stopped.
+            if let r = platform.powerManagementWatchdog {
+                let base = alignDown(r.base.rawValue, PageSize.granule)
+                let size = alignUp(r.end.rawValue, PageSize.granule) - base
+                try table.map(input: base, output: HostPhysicalAddress(base), size: size, attributes: device)
+            }
         } catch {
             Console.log("PANIC: building the EL2 identity map failed\n"); halt_forever()
         }
