@@ -141,7 +141,7 @@ extension HostPlatform {
             all.contains { $0.property("compatible")?.containsString(c) ?? false }
         }
         cpus = Self.cpus(in: dt, all, hasPSCI: hasPSCI)
-        cpuMPIDRs = cpus.map(\.mpidr)
+        cpuMPIDRs = cpus.map { $0.mpidr }
         reservedMemory = Self.reservations(in: dt, all, cpus: cpus)
         powerManagementWatchdog = Self.powerManagementWatchdog(in: dt, all)
     }
