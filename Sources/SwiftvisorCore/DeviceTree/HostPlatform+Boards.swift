@@ -52,10 +52,13 @@ extension HostPlatform {
     }
 
     /// What no allocation may use: the header's /memreserve/ entries, every /reserved-memory
-    /// child with a `reg` (disabled ones too: firmware may still own them), and the 8 bytes of
-    /// each spin-table release address (the parked cores read them).
+    /// child with a `reg` (disabled ones too: firmware may still own them), the 8 bytes of
+    /// each spin-table release address (the parked cores read them), and the page at physical
+    /// address 0 where RAM starts there (ZynqMP, Raspberry Pi): the identity map makes it the
+    /// null pointer, which Swift cannot hold in a non-optional pointer.
     static func reservations(in dt: DeviceTree, _ all: [DeviceTreeNode], cpus: [HostCPU]) -> [AddressRange<HostPhysicalAddress>] {
         var reserved = dt.memoryReservations.filter { $0.size > 0 }.map { AddressRange(base: HostPhysicalAddress($0.address), size: $0.size) }
+        reserved.append(.init(base: HostPhysicalAddress(0), size: PageSize.granule))
         if let parent = dt.nodeIndex(path: Array("/reserved-memory".utf8), in: all) {
             for i in all.indices where all[i].parent == parent {
                 for r in dt.translatedReg(of: i, in: all) ?? [] where r.size > 0 {
