@@ -147,4 +147,34 @@ final class BoardDeviceTreeTests: XCTestCase {
             XCTAssertNil(reg("/bus/dev@2000"))
         }
     }
+
+    func test_the_console_is_the_first_uart_with_a_driver_stdout_path_then_serial0_then_any() throws {
+        func platform(stdoutPath: String?, serial0: String?, pl011Status: String = "okay") throws -> HostPlatform {
+            var b = DeviceTreeBuilder()
+            b.beginNode("")
+            b.property("#address-cells", cells: [1]); b.property("#size-cells", cells: [1])
+            b.beginNode("aliases")
+            b.property("serial1", string: "/mini@2000")
+            if let serial0 { b.property("serial0", string: serial0) }
+            b.endNode()
+            b.beginNode("chosen"); if let stdoutPath { b.property("stdout-path", string: stdoutPath) }; b.endNode()
+            b.beginNode("mini@2000"); b.property("compatible", string: "brcm,bcm2835-aux-uart"); b.property("reg", cells: [0x2000, 0x40]); b.endNode()
+            b.beginNode("cdns@3000"); b.property("compatible", strings: ["xlnx,zynqmp-uart", "cdns,uart-r1p12"])
+            b.property("reg", cells: [0x3000, 0x1000]); b.property("interrupts", cells: [0, 21, 4]); b.endNode()
+            b.beginNode("pl011@1000"); b.property("compatible", strings: ["arm,pl011", "arm,primecell"])
+            b.property("reg", cells: [0x1000, 0x1000]); b.property("status", string: pl011Status); b.endNode()
+            b.endNode()
+            let blob = b.finish()
+            return try blob.withUnsafeBytes { HostPlatform(deviceTree: try DeviceTree(bytes: $0)) }
+        }
+        // stdout-path by alias with options, naming a UART without a driver: serial0 instead.
+        let pi = try platform(stdoutPath: "serial1:115200n8", serial0: "/pl011@1000")
+        XCTAssertEqual(pi.uart, range(0x1000, 0x1000)); XCTAssertEqual(pi.uartModel, .pl011)
+        // stdout-path by path wins over serial0.
+        let zynq = try platform(stdoutPath: "/cdns@3000", serial0: "/pl011@1000")
+        XCTAssertEqual(zynq.uart, range(0x3000, 0x1000)); XCTAssertEqual(zynq.uartModel, .cadence); XCTAssertEqual(zynq.uartINTID, 53)
+        // Neither usable: the first enabled node with a driver (a disabled PL011 is skipped).
+        let none = try platform(stdoutPath: "serial1", serial0: "/pl011@1000", pl011Status: "disabled")
+        XCTAssertEqual(none.uart, range(0x3000, 0x1000))
+    }
 }
