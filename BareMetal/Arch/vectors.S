@@ -2,7 +2,8 @@
 // frame of the core's running vCPU (TPIDR_EL2 -> struct core_context -> struct vcpu_frame), call Swift, and resume whichever frame Swift
 // returns. EL2's own exceptions are hypervisor bugs: they save a frame on the stack and panic.
 
-#define FRAME_ELR 248
+#include "frame_layout.h"
+
 #define EXIT_SYNC 0
 #define EXIT_IRQ  1
 #define EXIT_FIQ  2
@@ -11,53 +12,53 @@
 .macro guest_exit kind
     stp     x0, x1, [sp, #-16]!
     mrs     x0, tpidr_el2               // struct core_context
-    ldr     x0, [x0]                    // its vCPU frame
-    stp     x2, x3, [x0, #16]
-    stp     x4, x5, [x0, #32]
-    stp     x6, x7, [x0, #48]
-    stp     x8, x9, [x0, #64]
-    stp     x10, x11, [x0, #80]
-    stp     x12, x13, [x0, #96]
-    stp     x14, x15, [x0, #112]
-    stp     x16, x17, [x0, #128]
-    stp     x18, x19, [x0, #144]
-    stp     x20, x21, [x0, #160]
-    stp     x22, x23, [x0, #176]
-    stp     x24, x25, [x0, #192]
-    stp     x26, x27, [x0, #208]
-    stp     x28, x29, [x0, #224]
+    ldr     x0, [x0, #CORE_CONTEXT_FRAME] // its vCPU frame
+    stp     x2, x3, [x0, #FRAME_X(2)]
+    stp     x4, x5, [x0, #FRAME_X(4)]
+    stp     x6, x7, [x0, #FRAME_X(6)]
+    stp     x8, x9, [x0, #FRAME_X(8)]
+    stp     x10, x11, [x0, #FRAME_X(10)]
+    stp     x12, x13, [x0, #FRAME_X(12)]
+    stp     x14, x15, [x0, #FRAME_X(14)]
+    stp     x16, x17, [x0, #FRAME_X(16)]
+    stp     x18, x19, [x0, #FRAME_X(18)]
+    stp     x20, x21, [x0, #FRAME_X(20)]
+    stp     x22, x23, [x0, #FRAME_X(22)]
+    stp     x24, x25, [x0, #FRAME_X(24)]
+    stp     x26, x27, [x0, #FRAME_X(26)]
+    stp     x28, x29, [x0, #FRAME_X(28)]
     ldp     x2, x3, [sp], #16
-    stp     x2, x3, [x0, #0]
+    stp     x2, x3, [x0, #FRAME_X(0)]      // the guest's x0, x1
     mrs     x2, elr_el2
     mrs     x3, spsr_el2
-    stp     x30, x2, [x0, #240]
-    str     x3, [x0, #256]
+    stp     x30, x2, [x0, #FRAME_LR]
+    str     x3, [x0, #FRAME_SPSR]
     mov     x1, #\kind
     bl      swiftvisor_guest_exit
     b       guest_resume
 .endm
 
 .macro hypervisor_fault kind
-    sub     sp, sp, #272
-    stp     x0, x1, [sp, #0]
-    stp     x2, x3, [sp, #16]
-    stp     x4, x5, [sp, #32]
-    stp     x6, x7, [sp, #48]
-    stp     x8, x9, [sp, #64]
-    stp     x10, x11, [sp, #80]
-    stp     x12, x13, [sp, #96]
-    stp     x14, x15, [sp, #112]
-    stp     x16, x17, [sp, #128]
-    stp     x18, x19, [sp, #144]
-    stp     x20, x21, [sp, #160]
-    stp     x22, x23, [sp, #176]
-    stp     x24, x25, [sp, #192]
-    stp     x26, x27, [sp, #208]
-    stp     x28, x29, [sp, #224]
+    sub     sp, sp, #FRAME_SIZE
+    stp     x0, x1, [sp, #FRAME_X(0)]
+    stp     x2, x3, [sp, #FRAME_X(2)]
+    stp     x4, x5, [sp, #FRAME_X(4)]
+    stp     x6, x7, [sp, #FRAME_X(6)]
+    stp     x8, x9, [sp, #FRAME_X(8)]
+    stp     x10, x11, [sp, #FRAME_X(10)]
+    stp     x12, x13, [sp, #FRAME_X(12)]
+    stp     x14, x15, [sp, #FRAME_X(14)]
+    stp     x16, x17, [sp, #FRAME_X(16)]
+    stp     x18, x19, [sp, #FRAME_X(18)]
+    stp     x20, x21, [sp, #FRAME_X(20)]
+    stp     x22, x23, [sp, #FRAME_X(22)]
+    stp     x24, x25, [sp, #FRAME_X(24)]
+    stp     x26, x27, [sp, #FRAME_X(26)]
+    stp     x28, x29, [sp, #FRAME_X(28)]
     mrs     x2, elr_el2
     mrs     x3, spsr_el2
-    stp     x30, x2, [sp, #240]
-    str     x3, [sp, #256]
+    stp     x30, x2, [sp, #FRAME_LR]
+    str     x3, [sp, #FRAME_SPSR]
     mov     x0, sp
     mov     x1, #\kind
     bl      swiftvisor_hypervisor_fault
@@ -110,26 +111,26 @@ el2_vectors:
     .global guest_resume
 guest_resume:
     mrs     x1, tpidr_el2
-    str     x0, [x1]                    // core_context.frame
-    ldp     x30, x2, [x0, #240]
-    ldr     x3, [x0, #256]
+    str     x0, [x1, #CORE_CONTEXT_FRAME] // core_context.frame
+    ldp     x30, x2, [x0, #FRAME_LR]
+    ldr     x3, [x0, #FRAME_SPSR]
     msr     elr_el2, x2
     msr     spsr_el2, x3
-    ldp     x2, x3, [x0, #16]
-    ldp     x4, x5, [x0, #32]
-    ldp     x6, x7, [x0, #48]
-    ldp     x8, x9, [x0, #64]
-    ldp     x10, x11, [x0, #80]
-    ldp     x12, x13, [x0, #96]
-    ldp     x14, x15, [x0, #112]
-    ldp     x16, x17, [x0, #128]
-    ldp     x18, x19, [x0, #144]
-    ldp     x20, x21, [x0, #160]
-    ldp     x22, x23, [x0, #176]
-    ldp     x24, x25, [x0, #192]
-    ldp     x26, x27, [x0, #208]
-    ldp     x28, x29, [x0, #224]
-    ldp     x0, x1, [x0, #0]
+    ldp     x2, x3, [x0, #FRAME_X(2)]
+    ldp     x4, x5, [x0, #FRAME_X(4)]
+    ldp     x6, x7, [x0, #FRAME_X(6)]
+    ldp     x8, x9, [x0, #FRAME_X(8)]
+    ldp     x10, x11, [x0, #FRAME_X(10)]
+    ldp     x12, x13, [x0, #FRAME_X(12)]
+    ldp     x14, x15, [x0, #FRAME_X(14)]
+    ldp     x16, x17, [x0, #FRAME_X(16)]
+    ldp     x18, x19, [x0, #FRAME_X(18)]
+    ldp     x20, x21, [x0, #FRAME_X(20)]
+    ldp     x22, x23, [x0, #FRAME_X(22)]
+    ldp     x24, x25, [x0, #FRAME_X(24)]
+    ldp     x26, x27, [x0, #FRAME_X(26)]
+    ldp     x28, x29, [x0, #FRAME_X(28)]
+    ldp     x0, x1, [x0, #FRAME_X(0)]
     eret
 
 // enter_guest_first(frame, stack_top): drop the boot call chain and run the first vCPU.

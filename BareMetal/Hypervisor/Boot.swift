@@ -227,16 +227,16 @@ func readManifest(platform: HostPlatform, allocator: inout PhysicalRangeAllocato
 func configureEL2(processor: Processor) {
     let regime = EL2Mode.regime
     write_hcr_el2(regime.hcr.rawValue)
-    // VTCR_EL2: T0SZ=25 (39-bit IPA), SL0=1 (start at level 1), inner/outer Write-Back,
-    // Inner Shareable, 4 KiB granule, PS from PARange, bit 31 RES1 (Arm ARM D19.2.174).
-    write_vtcr_el2(25 | 1 << 6 | 1 << 8 | 1 << 10 | 3 << 12 | processor.outputSizeEncoding << 16 | 1 << 31)
-    // CPTR_EL2: FP/SIMD not trapped, SVE/SME trapped (layout by E2H: EL2Regime.cptr).
-    write_cptr_el2(regime.cptr)
+    // VTCR_EL2: 39-bit IPA walked from level 1, Write-Back Inner Shareable, 4 KiB granule,
+    // PS from PARange (VTCR.guest).
+    write_vtcr_el2(VTCR.guest(outputSize: processor.outputSizeEncoding).rawValue)
+    // CPTR_EL2: FP/SIMD not trapped, SVE/SME trapped (layout by E2H: CPTR.guest).
+    write_cptr_el2(regime.cptr.rawValue)
     // MDCR_EL2: trap PMU (TPM, TPMCR) and debug (TDA, TDOSA, TDRA) registers; keep HPMN.
-    write_mdcr_el2((read_pmcr_el0() >> 11 & 0x1F) | 1 << 5 | 1 << 6 | 1 << 9 | 1 << 10 | 1 << 11)
+    write_mdcr_el2(MDCR.guest(pmcr: read_pmcr_el0()).rawValue)
     // CNTHCTL_EL2: the guest may read the physical counter (EL1PCTEN) but its physical
     // timer traps (EL1PCEN clear) until it is virtualised (bit positions by E2H).
-    write_cnthctl_el2(regime.cnthctl)
+    write_cnthctl_el2(regime.cnthctl.rawValue)
     write_cntvoff_el2(0)
     isb()
 }

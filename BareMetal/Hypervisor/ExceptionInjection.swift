@@ -1,40 +1,29 @@
 import CArch
 import SwiftvisorCore
 
-/// Delivers a synchronous exception to the guest's EL1 as the hardware would have
-/// (Arm ARM D1.10: ESR/FAR/ELR/SPSR_EL1 written, PC to the vector, EL1h with DAIF masked).
+/// Delivers a synchronous exception to the guest's EL1 as the hardware would have (Arm ARM
+/// D1.10): the vector, syndrome and PSTATE are `InjectedException`'s; here only the registers
+/// are written (ESR/FAR/ELR/SPSR_EL1, and the frame's ELR/SPSR_EL2 for the ERET).
 enum ExceptionInjection {
-    enum Kind { case dataAbort(write: Bool), instructionAbort, undefinedInstruction }
+    typealias Kind = InjectedException.Kind
 
     /// Returns false when the guest faulted on the very vector a previous injection sent it
     /// to: it has no working handler, and injecting again would loop forever.
     static func inject(_ kind: Kind, faultAddress: UInt64, into vcpu: VirtualCPU) -> Bool {
         let frame = vcpu.frame
         let pc = frame.pointee.elr_el2
-        if vcpu.lastInjectedVector != 0 && pc == vcpu.lastInjectedVector { return false }
-        let spsr = SPSR(rawValue: frame.pointee.spsr_el2)
-        let fromEL1 = spsr.mode == .el1h || spsr.mode == .el1t
-        // Vector offsets: current EL with SP_EL0 0x000, with SP_ELx 0x200, lower EL 0x400.
-        let offset: UInt64 = spsr.mode == .el1h ? 0x200 : (fromEL1 ? 0 : 0x400)
-        let esr: ESR
-        switch kind {
-        case .dataAbort(let write):
-            // DFSC 0x10: synchronous External abort, not on a table walk; WnR bit 6.
-            esr = ESR(exceptionClass: fromEL1 ? .dataAbortSameEL : .dataAbortLowerEL,
-                      iss: 0x10 | (write ? 1 << 6 : 0))
-            write_guest_far_el1(faultAddress)
-        case .instructionAbort:
-            esr = ESR(exceptionClass: fromEL1 ? .instructionAbortSameEL : .instructionAbortLowerEL, iss: 0x10)
-            write_guest_far_el1(faultAddress)
-        case .undefinedInstruction:
-            esr = ESR(exceptionClass: .unknown, iss: 0)
-        }
-        write_guest_esr_el1(esr.rawValue)
+        if InjectedException.isRepeated(pc: pc, lastInjectedVector: vcpu.lastInjectedVector) { return false }
+        let interrupted = SPSR(rawValue: frame.pointee.spsr_el2)
+        let exception = InjectedException(kind, interrupted: interrupted,
+                                          guestSCTLR: SCTLR(rawValue: read_guest_sctlr_el1()),
+                                          hasPAN: Processor.hasPAN)
+        if exception.recordsFaultAddress { write_guest_far_el1(faultAddress) }
+        write_guest_esr_el1(exception.syndrome.rawValue)
         write_guest_elr_el1(pc)
-        write_guest_spsr_el1(spsr.rawValue)
-        let vector = read_guest_vbar_el1() &+ offset
+        write_guest_spsr_el1(interrupted.rawValue)
+        let vector = read_guest_vbar_el1() &+ exception.vectorOffset
         frame.pointee.elr_el2 = vector
-        frame.pointee.spsr_el2 = SPSR.el1hMasked.rawValue
+        frame.pointee.spsr_el2 = exception.handlerState.rawValue
         vcpu.lastInjectedVector = vector
         return true
     }

@@ -40,10 +40,9 @@ enum GuestBuilder {
         let vm = VirtualMachine(name: guest.name, index: index, vmid: vmid, vcpuCount: guest.vcpus,
                                 hostRAM: .init(base: base, size: size), stage2: stage2, manifest: guest)
         for n in 0..<guest.vcpus { vm.vcpus.append(VirtualCPU(vm: vm, id: VCPUID(n))) }
+        // Without autostart it stays finished (not started) until the console's `create`.
         if guest.autostart {
             guard load(vm) else { return nil }
-        } else {
-            vm.state = .finished   // until the console's `create`
         }
 
         // With where its virtual counter starts on the physical one (CNTVOFF_EL2), for `bench --linux`.
@@ -118,9 +117,7 @@ enum GuestBuilder {
         vm.uart = PL011()
         vm.uartLine = false
         vm.injections = 0
-        vm.crashed = false
         vm.panicWatch = KernelPanicWatch()
-        vm.paused = false
         vm.shutdownDeadline = nil
         vm.startedAt = read_cntpct_el0()
         vm.cpuTicks = 0

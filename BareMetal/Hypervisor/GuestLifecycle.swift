@@ -14,16 +14,13 @@ extension Hypervisor {
 
     /// Ends a guest at once (xl destroy); its memory is kept for a later `create`.
     func destroy(_ vm: VirtualMachine, because why: StaticString) {
-        guard vm.state != .finished else { return }
-        finish(vm)
-        vm.ending = .destroyed
+        guard finish(vm, .destroyed) else { return }
         Console.log(.destroyed(guest: MessageText(vm.name), why: MessageText(why)))
         thisCore.wakeupPending = true   // this core may be running one of its vCPUs
     }
 
     func pause(_ vm: VirtualMachine) {
-        guard vm.state == .running, !vm.paused else { return }
-        vm.paused = true
+        guard vm.lifecycle.setPaused(true) else { return }
         let me = thisCore
         for v in vm.vcpus {
             scheduler.setPaused(v.slot, true)
@@ -37,8 +34,7 @@ extension Hypervisor {
     }
 
     func unpause(_ vm: VirtualMachine) {
-        guard vm.state == .running, vm.paused else { return }
-        vm.paused = false
+        guard vm.lifecycle.setPaused(false) else { return }
         for v in vm.vcpus {
             scheduler.setPaused(v.slot, false)
             if scheduler.states[v.slot] == .runnable { kick(for: v, woken: true) }
@@ -50,9 +46,7 @@ extension Hypervisor {
     /// any of its vCPUs: the reboot path, from boot 1. Its VMID is its own again; the load
     /// invalidates what the TLBs hold for it.
     func create(_ vm: VirtualMachine) {
-        guard vm.state == .finished else { return }
-        vm.boots = 0
-        vm.state = .rebooting
+        guard vm.lifecycle.create() else { return }
         rebootsPending += 1
         thisCore.wakeupPending = true
     }
@@ -103,30 +97,12 @@ extension Hypervisor {
         }
     }
 
-    private func stateText(_ vm: VirtualMachine) -> StaticString {
-        switch vm.state {
-        case .rebooting: return vm.boots == 0 ? "starting" : "rebooting"
-        case .finished:
-            switch vm.ending {
-            case .notStarted: return "not started"
-            case .shutDown: return "shut down"
-            case .stopped: return "stopped: "
-            case .destroyed: return "destroyed"
-            }
-        case .running:
-            if vm.paused { return "paused" }
-            if vm.crashed { return "crashed (kernel panic)" }
-            for v in vm.vcpus {
-                if scheduler.runningOn[v.slot] != nil || scheduler.states[v.slot] == .runnable { return "running" }
-            }
-            return "blocked"
-        }
-    }
-
     private func writeState(_ vm: VirtualMachine) {
-        Console.write(stateText(vm))
-        if vm.state == .finished, case .stopped(let why) = vm.ending { Console.write(why) }
-        if vm.state == .finished, case .shutDown(let reason, let code) = vm.ending {
+        let active = vm.vcpus.contains { scheduler.runningOn[$0.slot] != nil || scheduler.states[$0.slot] == .runnable }
+        let status = vm.lifecycle.status(anyVCPUActive: active)
+        Console.write(status.name)
+        if case .stopped(let why) = status { Console.write(why) }
+        if case .shutDown(let reason, let code) = status {
             Console.write(" ("); Console.write(reason.name); Console.write(", exit code "); Console.decimal(UInt64(code)); Console.write(")")
         }
     }

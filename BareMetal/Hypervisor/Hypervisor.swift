@@ -139,14 +139,14 @@ final class Hypervisor {
             // line is low again when the interrupt is deactivated.
             defer { core.interrupts.endOfInterrupt(intid) }
             if intid == timerINTID {
-                write_cnthp_ctl_el2(0)   // disarmed until armTimer() runs again
+                PreemptionTimer.disarm()   // until armTimer() runs again
                 runSoftwareTimers()
                 if read_cntpct_el0() >= core.sliceEnd { sliceOver = true }
             } else if intid == virtualTimerINTID, let v = core.loaded {
                 // The loaded vCPU's CNTV fired: mask it and deliver the virtual PPI. As on Xen,
                 // the guest sees CNTV_CTL.IMASK set and unmasks when it reprograms the timer,
                 // as Linux's handler does (docs/architecture.md).
-                write_guest_cntv_ctl_el0(read_guest_cntv_ctl_el0() | 0b10)
+                write_guest_cntv_ctl_el0(read_guest_cntv_ctl_el0() | TimerControl.masked)
                 VirtualInterrupts.raise(InterruptID.virtualTimer, vm: v.vm, vcpu: v.id.rawValue, self)
             } else if intid == maintenanceINTID, let v = core.loaded {
                 // Underflow (LRs have room again) or EOI of a passed-through SPI: reconcile the
@@ -204,8 +204,8 @@ final class Hypervisor {
         let now = read_cntpct_el0()
         if shutdownsPending > 0 { destroyOverdueShutdowns(now: now) }
         for v in vcpus where v.vm.state == .running {
-            if v.loadedOn == nil, let d = v.virtualTimerDeadline, now >= d {
-                v.el1.pointee.cntv_ctl |= 0b10
+            if v.loadedOn == nil, TimerDeadlines.hasPassed(v.virtualTimerDeadline, now: now) {
+                v.el1.pointee.cntv_ctl |= TimerControl.masked
                 VirtualInterrupts.raise(InterruptID.virtualTimer, vm: v.vm, vcpu: v.id.rawValue, self)
             }
             if v.physicalTimer.fire(now: now) {   // CNTPCT: no offset
@@ -217,15 +217,15 @@ final class Hypervisor {
     /// Programs this core's CNTHP for the earliest of: its slice end, a software timer's
     /// deadline. (Every core arms for every software deadline; whichever fires first runs it.)
     func armTimer(_ core: PhysicalCPU) {
-        var deadline = core.sliceEnd
+        var deadlines = TimerDeadlines(sliceEnd: core.sliceEnd)
         if shutdownsPending > 0 {
-            for vm in vms { if let d = vm.shutdownDeadline { deadline = min(deadline, d) } }
+            for vm in vms { deadlines.include(vm.shutdownDeadline) }
         }
         for v in vcpus where v.vm.state == .running {
-            if v.loadedOn == nil, let d = v.virtualTimerDeadline { deadline = min(deadline, d) }
-            if let d = v.physicalTimer.deadline { deadline = min(deadline, d) }
+            if v.loadedOn == nil { deadlines.include(v.virtualTimerDeadline) }
+            deadlines.include(v.physicalTimer.deadline)
         }
-        if deadline == UInt64.max { write_cnthp_ctl_el2(0); return }
+        guard let deadline = deadlines.earliest else { PreemptionTimer.disarm(); return }
         PreemptionTimer.arm(at: deadline)
     }
 
@@ -278,14 +278,17 @@ final class Hypervisor {
         core.loaded = nil
     }
 
-    /// Ends a VM: its vCPUs never run again; the reason goes to the console for the host tool.
-    /// Other cores running its vCPUs are kicked off them.
-    func finish(_ vm: VirtualMachine) {
+    /// Ends a VM with `ending`: its vCPUs never run again. Other cores running its vCPUs are
+    /// kicked off them. False, and nothing happens, when it had ended already (the caller then
+    /// reports nothing: how it ended first stands).
+    @discardableResult
+    func finish(_ vm: VirtualMachine, _ ending: VirtualMachine.Ending) -> Bool {
+        let wasRebooting = vm.state == .rebooting
         vm.flushConsole()
-        if vm.state == .rebooting { rebootsPending -= 1 }
+        guard vm.lifecycle.finish(ending) else { return false }
+        if wasRebooting { rebootsPending -= 1 }
         if vm.shutdownDeadline != nil { vm.shutdownDeadline = nil; shutdownsPending -= 1 }
-        if vm.state != .finished { vm.endedAt = read_cntpct_el0() }
-        vm.state = .finished
+        vm.endedAt = read_cntpct_el0()
         let me = thisCore.index
         for vcpu in vm.vcpus {
             scheduler.setState(vcpu.slot, .finished)
@@ -293,22 +296,23 @@ final class Hypervisor {
                 send_physical_sgi(UInt64(PhysicalCPU.rescheduleSGI), cores[core].mpidr)
             }
         }
+        return true
     }
 
     /// PSCI SYSTEM_RESET or SCHEDOP_shutdown(reboot): the guest starts again with fresh memory,
     /// once none of its vCPUs runs anywhere (`completeReboots`). A guest in a reboot loop is
-    /// stopped after `VirtualMachine.maximumBoots` boots.
+    /// stopped after `VMLifecycle.maximumBoots` boots.
     func reboot(_ vm: VirtualMachine) {
-        guard vm.boots < VirtualMachine.maximumBoots else {
-            shutDown(vm, reason: .reboot, exitCode: 0)
-            vm.ending = .stopped("rebooted too many times")
+        guard vm.state == .running else { return }
+        guard vm.lifecycle.mayBootAgain else {
+            shutDown(vm, reason: .reboot, exitCode: 0, endingAs: .stopped("rebooted too many times"))
             Console.log(.rebootedTooOften(guest: MessageText(vm.name), boots: UInt64(vm.boots)))
             return
         }
         vm.flushConsole()
         if vm.shutdownDeadline != nil { vm.shutdownDeadline = nil; shutdownsPending -= 1 }
         Console.log(.rebooting(guest: MessageText(vm.name), boot: UInt64(vm.boots + 1)))
-        vm.state = .rebooting
+        vm.lifecycle.reboot()
         rebootsPending += 1
         let me = thisCore.index
         for vcpu in vm.vcpus {
@@ -323,25 +327,26 @@ final class Hypervisor {
     func completeReboots() {
         for vm in vms where vm.state == .rebooting {
             guard !vm.vcpus.contains(where: { scheduler.runningOn[$0.slot] != nil || $0.loadedOn != nil }) else { continue }
-            vm.boots += 1
+            vm.lifecycle.beginBoot()
             rebootsPending -= 1
             // A guest created again: its vCPUs come back from `.finished`, powered off.
             for v in vm.vcpus { scheduler.revive(v.slot) }
             guard GuestBuilder.load(vm) else {
-                vm.state = .finished; vm.ending = .stopped("its images no longer load")
+                vm.lifecycle.finish(.stopped("its images no longer load"))
                 for v in vm.vcpus { scheduler.setState(v.slot, .finished) }
                 continue
             }
             for intid in vm.manifest.interrupts { cores[0].interrupts.unmaskSPI(intid) }
-            vm.state = .running
+            vm.lifecycle.booted()
             scheduler.setState(vm.vcpus[0].slot, .runnable)
             if vm.boots == 1 { Console.log(.created(guest: MessageText(vm.name))) }
         }
     }
 
-    func shutDown(_ vm: VirtualMachine, reason: XenABI.ShutdownReason, exitCode: UInt32) {
-        finish(vm)
-        vm.ending = .shutDown(reason, exitCode: exitCode)
+    /// The guest shut itself down (`endingAs`: how `list` shows it, if not as shut down).
+    func shutDown(_ vm: VirtualMachine, reason: XenABI.ShutdownReason, exitCode: UInt32,
+                  endingAs ending: VirtualMachine.Ending? = nil) {
+        guard finish(vm, ending ?? .shutDown(reason, exitCode: exitCode)) else { return }
         // vm.vcpus is in id order (GuestBuilder appends 0..<n), as the message lists them.
         Console.log(.shutDown(guest: MessageText(vm.name), reason: MessageText(reason.name), exitCode: UInt64(exitCode),
                               vcpuCores: vm.vcpus.map { $0.ranOnCores }))
@@ -350,8 +355,7 @@ final class Hypervisor {
     /// Stops a misbehaving guest with a message naming it, the cause, the exception class,
     /// the IPA and the PC.
     func stop(_ vcpu: VirtualCPU, cause: StaticString, esr: ESR, ipa: UInt64?) {
-        finish(vcpu.vm)
-        vcpu.vm.ending = .stopped(cause)
+        guard finish(vcpu.vm, .stopped(cause)) else { return }
         let fault = HypervisorMessage.Fault(vcpu: UInt64(vcpu.id.rawValue), exceptionClass: UInt64(esr.exceptionClass.code),
                                             exceptionClassName: MessageText(esr.exceptionClass.name), esr: esr.rawValue,
                                             ipa: ipa, pc: vcpu.frame.pointee.elr_el2)
@@ -362,8 +366,7 @@ final class Hypervisor {
     func stopVMsWithNoRunningVCPU() {
         for vm in vms where vm.state == .running {
             if !vm.vcpus.contains(where: { scheduler.states[$0.slot] == .runnable || scheduler.states[$0.slot] == .blocked }) {
-                finish(vm)
-                vm.ending = .stopped("every vCPU is off")
+                finish(vm, .stopped("every vCPU is off"))
                 Console.log(.stopped(guest: MessageText(vm.name), cause: "every vCPU is off", fault: nil))
             }
         }

@@ -77,9 +77,8 @@ final class VirtualCPU {
     /// Counter value (physical) at which this vCPU's virtual timer fires, if it is armed.
     /// Valid while the vCPU is not loaded (its CNTV_* are then in `el1`).
     var virtualTimerDeadline: UInt64? {
-        let ctl = el1.pointee.cntv_ctl
-        guard ctl & 0b11 == 0b01 else { return nil }   // ENABLE set, IMASK clear
-        return el1.pointee.cntv_cval &+ vm.cntvoff
+        TimerDeadlines.virtualTimer(control: TimerControl(rawValue: el1.pointee.cntv_ctl),
+                                    compareValue: el1.pointee.cntv_cval, offset: vm.cntvoff)
     }
 
     /// Steps over the trapped 32-bit instruction.

@@ -3,17 +3,8 @@ import SwiftvisorCore
 
 /// A guest: its stage-2 tables and VMID, its RAM, its emulated devices and its vCPUs.
 final class VirtualMachine {
-    /// `rebooting`: its vCPUs are off and it is reloaded once no core runs any of them (also
-    /// how a finished guest is created again).
-    enum State: Equatable { case running, rebooting, finished }
-
-    /// How a finished guest ended, for the console's `list`.
-    enum Ending {
-        case notStarted
-        case shutDown(XenABI.ShutdownReason, exitCode: UInt32)
-        case stopped(StaticString)
-        case destroyed
-    }
+    typealias State = VMLifecycle.Phase
+    typealias Ending = VMLifecycle.Ending
 
     let name: String
     /// Its place in the boot manifest: its console stream's number for the host tool.
@@ -31,12 +22,13 @@ final class VirtualMachine {
     /// CNTVOFF_EL2: the guest's virtual counter starts near zero when the VM is built.
     let cntvoff: UInt64
     var consoleLine = ConsoleLine()
-    var state = State.running
-    var ending = Ending.notStarted
-    /// The console's `pause`: its vCPUs keep their state but are not scheduled.
-    var paused = false
-    /// Its kernel printed a panic (Linux's "Kernel panic - "), this boot.
-    var crashed = false
+    /// Running, rebooting or finished (and how), paused, crashed, boots: changed only by the
+    /// transitions `VMLifecycle` allows.
+    var lifecycle: VMLifecycle
+    var state: State { lifecycle.phase }
+    var ending: Ending { lifecycle.ending }
+    var paused: Bool { lifecycle.paused }
+    var crashed: Bool { lifecycle.crashed }
     var panicWatch = KernelPanicWatch()
     /// Physical counter when this boot started and when it ended; counter ticks its vCPUs ran.
     var startedAt: UInt64 = 0
@@ -57,14 +49,14 @@ final class VirtualMachine {
     /// What it was built from, reused at each reboot.
     let manifest: BootManifest.Guest
     /// Boots so far (1 on first start).
-    var boots = 1
-    static let maximumBoots = 10
+    var boots: Int { lifecycle.boots }
 
     init(name: String, index: Int, vmid: VMID, vcpuCount: Int, hostRAM: AddressRange<HostPhysicalAddress>,
          stage2: TranslationTable<IdentityMappedTables>, manifest: BootManifest.Guest) {
         self.name = name
         self.index = index
         self.manifest = manifest
+        self.lifecycle = VMLifecycle(autostart: manifest.autostart)
         self.gic = VirtualGIC(vcpuCount: vcpuCount)
         self.cntvoff = read_cntpct_el0()
         self.vmid = vmid
@@ -85,7 +77,7 @@ final class VirtualMachine {
     /// name, except that a line already shown unfinished (`showUnfinishedLine`) goes on as is.
     func consoleOutput(_ byte: UInt8) {
         if panicWatch.accept(byte) {
-            crashed = true
+            lifecycle.noteCrash()
             Console.log(.crashed(guest: MessageText(name)))
         }
         if Console.multiplexed { Console.guestByte(index, byte); return }

@@ -55,16 +55,13 @@ enum EL2MMU {
         write_mair_el2(MAIR.el2)
         // TCR_EL2: 48-bit VA, Write-Back Inner Shareable walks, 4 KiB granule, output size from
         // PARange, in the layout HCR_EL2.E2H gives it (EL2Regime.tcr).
-        write_tcr_el2(regime.tcr(outputSize: processor.outputSizeEncoding))
+        write_tcr_el2(regime.tcr(outputSize: processor.outputSizeEncoding).rawValue)
         write_ttbr0_el2(table.root.rawValue)
         dsb_sy()
         tlbi_alle2()
-        // SCTLR_EL2: M (MMU), C (data cache), SA (SP alignment), I (instruction cache) on top
-        // of the RES1 bits 4,5,11,16,18,22,23,28,29 (Arm ARM D19.2.122). With E2H = 1 the same
-        // bits are valid in SCTLR_EL1's layout (SA0, CP15BEN, EOS, nTWI, nTWE, EIS, SPAN = 1:
-        // PAN untouched on exception entry, nTLSMD, LSMAOE).
-        let sctlr: UInt64 = 0x30C5_0830 | 1 << 0 | 1 << 2 | 1 << 3 | 1 << 12
-        write_sctlr_el2(sctlr)
+        // SCTLR_EL2: MMU, caches and SP alignment checks on, above the RES1 bits; valid in
+        // both layouts (SCTLR.el2).
+        write_sctlr_el2(SCTLR.el2.rawValue)
         isb()
     }
 }

@@ -1,4 +1,5 @@
 import CArch
+import SwiftvisorCore
 
 /// The EL2 physical timer (CNTHP, Arm ARM D11.2): ends a vCPU's time slice so that a guest
 /// that never traps cannot keep the CPU, and wakes software timers (vCPUs waiting in WFI).
@@ -9,6 +10,9 @@ enum PreemptionTimer {
     /// Fires when the physical counter reaches `deadline`.
     static func arm(at deadline: UInt64) {
         write_cnthp_cval_el2(deadline)
-        write_cnthp_ctl_el2(1)   // ENABLE, IMASK clear
+        write_cnthp_ctl_el2(TimerControl.armed.rawValue)
     }
+
+    /// Stops it (nothing to wait for, or it has just fired and is being handled).
+    static func disarm() { write_cnthp_ctl_el2(TimerControl.disabled.rawValue) }
 }

@@ -22,6 +22,9 @@ struct Processor {
     /// The PS field used for EL2 stage-1 and stage-2 output: at most 48 bits (4 KiB granule).
     var outputSizeEncoding: UInt64 { min(physicalAddressRange, 5) }
     var physicalAddressBits: UInt64 { Self.addressBits(physicalAddressRange) }
+    /// ID_AA64MMFR1_EL1.PAN, bits 23:20: Privileged Access Never (FEAT_PAN) present, so taking
+    /// an exception may set PSTATE.PAN (`InjectedException`).
+    static var hasPAN: Bool { (read_id_aa64mmfr1_el1() >> 20) & 0xF != 0 }
     /// Stage-2 input size (VTCR_EL2.T0SZ = 25).
     static let ipaBits: UInt64 = 39
 }

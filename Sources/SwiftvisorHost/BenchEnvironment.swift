@@ -57,13 +57,16 @@ public struct BenchEnvironment: Codable, Equatable {
 
     /// Reads the host's files and asks QEMU for its version; `consoleLines` are the bench run's.
     /// `commit`: ToolVersion.commit() read before measuring, so a commit made meanwhile is not named.
-    public static func collect(cpu: String, commit: String?, consoleLines: [String]) -> BenchEnvironment {
+    public static func collect(machine options: SystemRunner.Options, commit: String?, consoleLines: [String]) -> BenchEnvironment {
         let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
         let osRelease = (try? String(contentsOfFile: "/etc/os-release", encoding: .utf8)) ?? ""
-        let versionLine = (try? QEMU.locate(log: { _ in })).flatMap { try? Shell.run($0, ["--version"]) } ?? ""
+        let versionLine = (try? QEMUInstallation.locate(for: options.board, log: { _ in })).map { "QEMU emulator version \($0.version)" } ?? ""
         var machine = QEMU.Machine()
-        machine.cpu = cpu
+        machine.board = options.board
+        machine.cpu = options.board.fixedCPU ?? options.cpu
+        machine.gicVersion = options.gicVersion
         machine.countInstructions = true
+        let cpu = machine.cpu
         let arguments = machine.arguments
         func value(after flag: String) -> String {
             arguments.firstIndex(of: flag).map { arguments[$0 + 1] } ?? "?"

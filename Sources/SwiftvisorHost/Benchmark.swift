@@ -20,18 +20,19 @@ public enum Benchmark {
     /// The single-core figures run with one physical core (two guests must share it for the
     /// world switch; the reference figures were taken that way); with `cores` >= 2 a second
     /// run measures the IPI round trip between vCPUs on two physical cores.
-    public static func run(cpu: String, vhe: Bool = false, cores: Int, timeout: Double, layout: ProjectLayout = .current) throws -> [Run] {
-        var runs = [try measure("bench.toml", cpu: cpu, vhe: vhe, cores: 1, timeout: timeout, layout: layout)]
+    /// `machine`: the board, CPU, GIC and EL2 mode (a board's cores are fixed: both runs use all
+    /// of them, with the single-core figures' guests pinned to core 0).
+    public static func run(machine: SystemRunner.Options, timeout: Double, layout: ProjectLayout = .current) throws -> [Run] {
+        let cores = machine.board.fixedCores ?? machine.cores
+        var runs = [try measure("bench.toml", machine: machine, cores: machine.board.fixedCores ?? 1, timeout: timeout, layout: layout)]
         if cores >= 2 {
-            runs.append(try measure("bench-smp.toml", cpu: cpu, vhe: vhe, cores: cores, timeout: timeout, layout: layout))
+            runs.append(try measure("bench-smp.toml", machine: machine, cores: cores, timeout: timeout, layout: layout))
         }
         return runs
     }
 
-    static func measure(_ system: String, cpu: String, vhe: Bool, cores: Int, timeout: Double, layout: ProjectLayout) throws -> Run {
-        var options = SystemRunner.Options()
-        options.cpu = cpu
-        options.vhe = vhe
+    static func measure(_ system: String, machine: SystemRunner.Options, cores: Int, timeout: Double, layout: ProjectLayout) throws -> Run {
+        var options = machine
         options.cores = cores
         options.timeout = timeout
         options.countInstructions = true
@@ -51,15 +52,19 @@ public enum Benchmark {
     public struct LinuxBoot { public var instructions: UInt64; public var seconds: Double }
 
     /// Both boots, and the guest run's console (for the hypervisor's banner).
-    public static func linux(cpu: String, vhe: Bool = false, cores: Int, timeout: Double, log: @escaping (String) -> Void)
+    public static func linux(machine template: SystemRunner.Options, timeout: Double, log: @escaping (String) -> Void)
         throws -> (direct: LinuxBoot, guest: LinuxBoot, lines: [String]) {
+        guard template.board == .virt else {
+            throw Failed(description: "bench --linux runs on --machine virt only: Debian's kernel booted directly on \(template.board.rawValue)'s model stops at devices QEMU does not model (shared/PLATFORM.md)")
+        }
+        let cpu = template.cpu, cores = template.cores
         let (kernel, initramfs) = try LinuxSystem.assets(log: log)
         let marker = "swiftvisor-init: counter at /init: "
         // Counter ticks -> instructions: -icount shift=0 is one instruction per ns; CNTFRQ 62.5 MHz.
         let instructionsPerTick: UInt64 = 16
 
         var machine = QEMU.Machine()
-        machine.cpu = cpu; machine.cores = cores; machine.ramMiB = 256; machine.countInstructions = true
+        machine.cpu = cpu; machine.gicVersion = template.gicVersion; machine.cores = cores; machine.ramMiB = 256; machine.countInstructions = true
         machine.virtualization = false
         let qemu = try QEMU.locate(log: log)
         var firstInit: Date?
@@ -75,8 +80,8 @@ public enum Benchmark {
         }
 
         let config = try LinuxSystem.prepare(guests: ["bench"]) { _ in }
-        var options = SystemRunner.Options()
-        options.cpu = cpu; options.vhe = vhe; options.cores = cores; options.timeout = timeout
+        var options = template
+        options.timeout = timeout
         options.countInstructions = true; options.echo = false
         var guestAt: Date?
         let guestStart = Date()

@@ -2,12 +2,15 @@ import Foundation
 import SwiftvisorCore
 
 /// Where the host tool places the boot manifest and guest images in the machine's RAM, and
-/// how much RAM the machine gets. QEMU `virt` puts RAM at 0x4000_0000, the hypervisor Image
-/// (text_offset 0) at +2 MiB and the DTB at +128 MiB; modules start above those, at +256 MiB,
-/// or just above the hypervisor image if it was placed elsewhere and would overlap them.
+/// how much RAM the machine gets. QEMU puts the hypervisor Image (text_offset 0) at RAM base
+/// + 2 MiB and the DTB at + 128 MiB (RAM base: 0x4000_0000 on `virt`, 0 on the boards);
+/// modules start above those, at +256 MiB, or just above the hypervisor image if it was
+/// placed elsewhere and would overlap them.
 public struct BootLayout {
-    public static let ramBase: UInt64 = 0x4000_0000
-    public static let modulesBase: UInt64 = ramBase + 256 << 20
+    /// QEMU virt's RAM base; `board.ramBase` for the others.
+    public static let ramBase: UInt64 = Board.virt.ramBase
+    /// The boot modules (manifest, then kernels and ramdisks) start 256 MiB into RAM.
+    public static let modulesOffset: UInt64 = 256 << 20
     /// QEMU's `-kernel` loads an Image with text_offset 0 at RAM base + 2 MiB (its own boot
     /// code sits at the base).
     public static let defaultImageAddress: UInt64 = ramBase + 2 << 20
@@ -20,16 +23,19 @@ public struct BootLayout {
 
     public struct Module { public var file: URL; public var address: UInt64 }
 
+    public var board: Board
     public var manifest: BootManifest
-    public var manifestAddress: UInt64 = modulesBase
+    public var manifestAddress: UInt64
     public var modules: [Module] = []
     public var machineRAMMiB: Int
 
     /// `image`: where the hypervisor image will be and how large it is; by default where
     /// QEMU's `-kernel` puts it, with room for 16 MiB.
-    public init(system: LoadedSystem, image: AddressRange<UInt64> = .init(base: defaultImageAddress, size: 16 << 20)) throws {
+    public init(system: LoadedSystem, board: Board = .virt, image: AddressRange<UInt64>? = nil) throws {
+        self.board = board
+        let image = image ?? .init(base: board.ramBase + 2 << 20, size: 16 << 20)
         self.image = image
-        var base = Self.modulesBase
+        var base = board.ramBase + Self.modulesOffset
         var placed = try Self.place(system, at: base)
         if Self.overlaps(image, .init(base: base, size: placed.end - base)) {
             base = alignUp(image.base + image.size, 2 << 20)
@@ -41,8 +47,9 @@ public struct BootLayout {
         // Room for the modules, every guest's RAM (2 MiB-rounded) and 64 MiB for the
         // hypervisor's own tables, rounded up to 256 MiB.
         guestRAMMiB = system.description.guests.reduce(0) { $0 + ($1.memoryMiB + 1) / 2 * 2 }
-        modulesMiB = Int((max(placed.end, image.base + image.size) - Self.ramBase) >> 20) + 1
-        machineRAMMiB = Int(alignUp(UInt64(modulesMiB + guestRAMMiB + Self.hypervisorMiB), 256))
+        modulesMiB = Int((max(placed.end, image.base + image.size) - board.ramBase) >> 20) + 1
+        neededRAMMiB = modulesMiB + guestRAMMiB + Self.hypervisorMiB
+        machineRAMMiB = board.fixedRAMMiB ?? Int(alignUp(UInt64(neededRAMMiB), 256))
     }
 
     static func overlaps(_ a: AddressRange<UInt64>, _ b: AddressRange<UInt64>) -> Bool {
@@ -90,6 +97,8 @@ public struct BootLayout {
     /// (from RAM base to the end of the last module).
     public private(set) var guestRAMMiB = 0
     public private(set) var modulesMiB = 0
+    /// All of it: from RAM base to the end of what the hypervisor needs.
+    public private(set) var neededRAMMiB = 0
     /// The hypervisor's own tables and heap.
     public static let hypervisorMiB = 64
 
@@ -97,6 +106,9 @@ public struct BootLayout {
     /// `line` and `key` point at the largest guest's `memory`, the usual thing to lower.
     public func memoryProblem(host: HostMemory?) -> String? {
         let breakdown = "\(guestRAMMiB) MiB of guest RAM, \(modulesMiB) MiB for the hypervisor image and the kernels and ramdisks, \(Self.hypervisorMiB) MiB for the hypervisor's tables"
+        if let usable = board.usableRAMMiB, neededRAMMiB > usable {
+            return "the machine would need \(neededRAMMiB) MiB of RAM (\(breakdown)), but the \(board.title) gives the hypervisor \(usable) MiB"
+        }
         if machineRAMMiB > Limits.maximumMachineRAMMiB {
             return "the machine would need \(machineRAMMiB) MiB of RAM (\(breakdown)), but swiftvisor gives QEMU virt at most \(Limits.maximumMachineRAMMiB) MiB"
         }
@@ -109,6 +121,19 @@ public struct BootLayout {
     static func size(of file: URL) throws -> UInt64 {
         let a = try FileManager.default.attributesOfItem(atPath: file.path)
         return (a[.size] as? NSNumber)?.uint64Value ?? 0
+    }
+
+    /// The manifest and every module as one image of RAM from `manifestAddress` (gaps zeroed):
+    /// what a board's boot loader loads in one go (the Pi firmware's `initramfs FILE ADDRESS`,
+    /// U-Boot's `load`), at `manifestAddress`.
+    public func modulesImage() throws -> Data {
+        var blob = Data(manifest.encoded)
+        for m in modules {
+            let offset = Int(m.address - manifestAddress)
+            if blob.count < offset { blob.append(Data(count: offset - blob.count)) }
+            blob.append(try Data(contentsOf: m.file))
+        }
+        return blob
     }
 
     /// Writes the manifest to `directory` and returns QEMU's arguments for the modules, with

@@ -148,6 +148,7 @@ public final class ConsoleSession {
         for b in run {
             if b == UInt8(ascii: "\n") {
                 let text = Self.text(line)
+                if Self.isHarmlessQEMUNotice(text) { line.removeAll(keepingCapacity: true); continue }   // kept in hypervisor.log
                 emitLine(text, stream: -1)
                 if case .terminal = display { showHypervisorLine(text) }
                 line.removeAll(keepingCapacity: true)
@@ -156,6 +157,16 @@ public final class ConsoleSession {
             }
         }
         partial[-1] = line
+    }
+
+    /// Notices QEMU prints at start-up that say nothing about the run: a QEMU unpacked from
+    /// bookworm-backports meets the system QEMU's display modules (which it does not use with
+    /// -display none), and the raspi4b model disables device-tree nodes of devices it does
+    /// not model (which swiftvisor does not drive).
+    static func isHarmlessQEMUNotice(_ line: String) -> Bool {
+        (line.hasPrefix("qemu-system-aarch64: failed to initialize module: ") && line.hasSuffix(".so"))
+            || line == "Only modules from the same build can be loaded."
+            || (line.hasPrefix("qemu-system-aarch64: warning: bcm2711 dtc: ") && line.hasSuffix(" has been disabled!"))
     }
 
     private func emitLine(_ line: String, stream: Int) {

@@ -104,6 +104,21 @@ public struct LinuxAssets {
         return (kernel, busybox)
     }
 
+    /// A board's device tree from the same kernel package (`broadcom/bcm2711-rpi-4-b.dtb`).
+    public func deviceTree(_ relativePath: String) throws -> URL {
+        _ = try fetch()
+        let lib = cacheDirectory.appendingPathComponent("root/usr/lib")
+        let versions = ((try? FileManager.default.contentsOfDirectory(atPath: lib.path)) ?? []).filter { $0.hasPrefix("linux-image-") }.sorted()
+        guard let version = versions.last else {
+            throw Failed(description: "Debian's kernel package in \(cacheDirectory.path) has no usr/lib/linux-image-*/ device trees")
+        }
+        let dtb = lib.appendingPathComponent(version).appendingPathComponent(relativePath)
+        guard FileManager.default.fileExists(atPath: dtb.path) else {
+            throw Failed(description: "Debian's kernel package has no \(relativePath) (looked in \(dtb.path))")
+        }
+        return dtb
+    }
+
     func existingKernel(in root: URL) -> URL? {
         let boot = root.appendingPathComponent("boot")
         let names = (try? FileManager.default.contentsOfDirectory(atPath: boot.path)) ?? []

@@ -28,11 +28,15 @@ public enum QEMU {
     }
 
     public struct Machine {
+        public var board = Board.virt
+        /// `virt` only (the boards have their own cores).
         public var cpu = "cortex-a57"
         /// The `virt` board's GIC: 3 (GICv3) or 2 (GICv2, GIC-400-like with virtualization).
         public var gicVersion = 3
         public var cores = 2
         public var ramMiB = 1024
+        /// The boards' device tree (`-dtb`); `virt` writes its own.
+        public var deviceTree: URL?
         /// -icount shift=0: the guest counter follows executed instructions (benchmarks).
         public var countInstructions = false
         /// EL2 present; off only to test that the hypervisor refuses to start at EL1.
@@ -40,11 +44,14 @@ public enum QEMU {
         public init() {}
 
         var arguments: [String] {
-            var a = ["-M", "virt,virtualization=\(virtualization ? "on" : "off"),gic-version=\(gicVersion)", "-cpu", cpu, "-smp", "\(cores)", "-m", "\(ramMiB)M",
-                     "-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot",
-                     // No default NIC: `virt` would add a virtio-net whose option ROM
-                     // (efi-virtio.rom) comes from ipxe-qemu, a package `locate` does not install.
-                     "-nic", "none"]
+            var a = ["-M", board.machineArgument(gicVersion: gicVersion, virtualization: virtualization)]
+            if board == .virt { a += ["-cpu", cpu] }
+            a += ["-smp", "\(board.fixedCores ?? cores)", "-m", "\(board.fixedRAMMiB ?? ramMiB)M",
+                  "-display", "none", "-monitor", "none"] + board.serialArguments + ["-no-reboot",
+                  // No default NIC: `virt` would add a virtio-net whose option ROM
+                  // (efi-virtio.rom) comes from ipxe-qemu, a package `locate` does not install.
+                  "-nic", "none"]
+            if let deviceTree { a += ["-dtb", deviceTree.path] }
             if countInstructions { a += ["-icount", "shift=0,sleep=off"] }  // idle time warps to the next deadline
             return a
         }
@@ -78,7 +85,13 @@ public enum QEMU {
     /// so this must run on a thread that lives until it returns, as the caller's does).
     public static func run(qemu: String, machine: Machine, image: URL, extraArguments: [String],
                            timeout: Double, input: Input = .none, session: ConsoleSession) throws -> Result {
-        let arguments = [qemu] + machine.arguments + ["-kernel", image.path] + extraArguments
+        try run(qemu: QEMUInstallation(executable: qemu, version: ""), machine: machine, image: image,
+                extraArguments: extraArguments, timeout: timeout, input: input, session: session)
+    }
+
+    public static func run(qemu: QEMUInstallation, machine: Machine, image: URL, extraArguments: [String],
+                           timeout: Double, input: Input = .none, session: ConsoleSession) throws -> Result {
+        let arguments = [qemu.executable] + qemu.dataArguments + machine.arguments + ["-kernel", image.path] + extraArguments
         var toQEMU: [Int32] = [0, 0], fromQEMU: [Int32] = [0, 0], signals: [Int32] = [0, 0]
         guard pipe(&toQEMU) == 0, pipe(&fromQEMU) == 0, pipe(&signals) == 0 else { throw POSIXFailure("pipe") }
         defer { for fd in toQEMU + fromQEMU + signals { close(fd) } }
@@ -87,7 +100,7 @@ public enum QEMU {
         host_forward_signals(signals[1])
         defer { host_stop_forwarding_signals() }
 
-        let pid = try spawn(arguments, stdin: toQEMU[0], stdout: fromQEMU[1])
+        let pid = try spawn(arguments, environment: qemu.environment, stdin: toQEMU[0], stdout: fromQEMU[1])
         close(toQEMU[0]); toQEMU[0] = -1
         close(fromQEMU[1]); fromQEMU[1] = -1
         // QEMU may exit with input unread: a write to it must fail, not kill us.
@@ -166,11 +179,18 @@ public enum QEMU {
         return signal == 0 ? (status >> 8) & 0xFF : 128 + signal
     }
 
-    static func spawn(_ arguments: [String], stdin: Int32, stdout: Int32) throws -> pid_t {
+    /// Starts `arguments` with our environment plus `environment`.
+    static func spawn(_ arguments: [String], environment: [String: String] = [:], stdin: Int32, stdout: Int32) throws -> pid_t {
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) }
         argv.append(nil)
-        defer { for a in argv { free(a) } }
-        let pid = host_spawn(arguments[0], argv, nil, stdin, stdout, stdout,
+        var env: [UnsafeMutablePointer<CChar>?] = []
+        if !environment.isEmpty {
+            var all = ProcessInfo.processInfo.environment
+            all.merge(environment) { $1 }
+            env = all.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        }
+        defer { for a in argv + env { free(a) } }
+        let pid = host_spawn(arguments[0], argv, env.isEmpty ? nil : env, stdin, stdout, stdout,
                              Int32(HOST_SPAWN_DIE_WITH_PARENT | HOST_SPAWN_OWN_PROCESS_GROUP))
         guard pid > 0 else { throw POSIXFailure("starting \(arguments[0])") }
         return pid

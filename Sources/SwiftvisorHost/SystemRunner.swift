@@ -5,6 +5,8 @@ import SwiftvisorCore
 /// stream the consoles, and judge the outcome.
 public struct SystemRunner {
     public struct Options {
+        /// The QEMU machine: `virt`, or a board model (which brings its own CPUs and GIC).
+        public var board = Board.virt
         public var cpu = "cortex-a57"
         /// The `virt` board's GIC version (QEMU `gic-version=`): 3 or 2.
         public var gicVersion = 3
@@ -86,19 +88,19 @@ public struct SystemRunner {
     /// Every check before QEMU starts, the same for `swiftvisor check` and `run`: the
     /// description, its files, what the machine (`cores`) and this host (`host`) can give.
     /// Throws [ConfigError].
-    public func check(_ config: URL, cores: Int, host: HostMemory? = HostMemory.current()) throws -> CheckedSystem {
+    public func check(_ config: URL, board: Board = .virt, cores: Int, host: HostMemory? = HostMemory.current()) throws -> CheckedSystem {
         let system = try load(config)
-        let (errors, boot) = try Self.machineProblems(system, cores: cores, host: host)
+        let (errors, boot) = try Self.machineProblems(system, board: board, cores: board.fixedCores ?? cores, host: host)
         guard errors.isEmpty, let boot else { throw errors }
         return CheckedSystem(system: system, boot: boot)
     }
 
     /// What the machine cannot give a loaded system: cores it lacks, RAM beyond QEMU virt's or
     /// the host's. Returns the boot layout when there is no problem.
-    static func machineProblems(_ system: LoadedSystem, cores: Int, host: HostMemory?) throws -> ([ConfigError], BootLayout?) {
+    static func machineProblems(_ system: LoadedSystem, board: Board = .virt, cores: Int, host: HostMemory?) throws -> ([ConfigError], BootLayout?) {
         let file = system.configFile.path
         var errors = system.description.problems(cores: cores).map { ConfigError(file: file, problem: $0) }
-        let boot = try BootLayout(system: system)
+        let boot = try BootLayout(system: system, board: board)
         if let problem = boot.memoryProblem(host: host),
            let largest = system.description.guests.max(by: { $0.memoryMiB < $1.memoryMiB }) {
             errors.append(ConfigError(file: file, line: largest.lines[.memory], key: "memory", message: problem))
@@ -107,25 +109,28 @@ public struct SystemRunner {
     }
 
     public func run(_ config: URL, options: Options) throws -> Outcome {
-        let checked = try check(config, cores: options.cores)
+        let checked = try check(config, board: options.board, cores: options.cores)
         let system = checked.system
         var boot = checked.boot
         var builder = ImageBuilder(layout: layout, toolchain: try Toolchain())
         builder.log = log
         let image = try builder.buildHypervisor()
-        let qemu = try options.qemu ?? QEMU.locate(log: log)
+        let qemu = try options.qemu.map { QEMUInstallation.probe($0) } ?? QEMUInstallation.locate(for: options.board, log: log)
         let runDirectory = try Self.makeRunDirectory(in: layout)
         var kernel = image, imageArguments: [String] = []
         if let address = options.loadAddress {
+            guard options.board == .virt else { throw LoadAddressError(description: "a load address of our choosing is tried on --machine virt only") }
             let size = try Self.imageSize(of: image)
             if let problem = BootLayout.loadAddressProblem(address, imageSize: size) { throw LoadAddressError(description: problem) }
-            boot = try BootLayout(system: system, image: .init(base: address, size: size))
+            boot = try BootLayout(system: system, board: options.board, image: .init(base: address, size: size))
             if let problem = boot.memoryProblem(host: HostMemory.current()) { throw LoadAddressError(description: problem) }
             kernel = runDirectory.appendingPathComponent("trampoline.bin")
             try Data(BootTrampoline.image(jumpingTo: address)).write(to: kernel)
             imageArguments = ["-device", "loader,file=\(image.path),addr=0x\(String(address, radix: 16)),force-raw=on"]
         }
         var machine = QEMU.Machine()
+        machine.board = options.board
+        if let dtb = options.board.debianDeviceTree { machine.deviceTree = try LinuxAssets(log: log).deviceTree(dtb) }
         machine.cpu = options.cpu
         machine.gicVersion = options.gicVersion
         machine.cores = options.cores

@@ -7,7 +7,7 @@ struct Swiftvisor: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "A type-1 hypervisor for 64-bit Arm, in Swift: build, check, run and measure it on QEMU.",
         discussion: "Start with `swiftvisor demo`. Every command that boots QEMU builds what is stale first.",
-        subcommands: [Run.self, Demo.self, Linux.self, Bench.self, Check.self, Build.self])
+        subcommands: [Run.self, Demo.self, Linux.self, Bench.self, Check.self, Build.self, Bundle.self])
 
     // Our own flag rather than CommandConfiguration.version, which would run git on every start.
     @Flag(help: "Show the version, and the git commit of the repository the tool was built from.")
@@ -19,26 +19,61 @@ struct Swiftvisor: ParsableCommand {
     }
 }
 
-/// `--cpu` and `--cores`: the QEMU machine. Any command that boots QEMU or checks a system
-/// against a machine takes this group.
+/// `--machine`, `--gic`, `--cpu`, `--cores`, `--vhe`: the QEMU machine. Any command that boots
+/// QEMU or checks a system against a machine takes this group.
 struct MachineOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("QEMU CPU model: cortex-a57 (ARMv8.0, no VHE) or max (has VHE).", valueName: "model"))
-    var cpu: String = "cortex-a57"
+    @Option(help: ArgumentHelp("QEMU machine: virt (generic; default), raspi4b (Raspberry Pi 4B) or zcu102 (Xilinx ZCU102). The boards need QEMU 9 or later; with an older system QEMU swiftvisor fetches Debian's bookworm-backports QEMU into its cache.",
+                               valueName: "board"))
+    var machine: String = Board.virt.rawValue
 
-    @Option(help: ArgumentHelp("Physical cores of the QEMU machine (-smp), 1 to \(Limits.cores).", valueName: "n"))
-    var cores: Int = 2
+    @Option(help: ArgumentHelp("GIC version of --machine virt: 3 (GICv3; default) or 2 (GICv2, as a GIC-400). The boards have a GIC-400.", valueName: "version"))
+    var gic: Int?
+
+    @Option(help: ArgumentHelp("QEMU CPU model of --machine virt: cortex-a53, cortex-a57 (default), cortex-a72 (ARMv8.0, no VHE) or max (has VHE).",
+                               valueName: "model"))
+    var cpu: String?
+
+    @Option(help: ArgumentHelp("Physical cores of --machine virt (-smp), 1 to \(Limits.cores); default 2. The boards have 4.", valueName: "n"))
+    var cores: Int?
 
     @Flag(help: "Run the hypervisor with HCR_EL2.E2H = 1 (VHE mode, the EL2&0 regime), as it must on CPUs without FEAT_E2H0; needs --cpu max.")
     var vhe = false
 
+    static let virtCPUs = ["cortex-a53", "cortex-a57", "cortex-a72", "max"]
+
+    var board: Board { Board(rawValue: machine) ?? .virt }
+    var cpuModel: String { cpu ?? board.fixedCPU ?? "cortex-a57" }
+    var coreCount: Int { board.fixedCores ?? cores ?? 2 }
+    var gicVersion: Int { gic ?? (board == .virt ? 3 : 2) }
+    /// "virt, cortex-a57, GICv3" or "raspi4b": for progress lines.
+    var summary: String {
+        board == .virt ? "virt, \(cpuModel), GICv\(gicVersion)\(vhe ? ", --vhe" : "")" : board.rawValue
+    }
+
     func validate() throws {
-        guard ["cortex-a57", "max"].contains(cpu) else { throw ValidationError("--cpu must be cortex-a57 or max, not '\(cpu)'") }
-        guard !vhe || cpu == "max" else {
-            throw ValidationError("--vhe needs a CPU with VHE: add --cpu max (\(cpu) has no VHE, so the hypervisor can only run with E2H = 0)")
+        guard let board = Board(rawValue: machine) else {
+            throw ValidationError("--machine must be one of \(Board.allCases.map(\.rawValue).joined(separator: ", ")), not '\(machine)'")
         }
-        guard (1...Limits.cores).contains(cores) else {
+        if let problem = board.optionProblem(gicVersion: gic, cpu: cpu, cores: cores, vhe: vhe) { throw ValidationError(problem) }
+        if let gic, ![2, 3].contains(gic) { throw ValidationError("--gic must be 2 or 3, not \(gic)") }
+        if let cpu, !Self.virtCPUs.contains(cpu) {
+            throw ValidationError("--cpu must be one of \(Self.virtCPUs.joined(separator: ", ")), not '\(cpu)'")
+        }
+        guard !vhe || cpuModel == "max" else {
+            throw ValidationError("--vhe needs a CPU with VHE: add --cpu max (\(cpuModel) has no VHE, so the hypervisor can only run with E2H = 0)")
+        }
+        if let cores, !(1...Limits.cores).contains(cores) {
             throw ValidationError("--cores must be 1 to \(Limits.cores) (swiftvisor runs on at most \(Limits.cores) cores), not \(cores)")
         }
+    }
+
+    /// Applies these choices to a run's options.
+    func apply(to options: inout SystemRunner.Options) {
+        options.board = board
+        options.cpu = cpuModel
+        options.gicVersion = gicVersion
+        options.vhe = vhe
+        options.cores = coreCount
     }
 }
 
@@ -82,9 +117,7 @@ func printConfigErrors(_ errors: [ConfigError]) {
 /// Runs a system and exits with its verdict; config errors exit 2 before QEMU starts.
 func runSystem(_ config: URL, _ machine: MachineOptions, _ console: ConsoleOptions, timeout: Double) throws {
     var options = SystemRunner.Options()
-    options.cpu = machine.cpu
-    options.vhe = machine.vhe
-    options.cores = machine.cores
+    machine.apply(to: &options)
     options.timeout = timeout
     options.input = .inherit
     options.escapeKey = console.key
@@ -175,8 +208,8 @@ extension Swiftvisor {
         @OptionGroup var machine: MachineOptions
         func run() throws {
             do {
-                let checked = try SystemRunner().check(URL(fileURLWithPath: system), cores: machine.cores)
-                print("\(system): \(checked.system.description.guests.count) guest(s), machine RAM \(checked.boot.machineRAMMiB) MiB, \(machine.cores) core(s), OK")
+                let checked = try SystemRunner().check(URL(fileURLWithPath: system), board: machine.board, cores: machine.coreCount)
+                print("\(system): \(checked.system.description.guests.count) guest(s), machine RAM \(checked.boot.machineRAMMiB) MiB, \(machine.coreCount) core(s) (\(machine.summary)), OK")
             } catch let errors as [ConfigError] {
                 printConfigErrors(errors)
                 throw ExitCode(2)
@@ -193,6 +226,40 @@ extension Swiftvisor {
             builder.log = { print($0) }
             print(try builder.buildHypervisor().path)
             for g in ProjectLayout.current.builtinGuests { if let url = try builder.buildGuest(g) { print(url.path) } }
+        }
+    }
+
+    struct Bundle: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write the files a board's own boot loader needs to start swiftvisor with a system's guests.",
+            discussion: """
+                Checks the system as `run` does, then writes into the output folder: swiftvisor.bin \
+                (the hypervisor Image), swiftvisor-modules.bin (the boot manifest and every guest's \
+                kernel and ramdisk, loaded at one address), the board's device tree, and the boot \
+                loader's files: config.txt and cmdline.txt for the Raspberry Pi firmware (raspi4b), \
+                boot.cmd for U-Boot (zcu102), qemu.sh for virt. docs/boards.md says where they go.
+                """)
+        @Argument(help: ArgumentHelp("The system description, e.g. examples/demo.toml.", valueName: "system.toml"))
+        var system: String
+        @OptionGroup var machine: MachineOptions
+        @Option(name: .shortAndLong, help: ArgumentHelp("The folder to write (created if missing).", valueName: "folder"))
+        var output: String
+
+        func run() throws {
+            do {
+                let checked = try SystemRunner().check(URL(fileURLWithPath: system), board: machine.board, cores: machine.coreCount, host: nil)
+                var builder = ImageBuilder(toolchain: try Toolchain())
+                builder.log = { print($0) }
+                let image = try builder.buildHypervisor()
+                let dtb = try machine.board.debianDeviceTree.map { try LinuxAssets(log: { print($0) }).deviceTree($0) }
+                let bundle = BootBundle(board: machine.board, boot: checked.boot, image: image, deviceTree: dtb)
+                let folder = URL(fileURLWithPath: output)
+                let files = try bundle.write(to: folder)
+                print("\(folder.path): \(files.joined(separator: ", ")) for \(machine.board.title); the modules load at 0x\(String(checked.boot.manifestAddress, radix: 16)), the Image at 0x\(String(bundle.imageAddress, radix: 16)) (docs/boards.md)")
+            } catch let errors as [ConfigError] {
+                printConfigErrors(errors)
+                throw ExitCode(2)
+            }
         }
     }
 
@@ -217,17 +284,20 @@ extension Swiftvisor {
             // Progress goes to standard error, so standard output is only the report (or the JSON).
             let progress: (String) -> Void = { FileHandle.standardError.write(Data("\($0)\n".utf8)) }
             let commit = ToolVersion.commit()
+            var options = SystemRunner.Options()
+            machine.apply(to: &options)
             let lines: [String]
             if linux {
-                progress("swiftvisor bench --linux: booting Debian's kernel directly, then as a guest (\(machine.cpu)\(machine.vhe ? " --vhe" : ""), -smp \(machine.cores))...")
-                let boots = try Benchmark.linux(cpu: machine.cpu, vhe: machine.vhe, cores: machine.cores, timeout: timeout.seconds ?? 300, log: progress)
-                let report = LinuxBootReport(environment: .collect(cpu: machine.cpu, commit: commit, consoleLines: boots.lines),
-                                             cores: machine.cores, direct: boots.direct, guest: boots.guest)
+                progress("swiftvisor bench --linux: booting Debian's kernel directly, then as a guest (\(machine.summary), -smp \(machine.coreCount))...")
+                let boots = try Benchmark.linux(machine: options, timeout: timeout.seconds ?? 300, log: progress)
+                let report = LinuxBootReport(environment: .collect(machine: options, commit: commit, consoleLines: boots.lines),
+                                             cores: machine.coreCount, direct: boots.direct, guest: boots.guest)
                 lines = json ? [report.json] : report.text
             } else {
-                progress("swiftvisor bench: booting the bench guests (\(machine.cpu)\(machine.vhe ? " --vhe" : ""), -smp 1\(machine.cores >= 2 ? ", then -smp \(machine.cores)" : ""))...")
-                let runs = try Benchmark.run(cpu: machine.cpu, vhe: machine.vhe, cores: machine.cores, timeout: timeout.seconds ?? 120)
-                let report = BenchReport(environment: .collect(cpu: machine.cpu, commit: commit, consoleLines: runs.flatMap(\.lines)), runs: runs)
+                let first = machine.board.fixedCores.map { "-smp \($0), pinned to core 0" } ?? "-smp 1"
+                progress("swiftvisor bench: booting the bench guests (\(machine.summary), \(first)\(machine.coreCount >= 2 ? ", then -smp \(machine.coreCount)" : ""))...")
+                let runs = try Benchmark.run(machine: options, timeout: timeout.seconds ?? 120)
+                let report = BenchReport(environment: .collect(machine: options, commit: commit, consoleLines: runs.flatMap(\.lines)), runs: runs)
                 lines = json ? [report.json] : report.text
             }
             lines.forEach { print($0) }

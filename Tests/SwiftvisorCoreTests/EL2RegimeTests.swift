@@ -26,9 +26,9 @@ final class EL2RegimeTests: XCTestCase {
 
     func test_tcr_layouts() {
         // E2H = 0: the value swiftvisor has always used (PS = 0b101, 48 bits).
-        XCTAssertEqual(EL2Regime.el2.tcr(outputSize: 5), 0x8085_3510)
+        XCTAssertEqual(EL2Regime.el2.tcr(outputSize: 5).rawValue, 0x8085_3510)
         // E2H = 1: same walk attributes, EPD1 set, TG1 4 KiB, IPS at 34:32, nothing at 18:16 but T1SZ.
-        let vhe = EL2Regime.el2And0.tcr(outputSize: 5)
+        let vhe = EL2Regime.el2And0.tcr(outputSize: 5).rawValue
         XCTAssertEqual(vhe & 0xFFFF, 0x3510)
         XCTAssertEqual(vhe >> 16 & 0x3F, 16, "T1SZ")
         XCTAssertEqual(vhe >> 23 & 1, 1, "EPD1")
@@ -37,11 +37,11 @@ final class EL2RegimeTests: XCTestCase {
     }
 
     func test_fp_untrapped_and_physical_counter_readable_in_both_layouts() {
-        XCTAssertEqual(EL2Regime.el2.cptr & 1 << 10, 0, "TFP clear")
-        XCTAssertEqual(EL2Regime.el2And0.cptr >> 20 & 3, 0b11, "FPEN")
-        XCTAssertEqual(EL2Regime.el2And0.cptr >> 16 & 3, 0, "ZEN: SVE traps")
-        XCTAssertEqual(EL2Regime.el2.cnthctl, 1, "EL1PCTEN bit 0")
-        XCTAssertEqual(EL2Regime.el2And0.cnthctl, 1 << 10, "EL1PCTEN bit 10, EL1PCEN (11) clear")
+        XCTAssertEqual(EL2Regime.el2.cptr.rawValue & 1 << 10, 0, "TFP clear")
+        XCTAssertEqual(EL2Regime.el2And0.cptr.rawValue >> 20 & 3, 0b11, "FPEN")
+        XCTAssertEqual(EL2Regime.el2And0.cptr.rawValue >> 16 & 3, 0, "ZEN: SVE traps")
+        XCTAssertEqual(EL2Regime.el2.cnthctl.rawValue, 1, "EL1PCTEN bit 0")
+        XCTAssertEqual(EL2Regime.el2And0.cnthctl.rawValue, 1 << 10, "EL1PCTEN bit 10, EL1PCEN (11) clear")
     }
 
     func test_el2_and_0_mappings_are_privileged_execute_never_when_not_executable() {

@@ -4,21 +4,31 @@
 #ifndef SWIFTVISOR_ARCH_H
 #define SWIFTVISOR_ARCH_H
 #include <stdint.h>
+#include "frame_layout.h"
 
 // General-purpose registers of a vCPU as exception entry saves them (vectors.S uses the
-// offsets: x[n] at 8n, elr at 248, spsr at 256).
+// offsets in frame_layout.h: x[n] at 8n, elr at 248, spsr at 256).
 struct vcpu_frame {
     uint64_t x[31];
     uint64_t elr_el2;
     uint64_t spsr_el2;
     uint64_t pad;
 };
+_Static_assert(__builtin_offsetof(struct vcpu_frame, x) == FRAME_X(0), "vectors.S: x0 at FRAME_X(0)");
+_Static_assert(__builtin_offsetof(struct vcpu_frame, x[29]) == FRAME_X(29), "vectors.S: x[n] at FRAME_X(n)");
+_Static_assert(__builtin_offsetof(struct vcpu_frame, x[30]) == FRAME_LR, "vectors.S: x30 at FRAME_LR");
+_Static_assert(__builtin_offsetof(struct vcpu_frame, elr_el2) == FRAME_ELR, "vectors.S: elr_el2 at FRAME_ELR");
+_Static_assert(FRAME_ELR == FRAME_LR + 8, "vectors.S stores x30 and elr_el2 as a pair");
+_Static_assert(__builtin_offsetof(struct vcpu_frame, spsr_el2) == FRAME_SPSR, "vectors.S: spsr_el2 at FRAME_SPSR");
+_Static_assert(sizeof(struct vcpu_frame) == FRAME_SIZE, "vectors.S: a frame on the stack is FRAME_SIZE bytes");
+_Static_assert(FRAME_SIZE % 16 == 0, "SP stays 16-byte aligned (Arm ARM D1.8.2)");
 
 // Per-core exit context; TPIDR_EL2 points at it. vectors.S reads `frame` (offset 0).
 struct core_context {
     struct vcpu_frame *frame;   // the vCPU running on this core
     uint64_t core;              // index of this core
 };
+_Static_assert(__builtin_offsetof(struct core_context, frame) == CORE_CONTEXT_FRAME, "vectors.S: frame at CORE_CONTEXT_FRAME");
 
 // EL1 and EL0 state a guest kernel owns, switched only when another vCPU runs on this core.
 struct el1_context {
@@ -33,6 +43,10 @@ struct fp_state {
     uint64_t v[64];
     uint64_t fpsr, fpcr;
 };
+_Static_assert(__builtin_offsetof(struct fp_state, v) == FP_STATE_Q(0), "fpsimd.S: Qn at FP_STATE_Q(n)");
+_Static_assert(__builtin_offsetof(struct fp_state, v[62]) == FP_STATE_Q(31), "fpsimd.S: Q31 at FP_STATE_Q(31)");
+_Static_assert(__builtin_offsetof(struct fp_state, fpsr) == FP_STATE_FPSR, "fpsimd.S: fpsr at FP_STATE_FPSR");
+_Static_assert(__builtin_offsetof(struct fp_state, fpcr) == FP_STATE_FPSR + 8, "fpsimd.S stores fpsr and fpcr as a pair");
 
 #define SYSREG_READ(name) \
     static inline uint64_t read_##name(void) { uint64_t v; __asm__ volatile("mrs %0, " #name : "=r"(v)); return v; }
@@ -69,6 +83,7 @@ GUEST_SYSREG(far_el1, far_el1, S3_5_C6_C0_0)      // FAR_EL12
 GUEST_SYSREG(elr_el1, elr_el1, S3_5_C4_C0_1)      // ELR_EL12
 GUEST_SYSREG(spsr_el1, spsr_el1, S3_5_C4_C0_0)    // SPSR_EL12
 GUEST_SYSREG(vbar_el1, vbar_el1, S3_5_C12_C0_0)   // VBAR_EL12
+GUEST_SYSREG(sctlr_el1, sctlr_el1, S3_5_C1_C0_0)  // SCTLR_EL12
 // The loaded vCPU's virtual timer (Arm ARM D11.2.4), masked when it fires at EL2. With E2H = 1
 // CNTV_CTL_EL0 at EL2 is the EL2 virtual timer (CNTHV_CTL_EL2), not the guest's.
 GUEST_SYSREG(cntv_ctl_el0, cntv_ctl_el0, S3_5_C14_C3_1)   // CNTV_CTL_EL02
@@ -169,6 +184,11 @@ struct secondary_boot {
     uint64_t ttbr0, tcr, mair, sctlr, vbar, hcr;
     uint64_t stack_top[8];
 };
+_Static_assert(__builtin_offsetof(struct secondary_boot, ttbr0) == 0, "entry.S reads ttbr0 at 0");
+_Static_assert(__builtin_offsetof(struct secondary_boot, tcr) == 8, "entry.S reads tcr at 8");
+_Static_assert(__builtin_offsetof(struct secondary_boot, mair) == 16, "entry.S reads mair at 16");
+_Static_assert(__builtin_offsetof(struct secondary_boot, sctlr) == 24, "entry.S reads sctlr at 24");
+_Static_assert(__builtin_offsetof(struct secondary_boot, vbar) == 32, "entry.S reads vbar at 32");
 _Static_assert(__builtin_offsetof(struct secondary_boot, hcr) == 40, "entry.S reads hcr at 40");
 _Static_assert(__builtin_offsetof(struct secondary_boot, stack_top) == 48, "entry.S reads stack_top at 48");
 extern struct secondary_boot secondary_boot_data;

@@ -3,20 +3,16 @@
 /// host's keyboard, when this guest has the input focus) wait in a receive buffer of 256 bytes
 /// (a real PL011 holds 32; drivers read until FR.RXFE, and a pasted line then fits whole).
 public struct PL011 {
-    public enum Register: UInt64 {
-        case dr = 0x000, rsrecr = 0x004, fr = 0x018, ilpr = 0x020, ibrd = 0x024, fbrd = 0x028
-        case lcrh = 0x02C, cr = 0x030, ifls = 0x034, imsc = 0x038, ris = 0x03C, mis = 0x040
-        case icr = 0x044, dmacr = 0x048
-    }
+    public typealias Register = PL011Register
 
-    /// FR bits: TXFE (7) transmit FIFO empty, RXFE (4) receive FIFO empty.
-    @usableFromInline static var flagTransmitEmpty: UInt32 { 1 << 7 }
-    @usableFromInline static var flagReceiveEmpty: UInt32 { 1 << 4 }
-    /// RIS.TXRIS, bit 5: the transmit FIFO has room (always, here).
-    @usableFromInline static var transmitInterrupt: UInt32 { 1 << 5 }
-    /// RIS.RXRIS, bit 4, and RTRIS (receive timeout), bit 6: received data waits. Without a
-    /// baud-rate model, both are raised while the FIFO holds anything.
-    @usableFromInline static var receiveInterrupts: UInt32 { 1 << 4 | 1 << 6 }
+    /// FR: TXFE, the transmit FIFO is empty (always, here); RXFE, the receive FIFO is empty.
+    @usableFromInline static var flagTransmitEmpty: UInt32 { PL011Flags.transmitFIFOEmpty.rawValue }
+    @usableFromInline static var flagReceiveEmpty: UInt32 { PL011Flags.receiveFIFOEmpty.rawValue }
+    /// RIS.TXRIS: the transmit FIFO has room (always, here).
+    @usableFromInline static var transmitInterrupt: UInt32 { PL011Interrupts.transmit.rawValue }
+    /// RIS.RXRIS and RTRIS (receive timeout): received data waits. Without a baud-rate model,
+    /// both are raised while the FIFO holds anything.
+    @usableFromInline static var receiveInterrupts: UInt32 { PL011Interrupts.receive.rawValue | PL011Interrupts.receiveTimeout.rawValue }
     public static let receiveFIFOSize = 256
     /// Received bytes, oldest first.
     public private(set) var receiveFIFO: [UInt8] = []
@@ -25,7 +21,7 @@ public struct PL011 {
 
     public var ibrd: UInt32 = 0, fbrd: UInt32 = 0, lcrh: UInt32 = 0, ilpr: UInt32 = 0
     /// CR reset value: TXE and RXE set (TRM 3.3.8).
-    public var cr: UInt32 = 0x300
+    public var cr: UInt32 = PL011Control.reset.rawValue
     public var ifls: UInt32 = 0x12, imsc: UInt32 = 0, dmacr: UInt32 = 0
 
     public init() {}
@@ -84,9 +80,9 @@ public struct PL011 {
         case .ibrd: ibrd = value & 0xFFFF
         case .fbrd: fbrd = value & 0x3F
         case .lcrh: lcrh = value & 0xFF
-        case .cr: cr = value & 0xFF87
+        case .cr: cr = value & PL011Control.implemented.rawValue
         case .ifls: ifls = value & 0x3F
-        case .imsc: imsc = value & 0x7FF
+        case .imsc: imsc = value & PL011Interrupts.implemented.rawValue
         case .dmacr: dmacr = value & 0x7
         case .fr, .ris, .mis, .rsrecr, .icr: break
         }

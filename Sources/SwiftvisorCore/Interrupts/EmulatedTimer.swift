@@ -18,12 +18,15 @@ public struct EmulatedTimer: Equatable {
         switch a.op2 { case 0: return .timerValue; case 1: return .control; case 2: return .compareValue; default: return nil }
     }
 
-    var enabled: Bool { control & 1 != 0 }
-    var masked: Bool { control & 2 != 0 }
+    var enabled: Bool { TimerControl(rawValue: control).enable }
+    var masked: Bool { TimerControl(rawValue: control).imask }
 
     public func read(_ r: Register, now: UInt64) -> UInt64 {
         switch r {
-        case .control: return control | (enabled && now >= compareValue ? 1 << 2 : 0)   // ISTATUS
+        case .control:
+            var c = TimerControl(rawValue: control)
+            c.istatus = enabled && now >= compareValue
+            return c.rawValue
         case .compareValue: return compareValue
         // TVAL: the signed 32-bit distance to CVAL.
         case .timerValue: return (compareValue &- now) & 0xFFFF_FFFF
@@ -32,7 +35,7 @@ public struct EmulatedTimer: Equatable {
 
     public mutating func write(_ r: Register, _ value: UInt64, now: UInt64) {
         switch r {
-        case .control: control = value & 0b11
+        case .control: control = value & TimerControl.writable
         case .compareValue: compareValue = value
         case .timerValue: compareValue = now &+ UInt64(bitPattern: Int64(Int32(truncatingIfNeeded: value)))
         }

@@ -38,40 +38,14 @@ public enum EL2Regime: Equatable {
     }
 
     /// TCR_EL2 for the hypervisor's identity map: 48-bit VA from TTBR0_EL2, Write-Back
-    /// Inner Shareable walks, 4 KiB granule, output size `ps` (ID_AA64MMFR0_EL1.PARange).
-    public func tcr(outputSize ps: UInt64) -> UInt64 {
-        // Common to both layouts: T0SZ[5:0] = 16, IRGN0[9:8] = ORGN0[11:10] = 0b01 (Write-Back),
-        // SH0[13:12] = 0b11 (Inner Shareable), TG0[15:14] = 0b00 (4 KiB).
-        let walk: UInt64 = 16 | 1 << 8 | 1 << 10 | 3 << 12
-        switch self {
-        case .el2:
-            // PS[18:16]; bits 23 and 31 RES1 (Arm ARM D19.2.137, E2H = 0).
-            return walk | (ps & 7) << 16 | 1 << 23 | 1 << 31
-        case .el2And0:
-            // TCR_EL1's layout (D19.2.137, E2H = 1): no TTBR1 walks (EPD1, bit 23), T1SZ[21:16]
-            // = 16 and TG1[31:30] = 0b10 (4 KiB) so the disabled half is still well formed,
-            // IPS[34:32] for the output size.
-            return walk | 16 << 16 | 1 << 23 | 0b10 << 30 | (ps & 7) << 32
-        }
-    }
+    /// Inner Shareable walks, 4 KiB granule, output size `ps` (ID_AA64MMFR0_EL1.PARange), in
+    /// this regime's layout (`TCR`).
+    public func tcr(outputSize ps: UInt64) -> TCR { TCR.hypervisor(self, outputSize: ps) }
 
-    /// CPTR_EL2: FP/SIMD not trapped, SVE and SME trapped (Arm ARM D19.2.30).
-    public var cptr: UInt64 {
-        switch self {
-        // TFP[10] = 0; TZ[8] and TSM[12] set (trap); bits 13, 9, 7:0 RES1.
-        case .el2: return 0x33FF
-        // CPACR_EL1's layout: FPEN[21:20] = 0b11 (no trap); ZEN[17:16] = SMEN[25:24] = 0 (trap).
-        case .el2And0: return 0b11 << 20
-        }
-    }
+    /// CPTR_EL2: FP/SIMD not trapped, SVE and SME trapped, in this regime's layout (`CPTR`).
+    public var cptr: CPTR { CPTR.guest(self) }
 
     /// CNTHCTL_EL2: the guest may read the physical counter (EL1PCTEN) but its physical timer
-    /// traps (EL1PCEN clear) until it is virtualised. The bits move with E2H (Arm ARM D19.2.28):
-    /// EL1PCTEN is bit 0 with E2H = 0, bit 10 with E2H = 1.
-    public var cnthctl: UInt64 {
-        switch self {
-        case .el2: return 1 << 0
-        case .el2And0: return 1 << 10
-        }
-    }
+    /// traps (EL1PCEN clear) until it is virtualised; the bits move with E2H (`CNTHCTL`).
+    public var cnthctl: CNTHCTL { CNTHCTL.guest(self) }
 }

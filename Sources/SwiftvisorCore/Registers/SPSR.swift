@@ -8,6 +8,16 @@ public struct SPSR: Equatable {
     public var mode: Mode? { Mode(rawValue: bits(rawValue, 3, 0)) }
     /// M[4]: 1 when the interrupted state was AArch32.
     public var isAArch32: Bool { bit(rawValue, 4) }
+    /// M[3:2]: the exception level (AArch64 state).
+    public var exceptionLevel: UInt64 { bits(rawValue, 3, 2) }
+    /// M[0]: SP_ELx selected (AArch64 state; 0 = SP_EL0).
+    public var usesSPx: Bool { bit(rawValue, 0) }
+    /// D, A, I, F, bits 9:6: debug, SError, IRQ and FIQ masks.
+    public var daif: UInt64 { get { bits(rawValue, 9, 6) } set { rawValue = setting(rawValue, 9, 6, to: newValue) } }
+    /// PAN, bit 22: Privileged Access Never (FEAT_PAN).
+    public var pan: Bool { get { bit(rawValue, 22) } set { rawValue = setting(rawValue, 22, newValue) } }
+    /// IL, bit 20: Illegal Execution state.
+    public var il: Bool { get { bit(rawValue, 20) } set { rawValue = setting(rawValue, 20, newValue) } }
 
     /// EL1h with D, A, I and F masked: how a guest kernel is entered (arm64 boot protocol).
     public static let el1hMasked = SPSR(rawValue: 0b1111 << 6 | Mode.el1h.rawValue)
