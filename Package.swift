@@ -22,7 +22,7 @@ let package = Package(
             "SwiftvisorHost",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: [.swiftLanguageMode(.v5)]),
-        .testTarget(name: "SwiftvisorCoreTests", dependencies: ["SwiftvisorCore"]),
+        .testTarget(name: "SwiftvisorCoreTests", dependencies: ["SwiftvisorCore"], exclude: ["Fixtures"]),
         .testTarget(name: "SwiftvisorHostTests", dependencies: ["SwiftvisorHost"]),
         .testTarget(name: "SystemTests", dependencies: ["SwiftvisorHost", "CHostSupport"], exclude: ["Systems"]),
     ]

@@ -75,6 +75,17 @@ halt_forever:
 1:  wfi
     b       1b
 
+// Secondary cores started through a spin table branch to their own 8-byte entry here (the
+// boot core writes entry n's address to core n's cpu-release-addr); what is in x0 then is the
+// spin loop's (QEMU raspi4b: 0), so each entry supplies its core index itself.
+    .global secondary_spin_entries
+    .balign 8
+secondary_spin_entries:
+    .irp index, 0, 1, 2, 3, 4, 5, 6, 7        // Limits.cores entries
+    mov     x0, #\index
+    b       secondary_entry
+    .endr
+
 // Secondary cores, started by PSCI CPU_ON with x0 = core index: the boot core's MMU settings
 // and vectors (secondary_boot_data), a stack of their own, then Swift.
     .global secondary_entry

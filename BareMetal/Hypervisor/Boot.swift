@@ -16,12 +16,16 @@ func swiftvisorMain(_ dtbAddress: UInt64, _ currentEL: UInt64) {
           let header = UnsafeRawPointer(bitPattern: UInt(dtbAddress)),
           let size = DeviceTree.totalSize(header: UnsafeRawBufferPointer(start: header, count: 8)),
           let tree = try? DeviceTree(bytes: UnsafeRawBufferPointer(start: header, count: size)) else {
-        Console.base = FallbackPlatform.uart
+        Console.uart = .pl011(PL011UART(base: FallbackPlatform.uart))
         Console.log("no valid device tree in x0; boot with x0 = DTB address (arm64 Image protocol)\n")
         halt_forever()
     }
     let platform = HostPlatform(deviceTree: tree)
-    Console.base = platform.uart?.base.rawValue ?? FallbackPlatform.uart
+    Console.uart = HostUART(model: platform.uart == nil ? .pl011 : platform.uartModel,
+                            base: platform.uart?.base.rawValue ?? FallbackPlatform.uart)
+    // How to stop the machine: PSCI where the DT has it, else the Raspberry Pi's PM watchdog.
+    Firmware.psciConduit = platform.psciConduit
+    Firmware.watchdog = platform.powerManagementWatchdog.map { BCM2835Watchdog(base: $0.base.rawValue) }
     Console.multiplexed = platform.bootArgument("swiftvisor.mux") == 1
     guard currentEL == 2 else {
         Console.log("entered at EL"); Console.decimal(currentEL)
@@ -44,6 +48,8 @@ func swiftvisorMain(_ dtbAddress: UInt64, _ currentEL: UInt64) {
     }
 
     var allocator = PhysicalRangeAllocator(ram: platform.ram)
+    // Firmware's pages: /memreserve/, /reserved-memory, spin-table release addresses.
+    for r in platform.reservedMemory { allocator.reserve(r) }
     let imageStart = image_start(), imageEnd = image_end()
     allocator.reserve(.init(base: HostPhysicalAddress(imageStart), size: imageEnd - imageStart))
     allocator.reserve(.init(base: HostPhysicalAddress(dtbAddress), size: UInt64(size)))
@@ -56,10 +62,21 @@ func swiftvisorMain(_ dtbAddress: UInt64, _ currentEL: UInt64) {
         let timerINTID = platform.hypervisorTimerINTID ?? 26
         let virtualTimerINTID = platform.virtualTimerINTID ?? InterruptID.virtualTimer
         let maintenanceINTID = platform.maintenanceINTID ?? InterruptID.maintenance
-        // The boot core first, then the others the DTB lists (at most Limits.cores).
+        // The boot core first, then the others the DTB lists with an enable method swiftvisor
+        // knows (at most Limits.cores).
         let me = read_mpidr_el1() & 0xFF_00FF_FFFF
         var mpidrs = [me]
-        for m in platform.cpuMPIDRs where m != me && mpidrs.count < Limits.cores { mpidrs.append(m) }
+        for cpu in platform.cpus where cpu.mpidr != me && mpidrs.count < Limits.cores {
+            switch cpu.enableMethod {
+            case .psci: mpidrs.append(cpu.mpidr)
+            case .spinTable(let release) where platform.ram.contains(where: { $0.contains(HostPhysicalAddress(release)) }):
+                mpidrs.append(cpu.mpidr)
+            case .spinTable:
+                Console.log("CPU "); Console.hex(cpu.mpidr); Console.write(" not used: its cpu-release-addr is outside RAM\n")
+            case nil:
+                Console.log("CPU "); Console.hex(cpu.mpidr); Console.write(" not used: no enable method swiftvisor knows (psci, spin-table)\n")
+            }
+        }
         let hv = Hypervisor(platform: platform, cores: mpidrs.count, timerINTID: timerINTID,
                             virtualTimerINTID: virtualTimerINTID, maintenanceINTID: maintenanceINTID)
         VirtualCPUInterface.select(platform)
@@ -93,8 +110,9 @@ func swiftvisorMain(_ dtbAddress: UInt64, _ currentEL: UInt64) {
     }
 }
 
-/// PSCI CPU_ON for every other core: each starts at secondary_entry (entry.S) with the boot
-/// core's MMU settings, then runs `swiftvisorSecondaryMain`. They wait for the lock held here.
+/// Starts every other core, by PSCI CPU_ON or through its spin table as the DT says: each starts
+/// at secondary_entry (entry.S) with the boot core's MMU settings, then runs
+/// `swiftvisorSecondaryMain`. They wait for the lock held here.
 func startSecondaryCores(_ hv: Hypervisor) {
     guard hv.cores.count > 1 else { return }
     secondary_boot_data.ttbr0 = read_ttbr0_el2()
@@ -114,11 +132,20 @@ func startSecondaryCores(_ hv: Hypervisor) {
         clean_dcache_to_poc(UInt64(UInt(bitPattern: $0)), UInt64(MemoryLayout<secondary_boot>.size))
     }
     for core in hv.cores.dropFirst() {
-        let status = Firmware.call(.cpuOn64, core.mpidr, secondary_entry_address(), UInt64(core.index),
-                                   conduit: hv.platform.psciConduit)
-        if status != 0 {
-            Console.log("core "); Console.decimal(UInt64(core.index)); Console.write(" (MPIDR "); Console.hex(core.mpidr)
-            Console.write(") did not start: PSCI CPU_ON returned "); Console.decimal(status); Console.write("\n")
+        switch hv.platform.cpus.first(where: { $0.mpidr == core.mpidr })?.enableMethod {
+        case .spinTable(let releaseAddress):
+            // booting.rst 5: the parked core waits in WFE until its release address is non-zero,
+            // then branches there at EL2 with the MMU off. Its own entry gives it its index.
+            // SAFETY: the release address is in RAM the identity map covers and no allocation
+            // hands out (HostPlatform.reservedMemory).
+            spin_table_release(releaseAddress, secondary_spin_entry_address(UInt64(core.index)))
+        case .psci, nil:
+            let status = Firmware.call(.cpuOn64, core.mpidr, secondary_entry_address(), UInt64(core.index),
+                                       conduit: hv.platform.psciConduit)
+            if status != 0 {
+                Console.log("core "); Console.decimal(UInt64(core.index)); Console.write(" (MPIDR "); Console.hex(core.mpidr)
+                Console.write(") did not start: PSCI CPU_ON returned "); Console.decimal(status); Console.write("\n")
+            }
         }
     }
 }
@@ -152,7 +179,8 @@ func printBanner(platform: HostPlatform, processor: Processor) {
     for r in platform.ram { total += r.size }
     Console.log("RAM "); Console.decimal(total >> 20); Console.write(" MiB in ")
     Console.decimal(UInt64(platform.ram.count)); Console.write(" range(s), ")
-    Console.decimal(UInt64(platform.cpuMPIDRs.count)); Console.write(" CPU(s), UART at ")
+    Console.decimal(UInt64(platform.cpuMPIDRs.count)); Console.write(" CPU(s), ")
+    Console.write(platform.uartModel == .cadence ? "Cadence UART" : "UART"); Console.write(" at ")
     Console.hex(platform.uart?.base.rawValue ?? 0); Console.write("\n")
     // Wherever the boot loader put us: entry.S has relocated the image to run there.
     Console.log("image at "); Console.hex(image_start()); Console.write(", ")

@@ -1,11 +1,12 @@
 import CArch
-import _Volatile
 import SwiftvisorCore
 
-/// The hypervisor's own console: the physical PL011 the DTB's stdout-path names.
-/// Polled output; guests never touch it (they get an emulated PL011).
+/// The hypervisor's own console: the physical UART the DTB names (HostPlatform: stdout-path,
+/// serial0), driven by Platform's PL011 or Cadence driver. Polled output; guests never touch
+/// it (they get an emulated PL011).
 enum Console {
-    nonisolated(unsafe) static var base: UInt64 = 0
+    /// nil until boot has read the device tree: nothing is printed.
+    nonisolated(unsafe) static var uart: HostUART?
     /// A guest's partial line is on the console (the focused guest's output goes out as it
     /// comes): anything else printed first ends it, so that every line has one owner.
     nonisolated(unsafe) static var partialLineOwner: UInt16?
@@ -27,12 +28,7 @@ enum Console {
     }
 
     static func putRaw(_ byte: UInt8) {
-        guard base != 0 else { return }
-        // SAFETY: `base` is the PL011 from the DTB, mapped Device-nGnRE (or MMU off).
-        let fr = VolatileMappedRegister<UInt32>(unsafeBitPattern: UInt(base + 0x18))
-        let dr = VolatileMappedRegister<UInt32>(unsafeBitPattern: UInt(base))
-        while fr.load() & (1 << 5) != 0 {}   // FR.TXFF: transmit FIFO full
-        dr.store(UInt32(byte))
+        uart?.put(byte)
     }
 
     /// Multiplexed: the hypervisor's own stream follows.
@@ -52,21 +48,14 @@ enum Console {
         if byte == ConsoleMux.escape { putRaw(byte) }
     }
 
-    /// Turns on the receive interrupts (IMSC.RXIM and RTIM), so typed bytes reach the hypervisor.
+    /// Turns on the UART's receive interrupt, so typed bytes reach the hypervisor.
     static func enableReceiveInterrupts() {
-        guard base != 0 else { return }
-        VolatileMappedRegister<UInt32>(unsafeBitPattern: UInt(base + 0x38)).store(1 << 4 | 1 << 6)
+        uart?.enableReceiveInterrupts()
     }
 
-    /// Clears the receive interrupts, then takes every byte waiting (until FR.RXFE). In this
-    /// order a byte arriving after the last check raises a new interrupt; the other way round
-    /// its interrupt could be cleared while it stays in the FIFO, unseen until the next key.
+    /// Acknowledges the receive interrupt and hands over every byte waiting.
     static func receive(_ body: (UInt8) -> Void) {
-        guard base != 0 else { return }
-        let fr = VolatileMappedRegister<UInt32>(unsafeBitPattern: UInt(base + 0x18))
-        let dr = VolatileMappedRegister<UInt32>(unsafeBitPattern: UInt(base))
-        VolatileMappedRegister<UInt32>(unsafeBitPattern: UInt(base + 0x44)).store(1 << 4 | 1 << 6)   // ICR: RX, RT
-        while fr.load() & (1 << 4) == 0 { body(UInt8(truncatingIfNeeded: dr.load())) }
+        uart?.receive(body)
     }
 
     static func write(_ s: StaticString) {

@@ -17,6 +17,8 @@ enum GuestBuilder {
                                                   platform.gicCPUInterface, platform.gicHypervisorInterface,
                                                   platform.gicVirtualCPUInterface].compactMap { $0 }
             if hypervisorOwned.contains(where: { $0.overlaps(r) }) { return fail("iomem overlaps RAM or a device the hypervisor uses") }
+            // The Raspberry Pi's PM watchdog resets the whole machine.
+            if platform.powerManagementWatchdog?.overlaps(r) ?? false { return fail("iomem overlaps RAM or a device the hypervisor uses") }
         }
         for intid in guest.interrupts where intid < 32 || intid >= 32 + UInt32(VirtualGIC.defaultSPICount) {
             return fail("irqs names an interrupt that is not a passable SPI")

@@ -394,9 +394,24 @@ enum Firmware {
         return Int64(bitPattern: conduit == .hvc ? firmware_call_hvc(f, a1, a2, a3) : firmware_call_smc(f, a1, a2, a3))
     }
 
+    /// The Raspberry Pi's PM watchdog: set at boot when the device tree has one.
+    nonisolated(unsafe) static var watchdog: BCM2835Watchdog?
+    /// The PSCI conduit the device tree gives (nil: no PSCI), set at boot; a panic before the
+    /// hypervisor exists uses it.
+    nonisolated(unsafe) static var psciConduit: HostPlatform.PSCIConduit? = .smc
+
+    /// PSCI SYSTEM_OFF; on a machine without PSCI (Raspberry Pi: spin table, no firmware
+    /// calls) the PM watchdog's halt, which QEMU run with -no-reboot takes as the end.
+    /// (`conduit` is the platform's: callers pass `platform.psciConduit` or `psciConduit`.)
     static func systemOff(conduit: HostPlatform.PSCIConduit?) -> Never {
         let fid = UInt64(SMCCCCall.FunctionID.systemOff.rawValue)
-        if conduit == .hvc { _ = firmware_call_hvc(fid, 0, 0, 0) } else { _ = firmware_call_smc(fid, 0, 0, 0) }
+        switch conduit {
+        case .hvc: _ = firmware_call_hvc(fid, 0, 0, 0)
+        case .smc: _ = firmware_call_smc(fid, 0, 0, 0)
+        case nil:
+            watchdog?.powerOff()
+            _ = firmware_call_smc(fid, 0, 0, 0)   // no PSCI node and no watchdog: try the usual conduit
+        }
         halt_forever()
     }
 }

@@ -29,5 +29,5 @@ func swiftvisorHypervisorFault(_ frame: UnsafeMutablePointer<vcpu_frame>, _ kind
         }
     }
     Console.write("\n")
-    Firmware.systemOff(conduit: hypervisor?.platform.psciConduit ?? .smc)
+    Firmware.systemOff(conduit: Firmware.psciConduit)
 }

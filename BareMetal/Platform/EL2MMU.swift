@@ -27,7 +27,7 @@ enum EL2MMU {
     static func enable(platform: HostPlatform, processor: Processor,
                        allocator: UnsafeMutablePointer<PhysicalRangeAllocator>) {
         guard var table = TranslationTable(memory: IdentityMappedTables(allocator: allocator), startLevel: 0) else {
-            Console.log("PANIC: no memory for the EL2 page tables\n"); halt_forever()
+            Console.log("PANIC: no memory for the EL2 page tables\n"); Firmware.systemOff(conduit: Firmware.psciConduit)
         }
         let regime = EL2Mode.regime
         let ram = EL2Stage1Attributes(memory: .normal, executable: true, regime: regime)
@@ -41,8 +41,17 @@ enum EL2MMU {
                 let size = alignUp(r.end.rawValue, PageSize.granule) - base
                 try table.map(input: base, output: HostPhysicalAddress(base), size: size, attributes: device)
             }
+            // The Raspberry Pi's PM watchdog: how a machine without PSCI is stopped.
+            if let r = platform.powerManagementWatchdog {
+                let base = alignDown(r.base.rawValue, PageSize.granule)
+                let size = alignUp(r.end.rawValue, PageSize.granule) - base
+                try table.map(input: base, output: HostPhysicalAddress(base), size: size, attributes: device)
+            }
         } catch {
-            Console.log("PANIC: building the EL2 identity map failed\n"); halt_forever()
+            // E.g. a memory node that covers a device the hypervisor drives (QEMU's xlnx-zcu102
+            // with more than 2 GiB writes one range from 0 over its peripherals).
+            Console.log("PANIC: building the EL2 identity map failed (does RAM overlap a device?)\n")
+            Firmware.systemOff(conduit: Firmware.psciConduit)
         }
         write_mair_el2(MAIR.el2)
         // TCR_EL2: 48-bit VA, Write-Back Inner Shareable walks, 4 KiB granule, output size from

@@ -92,12 +92,10 @@ public enum Board: String, CaseIterable, Sendable {
         }
     }
 
-    /// `-serial` arguments that put the console UART the board's device tree names
-    /// (stdout-path) on our pipe. The Pi 4's is `serial1`, the mini UART (QEMU's second
-    /// serial port; the first is the PL011); the ZCU102's is uart0, the Cadence UART.
-    public var serialArguments: [String] {
-        self == .raspi4b ? ["-serial", "null", "-serial", "stdio"] : ["-serial", "stdio"]
-    }
+    /// `-serial stdio`: QEMU's first serial port is the console UART swiftvisor picks on each:
+    /// virt's PL011; the Pi's PL011 (`serial0`: the device tree's stdout-path names the mini
+    /// UART, `serial1`, for which swiftvisor has no driver); the ZCU102's uart0, a Cadence UART.
+    public var serialArguments: [String] { ["-serial", "stdio"] }
 
     /// Why `--gic`, `--cpu`, `--cores` or `--vhe` cannot be used with this board; nil if they can.
     public func optionProblem(gicVersion: Int?, cpu: String?, cores: Int?, vhe: Bool) -> String? {

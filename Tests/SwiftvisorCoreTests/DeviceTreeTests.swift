@@ -93,7 +93,7 @@ extension DeviceTreeTests {
         XCTAssertEqual(empty.missingEssentials.map { "\($0)" }, [
             "RAM (no memory node with a non-empty reg)",
             "interrupt controller it knows (an arm,gic-v3 node with distributor and redistributor regions, or an arm,gic-400/arm,cortex-a15-gic node with GICD, GICC, GICH and GICV regions)",
-            "console UART (/chosen/stdout-path or an arm,pl011 node)",
+            "console UART (/chosen/stdout-path, serial0 or a node compatible with arm,pl011 or cdns,uart-r1p12)",
         ])
     }
 }

@@ -16,9 +16,9 @@ final class BoardTests: XCTestCase {
         let pi = m.arguments
         XCTAssertEqual(Array(pi.prefix(6)), ["-M", "raspi4b", "-smp", "4", "-m", "2048M"], "no -cpu, the board's own cores and RAM")
         XCTAssertFalse(pi.contains("-cpu"))
-        // The mini UART (the Pi's stdout-path, serial1) is QEMU's second serial port.
+        // The PL011 (serial0) is QEMU's first serial port; swiftvisor drives it, not the mini UART.
         let serials = pi.indices.filter { pi[$0] == "-serial" }.map { pi[$0 + 1] }
-        XCTAssertEqual(serials, ["null", "stdio"])
+        XCTAssertEqual(serials, ["stdio"])
         XCTAssertEqual(pi[pi.firstIndex(of: "-dtb")! + 1], "/x/bcm2711-rpi-4-b.dtb")
 
         m.board = .zcu102

@@ -194,6 +194,17 @@ _Static_assert(__builtin_offsetof(struct secondary_boot, stack_top) == 48, "entr
 extern struct secondary_boot secondary_boot_data;
 void secondary_entry(void);
 static inline uint64_t secondary_entry_address(void) { return (uint64_t)&secondary_entry; }
+// Spin-table entries (entry.S): 8 bytes each, entry n sets x0 = n and joins secondary_entry.
+extern char secondary_spin_entries[];
+static inline uint64_t secondary_spin_entry_address(uint64_t index) { return (uint64_t)secondary_spin_entries + 8 * index; }
+// Releases a core parked in a spin table (Linux Documentation/arch/arm64/booting.rst, 5):
+// the entry's physical address at its cpu-release-addr, cleaned to the point of coherency
+// (the parked core reads with its MMU and caches off), a DSB so the write is complete, and
+// SEV to wake it from WFE.
+static inline void spin_table_release(uint64_t release_address, uint64_t entry) {
+    *(volatile uint64_t *)release_address = entry;
+    __asm__ volatile("dc civac, %0; dsb sy; sev" :: "r"(release_address) : "memory");
+}
 
 // Stage 1+2 translation of a guest VA as the guest's EL1 would access it (Arm ARM C5.5).
 // Returns PAR_EL1; the caller preserves the guest's own PAR_EL1.

@@ -2,8 +2,12 @@
 /// passed in x0. Nothing here is a fixed address: a board with another map works unchanged.
 /// (Strings are compared as bytes: Embedded Swift's String == needs Unicode tables.)
 public struct HostPlatform {
+    /// Every memory node's range; `reservedMemory` lists what in them is not ours to allocate.
     public var ram: [AddressRange<HostPhysicalAddress>] = []
+    /// /memreserve/, /reserved-memory and spin-table release addresses (HostPlatform+Boards).
+    public var reservedMemory: [AddressRange<HostPhysicalAddress>] = []
     public var uart: AddressRange<HostPhysicalAddress>?
+    public var uartModel: UARTModel = .pl011
     /// INTID of the console UART's interrupt (its node's first `interrupts` entry).
     public var uartINTID: UInt32?
     /// The GIC architecture of the host's interrupt controller node.
@@ -23,6 +27,10 @@ public struct HostPlatform {
     /// INTID of the GIC maintenance interrupt, from the GIC node's `interrupts`.
     public var maintenanceINTID: UInt32?
     public var cpuMPIDRs: [UInt64] = []
+    /// Each CPU's MPIDR and how it is started (PSCI or spin table).
+    public var cpus: [HostCPU] = []
+    /// The BCM2835 power-management watchdog, used to stop a machine without PSCI.
+    public var powerManagementWatchdog: AddressRange<HostPhysicalAddress>?
     public enum PSCIConduit: Equatable { case smc, hvc }
     public var psciConduit: PSCIConduit?
     public var bootArguments: String = ""
@@ -30,23 +38,12 @@ public struct HostPlatform {
     public init() {}
 
     public init(deviceTree dt: DeviceTree) {
-        for n in dt.nodes() where n.property("device_type")?.containsString("memory") ?? false {
-            for r in n.reg where r.size > 0 { ram.append(.init(base: HostPhysicalAddress(r.address), size: r.size)) }
-        }
-        // The console is the node /chosen/stdout-path names, else the first PL011.
-        var uartNode: DeviceTreeNode?
-        if let path = dt.node(path: "/chosen")?.property("stdout-path")?.string {
-            let nodePath = path.utf8.split(separator: UInt8(ascii: ":"), maxSplits: 1).first.map { String(decoding: $0, as: UTF8.self) } ?? path
-            uartNode = dt.node(path: nodePath)
-        }
-        if uartNode == nil { uartNode = dt.nodes(compatibleWith: "arm,pl011").first }
-        if let r = uartNode?.reg.first { uart = .init(base: HostPhysicalAddress(r.address), size: r.size) }
-        if let ints = uartNode?.property("interrupts"), let type = ints.u32(0), let number = ints.u32(1) {
-            uartINTID = type == 1 ? number + 16 : number + 32
-        }
+        // RAM, reservations, console UART, CPUs and the reset block (HostPlatform+Boards.swift).
+        readBoard(dt)
 
+        // The GIC's regions in CPU addresses (the Pi's sit behind /soc's `ranges`).
         if let gic = dt.nodes(compatibleWith: "arm,gic-v3").first {
-            let regs = gic.reg
+            let regs = dt.translatedReg(gic) ?? []
             maintenanceINTID = Self.firstINTID(gic)
             if regs.count >= 2 {
                 gicVersion = .v3
@@ -56,7 +53,7 @@ public struct HostPlatform {
         } else if let gic = Self.gicv2Node(dt) {
             // reg = <GICD, GICC, GICH, GICV> (devicetree binding arm,gic; GICH and GICV only
             // with the virtualization extensions, which swiftvisor needs).
-            let regs = gic.reg
+            let regs = dt.translatedReg(gic) ?? []
             maintenanceINTID = Self.firstINTID(gic)
             if regs.count >= 4 {
                 gicVersion = .v2
@@ -71,14 +68,6 @@ public struct HostPlatform {
            let ints = timer.property("interrupts"), let type = ints.u32(9), let number = ints.u32(10) {
             hypervisorTimerINTID = type == 1 ? number + 16 : number + 32
             if let vtype = ints.u32(6), let vnumber = ints.u32(7) { virtualTimerINTID = vtype == 1 ? vnumber + 16 : vnumber + 32 }
-        }
-        if let cpus = dt.node(path: "/cpus") {
-            let all = dt.nodes()
-            if let cpusIndex = all.firstIndex(where: { $0.nameOffset == cpus.nameOffset }) {
-                for n in all where n.parent == cpusIndex && n.property("device_type")?.containsString("cpu") ?? false {
-                    if let r = n.reg.first { cpuMPIDRs.append(r.address) }
-                }
-            }
         }
         for compatible in ["arm,psci-1.0", "arm,psci-0.2", "arm,psci"] {
             if let psci = dt.nodes(compatibleWith: compatible).first, let method = psci.property("method") {
@@ -97,7 +86,7 @@ public struct HostPlatform {
         if gicVersion == nil {
             missing.append("interrupt controller it knows (an arm,gic-v3 node with distributor and redistributor regions, or an arm,gic-400/arm,cortex-a15-gic node with GICD, GICC, GICH and GICV regions)")
         }
-        if uart == nil { missing.append("console UART (/chosen/stdout-path or an arm,pl011 node)") }
+        if uart == nil { missing.append("console UART (/chosen/stdout-path, serial0 or a node compatible with arm,pl011 or cdns,uart-r1p12)") }
         return missing
     }
 
