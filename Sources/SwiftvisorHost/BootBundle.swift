@@ -51,19 +51,18 @@ public struct BootBundle {
         case .raspi4b:
             return [("config.txt", """
                 # swiftvisor on a Raspberry Pi 4B (written by `swiftvisor bundle`; docs/boards.md).
-                # The firmware starts the Image at EL2 with the device tree in x0 and the
-                # secondary cores waiting in its spin table.
+                # The firmware starts the Image at EL2 with its own device tree in x0 (the
+                # bcm2711-rpi-4-b.dtb of the boot partition) and the secondary cores waiting in
+                # its spin table.
                 arm_64bit=1
                 kernel=\(Self.imageName)
                 kernel_address=\(hex(imageAddress))
-                device_tree=\(deviceTree?.lastPathComponent ?? "bcm2711-rpi-4-b.dtb")
                 # The boot manifest and the guests' kernels and ramdisks, as one file at the
                 # address swiftvisor.manifest= names (cmdline.txt).
                 initramfs \(Self.modulesName) \(modules)
-                # The console: the mini UART on GPIO 14/15 (the device tree's stdout-path);
-                # its clock follows the core clock, so hold that steady.
+                # The console: the PL011 (serial0) on GPIO 14/15, 115200 8N1; Bluetooth gives it up.
                 enable_uart=1
-                core_freq_min=500
+                dtoverlay=disable-bt
 
                 """),
                 ("cmdline.txt", commandLine + "\n")]

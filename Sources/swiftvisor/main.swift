@@ -251,7 +251,10 @@ extension Swiftvisor {
                 var builder = ImageBuilder(toolchain: try Toolchain())
                 builder.log = { print($0) }
                 let image = try builder.buildHypervisor()
-                let dtb = try machine.board.debianDeviceTree.map { try LinuxAssets(log: { print($0) }).deviceTree($0) }
+                // The Pi's firmware brings its own device tree (with the overlays config.txt asks
+                // for); U-Boot on the ZCU102 is given Debian's.
+                let dtb = machine.board == .raspi4b ? nil
+                    : try machine.board.debianDeviceTree.map { try LinuxAssets(log: { print($0) }).deviceTree($0) }
                 let bundle = BootBundle(board: machine.board, boot: checked.boot, image: image, deviceTree: dtb)
                 let folder = URL(fileURLWithPath: output)
                 let files = try bundle.write(to: folder)

@@ -57,9 +57,9 @@ final class BundleTests: XCTestCase {
         let (status, text) = try tool(["bundle", demo, "--machine", "raspi4b", "-o", dir.path])
         XCTAssertEqual(status, 0, text)
         let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
-        XCTAssertEqual(files, ["bcm2711-rpi-4-b.dtb", "cmdline.txt", "config.txt", "swiftvisor-modules.bin", "swiftvisor.bin"])
+        XCTAssertEqual(files, ["cmdline.txt", "config.txt", "swiftvisor-modules.bin", "swiftvisor.bin"], "the firmware brings its own device tree")
         let config = try String(contentsOf: dir.appendingPathComponent("config.txt"), encoding: .utf8)
-        for line in ["arm_64bit=1", "kernel=swiftvisor.bin", "kernel_address=0x200000", "device_tree=bcm2711-rpi-4-b.dtb",
+        for line in ["arm_64bit=1", "kernel=swiftvisor.bin", "kernel_address=0x200000", "dtoverlay=disable-bt",
                      "initramfs swiftvisor-modules.bin 0x10000000", "enable_uart=1"] {
             XCTAssertTrue(config.split(separator: "\n").contains { $0 == line }, "\(line) missing:\n\(config)")
         }

@@ -15,7 +15,10 @@ final class SystemTests: XCTestCase {
         var cpu: String
         var vhe = false
         var gic = 3
-        var description: String { (vhe ? cpu + " --vhe" : cpu) + (gic == 3 ? "" : " gic-version=\(gic)") }
+        var board = Board.virt
+        var description: String {
+            board == .virt ? (vhe ? cpu + " --vhe" : cpu) + (gic == 3 ? "" : " gic-version=\(gic)") : "--machine \(board.rawValue)"
+        }
     }
     static let gicv2 = Machine(cpu: "cortex-a53", gic: 2)
     /// Every machine, or those whose description contains $SWIFTVISOR_TEST_MACHINE (e.g.
@@ -25,12 +28,16 @@ final class SystemTests: XCTestCase {
         guard let only = ProcessInfo.processInfo.environment["SWIFTVISOR_TEST_MACHINE"] else { return list }
         return list.filter { $0.description.contains(only) }
     }
+    /// The board models (QEMU 10, fetched into the cache once): their own CPUs, GIC-400 and
+    /// 4 cores; the demo, isolation, SMP and the Linux pair run on them.
+    static let boards = only([Machine(cpu: "cortex-a72", gic: 2, board: .raspi4b), Machine(cpu: "cortex-a53", gic: 2, board: .zcu102)])
     /// A GICv3 machine and the GICv2 one, for the longer Linux runs.
     static let bothGICs = only([Machine(cpu: "cortex-a57"), gicv2])
     let systems = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Systems")
 
-    func run(_ config: URL, cpu: String, vhe: Bool = false, gic: Int = 3, cores: Int = 2, timeout: Double = 60) throws -> SystemRunner.Outcome {
+    func run(_ config: URL, cpu: String, vhe: Bool = false, gic: Int = 3, board: Board = .virt, cores: Int = 2, timeout: Double = 60) throws -> SystemRunner.Outcome {
         var options = SystemRunner.Options()
+        options.board = board
         options.cpu = cpu
         options.vhe = vhe
         options.gicVersion = gic
@@ -43,9 +50,10 @@ final class SystemTests: XCTestCase {
     func log(_ o: SystemRunner.Outcome) -> String { "\n--- console ---\n" + o.lines.joined(separator: "\n") }
 
     func test_demo_guests_print_and_power_off() throws {
-        for machine in Self.machines {
+        for machine in Self.machines + Self.boards {
             let cpu = machine.description
-            let o = try run(ProjectLayout.current.examples.appendingPathComponent("demo.toml"), cpu: machine.cpu, vhe: machine.vhe, gic: machine.gic)
+            let o = try run(ProjectLayout.current.examples.appendingPathComponent("demo.toml"), cpu: machine.cpu, vhe: machine.vhe, gic: machine.gic,
+                            board: machine.board, timeout: 120)
             XCTAssertEqual(o.verdict, .success, cpu + log(o))
             for (name, text) in [("alpha", "I am alpha"), ("beta", "I am beta")] {
                 let lines = o.report.guestLines[name] ?? []
@@ -72,9 +80,10 @@ final class SystemTests: XCTestCase {
     }
 
     func test_a_guest_cannot_reach_memory_it_was_not_given() throws {
-        for machine in Self.machines {
+        for machine in Self.machines + Self.boards {
             let cpu = machine.description
-            let o = try run(systems.appendingPathComponent("isolation.toml"), cpu: machine.cpu, vhe: machine.vhe, gic: machine.gic)
+            let o = try run(systems.appendingPathComponent("isolation.toml"), cpu: machine.cpu, vhe: machine.vhe, gic: machine.gic,
+                            board: machine.board, timeout: 120)
             XCTAssertEqual(o.verdict, .success, cpu + log(o))
             let probe = o.report.guestLines["probe"] ?? []
             XCTAssertTrue(probe.contains("isolation probe: 24 attempts, 0 not refused"), cpu + log(o))
@@ -124,8 +133,10 @@ final class SystemTests: XCTestCase {
 
     func test_smp_vcpus_spread_over_cores_and_honour_pinning() throws {
         for (machine, cores) in Self.only([(Machine(cpu: "cortex-a57"), 2), (Machine(cpu: "max"), 2), (Machine(cpu: "max", vhe: true), 2),
-                                           (Machine(cpu: "cortex-a57"), 3), (Self.gicv2, 2)].map { CoreCount(machine: $0.0, cores: $0.1) }).map { ($0.machine, $0.cores) } {
-            let o = try run(systems.appendingPathComponent("smp.toml"), cpu: machine.cpu, vhe: machine.vhe, gic: machine.gic, cores: cores, timeout: 90)
+                                           (Machine(cpu: "cortex-a57"), 3), (Self.gicv2, 2)].map { CoreCount(machine: $0.0, cores: $0.1) }
+                                          + Self.boards.map { CoreCount(machine: $0, cores: 4) }).map { ($0.machine, $0.cores) } {
+            let o = try run(systems.appendingPathComponent("smp.toml"), cpu: machine.cpu, vhe: machine.vhe, gic: machine.gic, board: machine.board,
+                            cores: cores, timeout: 120)
             let what = "\(machine), \(cores) cores"
             XCTAssertEqual(o.verdict, .success, what + log(o))
             XCTAssertTrue(o.lines.contains("swiftvisor: starting 4 guest(s) on \(cores) core(s)"), what + log(o))
@@ -201,9 +212,9 @@ final class SystemTests: XCTestCase {
     func test_two_linux_guests_side_by_side() throws {
         // The full pair on one CPU model per GIC (README: CI time); the single guest runs on all.
         let config = try LinuxSystem.prepare(guests: ["alpha", "beta"]) { _ in }
-        for machine in Self.bothGICs {
+        for machine in Self.bothGICs + Self.boards {
             let what = "pair, \(machine)"
-            let o = try run(config, cpu: machine.cpu, gic: machine.gic, timeout: 300)
+            let o = try run(config, cpu: machine.cpu, gic: machine.gic, board: machine.board, timeout: 300)
             XCTAssertEqual(o.verdict, .success, what + log(o))
             for (guest, other) in [("alpha", "beta"), ("beta", "alpha")] {
                 linuxChecks(o, guest: guest, what: what, gic: machine.gic)
