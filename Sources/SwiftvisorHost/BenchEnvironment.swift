@@ -49,7 +49,7 @@ public struct BenchEnvironment: Codable, Equatable {
     public var lines: [String] {
         [
             "  host        \(host.cpu), \(host.cores) cores, \(host.os)",
-            "  QEMU        \(qemu.version)\(qemu.package.map { " (\($0))" } ?? ""): -M \(qemu.machine) -cpu \(qemu.cpu) -icount \(qemu.icount)",
+            "  QEMU        \(qemu.version)\(qemu.package.map { " (\($0))" } ?? ""): -M \(qemu.machine) \(qemu.machine.hasPrefix("virt") ? "-cpu \(qemu.cpu)" : "(its own \(qemu.cpu) cores)") -icount \(qemu.icount)",
             "  EL2 mode    \(el2?.summary ?? "unknown (no hypervisor banner seen)")",
             "  version     \(ToolVersion.describe(commit: commit))",
         ]

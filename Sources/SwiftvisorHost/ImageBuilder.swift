@@ -21,6 +21,13 @@ public struct ImageBuilder {
         // No FP/SIMD registers in generated code: they hold guest state (docs/architecture.md).
         // Strict alignment: code may run with the MMU off, where memory is Device.
         "-Xcc", "-mgeneral-regs-only", "-Xcc", "-mstrict-align",
+        // No machine outliner: at -Osize it turns the exit path's epilogue into a call to a
+        // shared stub (two instructions more per exit) depending on what else the image
+        // holds; exit-path costs must not move when unrelated code is added.
+        "-Xllvm", "-enable-machine-outliner=never",
+        // swiftc keeps an existing object whose LLVM IR hash is unchanged ("incremental LLVM
+        // codegen"), so a change of -Xllvm options alone would leave stale objects behind.
+        "-Xfrontend", "-disable-incremental-llvm-codegen",
     ]
     static let cFlags = ["--target=aarch64-none-elf", "-mgeneral-regs-only", "-mstrict-align", "-ffreestanding",
                          "-fno-builtin", "-ffunction-sections", "-O2", "-Wall", "-Werror"]
