@@ -97,6 +97,11 @@ public enum Board: String, CaseIterable, Sendable {
     /// UART, `serial1`, for which swiftvisor has no driver); the ZCU102's uart0, a Cadence UART.
     public var serialArguments: [String] { ["-serial", "stdio"] }
 
+    /// More of QEMU's arguments: no audio back-end for the boards (the ZCU102's DisplayPort
+    /// has audio, and QEMU 10 would open the host's ALSA for it and print its complaints;
+    /// QEMU 7.2, which runs `virt`, has no `-audio`).
+    public var extraArguments: [String] { self == .virt ? [] : ["-audio", "none"] }
+
     /// Why `--gic`, `--cpu`, `--cores` or `--vhe` cannot be used with this board; nil if they can.
     public func optionProblem(gicVersion: Int?, cpu: String?, cores: Int?, vhe: Bool) -> String? {
         guard self != .virt else { return nil }

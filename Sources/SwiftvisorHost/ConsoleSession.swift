@@ -162,11 +162,13 @@ public final class ConsoleSession {
     /// Notices QEMU prints at start-up that say nothing about the run: a QEMU unpacked from
     /// bookworm-backports meets the system QEMU's display modules (which it does not use with
     /// -display none), and the raspi4b model disables device-tree nodes of devices it does
-    /// not model (which swiftvisor does not drive).
+    /// not model (which swiftvisor does not drive); the ZynqMP's four built-in Ethernet MACs are
+    /// left unconnected (`-nic none`).
     static func isHarmlessQEMUNotice(_ line: String) -> Bool {
         (line.hasPrefix("qemu-system-aarch64: failed to initialize module: ") && line.hasSuffix(".so"))
             || line == "Only modules from the same build can be loaded."
             || (line.hasPrefix("qemu-system-aarch64: warning: bcm2711 dtc: ") && line.hasSuffix(" has been disabled!"))
+            || (line.hasPrefix("qemu-system-aarch64: warning: nic cadence_gem.") && line.hasSuffix(" has no peer"))
     }
 
     private func emitLine(_ line: String, stream: Int) {

@@ -50,7 +50,7 @@ public enum QEMU {
                   "-display", "none", "-monitor", "none"] + board.serialArguments + ["-no-reboot",
                   // No default NIC: `virt` would add a virtio-net whose option ROM
                   // (efi-virtio.rom) comes from ipxe-qemu, a package `locate` does not install.
-                  "-nic", "none"]
+                  "-nic", "none"] + board.extraArguments
             if let deviceTree { a += ["-dtb", deviceTree.path] }
             if countInstructions { a += ["-icount", "shift=0,sleep=off"] }  // idle time warps to the next deadline
             return a

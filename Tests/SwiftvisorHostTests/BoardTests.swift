@@ -21,8 +21,12 @@ final class BoardTests: XCTestCase {
         XCTAssertEqual(serials, ["stdio"])
         XCTAssertEqual(pi[pi.firstIndex(of: "-dtb")! + 1], "/x/bcm2711-rpi-4-b.dtb")
 
+        XCTAssertEqual(pi[pi.firstIndex(of: "-audio")! + 1], "none", "no ALSA complaints from QEMU 10")
+
         m.board = .zcu102
         XCTAssertEqual(Array(m.arguments.prefix(2)), ["-M", "xlnx-zcu102,virtualization=on"])
+        m.board = .virt
+        XCTAssertFalse(m.arguments.contains("-audio"), "QEMU 7.2 has no -audio")
     }
 
     func test_boards_need_qemu_9_and_virt_does_not() {
@@ -64,6 +68,7 @@ final class BoardTests: XCTestCase {
         XCTAssertTrue(ConsoleSession.isHarmlessQEMUNotice("qemu-system-aarch64: failed to initialize module: /usr/lib/x86_64-linux-gnu/qemu/ui-opengl.so"))
         XCTAssertTrue(ConsoleSession.isHarmlessQEMUNotice("Only modules from the same build can be loaded."))
         XCTAssertTrue(ConsoleSession.isHarmlessQEMUNotice("qemu-system-aarch64: warning: bcm2711 dtc: brcm,bcm2711-pcie has been disabled!"))
+        XCTAssertTrue(ConsoleSession.isHarmlessQEMUNotice("qemu-system-aarch64: warning: nic cadence_gem.3 has no peer"))
         XCTAssertFalse(ConsoleSession.isHarmlessQEMUNotice("qemu-system-aarch64: -dtb x.dtb: could not load device tree"))
         XCTAssertFalse(ConsoleSession.isHarmlessQEMUNotice("swiftvisor: guest 'a' shut down: poweroff (exit code 0)"))
     }
