@@ -12,7 +12,8 @@ extension VirtualGIC {
     /// GICD_IPRIORITYR (0x400-0x7FF) and GICD_ITARGETSR (0x800-0xBFF) (IHI0048B 4.1.4).
     /// Others are bad widths: RAZ/WI.
     public static func gicv2AccessWidths(offset: UInt64) -> AccessWidths {
-        D.ipriorityr.bank.contains(offset) || D.itargetsr.bank.contains(offset) ? AccessWidths.word.union(.byte) : .word
+        // The two banks are contiguous: one range check.
+        (D.ipriorityr.rawValue..<D.itargetsr.bank.upperBound).contains(offset) ? AccessWidths.word.union(.byte) : .word
     }
 
     /// An access by vCPU `vcpu` (banked registers are its own) to the distributor frame.
