@@ -6,8 +6,12 @@ import SwiftvisorCore
 /// (GICD) and this core's memory-mapped CPU interface (GICC), EOImode 0 (IHI0048B chapters 4
 /// and 5). Interrupts are left in the group the firmware gave them (Group 0 without Security
 /// Extensions, as on QEMU; Group 1 in the Non-secure view of a real GIC-400): GICD_CTLR and
-/// GICC_CTLR bit 0 enables that group in either case, as Linux does.
+/// GICC_CTLR bit 0 enables that group in either case, as Linux does. Offsets and fields are
+/// the core's (`GICDistributorRegister`, `GICCPUInterfaceRegister`, `GICRegisterFields.swift`).
 struct GICv2 {
+    typealias D = GICDistributorRegister
+    typealias C = GICCPUInterfaceRegister
+
     let distributor: UInt64
     let cpuInterface: UInt64
     /// This core's CPU interface as a CPU-target mask (GICD_ITARGETSR, GICD_SGIR); read back
@@ -30,58 +34,51 @@ struct GICv2 {
         VolatileMappedRegister<UInt8>(unsafeBitPattern: UInt(a))
     }
 
-    // GICD offsets (IHI0048B 4.1.2).
-    static let gicdCTLR: UInt64 = 0x000, gicdISENABLER: UInt64 = 0x100, gicdICENABLER: UInt64 = 0x180
-    static let gicdIPRIORITYR: UInt64 = 0x400, gicdITARGETSR: UInt64 = 0x800, gicdSGIR: UInt64 = 0xF00
-    // GICC offsets (IHI0048B 4.1.3).
-    static let giccCTLR: UInt64 = 0x00, giccPMR: UInt64 = 0x04, giccBPR: UInt64 = 0x08
-    static let giccIAR: UInt64 = 0x0C, giccEOIR: UInt64 = 0x10
-
     /// Run on the core itself: learns its CPU interface number, enables the distributor, the
     /// given SGIs/PPIs (priority 0x80) and the CPU interface with every priority unmasked.
     mutating func initialize(enabling intids: [UInt32]) {
         // GICD_ITARGETSR0-7 read as the reading CPU's own mask (IHI0048B 4.3.12).
-        let own = Self.register8(distributor + Self.gicdITARGETSR).load()
+        let own = Self.register8(distributor + D.itargetsr.rawValue).load()
         if own != 0 { cpuMask = own }
-        let ctlr = Self.register32(distributor + Self.gicdCTLR)
-        ctlr.store(ctlr.load() | 1)
+        let ctlr = Self.register32(distributor + D.ctlr.rawValue)
+        ctlr.store(GICDistributorControl(rawValue: ctlr.load()).union(.enableGroup0).rawValue)
         for intid in intids where intid < 32 {
-            Self.register8(distributor + Self.gicdIPRIORITYR + UInt64(intid)).store(0x80)
-            Self.register32(distributor + Self.gicdISENABLER).store(1 << intid)   // banked per CPU
+            Self.register8(distributor + D.ipriorityr.offset(of: intid)).store(0x80)
+            Self.register32(distributor + D.isenabler.rawValue).store(1 << intid)   // banked per CPU
         }
-        Self.register32(cpuInterface + Self.giccPMR).store(0xFF)
-        Self.register32(cpuInterface + Self.giccBPR).store(0)
-        Self.register32(cpuInterface + Self.giccCTLR).store(1)   // enable, EOImode 0
+        Self.register32(cpuInterface + C.pmr.rawValue).store(0xFF)
+        Self.register32(cpuInterface + C.bpr.rawValue).store(0)
+        Self.register32(cpuInterface + C.ctlr.rawValue).store(GICCPUInterfaceControl.enable.rawValue)   // EOImode 0
         // The virtual CPU interface is enabled per vCPU when it is loaded.
         GICv2VirtualInterface.writeHCR(0)
     }
 
     /// Priority 0x80, targeted at this core, enabled.
     func configureSPI(_ intid: UInt32) {
-        Self.register8(distributor + Self.gicdIPRIORITYR + UInt64(intid)).store(0x80)
-        Self.register8(distributor + Self.gicdITARGETSR + UInt64(intid)).store(cpuMask)
+        Self.register8(distributor + D.ipriorityr.offset(of: intid)).store(0x80)
+        Self.register8(distributor + D.itargetsr.offset(of: intid)).store(cpuMask)
         unmaskSPI(intid)
     }
 
     func maskSPI(_ intid: UInt32) {
-        Self.register32(distributor + Self.gicdICENABLER + UInt64(intid / 32) * 4).store(1 << (intid % 32))
+        Self.register32(distributor + D.icenabler.offset(of: intid)).store(1 << (intid % 32))
     }
 
     func unmaskSPI(_ intid: UInt32) {
-        Self.register32(distributor + Self.gicdISENABLER + UInt64(intid / 32) * 4).store(1 << (intid % 32))
+        Self.register32(distributor + D.isenabler.offset(of: intid)).store(1 << (intid % 32))
     }
 
     /// GICC_IAR: INTID in bits 9:0, the sending CPU of an SGI in 12:10; GICC_EOIR takes it back whole.
     func acknowledge() -> AcknowledgedInterrupt {
-        let iar = Self.register32(cpuInterface + Self.giccIAR).load()
-        return AcknowledgedInterrupt(intid: iar & 0x3FF, iar: iar)
+        let iar = GICv2InterruptAcknowledge(rawValue: Self.register32(cpuInterface + C.iar.rawValue).load())
+        return AcknowledgedInterrupt(intid: iar.intid, iar: iar.rawValue)
     }
-    func endOfInterrupt(_ a: AcknowledgedInterrupt) { Self.register32(cpuInterface + Self.giccEOIR).store(a.iar) }
+    func endOfInterrupt(_ a: AcknowledgedInterrupt) { Self.register32(cpuInterface + C.eoir.rawValue).store(a.iar) }
 
     /// GICD_SGIR from whichever core runs this, to this controller's core: TargetListFilter 0,
     /// CPUTargetList = its mask (IHI0048B 4.3.15).
     func sendSGI(_ intid: UInt32) {
         dsb_ish()   // what the target reads after the SGI is visible first
-        Self.register32(distributor + Self.gicdSGIR).store(UInt32(cpuMask) << 16 | intid & 0xF)
+        Self.register32(distributor + D.sgir.rawValue).store(GICv2SGIRequest(intid: intid, filter: .targetList, targetList: cpuMask).rawValue)
     }
 }

@@ -4,8 +4,12 @@ import SwiftvisorCore
 
 /// The physical GICv3, just enough for the hypervisor's own timer interrupt: distributor with
 /// affinity routing, this CPU's redistributor awake, the system-register CPU interface
-/// (Arm GIC Architecture Specification IHI0069, chapters 4 and 12).
+/// (Arm GIC Architecture Specification IHI0069, chapters 4 and 12). Offsets and fields are the
+/// core's (`GICDistributorRegister`, `GICRedistributorRegister`, `GICRegisterFields.swift`).
 struct GICv3 {
+    typealias D = GICDistributorRegister
+    typealias R = GICRedistributorRegister
+
     let distributor: UInt64
     let redistributor: UInt64   // RD_base of this CPU; SGI_base is 64 KiB above
     /// The core this CPU interface belongs to (SGI target, SPI route).
@@ -16,14 +20,14 @@ struct GICv3 {
         self.mpidr = mpidr
         distributor = d.base.rawValue
         // Find this CPU's frame: GICR_TYPER.Affinity_Value (bits 63:32) equals MPIDR Aff3-0.
-        let affinity = (mpidr & 0xFF_FFFF) | ((mpidr >> 32 & 0xFF) << 24)
+        let affinity = GICRedistributorType.affinityValue(mpidr: mpidr)
         var frame = r.base.rawValue
         var found: UInt64?
         while frame < r.end.rawValue {
-            let typer = Self.register64(frame + 0x8).load()
-            if typer >> 32 == affinity { found = frame; break }
-            if typer & (1 << 4) != 0 { break }   // Last
-            frame += 0x2_0000
+            let typer = GICRedistributorType(rawValue: Self.register64(frame + R.typer.rawValue).load())
+            if typer.affinityValue == affinity { found = frame; break }
+            if typer.last { break }
+            frame += R.stride
         }
         guard let found else { return nil }
         redistributor = found
@@ -38,22 +42,21 @@ struct GICv3 {
     }
 
     func initialize(enabling intids: [UInt32]) {
-        // GICD_CTLR: ARE_NS (bit 4) and EnableGrp1NS (bit 1); wait for RWP (bit 31).
-        let ctlr = Self.register32(distributor)
-        ctlr.store(ctlr.load() | 1 << 4 | 1 << 1)
-        while ctlr.load() & (1 << 31) != 0 {}
+        // GICD_CTLR: ARE_NS and EnableGrp1NS; wait for RWP.
+        let ctlr = Self.register32(distributor + D.ctlr.rawValue)
+        ctlr.store(GICDistributorControl(rawValue: ctlr.load()).union([.affinityRouting, .enableGroup1]).rawValue)
+        while GICDistributorControl(rawValue: ctlr.load()).contains(.registerWritePending) {}
         // GICR_WAKER: clear ProcessorSleep, wait until ChildrenAsleep clears.
-        let waker = Self.register32(redistributor + 0x14)
-        waker.store(waker.load() & ~(1 << 1))
-        while waker.load() & (1 << 2) != 0 {}
-        let sgiBase = redistributor + 0x1_0000
+        let waker = Self.register32(redistributor + R.waker.rawValue)
+        waker.store(GICRedistributorWake(rawValue: waker.load()).subtracting(.processorSleep).rawValue)
+        while GICRedistributorWake(rawValue: waker.load()).contains(.childrenAsleep) {}
         // The PPIs: Group 1 (GICR_IGROUPR0), priority 0x80, enabled (GICR_ISENABLER0).
         for intid in intids where intid < 32 {
-            let group = Self.register32(sgiBase + 0x80)
+            let group = Self.register32(redistributor + R.igroupr0.rawValue)
             group.store(group.load() | 1 << intid)
-            let priority = VolatileMappedRegister<UInt8>(unsafeBitPattern: UInt(sgiBase + 0x400 + UInt64(intid)))
+            let priority = VolatileMappedRegister<UInt8>(unsafeBitPattern: UInt(redistributor + R.ipriorityr.rawValue + UInt64(intid)))
             priority.store(0x80)
-            Self.register32(sgiBase + 0x100).store(1 << intid)
+            Self.register32(redistributor + R.isenabler0.rawValue).store(1 << intid)
         }
         // CPU interface: system registers on (ICC_SRE_EL2.SRE|DFB|DIB|Enable, so EL1 may use
         // ICC_SRE_EL1 too), every priority unmasked, EOI both drops priority and deactivates.
@@ -69,27 +72,27 @@ struct GICv3 {
 
     /// Group 1, priority 0x80, routed to this core, enabled.
     func configureSPI(_ intid: UInt32) {
-        let word = UInt64(intid / 32) * 4, bit: UInt32 = 1 << (intid % 32)
-        let group = Self.register32(distributor + 0x80 + word)
+        let bit: UInt32 = 1 << (intid % 32)
+        let group = Self.register32(distributor + D.igroupr.offset(of: intid))
         group.store(group.load() | bit)
-        VolatileMappedRegister<UInt8>(unsafeBitPattern: UInt(distributor + 0x400 + UInt64(intid))).store(0x80)
-        // GICD_IROUTER<n>: Aff3 in bits 39:32, Aff2-Aff0 in bits 23:0, IRM = 0.
-        Self.register64(distributor + 0x6000 + 8 * UInt64(intid)).store((mpidr & 0xFF_FFFF) | (mpidr >> 32 & 0xFF) << 32)
+        VolatileMappedRegister<UInt8>(unsafeBitPattern: UInt(distributor + D.ipriorityr.offset(of: intid))).store(0x80)
+        // GICD_IROUTER<n>: this core by affinity, IRM = 0.
+        Self.register64(distributor + D.irouter.offset(of: intid)).store(GICDistributorRoute(mpidr: mpidr).rawValue)
         unmaskSPI(intid)
     }
 
     /// GICD_ICENABLER: the guest is handling it; a level that stays high must not re-fire.
     func maskSPI(_ intid: UInt32) {
-        Self.register32(distributor + 0x180 + UInt64(intid / 32) * 4).store(1 << (intid % 32))
+        Self.register32(distributor + D.icenabler.offset(of: intid)).store(1 << (intid % 32))
     }
 
     func unmaskSPI(_ intid: UInt32) {
-        Self.register32(distributor + 0x100 + UInt64(intid / 32) * 4).store(1 << (intid % 32))
+        Self.register32(distributor + D.isenabler.offset(of: intid)).store(1 << (intid % 32))
     }
 
     /// ICC_IAR1_EL1: the highest-priority pending interrupt, now active.
     func acknowledge() -> AcknowledgedInterrupt {
-        let intid = UInt32(truncatingIfNeeded: read_icc_iar1_el1() & 0xFF_FFFF)
+        let intid = GICv3InterruptAcknowledge(rawValue: read_icc_iar1_el1()).intid
         return AcknowledgedInterrupt(intid: intid, iar: intid)
     }
     func endOfInterrupt(_ a: AcknowledgedInterrupt) { write_icc_eoir1_el1(UInt64(a.iar)) }

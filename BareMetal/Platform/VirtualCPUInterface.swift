@@ -17,7 +17,7 @@ enum VirtualCPUInterface {
     /// Number of list registers: ICH_VTR_EL2.ListRegs + 1 (IHI0069 12.4.9) or
     /// GICH_VTR.ListRegs + 1 (IHI0048B 5.3.2); at most 16 (`ListRegisterFile` masks).
     static func listRegisterCount() -> Int {
-        let n = version == .v3 ? Int(read_ich_vtr_el2() & 0x1F) + 1 : Int(GICv2VirtualInterface.vtr & 0x3F) + 1
+        let n = version == .v3 ? Int(read_ich_vtr_el2() & 0x1F) + 1 : Int(GICHypervisorType(rawValue: GICv2VirtualInterface.vtr).listRegisters) + 1
         return min(n, 16)
     }
 
@@ -42,7 +42,7 @@ enum VirtualCPUInterface {
     @inline(__always)
     static func saveControls() -> (vmcr: UInt64, group0: UInt64, group1: UInt64) {
         if version == .v3 { return (read_ich_vmcr_el2(), read_ich_ap0r0_el2(), read_ich_ap1r0_el2()) }
-        return (UInt64(GICv2VirtualInterface.register(0x008).load()), 0, UInt64(GICv2VirtualInterface.register(0x0F0).load()))
+        return (UInt64(GICv2VirtualInterface.register(.vmcr).load()), 0, UInt64(GICv2VirtualInterface.register(.apr).load()))
     }
 
     /// World switch in: every list register, the controls `saveControls` gave, then HCR.
@@ -57,29 +57,31 @@ enum VirtualCPUInterface {
             return
         }
         for n in 0..<count { GICv2VirtualInterface.writeLR(n, listRegister(n).gicv2) }
-        GICv2VirtualInterface.register(0x008).store(UInt32(truncatingIfNeeded: vmcr))
-        GICv2VirtualInterface.register(0x0F0).store(UInt32(truncatingIfNeeded: group1))
+        GICv2VirtualInterface.register(.vmcr).store(UInt32(truncatingIfNeeded: vmcr))
+        GICv2VirtualInterface.register(.apr).store(UInt32(truncatingIfNeeded: group1))
         GICv2VirtualInterface.writeHCR(UInt32(truncatingIfNeeded: hcr))
     }
 }
 
 /// The GICv2 virtual interface control frame, GICH (IHI0048B 5.3): at the same address on
-/// every core, each seeing its own.
+/// every core, each seeing its own. Offsets are the core's `GICHypervisorRegister`.
 enum GICv2VirtualInterface {
     nonisolated(unsafe) static var base: UInt64 = 0
 
     @inline(__always)
-    static func register(_ offset: UInt64) -> VolatileMappedRegister<UInt32> {
+    static func register(at offset: UInt64) -> VolatileMappedRegister<UInt32> {
         // SAFETY: the GICH frame from the DTB, mapped Device-nGnRE by EL2MMU.
         VolatileMappedRegister<UInt32>(unsafeBitPattern: UInt(base + offset))
     }
+    @inline(__always)
+    static func register(_ r: GICHypervisorRegister) -> VolatileMappedRegister<UInt32> { register(at: r.rawValue) }
 
-    /// GICH_VTR: ListRegs 5:0, PREbits 28:26, PRIbits 31:29.
-    static var vtr: UInt32 { register(0x004).load() }
-    static func writeHCR(_ v: UInt32) { register(0x000).store(v) }
+    /// GICH_VTR (`GICHypervisorType`).
+    static var vtr: UInt32 { register(.vtr).load() }
+    static func writeHCR(_ v: UInt32) { register(.hcr).store(v) }
     /// GICH_MISR: why the maintenance interrupt is asserted.
-    static var misr: UInt32 { register(0x010).load() }
-    /// GICH_LR<n> at 0x100 + 4n.
-    @inline(__always) static func readLR(_ n: Int) -> UInt32 { register(0x100 + 4 * UInt64(n)).load() }
-    @inline(__always) static func writeLR(_ n: Int, _ v: UInt32) { register(0x100 + 4 * UInt64(n)).store(v) }
+    static var misr: UInt32 { register(.misr).load() }
+    /// GICH_LR<n>.
+    @inline(__always) static func readLR(_ n: Int) -> UInt32 { register(at: GICHypervisorRegister.listRegister(n)).load() }
+    @inline(__always) static func writeLR(_ n: Int, _ v: UInt32) { register(at: GICHypervisorRegister.listRegister(n)).store(v) }
 }

@@ -5,12 +5,15 @@
 extension VirtualGIC {
     /// GICD_PIDR2 of a GICv2: ArchRev = 2, bits 7:4.
     static let gicv2PIDR2: UInt32 = 0x2B
+    /// GICD_ITARGETSR8, the first SPI's (INTID 32); 0-7 are the read-only private ones.
+    static var firstSPITargets: UInt64 { D.itargetsr.offset(of: 32) }
 
     /// Widths a GICv2 distributor register takes: words everywhere; bytes too in
     /// GICD_IPRIORITYR (0x400-0x7FF) and GICD_ITARGETSR (0x800-0xBFF) (IHI0048B 4.1.4).
     /// Others are bad widths: RAZ/WI.
     public static func gicv2AccessWidths(offset: UInt64) -> AccessWidths {
-        (0x400..<0xC00).contains(offset) ? AccessWidths.word.union(.byte) : .word
+        // The two banks are contiguous: one range check.
+        (D.ipriorityr.rawValue..<D.itargetsr.bank.upperBound).contains(offset) ? AccessWidths.word.union(.byte) : .word
     }
 
     /// An access by vCPU `vcpu` (banked registers are its own) to the distributor frame.
@@ -32,49 +35,68 @@ extension VirtualGIC {
 
     public func gicv2DistributorRead(vcpu: Int, offset: UInt64) -> UInt32 {
         switch offset {
-        case 0x000: return distributorControl & 0b11
+        case D.ctlr.rawValue: return GICDistributorControl(rawValue: distributorControl).intersection([.enableGroup0, .enableGroup1]).rawValue
         // GICD_TYPER: ITLinesNumber (interrupts = 32 * (N + 1)), CPUNumber, no Security Extensions.
-        case 0x004: return UInt32(spiCount / 32) | UInt32(min(vcpuCount - 1, 7)) << 5
-        case 0x008: return Self.implementer
-        case 0xFE8: return Self.gicv2PIDR2
-        case 0x080..<0x100: return bitmap(offset - 0x080, private: bank(offset - 0x080, vcpu)) { $0.group1 }
-        case 0x100..<0x180, 0x180..<0x200: return bitmap(offset & 0x7F, private: bank(offset & 0x7F, vcpu)) { $0.enabled }
-        case 0x200..<0x280, 0x280..<0x300:
+        case D.typer.rawValue: return GICDistributorType(itLinesNumber: UInt32(spiCount / 32), cpuNumber: UInt32(min(vcpuCount - 1, 7))).rawValue
+        case D.iidr.rawValue: return Self.implementer
+        case D.pidr2GICv2.rawValue: return Self.gicv2PIDR2
+        case D.igroupr.bank: return bitmap(offset - D.igroupr.rawValue, private: bank(offset - D.igroupr.rawValue, vcpu)) { $0.group1 }
+        case D.isenabler.bank, D.icenabler.bank: return bitmap(offset & 0x7F, private: bank(offset & 0x7F, vcpu)) { $0.enabled }
+        case D.ispendr.bank, D.icpendr.bank:
             return bitmap(offset & 0x7F, private: bank(offset & 0x7F, vcpu)) { $0.pending || $0.inListRegister }
-        case 0x300..<0x380, 0x380..<0x400: return bitmap(offset & 0x7F, private: bank(offset & 0x7F, vcpu)) { $0.active }
-        case 0x400..<0x800: return priorities(offset - 0x400, private: bank(offset - 0x400, vcpu, wordsOfPrivate: 32))
-        case 0x800..<0x820:
+        case D.isactiver.bank, D.icactiver.bank: return bitmap(offset & 0x7F, private: bank(offset & 0x7F, vcpu)) { $0.active }
+        case D.ipriorityr.bank:
+            return priorities(offset - D.ipriorityr.rawValue, private: bank(offset - D.ipriorityr.rawValue, vcpu, wordsOfPrivate: 32))
+        case D.itargetsr.rawValue..<Self.firstSPITargets:
             // GICD_ITARGETSR0-7 read the reading CPU's own mask in every byte (IHI0048B 4.3.12).
             let own = UInt32(1) << UInt32(vcpu & 7)
             return own | own << 8 | own << 16 | own << 24
-        case 0x820..<0xC00:
-            let first = Int(offset - 0x820)
+        case Self.firstSPITargets..<D.itargetsr.bank.upperBound:
+            let first = Int(offset - Self.firstSPITargets)
             var v: UInt32 = 0
             for i in 0..<4 where first + i < spiCount { v |= UInt32(spis[first + i].targets) << UInt32(8 * i) }
             return v
-        case 0xC00..<0xD00: return configuration(offset - 0xC00, private: bank(offset - 0xC00, vcpu, wordsOfPrivate: 8))
+        case D.icfgr.bank: return configuration(offset - D.icfgr.rawValue, private: bank(offset - D.icfgr.rawValue, vcpu, wordsOfPrivate: 8))
         default: return 0   // GICD_SGIR is write-only; CPENDSGIR/SPENDSGIR and the rest RAZ/WI
         }
     }
 
     public mutating func gicv2DistributorWrite(vcpu: Int, offset: UInt64, value: UInt32) -> Effect {
         switch offset {
-        case 0x000:
-            distributorControl = value & 0b11   // EnableGrp0, EnableGrp1
+        case D.ctlr.rawValue:
+            distributorControl = GICDistributorControl(rawValue: value).intersection([.enableGroup0, .enableGroup1]).rawValue
             return kickAll()
-        case 0x080..<0x100: setBitmap(offset - 0x080, value, private: bank(offset - 0x080, vcpu)) { s, on in s.group1 = on }
-        case 0x100..<0x180: setBitmap(offset - 0x100, value, private: bank(offset - 0x100, vcpu), onlySet: true) { s, _ in s.enabled = true }
-        case 0x180..<0x200: setBitmap(offset - 0x180, value, private: bank(offset - 0x180, vcpu), onlySet: true) { s, _ in s.enabled = false }
-        case 0x200..<0x280: setBitmap(offset - 0x200, value, private: bank(offset - 0x200, vcpu), onlySet: true) { s, _ in s.pending = true }
-        case 0x280..<0x300: setBitmap(offset - 0x280, value, private: bank(offset - 0x280, vcpu), onlySet: true) { s, _ in s.pending = false }
-        case 0x300..<0x380: setBitmap(offset - 0x300, value, private: bank(offset - 0x300, vcpu), onlySet: true) { s, _ in s.active = true }
-        case 0x380..<0x400: setBitmap(offset - 0x380, value, private: bank(offset - 0x380, vcpu), onlySet: true) { s, _ in s.active = false }
-        case 0x400..<0x800: setPriorities(offset - 0x400, value, private: bank(offset - 0x400, vcpu, wordsOfPrivate: 32))
-        case 0x820..<0xC00:
-            let first = Int(offset - 0x820)
+        case D.igroupr.bank:
+            let o = offset - D.igroupr.rawValue
+            setBitmap(o, value, private: bank(o, vcpu)) { s, on in s.group1 = on }
+        case D.isenabler.bank:
+            let o = offset - D.isenabler.rawValue
+            setBitmap(o, value, private: bank(o, vcpu), onlySet: true) { s, _ in s.enabled = true }
+        case D.icenabler.bank:
+            let o = offset - D.icenabler.rawValue
+            setBitmap(o, value, private: bank(o, vcpu), onlySet: true) { s, _ in s.enabled = false }
+        case D.ispendr.bank:
+            let o = offset - D.ispendr.rawValue
+            setBitmap(o, value, private: bank(o, vcpu), onlySet: true) { s, _ in s.pending = true }
+        case D.icpendr.bank:
+            let o = offset - D.icpendr.rawValue
+            setBitmap(o, value, private: bank(o, vcpu), onlySet: true) { s, _ in s.pending = false }
+        case D.isactiver.bank:
+            let o = offset - D.isactiver.rawValue
+            setBitmap(o, value, private: bank(o, vcpu), onlySet: true) { s, _ in s.active = true }
+        case D.icactiver.bank:
+            let o = offset - D.icactiver.rawValue
+            setBitmap(o, value, private: bank(o, vcpu), onlySet: true) { s, _ in s.active = false }
+        case D.ipriorityr.bank:
+            let o = offset - D.ipriorityr.rawValue
+            setPriorities(o, value, private: bank(o, vcpu, wordsOfPrivate: 32))
+        case Self.firstSPITargets..<D.itargetsr.bank.upperBound:
+            let first = Int(offset - Self.firstSPITargets)
             for i in 0..<4 where first + i < spiCount { setTargets(spi: first + i, UInt8(truncatingIfNeeded: value >> UInt32(8 * i))) }
-        case 0xC00..<0xD00: setConfiguration(offset - 0xC00, value, private: bank(offset - 0xC00, vcpu, wordsOfPrivate: 8))
-        case 0xF00: return sendSGI(GICv2SGIRequest(value), sender: vcpu)
+        case D.icfgr.bank:
+            let o = offset - D.icfgr.rawValue
+            setConfiguration(o, value, private: bank(o, vcpu, wordsOfPrivate: 8))
+        case D.sgir.rawValue: return sendSGI(GICv2SGIRequest(value), sender: vcpu)
         default: return Effect()
         }
         return kickAll()
@@ -111,6 +133,15 @@ public struct GICv2SGIRequest: Equatable {
         filter = Filter(rawValue: v >> 24 & 0b11)!
         targetList = UInt8(truncatingIfNeeded: v >> 16)
     }
+
+    @inlinable public init(intid: UInt32, filter: Filter, targetList: UInt8) {
+        self.intid = intid
+        self.filter = filter
+        self.targetList = targetList
+    }
+
+    /// The GICD_SGIR value (NSATT, bit 15, 0).
+    @inlinable public var rawValue: UInt32 { intid & 0xF | UInt32(targetList) << 16 | filter.rawValue << 24 }
 
     /// The vCPU indices (CPU interface numbers) the SGI goes to.
     public func targets(sender: Int, vcpuCount: Int) -> [Int] {

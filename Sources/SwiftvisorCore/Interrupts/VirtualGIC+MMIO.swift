@@ -4,7 +4,7 @@
 extension VirtualGIC {
     /// GICD_IPRIORITYR<n> (0x400-0x7FF) and GICR_IPRIORITYR<n> (SGI_base + 0x400, 32 INTIDs).
     static func isPriorityRegister(_ offset: UInt64, redistributor: Bool) -> Bool {
-        redistributor ? (0x1_0400..<0x1_0420).contains(offset) : (0x0400..<0x0800).contains(offset)
+        redistributor ? GICRedistributorRegister.priorities.contains(offset) : GICDistributorRegister.ipriorityr.bank.contains(offset)
     }
 
     /// Widths a register takes: words and doublewords (two words, or a 64-bit register)
@@ -23,8 +23,8 @@ extension VirtualGIC {
         access(a, frame: frame)
     }
 
-    /// GICD_IROUTER<n>, 64-bit registers at 0x6100 + 8n.
-    private static func isRouter(_ offset: UInt64) -> Bool { offset >= 0x6100 && offset < 0x8000 }
+    /// GICD_IROUTER<n> of the SPIs, 64-bit registers at 0x6100 + 8n.
+    private static func isRouter(_ offset: UInt64) -> Bool { offset >= firstSPIRouter && offset < GICDistributorRegister.irouter.bank.upperBound }
 
     private mutating func access(_ a: MMIOAccess, frame: Int?) -> (read: UInt64, effect: Effect) {
         let distributor = frame == nil
@@ -33,7 +33,7 @@ extension VirtualGIC {
         if a.isWrite {
             var effect = Effect()
             switch a.width {
-            case 8 where distributor && offset >= 0x6100:
+            case 8 where distributor && offset >= Self.firstSPIRouter:
                 effect = distributorWrite64(offset: offset, value: a.value)
             case 8:
                 effect = write32(offset, UInt32(truncatingIfNeeded: a.value), frame: frame)
@@ -50,7 +50,7 @@ extension VirtualGIC {
             return (0, effect)
         }
         switch a.width {
-        case 8 where distributor && offset >= 0x6100:
+        case 8 where distributor && offset >= Self.firstSPIRouter:
             if let v = distributorRead64(offset: offset) { return (v, Effect()) }
             fallthrough
         case 8:

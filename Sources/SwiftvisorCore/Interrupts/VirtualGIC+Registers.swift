@@ -1,5 +1,9 @@
-/// Distributor and redistributor register emulation (IHI0069 12.9 and 12.10).
+/// Distributor and redistributor register emulation (IHI0069 12.9 and 12.10); offsets and
+/// fields from `GICRegisterMap.swift` and `GICRegisterFields.swift`.
 extension VirtualGIC {
+    typealias D = GICDistributorRegister
+    typealias R = GICRedistributorRegister
+
     /// GICD_IIDR / GICR_IIDR: implementer 0x43B (Arm), product "sv".
     static let implementer: UInt32 = 0x0076_743B
     /// GICD_PIDR2 / GICR_PIDR2: ArchRev = 3 (GICv3), bits 7:4.
@@ -16,48 +20,53 @@ extension VirtualGIC {
 
     public func distributorRead(offset: UInt64) -> UInt32 {
         switch offset {
-        case 0x0000: return distributorControl
+        case D.ctlr.rawValue: return distributorControl
         // GICD_TYPER: ITLinesNumber = SPIs/32, CPUNumber (RES when ARE), IDbits = 9 (10 bits of INTID).
-        case 0x0004: return UInt32(spiCount / 32) | UInt32(min(vcpuCount - 1, 7)) << 5 | 9 << 19
-        case 0x0008: return Self.implementer
-        case 0xFFE8: return Self.pidr2
-        case 0x0080..<0x0100: return bitmap(offset - 0x0080, private: nil) { $0.group1 }
-        case 0x0100..<0x0180, 0x0180..<0x0200: return bitmap(offset & 0x7F, private: nil) { $0.enabled }
-        case 0x0200..<0x0280, 0x0280..<0x0300: return bitmap(offset & 0x7F, private: nil) { $0.pending || $0.inListRegister }
-        case 0x0300..<0x0380, 0x0380..<0x0400: return bitmap(offset & 0x7F, private: nil) { $0.active }
-        case 0x0400..<0x0800: return priorities(offset - 0x0400, private: nil)
-        case 0x0C00..<0x0D00: return configuration(offset - 0x0C00, private: nil)
+        case D.typer.rawValue:
+            return GICDistributorType(itLinesNumber: UInt32(spiCount / 32), cpuNumber: UInt32(min(vcpuCount - 1, 7)), idBits: 9).rawValue
+        case D.iidr.rawValue: return Self.implementer
+        case D.pidr2.rawValue: return Self.pidr2
+        case D.igroupr.bank: return bitmap(offset - D.igroupr.rawValue, private: nil) { $0.group1 }
+        case D.isenabler.bank, D.icenabler.bank: return bitmap(offset & 0x7F, private: nil) { $0.enabled }
+        case D.ispendr.bank, D.icpendr.bank: return bitmap(offset & 0x7F, private: nil) { $0.pending || $0.inListRegister }
+        case D.isactiver.bank, D.icactiver.bank: return bitmap(offset & 0x7F, private: nil) { $0.active }
+        case D.ipriorityr.bank: return priorities(offset - D.ipriorityr.rawValue, private: nil)
+        case D.icfgr.bank: return configuration(offset - D.icfgr.rawValue, private: nil)
         default: return 0   // RAZ/WI: registers of features not offered
         }
     }
 
+    /// GICD_IROUTER<32>, the first SPI's (0x6100; SPI n at + 8n).
+    static var firstSPIRouter: UInt64 { D.irouter.offset(of: 32) }
+
     /// 64-bit GICD_IROUTER<n> (0x6100 + 8n for SPI n+32); Aff0 selects the vCPU.
     public func distributorRead64(offset: UInt64) -> UInt64? {
-        guard offset >= 0x6100, offset < 0x6100 + UInt64(spiCount) * 8, offset & 7 == 0 else { return nil }
-        return UInt64(spiRoute[Int((offset - 0x6100) / 8)])
+        guard offset >= Self.firstSPIRouter, offset < Self.firstSPIRouter + UInt64(spiCount) * 8, offset & 7 == 0 else { return nil }
+        return UInt64(spiRoute[Int((offset - Self.firstSPIRouter) / 8)])
     }
 
     public mutating func distributorWrite64(offset: UInt64, value: UInt64) -> Effect {
-        guard offset >= 0x6100, offset < 0x6100 + UInt64(spiCount) * 8, offset & 7 == 0 else { return Effect() }
-        let target = Int(value & 0xFF)
-        spiRoute[Int((offset - 0x6100) / 8)] = target < vcpuCount ? target : 0
+        guard offset >= Self.firstSPIRouter, offset < Self.firstSPIRouter + UInt64(spiCount) * 8, offset & 7 == 0 else { return Effect() }
+        let target = Int(GICDistributorRoute(rawValue: value).aff0)
+        spiRoute[Int((offset - Self.firstSPIRouter) / 8)] = target < vcpuCount ? target : 0
         return kickAll()
     }
 
     public mutating func distributorWrite(offset: UInt64, value: UInt32) -> Effect {
         switch offset {
-        case 0x0000:
-            distributorControl = (value & 0b10) | 1 << 4
+        case D.ctlr.rawValue:
+            // EnableGrp1 as written; ARE always on (no legacy mode offered).
+            distributorControl = GICDistributorControl(rawValue: value).intersection(.enableGroup1).union(.affinityRouting).rawValue
             return kickAll()
-        case 0x0080..<0x0100: setBitmap(offset - 0x0080, value, private: nil) { s, on in s.group1 = on }
-        case 0x0100..<0x0180: setBitmap(offset - 0x0100, value, private: nil, onlySet: true) { s, _ in s.enabled = true }
-        case 0x0180..<0x0200: setBitmap(offset - 0x0180, value, private: nil, onlySet: true) { s, _ in s.enabled = false }
-        case 0x0200..<0x0280: setBitmap(offset - 0x0200, value, private: nil, onlySet: true) { s, _ in s.pending = true }
-        case 0x0280..<0x0300: setBitmap(offset - 0x0280, value, private: nil, onlySet: true) { s, _ in s.pending = false }
-        case 0x0300..<0x0380: setBitmap(offset - 0x0300, value, private: nil, onlySet: true) { s, _ in s.active = true }
-        case 0x0380..<0x0400: setBitmap(offset - 0x0380, value, private: nil, onlySet: true) { s, _ in s.active = false }
-        case 0x0400..<0x0800: setPriorities(offset - 0x0400, value, private: nil)
-        case 0x0C00..<0x0D00: setConfiguration(offset - 0x0C00, value, private: nil)
+        case D.igroupr.bank: setBitmap(offset - D.igroupr.rawValue, value, private: nil) { s, on in s.group1 = on }
+        case D.isenabler.bank: setBitmap(offset - D.isenabler.rawValue, value, private: nil, onlySet: true) { s, _ in s.enabled = true }
+        case D.icenabler.bank: setBitmap(offset - D.icenabler.rawValue, value, private: nil, onlySet: true) { s, _ in s.enabled = false }
+        case D.ispendr.bank: setBitmap(offset - D.ispendr.rawValue, value, private: nil, onlySet: true) { s, _ in s.pending = true }
+        case D.icpendr.bank: setBitmap(offset - D.icpendr.rawValue, value, private: nil, onlySet: true) { s, _ in s.pending = false }
+        case D.isactiver.bank: setBitmap(offset - D.isactiver.rawValue, value, private: nil, onlySet: true) { s, _ in s.active = true }
+        case D.icactiver.bank: setBitmap(offset - D.icactiver.rawValue, value, private: nil, onlySet: true) { s, _ in s.active = false }
+        case D.ipriorityr.bank: setPriorities(offset - D.ipriorityr.rawValue, value, private: nil)
+        case D.icfgr.bank: setConfiguration(offset - D.icfgr.rawValue, value, private: nil)
         default: return Effect()
         }
         return kickAll()
@@ -65,39 +74,41 @@ extension VirtualGIC {
 
     // MARK: Redistributor: RD_base (64 KiB) then SGI_base (64 KiB) per vCPU
 
-    @inlinable public static var redistributorStride: UInt64 { 0x2_0000 }
+    @inlinable public static var redistributorStride: UInt64 { GICRedistributorRegister.stride }
 
     public func redistributorRead(vcpu: Int, offset: UInt64) -> UInt32 {
         switch offset {
-        case 0x0000: return 0                                  // GICR_CTLR: no LPIs
-        case 0x0004: return Self.implementer
-        // GICR_TYPER low word: Processor_Number bits 23:8, Last bit 4.
-        case 0x0008: return UInt32(vcpu) << 8 | (vcpu == vcpuCount - 1 ? 1 << 4 : 0)
-        case 0x000C: return UInt32(vcpu)                       // GICR_TYPER Affinity_Value: Aff0
-        case 0x0014: return processorSleep[vcpu] ? 0b110 : 0   // WAKER: ProcessorSleep, ChildrenAsleep
-        case 0xFFE8: return Self.pidr2
-        case 0x1_0080: return bitmap(0, private: vcpu) { $0.group1 }
-        case 0x1_0100, 0x1_0180: return bitmap(0, private: vcpu) { $0.enabled }
-        case 0x1_0200, 0x1_0280: return bitmap(0, private: vcpu) { $0.pending || $0.inListRegister }
-        case 0x1_0300, 0x1_0380: return bitmap(0, private: vcpu) { $0.active }
-        case 0x1_0400..<0x1_0420: return priorities(offset - 0x1_0400, private: vcpu)
-        case 0x1_0C00, 0x1_0C04: return configuration(offset - 0x1_0C00, private: vcpu)
+        case R.ctlr.rawValue: return 0                         // no LPIs
+        case R.iidr.rawValue: return Self.implementer
+        // GICR_TYPER, Processor_Number = vCPU, Last on the last one, Affinity_Value = Aff0 = vCPU: low and high word.
+        case R.typer.rawValue, R.typer.rawValue + 4:
+            let typer = GICRedistributorType(processorNumber: UInt64(vcpu), last: vcpu == vcpuCount - 1, affinityValue: UInt64(vcpu))
+            return UInt32(truncatingIfNeeded: offset == R.typer.rawValue ? typer.rawValue : typer.rawValue >> 32)
+        case R.waker.rawValue:
+            return processorSleep[vcpu] ? GICRedistributorWake([.processorSleep, .childrenAsleep]).rawValue : 0
+        case R.pidr2.rawValue: return Self.pidr2
+        case R.igroupr0.rawValue: return bitmap(0, private: vcpu) { $0.group1 }
+        case R.isenabler0.rawValue, R.icenabler0.rawValue: return bitmap(0, private: vcpu) { $0.enabled }
+        case R.ispendr0.rawValue, R.icpendr0.rawValue: return bitmap(0, private: vcpu) { $0.pending || $0.inListRegister }
+        case R.isactiver0.rawValue, R.icactiver0.rawValue: return bitmap(0, private: vcpu) { $0.active }
+        case R.priorities: return priorities(offset - R.ipriorityr.rawValue, private: vcpu)
+        case R.icfgr0.rawValue, R.icfgr1.rawValue: return configuration(offset - R.icfgr0.rawValue, private: vcpu)
         default: return 0   // PROPBASER/PENDBASER and the rest: no LPIs, RAZ/WI
         }
     }
 
     public mutating func redistributorWrite(vcpu: Int, offset: UInt64, value: UInt32) -> Effect {
         switch offset {
-        case 0x0014: processorSleep[vcpu] = value & 0b10 != 0
-        case 0x1_0080: setBitmap(0, value, private: vcpu) { s, on in s.group1 = on }
-        case 0x1_0100: setBitmap(0, value, private: vcpu, onlySet: true) { s, _ in s.enabled = true }
-        case 0x1_0180: setBitmap(0, value, private: vcpu, onlySet: true) { s, _ in s.enabled = false }
-        case 0x1_0200: setBitmap(0, value, private: vcpu, onlySet: true) { s, _ in s.pending = true }
-        case 0x1_0280: setBitmap(0, value, private: vcpu, onlySet: true) { s, _ in s.pending = false }
-        case 0x1_0300: setBitmap(0, value, private: vcpu, onlySet: true) { s, _ in s.active = true }
-        case 0x1_0380: setBitmap(0, value, private: vcpu, onlySet: true) { s, _ in s.active = false }
-        case 0x1_0400..<0x1_0420: setPriorities(offset - 0x1_0400, value, private: vcpu)
-        case 0x1_0C04: setConfiguration(4, value, private: vcpu)   // ICFGR0 (SGIs) is read-only
+        case R.waker.rawValue: processorSleep[vcpu] = GICRedistributorWake(rawValue: value).contains(.processorSleep)
+        case R.igroupr0.rawValue: setBitmap(0, value, private: vcpu) { s, on in s.group1 = on }
+        case R.isenabler0.rawValue: setBitmap(0, value, private: vcpu, onlySet: true) { s, _ in s.enabled = true }
+        case R.icenabler0.rawValue: setBitmap(0, value, private: vcpu, onlySet: true) { s, _ in s.enabled = false }
+        case R.ispendr0.rawValue: setBitmap(0, value, private: vcpu, onlySet: true) { s, _ in s.pending = true }
+        case R.icpendr0.rawValue: setBitmap(0, value, private: vcpu, onlySet: true) { s, _ in s.pending = false }
+        case R.isactiver0.rawValue: setBitmap(0, value, private: vcpu, onlySet: true) { s, _ in s.active = true }
+        case R.icactiver0.rawValue: setBitmap(0, value, private: vcpu, onlySet: true) { s, _ in s.active = false }
+        case R.priorities: setPriorities(offset - R.ipriorityr.rawValue, value, private: vcpu)
+        case R.icfgr1.rawValue: setConfiguration(R.icfgr1.rawValue - R.icfgr0.rawValue, value, private: vcpu)   // ICFGR0 (SGIs) is read-only
         default: return Effect()
         }
         var e = Effect()
