@@ -82,7 +82,8 @@ func swiftvisorMain(_ dtbAddress: UInt64, _ currentEL: UInt64) {
         VirtualCPUInterface.select(platform)
         for (index, mpidr) in mpidrs.enumerated() {
             guard let gic = InterruptController(platform: platform, mpidr: mpidr) else {
-                Console.log(.panic("no GIC redistributor or CPU interface for CPU "), endLine: false); Console.hex(mpidr); Console.write("\n"); halt_forever()
+                Console.log(.panic("no GIC redistributor or CPU interface for CPU "), endLine: false); Console.hex(mpidr); Console.write("\n")
+                Firmware.systemOff(conduit: platform.psciConduit)   // never a silent hang
             }
             hv.cores.append(PhysicalCPU(index: index, mpidr: mpidr, interrupts: gic))
         }

@@ -56,7 +56,7 @@ func swiftvisorHeapAllocate(_ size: Int, _ alignment: Int) -> UnsafeMutableRawPo
     guard let p = Heap.allocate(size: size, alignment: alignment) else {
         // Allocates nothing: the message holds a StaticString.
         Console.log(.panic("hypervisor heap exhausted"))
-        halt_forever()
+        Firmware.systemOff(conduit: Firmware.psciConduit)   // the machine stops, not hangs
     }
     return p
 }
