@@ -30,11 +30,23 @@ func perform(_ call: XenHypercall, _ vcpu: VirtualCPU, _ hv: Hypervisor) -> Exit
         f.pointee.x.0 = XenABI.version
     case .pageSize:
         f.pointee.x.0 = PageSize.granule
-    case .extraVersion(let buffer):
-        var text = [UInt8](repeating: 0, count: 16)   // xen_extraversion_t is char[16]
-        var i = 0
-        XenABI.extraVersion.withUTF8Buffer { for b in $0 where i < 15 { text[i] = b; i += 1 } }
-        f.pointee.x.0 = GuestMemory.write(buffer, bytes: text, vcpu: vcpu) ? 0 : XenABI.Errno.efault.returnValue
+    case .versionReply(let command, let buffer):
+        // A domain handle of zeros, as Xen gives a domain created without one (dom0less domUs).
+        let handle = [UInt8](repeating: 0, count: 16)
+        guard let bytes = XenVersion.reply(to: command, handle: handle) else { break }
+        f.pointee.x.0 = GuestMemory.write(buffer, bytes: bytes, vcpu: vcpu) ? 0 : XenABI.Errno.efault.returnValue
+    case .features(let buffer):
+        // Xen reads the whole xen_feature_info_t first, then writes it back with submap filled in.
+        guard let index = GuestMemory.read32(buffer, vcpu: vcpu), GuestMemory.read32(buffer &+ 4, vcpu: vcpu) != nil else {
+            f.pointee.x.0 = XenABI.Errno.efault.returnValue
+            break
+        }
+        switch XenVersion.features(submapIndex: index) {
+        case .failure(let errno): f.pointee.x.0 = errno.returnValue
+        case .success(let submap):
+            let bytes = (0..<4).map { UInt8(truncatingIfNeeded: submap >> (8 * UInt32($0))) }
+            f.pointee.x.0 = GuestMemory.write(buffer &+ 4, bytes: bytes, vcpu: vcpu) ? 0 : XenABI.Errno.efault.returnValue
+        }
     case .consoleWrite(let buffer, let length):
         // Checked in full before any byte is shown, so a bad buffer prints nothing.
         let vm = vcpu.vm

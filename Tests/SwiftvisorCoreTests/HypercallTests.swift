@@ -8,7 +8,7 @@ final class HypercallTests: XCTestCase {
 
     func test_xen_numbers_and_commands() {
         XCTAssertEqual(decode(17, 0), .success(.version))
-        XCTAssertEqual(decode(17, 1, 0x1000), .success(.extraVersion(buffer: 0x1000)))
+        XCTAssertEqual(decode(17, 1, 0x1000), .success(.versionReply(.extraVersion, buffer: 0x1000)))
         XCTAssertEqual(decode(18, 0, 5, 0x4000_0000), .success(.consoleWrite(buffer: 0x4000_0000, length: 5)))
         XCTAssertEqual(decode(29, 0), .success(.yield))
         XCTAssertEqual(decode(29, 2, 0x4000_1000), .success(.shutdown(argument: 0x4000_1000, withExitCode: false)))

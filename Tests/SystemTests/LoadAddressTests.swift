@@ -32,7 +32,7 @@ final class LoadAddressTests: XCTestCase {
             for (name, text) in [("alpha", "I am alpha"), ("beta", "I am beta")] {
                 let lines = o.report.guestLines[name] ?? []
                 XCTAssertTrue(lines.contains("hello from a swiftvisor guest: \(text)"), hex(address) + log(o))
-                XCTAssertTrue(lines.contains("xen_version says 0.1 (via console_io)"), hex(address) + log(o))
+                XCTAssertTrue(lines.contains("xen_version says 4.17 (via console_io)"), hex(address) + log(o))
                 XCTAssertEqual(lines.last, "goodbye", hex(address) + log(o))
             }
         }

@@ -9,9 +9,10 @@ public enum StatelessHypercall {
             guard number == .xenVersion else { return nil }
             switch XenABI.VersionCommand(rawValue: x0) {
             case .version: return XenABI.version
-            case .pageSize: return PageSize.granule
-            case .extraVersion: return nil   // writes guest memory
+            case .pageSize: return x1 == 0 ? PageSize.granule : XenABI.Errno.einval.returnValue
+            case .buildID: return XenABI.Errno.eperm.returnValue
             case nil: return XenABI.Errno.enosys.returnValue
+            default: return nil   // reads or writes guest memory
             }
         }
         guard immediate == 0 else { return SMCCCCall.Status.notSupported.returnValue }

@@ -16,7 +16,11 @@ public enum XenABI {
         public var returnValue: UInt64 { UInt64(bitPattern: -rawValue) }
     }
 
-    public enum VersionCommand: UInt64 { case version = 0, extraVersion = 1, pageSize = 7 }
+    /// XENVER_* sub-ops (version.h).
+    public enum VersionCommand: UInt64 {
+        case version = 0, extraVersion = 1, compileInfo = 2, capabilities = 3, changeset = 4
+        case platformParameters = 5, getFeatures = 6, pageSize = 7, guestHandle = 8, commandline = 9, buildID = 10
+    }
     public enum ConsoleCommand: UInt64 { case write = 0, read = 1 }
     public enum SchedCommand: UInt64 {
         case yield = 0, block = 1, shutdown = 2
@@ -38,10 +42,8 @@ public enum XenABI {
         }
     }
 
-    /// swiftvisor's version as `xen_version(XENVER_version)` reports it: major << 16 | minor.
-    public static let version: UInt64 = 0 << 16 | 1
-    /// XENVER_extraversion's 16-byte string.
-    public static let extraVersion: StaticString = "-swiftvisor"
+    /// `xen_version(XENVER_version)`: major << 16 | minor (see XenVersion).
+    public static let version: UInt64 = XenVersion.version
     /// Longest CONSOLEIO_write accepted in one call; longer ones get -EINVAL.
     public static let maxConsoleWrite: UInt64 = 16 * 1024
 }
@@ -49,8 +51,11 @@ public enum XenABI {
 /// A Xen hypercall whose number and arguments have been checked.
 public enum XenHypercall: Equatable {
     case version
-    case extraVersion(buffer: UInt64)
     case pageSize
+    /// A XENVER_* sub-op that copies `XenVersion.reply(to:)` into the guest's buffer.
+    case versionReply(XenABI.VersionCommand, buffer: UInt64)
+    /// XENVER_get_features: `xen_feature_info_t { uint32 submap_idx; uint32 submap; }` at `buffer`.
+    case features(buffer: UInt64)
     case consoleWrite(buffer: UInt64, length: UInt64)
     case consoleRead
     case yield
@@ -64,11 +69,16 @@ public enum XenHypercall: Equatable {
         guard let n = XenABI.Number(rawValue: number) else { return .failure(.enosys) }
         switch n {
         case .xenVersion:
-            switch XenABI.VersionCommand(rawValue: x0) {
+            guard let command = XenABI.VersionCommand(rawValue: x0) else { return .failure(.enosys) }
+            switch command {
             case .version: return .success(.version)
-            case .extraVersion: return .success(.extraVersion(buffer: x1))
-            case .pageSize: return .success(.pageSize)
-            case nil: return .failure(.enosys)
+            // Xen takes no buffer here: a non-null one is -EINVAL.
+            case .pageSize: return x1 == 0 ? .success(.pageSize) : .failure(.einval)
+            case .getFeatures: return .success(.features(buffer: x1))
+            // Privileged (xsm default policy): a domU gets -EPERM before its buffer is looked at.
+            case .buildID: return .failure(.eperm)
+            case .extraVersion, .compileInfo, .capabilities, .changeset, .platformParameters, .guestHandle, .commandline:
+                return .success(.versionReply(command, buffer: x1))
             }
         case .consoleIO:
             switch XenABI.ConsoleCommand(rawValue: x0) {
