@@ -80,7 +80,84 @@ func perform(_ call: XenHypercall, _ vcpu: VirtualCPU, _ hv: Hypervisor) -> Exit
         }
         if reason == .reboot { hv.reboot(vcpu.vm) } else { hv.shutDown(vcpu.vm, reason: reason, exitCode: exitCode) }
         return .reschedule
+    case .vmAssist:
+        f.pointee.x.0 = 0   // only runstate_update_flag gets here; without a runstate area it changes nothing
+    case .hvmGuestRequest:
+        f.pointee.x.0 = 0
+    case .hvmParam(let set, let argument):
+        f.pointee.x.0 = hvmParam(set: set, argument: argument, vcpu)
+    case .multicall(let list, let count):
+        return multicall(list: list, count: count, vcpu, hv)
     }
+    return .resume
+}
+
+/// HVMOP_get_param / HVMOP_set_param: Xen reads the whole `struct xen_hvm_param` first
+/// (-EFAULT if it cannot), and a get writes it back with `value` filled in.
+func hvmParam(set: Bool, argument: UInt64, _ vcpu: VirtualCPU) -> UInt64 {
+    var raw = [UInt8]()
+    guard GuestMemory.read(argument, length: XenHVMParam.size, vcpu: vcpu, { raw.append($0) }) else {
+        return XenABI.Errno.efault.returnValue
+    }
+    var request = XenHVMParam.Request(bytes: raw)
+    if set { return XenHVMParam.set(request).returnValue }
+    switch XenHVMParam.get(request) {
+    case .failure(let errno): return errno.returnValue
+    case .success(let value):
+        request.value = value
+        let pad = UInt16(raw[2]) | UInt16(raw[3]) << 8
+        return GuestMemory.write(argument, bytes: request.bytes(pad: pad), vcpu: vcpu) ? 0 : XenABI.Errno.efault.returnValue
+    }
+}
+
+/// multicall: each entry's hypercall runs with its op in x16 and args in x0-x5, its x0 written
+/// to the entry's `result`. After `XenMulticall.entriesPerExit` entries, or a sub-call that
+/// gives up the CPU, the rest continue as Xen's continuation does: x0/x1 advanced to the
+/// remaining list and the HVC executed again. The multicall itself returns 0, or -EFAULT
+/// when an entry cannot be read or its result written (the entries before it have run).
+func multicall(list: UInt64, count: UInt64, _ vcpu: VirtualCPU, _ hv: Hypervisor) -> ExitOutcome {
+    let f = vcpu.frame
+    let saved = (f.pointee.x.1, f.pointee.x.2, f.pointee.x.3, f.pointee.x.4, f.pointee.x.5)
+    func restore(x0: UInt64) {
+        f.pointee.x.0 = x0
+        (f.pointee.x.1, f.pointee.x.2, f.pointee.x.3, f.pointee.x.4, f.pointee.x.5) = saved
+        f.pointee.x.16 = XenABI.Number.multicall.rawValue
+    }
+    var i: UInt64 = 0
+    while i < count {
+        guard let at = XenMulticall.entryAddress(list: list, index: i) else { restore(x0: XenABI.Errno.efault.returnValue); return .resume }
+        var raw = [UInt8]()
+        guard GuestMemory.read(at, length: XenMulticall.entrySize, vcpu: vcpu, { raw.append($0) }) else {
+            restore(x0: XenABI.Errno.efault.returnValue)
+            return .resume
+        }
+        let entry = XenMulticall.Entry(bytes: raw)
+        var outcome = ExitOutcome.resume
+        var result: UInt64
+        switch XenMulticall.subcall(entry) {
+        case .failure(let errno): result = errno.returnValue
+        case .success(let call):
+            f.pointee.x.16 = entry.op
+            (f.pointee.x.0, f.pointee.x.1, f.pointee.x.2, f.pointee.x.3, f.pointee.x.4, f.pointee.x.5) = entry.args
+            outcome = perform(call, vcpu, hv)
+            result = f.pointee.x.0
+        }
+        let bytes = (0..<8).map { UInt8(truncatingIfNeeded: result >> (8 * UInt64($0))) }
+        guard GuestMemory.write(at &+ XenMulticall.resultOffset, bytes: bytes, vcpu: vcpu) else {
+            restore(x0: XenABI.Errno.efault.returnValue)
+            return .resume
+        }
+        i += 1
+        if i < count, outcome == .reschedule || i % XenMulticall.entriesPerExit == 0 {
+            // Continuation: the HVC runs again on the entries left (ELR_EL2 points past it).
+            restore(x0: at &+ XenMulticall.entrySize)
+            f.pointee.x.1 = count - i
+            f.pointee.elr_el2 &-= 4
+            return .reschedule
+        }
+        if outcome == .reschedule { restore(x0: 0); return .reschedule }
+    }
+    restore(x0: 0)
     return .resume
 }
 

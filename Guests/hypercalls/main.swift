@@ -14,6 +14,7 @@ func guestMain(_ dtb: UInt64) {
     c.expect("xen_version(XENVER_extraversion) returns 0", r, 0)
     c.expect("extraversion starts with '-swiftvisor'", extra.0 == 0x6976_7466_6977_732D)  // "-swiftvi" little-endian
     xenVersionSubOps(&c)
+    vmAssistHVMAndMulticall(&c)
     c.expect("console_io(CONSOLEIO_write)", Guest.consoleWrite("written with console_io"), 0)
     c.expect("sched_op(SCHEDOP_yield)", xen_hypercall(xen.schedOp.rawValue, 0, 0, 0), 0)
     c.expect("unknown hypercall number -> -ENOSYS", xen_hypercall(12345, 0, 0, 0), -38)
@@ -70,4 +71,51 @@ func xenVersionSubOps(_ c: inout Checks) {
     c.expect("pagesize with a buffer -> -EINVAL", xen_hypercall(number, 7, 0x4000_0000, 0), -22)
     c.expect("build_id -> -EPERM", xen_hypercall(number, 10, 0, 0), -1)
     c.expect("unknown xen_version sub-op 11 -> -ENOSYS", xen_hypercall(number, 11, 0, 0), -38)
+}
+
+/// vm_assist, hvm_op params and multicall (docs/xen.md).
+func vmAssistHVMAndMulticall(_ c: inout Checks) {
+    let xen = XenABI.Number.self
+    let unmapped = 0x4000_0000 + Guest.memoryBytes
+    c.expect("vm_assist(enable, runstate_update_flag) returns 0", xen_hypercall(xen.vmAssist.rawValue, 0, 5, 0), 0)
+    c.expect("vm_assist(enable, writable_pagetables) -> -EINVAL", xen_hypercall(xen.vmAssist.rawValue, 0, 2, 0), -22)
+    c.expect("vm_assist(unknown command) -> -ENOSYS", xen_hypercall(xen.vmAssist.rawValue, 7, 5, 0), -38)
+
+    // struct xen_hvm_param { domid; pad; index; value }
+    var param: (domid: UInt16, pad: UInt16, index: UInt32, value: UInt64) = (0x7FF0, 0, 1, 0xDEAD)
+    func hvm(_ op: UInt64) -> Int64 {
+        withUnsafeMutablePointer(to: &param) { xen_hypercall(xen.hvmOp.rawValue, op, UInt64(UInt(bitPattern: $0)), 0) }
+    }
+    c.expect("hvm_op(get_param, STORE_PFN) returns 0", hvm(1), 0)
+    c.expect("HVM_PARAM_STORE_PFN is 0 (no xenstore)", param.value == 0 && param.index == 1 && param.domid == 0x7FF0)
+    param = (0x7FF0, 0, 18, 0xDEAD)
+    c.expect("hvm_op(get_param, CONSOLE_EVTCHN) is 0", hvm(1) == 0 && param.value == 0)
+    c.expect("hvm_op(set_param, CALLBACK_IRQ) -> -EPERM", hvm(0), -1)
+    param = (0x7FF0, 0, 28, 0)
+    c.expect("hvm_op(get_param, MONITOR_RING_PFN) -> -EPERM", hvm(1), -1)
+    param = (0x7FF0, 0, 3, 0)
+    c.expect("hvm_op(get_param, index 3) -> -EINVAL", hvm(1), -22)
+    param = (0, 0, 1, 0)
+    c.expect("hvm_op(get_param, another domain) -> -ESRCH", hvm(1), -3)
+    c.expect("hvm_op(get_param, unmapped argument) -> -EFAULT", xen_hypercall(xen.hvmOp.rawValue, 1, unmapped, 0), -14)
+    c.expect("hvm_op(unknown op) -> -ENOSYS", xen_hypercall(xen.hvmOp.rawValue, 99, 0, 0), -38)
+
+    // multicall_entry_t { op, result, args[6] }: xen_version, nested multicall, an unknown op,
+    // then vm_assist; more entries than one exit runs, so the list continues.
+    var list = [UInt64](repeating: 0, count: 8 * 40)
+    let at = list.withUnsafeMutableBufferPointer { UInt64(UInt(bitPattern: $0.baseAddress)) }
+    list[0] = xen.xenVersion.rawValue
+    list[8] = xen.multicall.rawValue; list[10] = at; list[11] = 1
+    list[16] = 1
+    list[24] = xen.vmAssist.rawValue; list[26] = 0; list[27] = 2
+    for i in 4..<40 { list[8 * i] = xen.xenVersion.rawValue; list[8 * i + 1] = 0x5A5A; list[8 * i + 2] = 7 }
+    let r = list.withUnsafeMutableBufferPointer { xen_hypercall(xen.multicall.rawValue, UInt64(UInt(bitPattern: $0.baseAddress)), 40, 0) }
+    c.expect("multicall of 40 entries returns 0", r, 0)
+    c.expect("multicall entry xen_version = 4.17", Int64(bitPattern: list[1]), Int64(XenABI.version))
+    c.expect("multicall nested multicall -> -EINVAL", Int64(bitPattern: list[9]), -22)
+    c.expect("multicall unknown op -> -ENOSYS", Int64(bitPattern: list[17]), -38)
+    c.expect("multicall vm_assist(writable_pagetables) -> -EINVAL", Int64(bitPattern: list[25]), -22)
+    c.expect("multicall runs every entry (pagesize 4096 in 4..39)", (4..<40).allSatisfy { list[8 * $0 + 1] == 4096 })
+    c.expect("multicall, unmapped list -> -EFAULT", xen_hypercall(xen.multicall.rawValue, unmapped, 1, 0), -14)
+    c.expect("multicall of 0 entries returns 0", xen_hypercall(xen.multicall.rawValue, unmapped, 0, 0), 0)
 }

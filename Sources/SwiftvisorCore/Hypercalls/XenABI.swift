@@ -5,14 +5,17 @@ public enum XenABI {
     public static let hvcImmediate: UInt16 = 0xEA1
 
     public enum Number: UInt64 {
+        case multicall = 13
         case consoleIO = 18
         case xenVersion = 17
+        case vmAssist = 21
         case schedOp = 29
+        case hvmOp = 34
     }
 
     /// Negated errno values returned in x0.
     public enum Errno: Int64, Error {
-        case eperm = 1, efault = 14, einval = 22, enosys = 38
+        case eperm = 1, esrch = 3, efault = 14, einval = 22, enosys = 38
         public var returnValue: UInt64 { UInt64(bitPattern: -rawValue) }
     }
 
@@ -62,6 +65,14 @@ public enum XenHypercall: Equatable {
     case block
     /// The guest's `struct sched_shutdown` is at `argument` (a guest virtual address).
     case shutdown(argument: UInt64, withExitCode: Bool)
+    /// vm_assist with a type and command Xen on Arm accepts.
+    case vmAssist(XenVMAssist.Command)
+    /// HVMOP_get_param / HVMOP_set_param on the `struct xen_hvm_param` at `argument`.
+    case hvmParam(set: Bool, argument: UInt64)
+    /// HVMOP_guest_request_vm_event with no argument: nothing monitors the guest, so nothing happens.
+    case hvmGuestRequest
+    /// `count` entries of `multicall_entry_t` at `list`.
+    case multicall(list: UInt64, count: UInt64)
 
     /// Decodes x16 (number) and x0-x1 (arguments); the error is what x0 returns.
     @inline(__always)
@@ -96,6 +107,17 @@ public enum XenHypercall: Equatable {
             case .shutdownWithExitCode: return .success(.shutdown(argument: x1, withExitCode: true))
             case nil: return .failure(.enosys)
             }
+        case .vmAssist:
+            return XenVMAssist.answer(command: x0, type: x1).map { .vmAssist($0) }
+        case .hvmOp:
+            switch XenHVMParam.Operation(rawValue: x0) {
+            case .setParam: return .success(.hvmParam(set: true, argument: x1))
+            case .getParam: return .success(.hvmParam(set: false, argument: x1))
+            case .guestRequestVMEvent: return x1 == 0 ? .success(.hvmGuestRequest) : .failure(.einval)
+            case nil: return .failure(.enosys)
+            }
+        case .multicall:
+            return .success(.multicall(list: x0, count: x1 & 0xFFFF_FFFF))   // nr_calls is a uint32_t
         }
     }
 }
