@@ -5,14 +5,17 @@ public enum StatelessHypercall {
     @inline(__always)
     public static func answer(immediate: UInt16, x16: UInt64, x0: UInt64, x1: UInt64) -> UInt64? {
         if immediate == XenABI.hvcImmediate {
-            guard let number = XenABI.Number(rawValue: x16) else { return XenABI.Errno.enosys.returnValue }
-            guard number == .xenVersion else { return nil }
-            switch XenABI.VersionCommand(rawValue: x0) {
-            case .version: return XenABI.version
-            case .pageSize: return x1 == 0 ? PageSize.granule : XenABI.Errno.einval.returnValue
-            case .buildID: return XenABI.Errno.eperm.returnValue
-            case nil: return XenABI.Errno.enosys.returnValue
-            default: return nil   // reads or writes guest memory
+            // xen_version first: the common case costs one compare, not a number lookup.
+            guard x16 == XenABI.Number.xenVersion.rawValue else {
+                return XenABI.Number(rawValue: x16) == nil ? XenABI.Errno.enosys.returnValue : nil
+            }
+            typealias Command = XenABI.VersionCommand
+            switch x0 {
+            case Command.version.rawValue: return XenABI.version
+            case Command.pageSize.rawValue: return x1 == 0 ? PageSize.granule : XenABI.Errno.einval.returnValue
+            case Command.buildID.rawValue: return XenABI.Errno.eperm.returnValue
+            case Command.extraVersion.rawValue...Command.commandline.rawValue: return nil   // reads or writes guest memory
+            default: return XenABI.Errno.enosys.returnValue
             }
         }
         guard immediate == 0 else { return SMCCCCall.Status.notSupported.returnValue }

@@ -45,8 +45,9 @@ public enum XenABI {
         }
     }
 
-    /// `xen_version(XENVER_version)`: major << 16 | minor (see XenVersion).
-    public static let version: UInt64 = XenVersion.version
+    /// `xen_version(XENVER_version)`: major << 16 | minor. swiftvisor speaks Xen 4.17's interface.
+    /// (A literal, not another constant, so the lock-free path reads no lazily initialised global.)
+    public static let version: UInt64 = 4 << 16 | 17
     /// Longest CONSOLEIO_write accepted in one call; longer ones get -EINVAL.
     public static let maxConsoleWrite: UInt64 = 16 * 1024
 }

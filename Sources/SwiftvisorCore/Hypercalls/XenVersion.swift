@@ -2,8 +2,6 @@
 /// (xen/common/kernel.c do_xen_version with xsm/dummy.h's default policy, which keeps
 /// XENVER_commandline and XENVER_build_id for the privileged domain).
 public enum XenVersion {
-    /// XENVER_version: major << 16 | minor. swiftvisor speaks Xen 4.17's interface.
-    public static let version: UInt64 = 4 << 16 | 17
     /// XENVER_extraversion (`xen_extraversion_t`, char[16]).
     public static let extraVersion: StaticString = "-swiftvisor"
     /// XENVER_capabilities: Xen on Arm64 lists "xen-3.0-aarch64 " (arch/arm/setup.c
