@@ -31,9 +31,7 @@ func perform(_ call: XenHypercall, _ vcpu: VirtualCPU, _ hv: Hypervisor) -> Exit
     case .pageSize:
         f.pointee.x.0 = PageSize.granule
     case .versionReply(let command, let buffer):
-        // A domain handle of zeros, as Xen gives a domain created without one (dom0less domUs).
-        let handle = [UInt8](repeating: 0, count: 16)
-        guard let bytes = XenVersion.reply(to: command, handle: handle) else { break }
+        guard let bytes = XenVersion.reply(to: command, handle: vcpu.vm.manifest.uuid) else { break }
         f.pointee.x.0 = GuestMemory.write(buffer, bytes: bytes, vcpu: vcpu) ? 0 : XenABI.Errno.efault.returnValue
     case .features(let buffer):
         // Xen reads the whole xen_feature_info_t first, then writes it back with submap filled in.

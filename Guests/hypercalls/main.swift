@@ -56,7 +56,9 @@ func xenVersionSubOps(_ c: inout Checks) {
     c.expect("platform_parameters.virt_start = 0x200000",
              buffer[0] == 0 && buffer[1] == 0 && buffer[2] == 0x20 && buffer[3...7].allSatisfy { $0 == 0 })
     c.expect("xen_version(XENVER_guest_handle) returns 0", call(8), 0)
-    c.expect("guest_handle is 16 zero bytes", buffer[0..<16].allSatisfy { $0 == 0 } && buffer[16] == 0xFF)
+    // Tests/SystemTests/Systems/hypercalls.toml: uuid = "5ca1ab1e-0000-4000-8000-00000000cafe"
+    let uuid: [UInt8] = [0x5C, 0xA1, 0xAB, 0x1E, 0, 0, 0x40, 0, 0x80, 0, 0, 0, 0, 0, 0xCA, 0xFE]
+    c.expect("guest_handle is the config's uuid", (0..<16).allSatisfy { buffer[$0] == uuid[$0] } && buffer[16] == 0xFF)
     c.expect("xen_version(XENVER_commandline) returns 0", call(9), 0)
     c.expect("commandline is '<denied>' to a domU", holds("<denied>") && buffer[9] == 0xFF)
     var features: (index: UInt32, submap: UInt32) = (0, 0)

@@ -76,9 +76,16 @@ public struct BootLayout {
             guests.append(.init(name: g.name, kernel: kernel, ramdisk: ramdisk, memoryBytes: UInt64(g.memoryMiB) << 20,
                                 vcpus: g.vcpus, commandLine: g.commandLine, affinity: g.affinity,
                                 deviceMemory: g.iomem.map { .init(base: HostPhysicalAddress($0.pageFrame << 12), size: $0.pages << 12) },
-                                interrupts: g.irqs.map { UInt32($0) }, autostart: g.autostart))
+                                interrupts: g.irqs.map { UInt32($0) }, autostart: g.autostart,
+                                uuid: (g.uuid ?? Self.randomUUID()).bytes))
         }
         return (guests, modules, address)
+    }
+
+    /// A fresh RFC 4122 version 4 UUID, for a guest whose config gives none (as xl does).
+    static func randomUUID() -> GuestUUID {
+        var generator = SystemRandomNumberGenerator()
+        return GuestUUID.version4(random: (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) })!
     }
 
     /// Why the hypervisor image cannot be loaded at `address` on QEMU virt; nil if it can.

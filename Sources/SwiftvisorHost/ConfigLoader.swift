@@ -88,7 +88,7 @@ public enum ConfigLoader {
 
     static func guest(from table: TOMLDocument.Table, file: String, errors: inout [ConfigError]) -> SystemDescription.Guest? {
         var name: String?, kernel: String?, memory: Int?, vcpus = 1, cmdline = "", ramdisk: String?, cpus: [Int] = []
-        var iomem: [SystemDescription.DeviceMemory] = [], irqs: [Int] = [], autostart = true
+        var iomem: [SystemDescription.DeviceMemory] = [], irqs: [Int] = [], autostart = true, uuid: GuestUUID?
         var lines = SystemDescription.KeyLines(header: table.line)
         var written: [String] = []
         func typeError(_ e: TOMLDocument.Entry, _ expected: String) {
@@ -105,6 +105,11 @@ public enum ConfigLoader {
             case ("cmdline", .string(let s)): cmdline = s
             case ("ramdisk", .string(let s)): ramdisk = s
             case ("autostart", .boolean(let b)): autostart = b
+            case ("uuid", .string(let s)):
+                if let u = GuestUUID(s) { uuid = u } else {
+                    errors.append(ConfigError(file: file, line: e.line, key: e.key,
+                                              message: "'\(s)' is not a UUID: write 32 hexadecimal digits as xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"))
+                }
             case ("cpus", .array(let items)):
                 let ints = items.compactMap { item -> Int? in if case .integer(let v) = item { return v } else { return nil } }
                 if ints.count == items.count { cpus = ints } else { typeError(e, "an array of core numbers") }
@@ -124,6 +129,7 @@ public enum ConfigLoader {
                 }
             case ("iomem", _): typeError(e, "an array of \"PAGE_FRAME,PAGES\" strings")
             case ("name", _), ("kernel", _), ("cmdline", _), ("ramdisk", _): typeError(e, "a string")
+            case ("uuid", _): typeError(e, "a string \"xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx\"")
             case ("memory", _): typeError(e, "an integer (MiB)")
             case ("vcpus", _): typeError(e, "an integer")
             case ("autostart", _): typeError(e, "true or false")
@@ -142,6 +148,7 @@ public enum ConfigLoader {
         g.iomem = iomem
         g.irqs = irqs
         g.autostart = autostart
+        g.uuid = uuid
         g.lines = lines
         return g
     }

@@ -44,7 +44,7 @@ final class ConfigErrorTests: XCTestCase {
         XCTAssertEqual(r.description.guests.map(\.name), ["a"])
         XCTAssertEqual(r.description.guests[0].vcpus, 2)
         XCTAssertEqual(errors(guest("memroy = 3\n").replacingOccurrences(of: "\n", with: "\r\n")),
-                       ["\(path):5: 'memroy': unknown key; a [[guest]] takes name, kernel, memory, vcpus, cmdline, ramdisk, cpus, iomem, irqs, autostart"])
+                       ["\(path):5: 'memroy': unknown key; a [[guest]] takes name, kernel, memory, vcpus, cmdline, ramdisk, cpus, iomem, irqs, autostart, uuid"])
     }
 
     func test_a_utf8_byte_order_mark_is_ignored() throws {
@@ -85,6 +85,18 @@ final class ConfigErrorTests: XCTestCase {
         let toml = guest("irqs = [40]\n") + "[[guest]]\n\nname = \"a\"\nkernel = \"kernel.elf\"\nmemory = 16\nirqs = [40]\n"
         XCTAssertEqual(errors(toml), ["\(path):8: 'name': 'a' names two guests; names must be unique",
                                       "\(path):11: 'irqs': interrupt 40 is given to two guests"])
+    }
+
+    func test_uuid_is_checked_on_its_line_and_must_be_unique() throws {
+        XCTAssertEqual(errors(guest("uuid = \"not-a-uuid\"\n")),
+                       ["\(path):5: 'uuid': 'not-a-uuid' is not a UUID: write 32 hexadecimal digits as xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"])
+        XCTAssertEqual(errors(guest("uuid = \"6b2a9d3c-1f2e-4d5c-8a7b-0c1d2e3f4a5g\"\n")).count, 1)
+        XCTAssertEqual(errors(guest("uuid = 7\n")), ["\(path):5: 'uuid': must be a string \"xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx\", not an integer"])
+        let u = "6B2A9D3C-1F2E-4D5C-8A7B-0C1D2E3F4A5B"
+        let loaded = try load(guest("uuid = \"\(u)\"\n")).get()
+        XCTAssertEqual(loaded.description.guests[0].uuid?.text, u.lowercased())
+        let twice = guest("uuid = \"\(u)\"\n") + "[[guest]]\nname = \"b\"\nkernel = \"kernel.elf\"\nmemory = 16\nuuid = \"\(u.lowercased())\"\n"
+        XCTAssertEqual(errors(twice), ["\(path):10: 'uuid': 6b2a9d3c-1f2e-4d5c-8a7b-0c1d2e3f4a5b is also the uuid of guest 'a'; every guest needs its own"])
     }
 
     // MARK: reasons in words
@@ -173,9 +185,9 @@ final class ConfigErrorTests: XCTestCase {
         let long = String(repeating: "n", count: 64)
         XCTAssertEqual(errors(guest(name: long)),
                        ["\(path):2: 'name': must be 1 to 63 bytes long (it is 64): the boot manifest has room for 63"])
-        XCTAssertEqual(errors(guest("cmdline = \"\(String(repeating: "x", count: 808))\"\n")),
-                       ["\(path):5: 'cmdline': 808 bytes long, but at most 807 fit in the boot manifest"])
-        XCTAssertEqual(errors(guest("cmdline = \"\(String(repeating: "x", count: 807))\"\n")), [])
+        XCTAssertEqual(errors(guest("cmdline = \"\(String(repeating: "x", count: 792))\"\n")),
+                       ["\(path):5: 'cmdline': 792 bytes long, but at most 791 fit in the boot manifest"])
+        XCTAssertEqual(errors(guest("cmdline = \"\(String(repeating: "x", count: 791))\"\n")), [])
         XCTAssertEqual(errors(guest("iomem = [\"0x9100,1\", \"0x9101,1\", \"0x9102,1\", \"0x9103,1\", \"0x9104,1\"]\n")),
                        ["\(path):5: 'iomem': 5 ranges, but a guest can have at most 4 (the boot manifest has room for 4)"])
         XCTAssertEqual(errors(guest("irqs = [40, 41, 42, 43, 44, 45, 46, 47, 48]\n")),
@@ -189,7 +201,7 @@ final class ConfigErrorTests: XCTestCase {
 
     func test_limits_match_the_boot_manifest() {
         XCTAssertEqual(BootManifest.maxCommandLineLength, Limits.commandLineLength)
-        XCTAssertEqual(Limits.commandLineLength, 807)   // 1024-byte entries, the command line from byte 216
+        XCTAssertEqual(Limits.commandLineLength, 791)   // 1024-byte entries, the command line from byte 232
         // The manifest parser refuses what the checker refuses.
         let guests = (0...Limits.guests).map { i in
             BootManifest.Guest(name: "g\(i)", kernel: .init(base: HostPhysicalAddress(0x5000_0000), size: 64), memoryBytes: 4 << 20,

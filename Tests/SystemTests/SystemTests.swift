@@ -82,7 +82,7 @@ final class SystemTests: XCTestCase {
                          "ok get_features, unmapped buffer -> -EFAULT", "ok pagesize with a buffer -> -EINVAL",
                          "ok vm_assist(enable, writable_pagetables) -> -EINVAL", "ok HVM_PARAM_STORE_PFN is 0 (no xenstore)",
                          "ok hvm_op(set_param, CALLBACK_IRQ) -> -EPERM", "ok multicall nested multicall -> -EINVAL",
-                         "ok multicall runs every entry (pagesize 4096 in 4..39)", "ok multicall, unmapped list -> -EFAULT"] {
+                         "ok multicall runs every entry (pagesize 4096 in 4..39)", "ok multicall, unmapped list -> -EFAULT", "ok guest_handle is the config's uuid"] {
                 XCTAssertTrue(lines.contains(line), line + " " + cpu + log(o))
             }
         }
@@ -352,7 +352,7 @@ final class SystemTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: file) }
         XCTAssertThrowsError(try run(file, cpu: "cortex-a57")) { error in
             let messages = (error as? [ConfigError])?.map(\.description) ?? []
-            XCTAssertTrue(messages.contains { $0.hasSuffix(":5: 'speed': unknown key; a [[guest]] takes name, kernel, memory, vcpus, cmdline, ramdisk, cpus, iomem, irqs, autostart") }, "\(messages)")
+            XCTAssertTrue(messages.contains { $0.hasSuffix(":5: 'speed': unknown key; a [[guest]] takes name, kernel, memory, vcpus, cmdline, ramdisk, cpus, iomem, irqs, autostart, uuid") }, "\(messages)")
             XCTAssertTrue(messages.contains { $0.contains("no built-in guest by that name") }, "\(messages)")
         }
     }

@@ -17,30 +17,34 @@ public struct BootManifest: Equatable {
         public var interrupts: [UInt32]
         /// Started at boot; otherwise only by the hypervisor console's `create NAME`.
         public var autostart: Bool
+        /// The domain handle (xl.cfg `uuid`); 16 zero bytes if none was given.
+        public var uuid: [UInt8]
 
         public init(name: String, kernel: AddressRange<HostPhysicalAddress>, ramdisk: AddressRange<HostPhysicalAddress>? = nil,
                     memoryBytes: UInt64, vcpus: Int, commandLine: String, affinity: UInt64 = 0,
                     deviceMemory: [AddressRange<HostPhysicalAddress>] = [], interrupts: [UInt32] = [],
-                    autostart: Bool = true) {
+                    autostart: Bool = true, uuid: [UInt8] = [UInt8](repeating: 0, count: 16)) {
             self.name = name; self.kernel = kernel; self.ramdisk = ramdisk
             self.memoryBytes = memoryBytes; self.vcpus = vcpus; self.commandLine = commandLine; self.affinity = affinity
             self.deviceMemory = deviceMemory; self.interrupts = interrupts; self.autostart = autostart
+            self.uuid = uuid
         }
     }
 
     public var guests: [Guest]
     public init(guests: [Guest]) { self.guests = guests }
 
-    static let magic: UInt64 = 0x3246_494E_414D_5653  // "SVMANIF2"
+    static let magic: UInt64 = 0x3346_494E_414D_5653  // "SVMANIF3"
     static let headerSize = 16
     static let entrySize = 1024
     public static let maxNameLength = Limits.nameLength
     public static let maxDeviceMemoryRanges = Limits.deviceMemoryRanges
     public static let maxInterrupts = Limits.interrupts
     /// Entry layout: name 0-63, images and sizes 64-111, iomem 112-175, irqs 176-207,
-    /// flags 208-215 (bit 0: do not start at boot), cmdline 216-.
+    /// flags 208-215 (bit 0: do not start at boot), uuid 216-231, cmdline 232-.
     static let flagsOffset = 208
-    static let commandLineOffset = 216
+    static let uuidOffset = 216
+    static let commandLineOffset = 232
     public static let maxCommandLineLength = Limits.commandLineLength
 
     public enum ParseError: Error, Equatable {
@@ -71,6 +75,7 @@ public struct BootManifest: Equatable {
             }
             for i in 0..<Self.maxInterrupts { e.appendLE(UInt64(i < g.interrupts.count ? g.interrupts[i] : 0), size: 4) }
             e.appendLE(g.autostart ? 0 : 1, size: 8)
+            for i in 0..<16 { e.append(i < g.uuid.count ? g.uuid[i] : 0) }
             e.append(contentsOf: g.commandLine.utf8.prefix(Self.maxCommandLineLength))
             while e.count < Self.entrySize { e.append(0) }
             b.append(contentsOf: e)
@@ -109,7 +114,8 @@ public struct BootManifest: Equatable {
                 memoryBytes: e.le64(96), vcpus: vcpus,
                 commandLine: Self.string(e, Self.commandLineOffset, Self.entrySize - Self.commandLineOffset),
                 affinity: UInt64(e.le32(108)), deviceMemory: deviceMemory, interrupts: interrupts,
-                autostart: e.le64(Self.flagsOffset) & 1 == 0))
+                autostart: e.le64(Self.flagsOffset) & 1 == 0,
+                uuid: (0..<16).map { e[Self.uuidOffset + $0] }))
         }
     }
 

@@ -3,7 +3,7 @@
 public struct SystemDescription: Equatable {
     /// The keys a `[[guest]]` table takes (xl.cfg names, and `autostart`).
     public enum Key: String, CaseIterable {
-        case name, kernel, memory, vcpus, cmdline, ramdisk, cpus, iomem, irqs, autostart
+        case name, kernel, memory, vcpus, cmdline, ramdisk, cpus, iomem, irqs, autostart, uuid
     }
 
     /// The line of each key as written, for messages; a key not written reports its table's line.
@@ -42,6 +42,9 @@ public struct SystemDescription: Equatable {
         /// Started when the hypervisor boots (true), or left for the hypervisor console's
         /// `create NAME` (false). Not an xl.cfg key.
         public var autostart = true
+        /// xl.cfg `uuid`: the domain handle a guest reads with XENVER_guest_handle; the host tool
+        /// makes a random one when it is not written.
+        public var uuid: GuestUUID?
         /// Where each key was written, for messages.
         public var lines: KeyLines
 
@@ -113,6 +116,7 @@ public struct SystemDescription: Equatable {
             result.append(g.problem(.name, "'\(g.name)' is guest number \(Limits.guests + 1), but at most \(Limits.guests) guests can run: \(Limits.guestsReason)"))
         }
         var seen: [String] = []
+        var seenUUIDs: [(uuid: GuestUUID, name: String)] = []
         var total = 0
         for g in guests {
             if g.name.utf8.isEmpty || g.name.utf8.count > Limits.nameLength {
@@ -124,6 +128,13 @@ public struct SystemDescription: Equatable {
                 result.append(g.problem(.name, "'\(g.name)' names two guests; names must be unique"))
             }
             seen.append(g.name)
+            if let u = g.uuid {
+                // Reported on the later guest, as a repeated name is.
+                if let earlier = seenUUIDs.first(where: { $0.uuid == u }) {
+                    result.append(g.problem(.uuid, "\(u.text) is also the uuid of guest '\(earlier.name)'; every guest needs its own"))
+                }
+                seenUUIDs.append((u, g.name))
+            }
             if g.memoryMiB < Limits.minimumMemoryMiB {
                 result.append(g.problem(.memory, "\(g.memoryMiB) MiB is too little: a guest needs at least \(Limits.minimumMemoryMiB) MiB (its kernel and its 2 MiB device tree)"))
             } else if g.memoryMiB > Limits.maximumMemoryMiB {
