@@ -31,20 +31,9 @@ func perform(_ call: XenHypercall, _ vcpu: VirtualCPU, _ hv: Hypervisor) -> Exit
     case .pageSize:
         f.pointee.x.0 = PageSize.granule
     case .versionReply(let command, let buffer):
-        guard let bytes = XenVersion.reply(to: command, handle: vcpu.vm.manifest.uuid) else { break }
-        f.pointee.x.0 = GuestMemory.write(buffer, bytes: bytes, vcpu: vcpu) ? 0 : XenABI.Errno.efault.returnValue
+        f.pointee.x.0 = versionReply(command, buffer: buffer, vcpu)
     case .features(let buffer):
-        // Xen reads the whole xen_feature_info_t first, then writes it back with submap filled in.
-        guard let index = GuestMemory.read32(buffer, vcpu: vcpu), GuestMemory.read32(buffer &+ 4, vcpu: vcpu) != nil else {
-            f.pointee.x.0 = XenABI.Errno.efault.returnValue
-            break
-        }
-        switch XenVersion.features(submapIndex: index) {
-        case .failure(let errno): f.pointee.x.0 = errno.returnValue
-        case .success(let submap):
-            let bytes = (0..<4).map { UInt8(truncatingIfNeeded: submap >> (8 * UInt32($0))) }
-            f.pointee.x.0 = GuestMemory.write(buffer &+ 4, bytes: bytes, vcpu: vcpu) ? 0 : XenABI.Errno.efault.returnValue
-        }
+        f.pointee.x.0 = features(buffer: buffer, vcpu)
     case .consoleWrite(let buffer, let length):
         // Checked in full before any byte is shown, so a bad buffer prints nothing.
         let vm = vcpu.vm
@@ -90,8 +79,33 @@ func perform(_ call: XenHypercall, _ vcpu: VirtualCPU, _ hv: Hypervisor) -> Exit
     return .resume
 }
 
+// The rarer calls below stay out of line, so that `perform` (on every sched_op yield) keeps
+// its small frame.
+
+/// XENVER_* sub-ops that copy a structure to the guest buffer; -EFAULT if it cannot be written.
+@inline(never)
+func versionReply(_ command: XenABI.VersionCommand, buffer: UInt64, _ vcpu: VirtualCPU) -> UInt64 {
+    guard let bytes = XenVersion.reply(to: command, handle: vcpu.vm.manifest.uuid) else { return XenABI.Errno.enosys.returnValue }
+    return GuestMemory.write(buffer, bytes: bytes, vcpu: vcpu) ? 0 : XenABI.Errno.efault.returnValue
+}
+
+/// XENVER_get_features: Xen reads the whole xen_feature_info_t first, then writes it back with submap filled in.
+@inline(never)
+func features(buffer: UInt64, _ vcpu: VirtualCPU) -> UInt64 {
+    guard let index = GuestMemory.read32(buffer, vcpu: vcpu), GuestMemory.read32(buffer &+ 4, vcpu: vcpu) != nil else {
+        return XenABI.Errno.efault.returnValue
+    }
+    switch XenVersion.features(submapIndex: index) {
+    case .failure(let errno): return errno.returnValue
+    case .success(let submap):
+        let bytes = (0..<4).map { UInt8(truncatingIfNeeded: submap >> (8 * UInt32($0))) }
+        return GuestMemory.write(buffer &+ 4, bytes: bytes, vcpu: vcpu) ? 0 : XenABI.Errno.efault.returnValue
+    }
+}
+
 /// HVMOP_get_param / HVMOP_set_param: Xen reads the whole `struct xen_hvm_param` first
 /// (-EFAULT if it cannot), and a get writes it back with `value` filled in.
+@inline(never)
 func hvmParam(set: Bool, argument: UInt64, _ vcpu: VirtualCPU) -> UInt64 {
     var raw = [UInt8]()
     guard GuestMemory.read(argument, length: XenHVMParam.size, vcpu: vcpu, { raw.append($0) }) else {
@@ -113,6 +127,7 @@ func hvmParam(set: Bool, argument: UInt64, _ vcpu: VirtualCPU) -> UInt64 {
 /// gives up the CPU, the rest continue as Xen's continuation does: x0/x1 advanced to the
 /// remaining list and the HVC executed again. The multicall itself returns 0, or -EFAULT
 /// when an entry cannot be read or its result written (the entries before it have run).
+@inline(never)
 func multicall(list: UInt64, count: UInt64, _ vcpu: VirtualCPU, _ hv: Hypervisor) -> ExitOutcome {
     let f = vcpu.frame
     let saved = (f.pointee.x.1, f.pointee.x.2, f.pointee.x.3, f.pointee.x.4, f.pointee.x.5)

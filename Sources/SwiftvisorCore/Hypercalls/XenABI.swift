@@ -80,18 +80,7 @@ public enum XenHypercall: Equatable {
     public static func decode(number: UInt64, x0: UInt64, x1: UInt64, x2: UInt64) -> Result<XenHypercall, XenABI.Errno> {
         guard let n = XenABI.Number(rawValue: number) else { return .failure(.enosys) }
         switch n {
-        case .xenVersion:
-            guard let command = XenABI.VersionCommand(rawValue: x0) else { return .failure(.enosys) }
-            switch command {
-            case .version: return .success(.version)
-            // Xen takes no buffer here: a non-null one is -EINVAL.
-            case .pageSize: return x1 == 0 ? .success(.pageSize) : .failure(.einval)
-            case .getFeatures: return .success(.features(buffer: x1))
-            // Privileged (xsm default policy): a domU gets -EPERM before its buffer is looked at.
-            case .buildID: return .failure(.eperm)
-            case .extraVersion, .compileInfo, .capabilities, .changeset, .platformParameters, .guestHandle, .commandline:
-                return .success(.versionReply(command, buffer: x1))
-            }
+        case .xenVersion: return decodeVersion(x0: x0, x1: x1)
         case .consoleIO:
             switch XenABI.ConsoleCommand(rawValue: x0) {
             case .write:
@@ -108,6 +97,30 @@ public enum XenHypercall: Equatable {
             case .shutdownWithExitCode: return .success(.shutdown(argument: x1, withExitCode: true))
             case nil: return .failure(.enosys)
             }
+        case .vmAssist, .hvmOp, .multicall: return decodeGuestInterface(n, x0: x0, x1: x1)
+        }
+    }
+
+    // Out of line: the exit handler inlines `decode`, and these rarer calls must not grow it
+    // (inline, they pushed the data-abort handler out of line: mmio_pl011_fr_read 229 -> 268).
+    @inline(never)
+    static func decodeVersion(x0: UInt64, x1: UInt64) -> Result<XenHypercall, XenABI.Errno> {
+        guard let command = XenABI.VersionCommand(rawValue: x0) else { return .failure(.enosys) }
+        switch command {
+        case .version: return .success(.version)
+        // Xen takes no buffer here: a non-null one is -EINVAL.
+        case .pageSize: return x1 == 0 ? .success(.pageSize) : .failure(.einval)
+        case .getFeatures: return .success(.features(buffer: x1))
+        // Privileged (xsm default policy): a domU gets -EPERM before its buffer is looked at.
+        case .buildID: return .failure(.eperm)
+        case .extraVersion, .compileInfo, .capabilities, .changeset, .platformParameters, .guestHandle, .commandline:
+            return .success(.versionReply(command, buffer: x1))
+        }
+    }
+
+    @inline(never)
+    static func decodeGuestInterface(_ n: XenABI.Number, x0: UInt64, x1: UInt64) -> Result<XenHypercall, XenABI.Errno> {
+        switch n {
         case .vmAssist:
             return XenVMAssist.answer(command: x0, type: x1).map { .vmAssist($0) }
         case .hvmOp:
@@ -119,6 +132,7 @@ public enum XenHypercall: Equatable {
             }
         case .multicall:
             return .success(.multicall(list: x0, count: x1 & 0xFFFF_FFFF))   // nr_calls is a uint32_t
+        default: return .failure(.enosys)
         }
     }
 }
