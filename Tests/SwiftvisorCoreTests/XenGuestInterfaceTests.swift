@@ -68,3 +68,17 @@ final class XenGuestInterfaceTests: XCTestCase {
         XCTAssertNil(XenMulticall.entryAddress(list: 0, index: UInt64.max / 32))
     }
 }
+
+final class XenNumberMaskTests: XCTestCase {
+    func test_the_fast_paths_number_mask_is_the_number_enum() {
+        var mask: UInt64 = 0
+        for n in XenABI.Number.allCases { XCTAssertLessThan(n.rawValue, 64); mask |= 1 << n.rawValue }
+        XCTAssertEqual(XenABI.implementedNumbers, mask)
+        for n in [13, 18, 21, 29, 34] as [UInt64] {
+            XCTAssertNil(StatelessHypercall.answer(immediate: 0xEA1, x16: n, x0: 0, x1: 0), "\(n)")
+        }
+        for n in [0, 12, 33, 63, 64, 1 << 40] as [UInt64] {
+            XCTAssertEqual(StatelessHypercall.answer(immediate: 0xEA1, x16: n, x0: 0, x1: 0), UInt64(bitPattern: -38), "\(n)")
+        }
+    }
+}

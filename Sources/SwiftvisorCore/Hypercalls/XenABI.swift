@@ -4,7 +4,10 @@ public enum XenABI {
     /// `hvc #0xEA1` marks a Xen hypercall on Arm (xen/include/public/arch-arm.h).
     public static let hvcImmediate: UInt16 = 0xEA1
 
-    public enum Number: UInt64 {
+    /// Bit n set for each `Number` n (all below 64), for the lock-free path's quick test.
+    public static let implementedNumbers: UInt64 = 1 << 13 | 1 << 17 | 1 << 18 | 1 << 21 | 1 << 29 | 1 << 34
+
+    public enum Number: UInt64, CaseIterable {
         case multicall = 13
         case consoleIO = 18
         case xenVersion = 17
