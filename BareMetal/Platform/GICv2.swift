@@ -53,20 +53,17 @@ struct GICv2 {
         GICv2VirtualInterface.writeHCR(0)
     }
 
+    var frame: GICDistributorFrame { GICDistributorFrame(base: distributor) }
+
     /// Priority 0x80, targeted at this core, enabled.
     func configureSPI(_ intid: UInt32) {
-        Self.register8(distributor + D.ipriorityr.offset(of: intid)).store(0x80)
-        Self.register8(distributor + D.itargetsr.offset(of: intid)).store(cpuMask)
+        frame.setPriority(intid, 0x80)
+        frame.register8(D.itargetsr.offset(of: intid)).store(cpuMask)
         unmaskSPI(intid)
     }
 
-    func maskSPI(_ intid: UInt32) {
-        Self.register32(distributor + D.icenabler.offset(of: intid)).store(1 << (intid % 32))
-    }
-
-    func unmaskSPI(_ intid: UInt32) {
-        Self.register32(distributor + D.isenabler.offset(of: intid)).store(1 << (intid % 32))
-    }
+    func maskSPI(_ intid: UInt32) { frame.disable(intid) }
+    func unmaskSPI(_ intid: UInt32) { frame.enable(intid) }
 
     /// GICC_IAR: INTID in bits 9:0, the sending CPU of an SGI in 12:10; GICC_EOIR takes it back whole.
     func acknowledge() -> AcknowledgedInterrupt {

@@ -70,25 +70,21 @@ struct GICv3 {
 
     // Physical SPIs passed through to guests (distributor registers are shared by all cores).
 
+    var frame: GICDistributorFrame { GICDistributorFrame(base: distributor) }
+
     /// Group 1, priority 0x80, routed to this core, enabled.
     func configureSPI(_ intid: UInt32) {
         let bit: UInt32 = 1 << (intid % 32)
-        let group = Self.register32(distributor + D.igroupr.offset(of: intid))
+        let group = frame.register32(D.igroupr.offset(of: intid))
         group.store(group.load() | bit)
-        VolatileMappedRegister<UInt8>(unsafeBitPattern: UInt(distributor + D.ipriorityr.offset(of: intid))).store(0x80)
+        frame.setPriority(intid, 0x80)
         // GICD_IROUTER<n>: this core by affinity, IRM = 0.
         Self.register64(distributor + D.irouter.offset(of: intid)).store(GICDistributorRoute(mpidr: mpidr).rawValue)
         unmaskSPI(intid)
     }
 
-    /// GICD_ICENABLER: the guest is handling it; a level that stays high must not re-fire.
-    func maskSPI(_ intid: UInt32) {
-        Self.register32(distributor + D.icenabler.offset(of: intid)).store(1 << (intid % 32))
-    }
-
-    func unmaskSPI(_ intid: UInt32) {
-        Self.register32(distributor + D.isenabler.offset(of: intid)).store(1 << (intid % 32))
-    }
+    func maskSPI(_ intid: UInt32) { frame.disable(intid) }
+    func unmaskSPI(_ intid: UInt32) { frame.enable(intid) }
 
     /// ICC_IAR1_EL1: the highest-priority pending interrupt, now active.
     func acknowledge() -> AcknowledgedInterrupt {
