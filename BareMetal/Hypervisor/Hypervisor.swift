@@ -55,6 +55,13 @@ final class Hypervisor {
         }
     }
 
+    /// The VM with Xen domain ID `domid`, whatever its state (callers check that it runs).
+    func vm(_ domid: XenDomainID) -> VirtualMachine? {
+        // By manifest index, not position: a guest that failed to build is not in `vms`.
+        for vm in vms where vm.index == domid.guestIndex { return vm }
+        return nil
+    }
+
     /// The PPIs and SGIs every core enables: its timers, maintenance, and the reschedule SGI.
     var physicalInterrupts: [UInt32] { [timerINTID, virtualTimerINTID, maintenanceINTID, PhysicalCPU.rescheduleSGI] }
 

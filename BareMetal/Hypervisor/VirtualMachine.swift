@@ -9,6 +9,8 @@ final class VirtualMachine {
     let name: String
     /// Its place in the boot manifest: its console stream's number for the host tool.
     let index: Int
+    /// Its Xen domain ID (index + 1: there is no dom0).
+    var domid: XenDomainID { XenDomainID(guestIndex: index) }
     let vmid: VMID
     /// Guest RAM: IPA `GuestMachine.ramBase` upwards, backed by `hostRAM`.
     let ram: AddressRange<GuestPhysicalAddress>

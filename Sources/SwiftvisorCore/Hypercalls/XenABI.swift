@@ -17,8 +17,11 @@ public enum XenABI {
     }
 
     /// Negated errno values returned in x0.
+    /// Values from xen/include/public/errno.h (the same as Linux's on Arm).
     public enum Errno: Int64, Error {
-        case eperm = 1, esrch = 3, efault = 14, einval = 22, enosys = 38
+        case eperm = 1, enoent = 2, esrch = 3, e2big = 7, ebadf = 9, eagain = 11, enomem = 12
+        case eacces = 13, efault = 14, ebusy = 16, eexist = 17, enodev = 19, einval = 22
+        case enospc = 28, erange = 34, enosys = 38, enotempty = 39, eopnotsupp = 95
         public var returnValue: UInt64 { UInt64(bitPattern: -rawValue) }
     }
 
