@@ -119,6 +119,23 @@ public struct LinuxAssets {
         return dtb
     }
 
+    /// The kernel package's Xen device modules a guest loads to use event channels and grants
+    /// from user space (each depends on no other module: their `depends=` is empty).
+    public static let xenModuleNames = ["xen-evtchn", "xen-gntdev", "xen-gntalloc"]
+
+    func xenModules(kernel: URL) throws -> [URL] {
+        // boot/vmlinuz-VERSION goes with lib/modules/VERSION.
+        let version = kernel.lastPathComponent.replacingOccurrences(of: "vmlinuz-", with: "")
+        let dir = cacheDirectory.appendingPathComponent("root/lib/modules/\(version)/kernel/drivers/xen")
+        return try Self.xenModuleNames.map { name in
+            let url = dir.appendingPathComponent(name + ".ko")
+            guard FileManager.default.fileExists(atPath: url.path) else {
+                throw Failed(description: "the kernel package has no \(url.path)")
+            }
+            return url
+        }
+    }
+
     func existingKernel(in root: URL) -> URL? {
         let boot = root.appendingPathComponent("boot")
         let names = (try? FileManager.default.contentsOfDirectory(atPath: boot.path)) ?? []
@@ -142,8 +159,10 @@ public enum LinuxSystem {
         var builder = ImageBuilder(toolchain: try Toolchain())
         builder.log = log
         let counter = try builder.buildLinuxTool("cntvct")
+        let xenmeet = try builder.buildLinuxTool("xenmeet")
         let initramfs = assets.cacheDirectory.appendingPathComponent("initramfs.cpio")
-        try Data(try LinuxInitramfs.build(busybox: busybox, counter: counter)).write(to: initramfs)
+        try Data(try LinuxInitramfs.build(busybox: busybox, counter: counter, tools: [xenmeet],
+                                          modules: try assets.xenModules(kernel: kernel))).write(to: initramfs)
         return (kernel, initramfs)
     }
 

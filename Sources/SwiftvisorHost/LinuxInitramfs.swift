@@ -24,6 +24,10 @@ public enum LinuxInitramfs {
     mount -t sysfs sysfs /sys
     mount -t devtmpfs devtmpfs /dev 2>/dev/null
     echo "swiftvisor-init: /init started"
+    # Linux's Xen device drivers that are modules in Debian's kernel (/dev/xen/evtchn, gntdev, gntalloc).
+    if [ -d /sys/hypervisor ] && [ "$(cat /sys/hypervisor/type 2>/dev/null)" = xen ]; then
+        for m in /lib/modules/xen/*.ko; do insmod "$m" || echo "swiftvisor-init: insmod $m failed"; done
+    fi
     shell=no
     for w in $(cat /proc/cmdline); do
         case "$w" in swiftvisor.name=*) hostname "${w#swiftvisor.name=}";; swiftvisor.shell) shell=yes;; esac
@@ -54,6 +58,13 @@ public enum LinuxInitramfs {
     if [ "$boot" = 1 ] && grep -q swiftvisor.reboot-test /proc/cmdline; then say "rebooting"; reboot -f; fi
     if [ "$boot" = 1 ] && grep -q swiftvisor.panic-test /proc/cmdline; then say "crashing the kernel"; echo c > /proc/sysrq-trigger; fi
     say "uname: $(uname -a)"
+    if [ -r /sys/hypervisor/type ]; then
+        v=/sys/hypervisor/version
+        say "hypervisor: $(cat /sys/hypervisor/type) $(cat $v/major 2>/dev/null).$(cat $v/minor 2>/dev/null)$(cat $v/extra 2>/dev/null) uuid $(cat /sys/hypervisor/uuid 2>/dev/null)"
+    else
+        say "hypervisor: none"
+    fi
+    say "date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
     say "cpus: $(grep -c ^processor /proc/cpuinfo)"
     say "memory: $(grep MemTotal /proc/meminfo)"
     timer() { awk '/arch_timer/ { s = 0; for (i = 2; i <= NF; i++) { if ($i ~ /^[0-9]+$/) s += $i; else break }; print s }' /proc/interrupts; }
@@ -84,14 +95,20 @@ public enum LinuxInitramfs {
 
     """
 
-    /// `counter` is Guests/LinuxTools/cntvct, which /init runs first (for `bench --linux`).
-    public static func build(busybox: URL, counter: URL) throws -> [UInt8] {
+    /// `counter` is Guests/LinuxTools/cntvct, which /init runs first (for `bench --linux`);
+    /// `tools` go to /bin under their file names (Guests/LinuxTools programs: xenmeet);
+    /// `modules` (kernel modules) to /lib/modules/xen, loaded by /init under Xen.
+    public static func build(busybox: URL, counter: URL, tools: [URL] = [], modules: [URL] = []) throws -> [UInt8] {
         var a = CPIOArchive()
         // Directories first: the kernel's unpacker creates entries in archive order.
-        for dir in ["bin", "sbin", "usr", "usr/bin", "usr/sbin", "proc", "sys", "dev", "tmp", "etc"] { a.add(dir, .directory) }
+        for dir in ["bin", "sbin", "usr", "usr/bin", "usr/sbin", "proc", "sys", "dev", "tmp", "etc", "lib", "lib/modules", "lib/modules/xen"] {
+            a.add(dir, .directory)
+        }
         a.add("dev/console", .characterDevice(major: 5, minor: 1))
         a.add("bin/busybox", .file(Array(try Data(contentsOf: busybox)), executable: true))
         a.add("bin/cntvct", .file(Array(try Data(contentsOf: counter)), executable: true))
+        for tool in tools { a.add("bin/" + tool.lastPathComponent, .file(Array(try Data(contentsOf: tool)), executable: true)) }
+        for module in modules { a.add("lib/modules/xen/" + module.lastPathComponent, .file(Array(try Data(contentsOf: module)), executable: false)) }
         a.add("init", .file(Array(initScript.utf8), executable: true))
         a.add("sbin/swiftvisor-report", .file(Array(reportScript.utf8), executable: true))
         a.add("sbin/swiftvisor-shutdown", .file(Array(shutdownScript.utf8), executable: true))
