@@ -7,7 +7,7 @@ import SwiftvisorCore
 @inline(__always)
 func handleDataAbort(_ abort: DataAbort, esr: ESR, _ vcpu: VirtualCPU, _ hv: Hypervisor) -> ExitOutcome {
     let vm = vcpu.vm
-    guard let (device, offset) = EmulatedDevice.at(abort.ipa, vcpus: vm.vcpus.count) else {
+    guard let (device, offset) = EmulatedDevice.at(abort.ipa, layout: vm.layout, vcpus: vm.vcpus.count) else {
         return inject(.dataAbort(write: abort.isWrite), at: abort.virtualAddress, ipa: abort.ipa.rawValue, esr: esr,
                       cause: "access outside its memory and devices", vcpu, hv)
     }

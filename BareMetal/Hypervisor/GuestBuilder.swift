@@ -24,6 +24,10 @@ enum GuestBuilder {
             return fail("irqs names an interrupt that is not a passable SPI")
         }
         let size = alignUp(guest.memoryBytes, PageSize.level2Block)
+        // A Xen domU's RAM0 holds 3 GiB (the host tool refuses more; a hand-made manifest may not).
+        guard size <= GuestLayout(guest.layout, gic: VirtualCPUInterface.version).maximumRAM else {
+            return fail("more memory than its layout has room for")
+        }
         guard let base = allocator.pointee.allocate(size: size, alignment: PageSize.level2Block) else {
             return fail("not enough free host memory")
         }
@@ -32,7 +36,7 @@ enum GuestBuilder {
         }
         do {
             // Only RAM (and passed-through devices) is mapped: every other access traps.
-            try stage2.map(input: GuestMachine.ramBase.rawValue, output: base, size: size, attributes: Stage2Attributes.guestRAM)
+            try stage2.map(input: GuestLayout.ramBase.rawValue, output: base, size: size, attributes: Stage2Attributes.guestRAM)
             // Passed-through devices appear at their own addresses (IPA = PA), as Device memory.
             let device = Stage2Attributes(memory: .device, access: .readWrite, executable: false)
             for r in guest.deviceMemory {
@@ -41,8 +45,8 @@ enum GuestBuilder {
             // GICv2: the hardware's virtual CPU interface (GICV, 8 KiB with GICV_DIR in the
             // second page) is the guest's GICC (IHI0048B 5.4).
             if VirtualCPUInterface.version == .v2, let gicv = platform.gicVirtualCPUInterface {
-                try stage2.map(input: GuestMachine.gicCPUInterface.base.rawValue, output: gicv.base,
-                               size: GuestMachine.gicCPUInterface.size, attributes: device)
+                let gicc = GuestLayout(guest.layout, gic: .v2).gicCPUInterface
+                try stage2.map(input: gicc.base.rawValue, output: gicv.base, size: gicc.size, attributes: device)
             }
         } catch { return fail("stage-2 mapping failed (iomem overlapping guest RAM or each other?)") }
         let vm = VirtualMachine(name: guest.name, index: index, vmid: vmid, vcpuCount: guest.vcpus,
@@ -106,8 +110,7 @@ enum GuestBuilder {
         }
         // From the second boot on the guest can tell it was restarted: swiftvisor.boot=N.
         let bootArguments = vm.boots > 1 ? guest.commandLine + " swiftvisor.boot=\(vm.boots)" : guest.commandLine
-        let dtb = GuestMachine.deviceTree(memoryBytes: size, vcpus: guest.vcpus, bootArguments: bootArguments, initrd: initrd,
-                                          gic: VirtualCPUInterface.version)
+        let dtb = vm.layout.deviceTree(memoryBytes: size, vcpus: guest.vcpus, bootArguments: bootArguments, initrd: initrd)
         guard dtbIPA >= placement.end.rawValue, UInt64(dtb.count) <= PageSize.level2Block else {
             return fail("no room for the device tree in guest RAM")
         }

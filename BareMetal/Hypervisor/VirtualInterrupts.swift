@@ -19,10 +19,11 @@ enum VirtualInterrupts {
         kick(vm.vcpus[target], hv)
     }
 
-    /// The emulated PL011's interrupt line (UARTINTR, SPI 1 = INTID 33) follows its state.
+    /// The emulated PL011's interrupt line (UARTINTR: SPI 1 = INTID 33 in the virt layout,
+    /// GUEST_VPL011_SPI = INTID 32 in the xen one) follows its state.
     static func updateUARTLine(_ vm: VirtualMachine, _ hv: Hypervisor) {
         vm.uartLine = vm.uart.interruptLine
-        if let target = vm.gic.setLine(32 + GuestMachine.uartSPI, high: vm.uartLine) {
+        if let target = vm.gic.setLine(32 + vm.layout.uartSPI, high: vm.uartLine) {
             kick(vm.vcpus[target], hv)
         }
     }

@@ -12,7 +12,10 @@ final class VirtualMachine {
     /// Its Xen domain ID (index + 1: there is no dom0).
     var domid: XenDomainID { XenDomainID(guestIndex: index) }
     let vmid: VMID
-    /// Guest RAM: IPA `GuestMachine.ramBase` upwards, backed by `hostRAM`.
+    /// Its machine (QEMU virt's or a Xen domU's): where its emulated devices are. Fixed for
+    /// its lifetime (a `let`: read without exclusivity checks on every device access).
+    let layout: GuestLayout
+    /// Guest RAM: IPA `layout.ramBase` upwards, backed by `hostRAM`.
     let ram: AddressRange<GuestPhysicalAddress>
     let hostRAM: AddressRange<HostPhysicalAddress>
     let stage2: TranslationTable<IdentityMappedTables>
@@ -63,7 +66,8 @@ final class VirtualMachine {
         self.cntvoff = read_cntpct_el0()
         self.vmid = vmid
         self.hostRAM = hostRAM
-        self.ram = .init(base: GuestMachine.ramBase, size: hostRAM.size)
+        self.layout = GuestLayout(manifest.layout, gic: VirtualCPUInterface.version)
+        self.ram = .init(base: layout.ramBase, size: hostRAM.size)
         self.stage2 = stage2
     }
 

@@ -73,11 +73,13 @@ public struct BootLayout {
                 modules.append(Module(file: r, address: address))
                 address = alignUp(address + size, 2 << 20)
             }
-            guests.append(.init(name: g.name, kernel: kernel, ramdisk: ramdisk, memoryBytes: UInt64(g.memoryMiB) << 20,
+            var guest = BootManifest.Guest(name: g.name, kernel: kernel, ramdisk: ramdisk, memoryBytes: UInt64(g.memoryMiB) << 20,
                                 vcpus: g.vcpus, commandLine: g.commandLine, affinity: g.affinity,
                                 deviceMemory: g.iomem.map { .init(base: HostPhysicalAddress($0.pageFrame << 12), size: $0.pages << 12) },
                                 interrupts: g.irqs.map { UInt32($0) }, autostart: g.autostart,
-                                uuid: (g.uuid ?? Self.randomUUID()).bytes))
+                                uuid: (g.uuid ?? Self.randomUUID()).bytes)
+            guest.layout = g.layout
+            guests.append(guest)
         }
         return (guests, modules, address)
     }

@@ -89,6 +89,7 @@ public enum ConfigLoader {
     static func guest(from table: TOMLDocument.Table, file: String, errors: inout [ConfigError]) -> SystemDescription.Guest? {
         var name: String?, kernel: String?, memory: Int?, vcpus = 1, cmdline = "", ramdisk: String?, cpus: [Int] = []
         var iomem: [SystemDescription.DeviceMemory] = [], irqs: [Int] = [], autostart = true, uuid: GuestUUID?
+        var layout = GuestLayout.Kind.virt
         var lines = SystemDescription.KeyLines(header: table.line)
         var written: [String] = []
         func typeError(_ e: TOMLDocument.Entry, _ expected: String) {
@@ -110,6 +111,11 @@ public enum ConfigLoader {
                     errors.append(ConfigError(file: file, line: e.line, key: e.key,
                                               message: "'\(s)' is not a UUID: write 32 hexadecimal digits as xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"))
                 }
+            case ("layout", .string(let s)):
+                if let kind = GuestLayout.Kind(name: s) { layout = kind } else {
+                    errors.append(ConfigError(file: file, line: e.line, key: e.key,
+                                              message: "'\(s)' is not a layout: write \"virt\" (QEMU virt's machine, the default) or \"xen\" (the machine Xen 4.17 gives an arm64 domU)"))
+                }
             case ("cpus", .array(let items)):
                 let ints = items.compactMap { item -> Int? in if case .integer(let v) = item { return v } else { return nil } }
                 if ints.count == items.count { cpus = ints } else { typeError(e, "an array of core numbers") }
@@ -130,6 +136,7 @@ public enum ConfigLoader {
             case ("iomem", _): typeError(e, "an array of \"PAGE_FRAME,PAGES\" strings")
             case ("name", _), ("kernel", _), ("cmdline", _), ("ramdisk", _): typeError(e, "a string")
             case ("uuid", _): typeError(e, "a string \"xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx\"")
+            case ("layout", _): typeError(e, "a string, \"virt\" or \"xen\"")
             case ("memory", _): typeError(e, "an integer (MiB)")
             case ("vcpus", _): typeError(e, "an integer")
             case ("autostart", _): typeError(e, "true or false")
@@ -149,6 +156,7 @@ public enum ConfigLoader {
         g.irqs = irqs
         g.autostart = autostart
         g.uuid = uuid
+        g.layout = layout
         g.lines = lines
         return g
     }

@@ -65,21 +65,43 @@ final class MMIOAccessTests: XCTestCase {
     // MARK: Registry
 
     func test_registry_finds_each_device_and_its_offset() {
-        let uart = EmulatedDevice.at(GuestPhysicalAddress(0x0900_0018), vcpus: 2)
+        let uart = EmulatedDevice.at(GuestPhysicalAddress(0x0900_0018), layout: virt, vcpus: 2)
         XCTAssertEqual(uart?.device, .uart); XCTAssertEqual(uart?.offset, 0x18)
-        let gicd = EmulatedDevice.at(GuestPhysicalAddress(0x0800_0104), vcpus: 2)
+        let gicd = EmulatedDevice.at(GuestPhysicalAddress(0x0800_0104), layout: virt, vcpus: 2)
         XCTAssertEqual(gicd?.device, .gicDistributor); XCTAssertEqual(gicd?.offset, 0x104)
         // The second vCPU's SGI_base frame: redistributor base + stride + 64 KiB.
-        let gicr = EmulatedDevice.at(GuestPhysicalAddress(0x080A_0000 + 0x2_0000 + 0x1_0100), vcpus: 2)
+        let gicr = EmulatedDevice.at(GuestPhysicalAddress(0x080A_0000 + 0x2_0000 + 0x1_0100), layout: virt, vcpus: 2)
         XCTAssertEqual(gicr?.device, .gicRedistributor(frame: 1)); XCTAssertEqual(gicr?.offset, 0x1_0100)
     }
 
     func test_registry_ends_at_each_range_and_at_the_last_redistributor() {
-        XCTAssertNil(EmulatedDevice.at(GuestPhysicalAddress(0x0900_1000), vcpus: 1))
-        XCTAssertNil(EmulatedDevice.at(GuestPhysicalAddress(0x0801_0000), vcpus: 1))
-        XCTAssertNotNil(EmulatedDevice.at(GuestPhysicalAddress(0x080A_0000 + 0x1_FFFC), vcpus: 1))
-        XCTAssertNil(EmulatedDevice.at(GuestPhysicalAddress(0x080A_0000 + 0x2_0000), vcpus: 1))
-        XCTAssertNil(EmulatedDevice.at(GuestPhysicalAddress(0x4000_0000), vcpus: 1))
+        XCTAssertNil(EmulatedDevice.at(GuestPhysicalAddress(0x0900_1000), layout: virt, vcpus: 1))
+        XCTAssertNil(EmulatedDevice.at(GuestPhysicalAddress(0x0801_0000), layout: virt, vcpus: 1))
+        XCTAssertNotNil(EmulatedDevice.at(GuestPhysicalAddress(0x080A_0000 + 0x1_FFFC), layout: virt, vcpus: 1))
+        XCTAssertNil(EmulatedDevice.at(GuestPhysicalAddress(0x080A_0000 + 0x2_0000), layout: virt, vcpus: 1))
+        XCTAssertNil(EmulatedDevice.at(GuestPhysicalAddress(0x4000_0000), layout: virt, vcpus: 1))
+    }
+
+    let virt = GuestLayout(.virt, gic: .v3)
+
+    func test_registry_of_the_xen_layout_finds_xens_places() {
+        let xen = GuestLayout(.xen, gic: .v3)
+        let uart = EmulatedDevice.at(GuestPhysicalAddress(0x2200_0018), layout: xen, vcpus: 2)
+        XCTAssertEqual(uart?.device, .uart); XCTAssertEqual(uart?.offset, 0x18)
+        let gicd = EmulatedDevice.at(GuestPhysicalAddress(0x0300_1000 + 0xFFE8), layout: xen, vcpus: 2)
+        XCTAssertEqual(gicd?.device, .gicDistributor); XCTAssertEqual(gicd?.offset, 0xFFE8)
+        let gicr = EmulatedDevice.at(GuestPhysicalAddress(0x0302_0000 + 0x2_0000 + 0x8), layout: xen, vcpus: 2)
+        XCTAssertEqual(gicr?.device, .gicRedistributor(frame: 1)); XCTAssertEqual(gicr?.offset, 0x8)
+        XCTAssertNil(EmulatedDevice.at(GuestPhysicalAddress(0x0302_0000 + 0x4_0000), layout: xen, vcpus: 2))
+        // Nothing answers at the virt layout's places.
+        XCTAssertNil(EmulatedDevice.at(GuestPhysicalAddress(0x0900_0018), layout: xen, vcpus: 2))
+        XCTAssertNil(EmulatedDevice.at(GuestPhysicalAddress(0x0800_0000), layout: xen, vcpus: 2))
+        XCTAssertNil(EmulatedDevice.at(GuestPhysicalAddress(0x080A_0000), layout: xen, vcpus: 2))
+        // A GICv2 distributor is one page: GICC (the hardware's GICV, mapped) follows at 0x03002000.
+        let v2 = GuestLayout(.xen, gic: .v2)
+        XCTAssertEqual(EmulatedDevice.at(GuestPhysicalAddress(0x0300_1FE8), layout: v2, vcpus: 2)?.offset, 0xFE8)
+        XCTAssertNil(EmulatedDevice.at(GuestPhysicalAddress(0x0300_2000), layout: v2, vcpus: 2))
+        XCTAssertEqual(v2.gicCPUInterface, AddressRange(base: GuestPhysicalAddress(0x0300_2000), size: 0x2000))
     }
 
     // MARK: Devices' width handling

@@ -44,7 +44,7 @@ final class ConfigErrorTests: XCTestCase {
         XCTAssertEqual(r.description.guests.map(\.name), ["a"])
         XCTAssertEqual(r.description.guests[0].vcpus, 2)
         XCTAssertEqual(errors(guest("memroy = 3\n").replacingOccurrences(of: "\n", with: "\r\n")),
-                       ["\(path):5: 'memroy': unknown key; a [[guest]] takes name, kernel, memory, vcpus, cmdline, ramdisk, cpus, iomem, irqs, autostart, uuid"])
+                       ["\(path):5: 'memroy': unknown key; a [[guest]] takes name, kernel, memory, vcpus, cmdline, ramdisk, cpus, iomem, irqs, autostart, uuid, layout"])
     }
 
     func test_a_utf8_byte_order_mark_is_ignored() throws {
@@ -97,6 +97,31 @@ final class ConfigErrorTests: XCTestCase {
         XCTAssertEqual(loaded.description.guests[0].uuid?.text, u.lowercased())
         let twice = guest("uuid = \"\(u)\"\n") + "[[guest]]\nname = \"b\"\nkernel = \"kernel.elf\"\nmemory = 16\nuuid = \"\(u.lowercased())\"\n"
         XCTAssertEqual(errors(twice), ["\(path):10: 'uuid': 6b2a9d3c-1f2e-4d5c-8a7b-0c1d2e3f4a5b is also the uuid of guest 'a'; every guest needs its own"])
+    }
+
+    func test_layout_is_virt_or_xen_checked_on_its_line() throws {
+        XCTAssertEqual(try load(guest()).get().description.guests[0].layout, .virt)
+        XCTAssertEqual(try load(guest("layout = \"xen\"\n")).get().description.guests[0].layout, .xen)
+        XCTAssertEqual(errors(guest("layout = \"qemu\"\n")),
+                       ["\(path):5: 'layout': 'qemu' is not a layout: write \"virt\" (QEMU virt's machine, the default) or \"xen\" (the machine Xen 4.17 gives an arm64 domU)"])
+        XCTAssertEqual(errors(guest("layout = 1\n")), ["\(path):5: 'layout': must be a string, \"virt\" or \"xen\", not an integer"])
+    }
+
+    func test_xen_layout_has_room_for_guest_ram0_only() {
+        XCTAssertEqual(errors(guest("layout = \"xen\"\n", memory: 3072)), [])
+        XCTAssertEqual(errors(guest("layout = \"xen\"\n", memory: 3074)),
+                       ["\(path):4: 'memory': 3074 MiB is too much for layout = \"xen\": its RAM is Xen's GUEST_RAM0 (at most 3072 MiB at 0x40000000; swiftvisor does not add Xen's second bank); lower memory to 3072 or use layout = \"virt\""])
+    }
+
+    func test_iomem_may_not_overlap_the_xen_layouts_devices() {
+        XCTAssertEqual(errors(guest("layout = \"xen\"\niomem = [\"0x22000,1\"]\n")),
+                       ["\(path):6: 'iomem': 0x22000,1 overlaps the UART; only devices swiftvisor does not use may be passed through"])
+        XCTAssertEqual(errors(guest("layout = \"xen\"\niomem = [\"0x3100,1\"]\n")),
+                       ["\(path):6: 'iomem': 0x3100,1 overlaps the GIC; only devices swiftvisor does not use may be passed through"])
+        // The virt layout's UART and GIC are free in the xen layout, and Xen's windows in both.
+        XCTAssertEqual(errors(guest("layout = \"xen\"\niomem = [\"0x9000,1\"]\n")), [])
+        XCTAssertEqual(errors(guest("iomem = [\"0x38000,1\"]\n")),
+                       ["\(path):5: 'iomem': 0x38000,1 overlaps Xen's grant-table window; only devices swiftvisor does not use may be passed through"])
     }
 
     // MARK: reasons in words

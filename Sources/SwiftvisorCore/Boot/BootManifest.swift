@@ -19,6 +19,8 @@ public struct BootManifest: Equatable {
         public var autostart: Bool
         /// The domain handle (xl.cfg `uuid`); 16 zero bytes if none was given.
         public var uuid: [UInt8]
+        /// The machine it is given (the guest key `layout`).
+        public var layout: GuestLayout.Kind = .virt
 
         public init(name: String, kernel: AddressRange<HostPhysicalAddress>, ramdisk: AddressRange<HostPhysicalAddress>? = nil,
                     memoryBytes: UInt64, vcpus: Int, commandLine: String, affinity: UInt64 = 0,
@@ -41,8 +43,10 @@ public struct BootManifest: Equatable {
     public static let maxDeviceMemoryRanges = Limits.deviceMemoryRanges
     public static let maxInterrupts = Limits.interrupts
     /// Entry layout: name 0-63, images and sizes 64-111, iomem 112-175, irqs 176-207,
-    /// flags 208-215 (bit 0: do not start at boot), uuid 216-231, cmdline 232-.
+    /// flags 208-215 (bit 0: do not start at boot; bit 3: the xen layout), uuid 216-231, cmdline 232-.
     static let flagsOffset = 208
+    static let notAutostartFlag: UInt64 = 1 << 0
+    static let xenLayoutFlag: UInt64 = 1 << 3
     static let uuidOffset = 216
     static let commandLineOffset = 232
     public static let maxCommandLineLength = Limits.commandLineLength
@@ -74,7 +78,7 @@ public struct BootManifest: Equatable {
                 e.appendLE(r.base.rawValue, size: 8); e.appendLE(r.size, size: 8)
             }
             for i in 0..<Self.maxInterrupts { e.appendLE(UInt64(i < g.interrupts.count ? g.interrupts[i] : 0), size: 4) }
-            e.appendLE(g.autostart ? 0 : 1, size: 8)
+            e.appendLE((g.autostart ? 0 : Self.notAutostartFlag) | (g.layout == .xen ? Self.xenLayoutFlag : 0), size: 8)
             for i in 0..<16 { e.append(i < g.uuid.count ? g.uuid[i] : 0) }
             e.append(contentsOf: g.commandLine.utf8.prefix(Self.maxCommandLineLength))
             while e.count < Self.entrySize { e.append(0) }
@@ -107,15 +111,18 @@ public struct BootManifest: Equatable {
             }
             var interrupts: [UInt32] = []
             for r in 0..<Self.maxInterrupts where e.le32(176 + r * 4) != 0 { interrupts.append(e.le32(176 + r * 4)) }
-            guests.append(Guest(
+            let flags = e.le64(Self.flagsOffset)
+            var guest = Guest(
                 name: Self.string(e, 0, 64),
                 kernel: .init(base: HostPhysicalAddress(e.le64(64)), size: e.le64(72)),
                 ramdisk: ramdiskSize == 0 ? nil : .init(base: HostPhysicalAddress(e.le64(80)), size: ramdiskSize),
                 memoryBytes: e.le64(96), vcpus: vcpus,
                 commandLine: Self.string(e, Self.commandLineOffset, Self.entrySize - Self.commandLineOffset),
                 affinity: UInt64(e.le32(108)), deviceMemory: deviceMemory, interrupts: interrupts,
-                autostart: e.le64(Self.flagsOffset) & 1 == 0,
-                uuid: (0..<16).map { e[Self.uuidOffset + $0] }))
+                autostart: flags & Self.notAutostartFlag == 0,
+                uuid: (0..<16).map { e[Self.uuidOffset + $0] })
+            guest.layout = flags & Self.xenLayoutFlag != 0 ? .xen : .virt
+            guests.append(guest)
         }
     }
 

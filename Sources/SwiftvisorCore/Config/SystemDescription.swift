@@ -3,7 +3,7 @@
 public struct SystemDescription: Equatable {
     /// The keys a `[[guest]]` table takes (xl.cfg names, and `autostart`).
     public enum Key: String, CaseIterable {
-        case name, kernel, memory, vcpus, cmdline, ramdisk, cpus, iomem, irqs, autostart, uuid
+        case name, kernel, memory, vcpus, cmdline, ramdisk, cpus, iomem, irqs, autostart, uuid, layout
     }
 
     /// The line of each key as written, for messages; a key not written reports its table's line.
@@ -45,6 +45,9 @@ public struct SystemDescription: Equatable {
         /// xl.cfg `uuid`: the domain handle a guest reads with XENVER_guest_handle; the host tool
         /// makes a random one when it is not written.
         public var uuid: GuestUUID?
+        /// The machine it is given: QEMU virt's (the default) or Xen 4.17's arm64 domU's
+        /// (`layout = "xen"`). Not an xl.cfg key (Xen has only its own machine).
+        public var layout: GuestLayout.Kind = .virt
         /// Where each key was written, for messages.
         public var lines: KeyLines
 
@@ -84,14 +87,6 @@ public struct SystemDescription: Equatable {
 
     public var guests: [Guest]
     public init(guests: [Guest]) { self.guests = guests }
-
-    /// IPA/PA ranges a passed-through device may not overlap: guest RAM and the devices the
-    /// hypervisor emulates or drives itself (QEMU virt: GIC, UART).
-    static let reservedForPassthrough: [(String, UInt64, UInt64)] = [
-        ("guest RAM", GuestMachine.ramBase.rawValue, 1 << 39),
-        ("the GIC", 0x0800_0000, 0x0100_0000),
-        ("the UART", GuestMachine.uart.base.rawValue, GuestMachine.uart.size),
-    ]
 
     public static let minimumMemoryMiB = Limits.minimumMemoryMiB
     public static let maximumMemoryMiB = Limits.maximumMemoryMiB
@@ -139,6 +134,9 @@ public struct SystemDescription: Equatable {
                 result.append(g.problem(.memory, "\(g.memoryMiB) MiB is too little: a guest needs at least \(Limits.minimumMemoryMiB) MiB (its kernel and its 2 MiB device tree)"))
             } else if g.memoryMiB > Limits.maximumMemoryMiB {
                 result.append(g.problem(.memory, "\(g.memoryMiB) MiB is too much: a guest can have at most \(Limits.maximumMemoryMiB) MiB (\(Limits.memoryReason))"))
+            } else if g.layout == .xen, UInt64(g.memoryMiB) << 20 > XenDomUMachine.ram0.size {
+                let most = XenDomUMachine.ram0.size >> 20
+                result.append(g.problem(.memory, "\(g.memoryMiB) MiB is too much for layout = \"xen\": its RAM is Xen's GUEST_RAM0 (at most \(most) MiB at 0x40000000; swiftvisor does not add Xen's second bank); lower memory to \(most) or use layout = \"virt\""))
             }
             total += max(0, g.memoryMiB)
             if g.vcpus < 1 || g.vcpus > Limits.vcpusPerGuest {
@@ -153,7 +151,8 @@ public struct SystemDescription: Equatable {
                     result.append(g.problem(.iomem, "\(hexString(r.pageFrame)),\(r.pages) is not a usable range: the frame must be below 0x1000000000 and the pages 1 to 1048576"))
                     continue
                 }
-                for (what, rb, rs) in Self.reservedForPassthrough where base < rb + rs && rb < base + size {
+                // IPA/PA ranges the guest's machine gives a meaning to: RAM, the GIC, the UART.
+                for (what, rb, rs) in GuestLayout.reservedForPassthrough(g.layout) where base < rb + rs && rb < base + size {
                     result.append(g.problem(.iomem, "\(hexString(r.pageFrame)),\(r.pages) overlaps \(what); only devices swiftvisor does not use may be passed through"))
                 }
             }

@@ -1,4 +1,5 @@
-/// The machine a guest sees: a subset of QEMU `virt`, so guests written for it run unmodified.
+/// The machine a guest sees by default (`layout = "virt"`): a subset of QEMU `virt`, so guests
+/// written for it run unmodified. `GuestLayout` chooses between it and Xen's domU machine.
 public enum GuestMachine {
     public static let ramBase = GuestPhysicalAddress(0x4000_0000)
     // Computed (not stored) so code in other modules folds them to constants.
@@ -18,14 +19,30 @@ public enum GuestMachine {
     /// Virtual MPIDR_EL1 of vCPU `n`: Aff0 = n, with bit 31 RES1 (Arm ARM D19.2.107).
     public static func mpidr(vcpu n: Int) -> UInt64 { 1 << 31 | UInt64(n) }
 
-    /// The device tree handed to a guest in x0.
+    /// The device tree handed to a guest in x0: the machine of its `layout` (QEMU virt's by
+    /// default; `XenDomUMachine` for a Xen domU's).
     public static func deviceTree(memoryBytes: UInt64, vcpus: Int, bootArguments: String,
-                                  initrd: AddressRange<GuestPhysicalAddress>? = nil, gic: GICVersion = .v3) -> [UInt8] {
+                                  initrd: AddressRange<GuestPhysicalAddress>? = nil, gic: GICVersion = .v3,
+                                  layout: GuestLayout.Kind = .virt) -> [UInt8] {
+        var b = DeviceTreeBuilder()
+        b.beginNode("")
+        switch layout {
+        case .virt:
+            writeNodes(&b, memoryBytes: memoryBytes, vcpus: vcpus, bootArguments: bootArguments, initrd: initrd, gic: gic)
+        case .xen:
+            XenDomUMachine.writeNodes(&b, layout: GuestLayout(.xen, gic: gic), memoryBytes: memoryBytes, vcpus: vcpus,
+                                      bootArguments: bootArguments, initrd: initrd)
+        }
+        b.endNode()
+        return b.finish()
+    }
+
+    /// The nodes under the root of the QEMU virt-like machine's device tree.
+    static func writeNodes(_ b: inout DeviceTreeBuilder, memoryBytes: UInt64, vcpus: Int, bootArguments: String,
+                           initrd: AddressRange<GuestPhysicalAddress>?, gic: GICVersion) {
         // GICv2 PPI specifiers carry the mask of CPUs the PPI is wired to in bits 15:8
         // (devicetree binding arm,gic); a GICv3's have none.
         let ppiCPUs: UInt32 = gic == .v2 ? UInt32((1 << min(vcpus, 8)) - 1) << 8 : 0
-        var b = DeviceTreeBuilder()
-        b.beginNode("")
         b.property("compatible", strings: ["linux,dummy-virt", "swiftvisor,guest"])
         b.property("model", string: "swiftvisor guest (QEMU virt compatible)")
         b.property("#address-cells", cells: [2])
@@ -110,8 +127,5 @@ public enum GuestMachine {
         b.property("clock-names", strings: ["uartclk", "apb_pclk"])
         b.property("clocks", cells: [0x8000, 0x8000])
         b.endNode()
-
-        b.endNode()
-        return b.finish()
     }
 }
