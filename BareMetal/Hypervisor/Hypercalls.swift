@@ -75,6 +75,10 @@ func perform(_ call: XenHypercall, _ vcpu: VirtualCPU, _ hv: Hypervisor) -> Exit
         f.pointee.x.0 = hvmParam(set: set, argument: argument, vcpu)
     case .multicall(let list, let count):
         return multicall(list: list, count: count, vcpu, hv)
+    case .memoryOp(let command, let argument):
+        return memoryOp(command: command, argument: argument, vcpu, hv)
+    case .grantTableOp(let command, let argument, let count):
+        return grantTableOp(command: command, argument: argument, count: count, vcpu, hv)
     }
     return .resume
 }

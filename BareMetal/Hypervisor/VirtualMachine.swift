@@ -15,7 +15,11 @@ final class VirtualMachine {
     /// Guest RAM: IPA `GuestMachine.ramBase` upwards, backed by `hostRAM`.
     let ram: AddressRange<GuestPhysicalAddress>
     let hostRAM: AddressRange<HostPhysicalAddress>
-    let stage2: TranslationTable<IdentityMappedTables>
+    /// Changed at run time by memory_op and grant mappings (GrantGlue.swift).
+    var stage2: TranslationTable<IdentityMappedTables>
+    /// Its grant table (v1), and the pages of its RAM it has ballooned out.
+    let grants = GrantTable()
+    var reservation: RAMReservation
     var vcpus: [VirtualCPU] = []
     var uart = PL011()
     /// The level last given to the vGIC for the UART's interrupt line (a cheap check per access).
@@ -64,6 +68,7 @@ final class VirtualMachine {
         self.vmid = vmid
         self.hostRAM = hostRAM
         self.ram = .init(base: GuestMachine.ramBase, size: hostRAM.size)
+        self.reservation = RAMReservation(ram: .init(base: GuestMachine.ramBase, size: hostRAM.size))
         self.stage2 = stage2
     }
 
