@@ -31,6 +31,10 @@ func grantTableOp(command: UInt64, argument: UInt64, count: UInt64, _ vcpu: Virt
     return .resume
 }
 
+/// A multicall entry is running: a sub-call may not continue itself by re-executing the HVC
+/// (the multicall's own continuation does that), so it runs to the end. Guarded by the lock.
+nonisolated(unsafe) var insideMulticall = false
+
 /// Runs `one` on each of `count` structures of `size` bytes; -EFAULT stops the batch. After
 /// `perExit` of them the rest continue as Xen's continuation: x1/x2 advanced, HVC again.
 func batch(argument: UInt64, count: UInt32, size: UInt64, _ vcpu: VirtualCPU, _ hv: Hypervisor,
@@ -39,7 +43,7 @@ func batch(argument: UInt64, count: UInt32, size: UInt64, _ vcpu: VirtualCPU, _ 
     let perExit: UInt32 = 64
     var i: UInt32 = 0
     while i < count {
-        if i == perExit {
+        if i == perExit && !insideMulticall {
             f.pointee.x.1 = argument &+ UInt64(i) * size
             f.pointee.x.2 = UInt64(count - i)
             f.pointee.elr_el2 &-= 4

@@ -156,7 +156,9 @@ func multicall(list: UInt64, count: UInt64, _ vcpu: VirtualCPU, _ hv: Hypervisor
         case .success(let call):
             f.pointee.x.16 = entry.op
             (f.pointee.x.0, f.pointee.x.1, f.pointee.x.2, f.pointee.x.3, f.pointee.x.4, f.pointee.x.5) = entry.args
+            insideMulticall = true
             outcome = perform(call, vcpu, hv)
+            insideMulticall = false
             result = f.pointee.x.0
         }
         let bytes = (0..<8).map { UInt8(truncatingIfNeeded: result >> (8 * UInt64($0))) }

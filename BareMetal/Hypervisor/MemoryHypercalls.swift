@@ -56,7 +56,7 @@ func reservationOp(_ command: XenMemoryOp.Command, start: UInt64, argument: UInt
     }
     let all = r.extentCount
     let pagesPerExit: UInt64 = 512
-    r.extentCount = min(all, start + max(1, pagesPerExit >> UInt64(r.extentOrder)))
+    if !insideMulticall { r.extentCount = min(all, start + max(1, pagesPerExit >> UInt64(r.extentOrder))) }
     let readFrame: (UInt64) -> UInt64? = { i in
         var v: UInt64 = 0, shift: UInt64 = 0
         let ok = GuestMemory.read(r.extentStart &+ 8 &* i, length: 8, vcpu: vcpu) { v |= UInt64($0) << shift; shift += 8 }
