@@ -5,12 +5,16 @@ import SwiftvisorCore
 /// command line (domain 1) grants pages of its RAM to domain 2; the one with `grantee` balloons
 /// pages out, maps the grants there, reads, writes, copies, unmaps, and tries everything that
 /// must fail. They meet through a mailbox page granted by the granter (polling, no events).
+/// With `rebooter` / `watcher` instead, domain 1 reboots while domain 2 maps its page: the
+/// mapping must be gone before the rebooted domain's RAM is zeroed and reused.
 /// Each prints "ok NAME" / "FAIL NAME"; the exit code is the number of failures.
 @_cdecl("guest_main")
 func guestMain(_ dtb: UInt64) {
     Guest.start(deviceTree: dtb)
     var c = Checks()
-    if Guest.hasBootArgument("granter") { granter(&c) } else { grantee(&c) }
+    if Guest.hasBootArgument("rebooter") { rebooter(&c) }
+    else if Guest.hasBootArgument("watcher") { watcher(&c) }
+    else if Guest.hasBootArgument("granter") { granter(&c) } else { grantee(&c) }
     c.finish()
 }
 
@@ -273,4 +277,53 @@ extension Checks {
 
 extension UnsafeMutablePointer where Pointee == UInt64 {
     func initialized(_ v: UInt64) -> Self { pointee = v; return self }
+}
+
+// MARK: a granter that reboots while its page is mapped
+
+func rebooter(_ c: inout Checks) {
+    if Guest.hasBootArgument("swiftvisor.boot=2") {
+        c.expect("after the reboot the page is zeroed", load(grantedPage) == 0 && load(grantedPage + 8) == 0)
+        c.expect("after the reboot the grant frame is no longer mapped", Guest.probe { _ = probe_read64(grantWindow) } != nil)
+        let q = buffer(2)
+        q[0] = selfID
+        c.expect("after the reboot query_size says 1 frame", grantOp(.querySize, address(q)) == 0 && q[0] >> 32 == 1)
+        return
+    }
+    c.expect("add_to_physmap(grant_table, 0)", addToPhysmap(space: 1, index: 0, gpfn: grantWindow >> 12), 0)
+    c.expect("grows to 3 frames", addToPhysmap(space: 1, index: 2, gpfn: grantWindow >> 12 + 2), 0)
+    store(grantedPage, pattern)
+    store(grantedPage + 8, 0)
+    store32(grantWindow + 10 * 8 + 4, UInt32(grantedPage >> 12))
+    store32(grantWindow + 10 * 8, 1 | 2 << 16)
+    c.expect("the watcher mapped the page", wait(grantedPage + 8, for: 1))
+    Guest.print("rebooting with the page mapped")
+    Guest.shutdown(.reboot, exitCode: 0)
+}
+
+func watcher(_ c: inout Checks) {
+    c.expect("decrease_reservation of the page's place", reservation(1, [grantedPage >> 12]), 1)
+    let map = buffer(4)
+    var mapped = false
+    for _ in 0..<2_000_000 where !mapped {
+        map[0] = grantedPage; map[1] = 2 | 10 << 32; map[2] = 1; map[3] = 0
+        mapped = grantOp(.mapGrantRef, address(map)) == 0 && Int16(truncatingIfNeeded: map[2] >> 16) == 0
+        if !mapped { Guest.yield() }
+    }
+    c.expect("mapped the rebooter's page", mapped)
+    guard mapped else { return }
+    let handle = map[2] >> 32
+    c.expectWord("reads its data", load(grantedPage), pattern)
+    store(grantedPage + 8, 1)
+    var gone = false
+    for _ in 0..<2_000_000 where !gone {
+        gone = Guest.probe { _ = probe_read64(grantedPage) } != nil
+        if !gone { Guest.yield() }
+    }
+    c.expect("the rebooter's reboot removed the mapping (the place faults)", gone)
+    let unmap = buffer(3)
+    unmap[0] = grantedPage; unmap[2] = handle
+    c.expect("unmap of the removed mapping -> GNTST_bad_handle",
+             grantOp(.unmapGrantRef, address(unmap)) == 0 && Int16(truncatingIfNeeded: unmap[2] >> 32) == -4)
+    c.expect("populate_physmap of its place again -> 1", reservation(6, [grantedPage >> 12]), 1)
 }

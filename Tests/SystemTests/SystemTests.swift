@@ -113,6 +113,22 @@ final class SystemTests: XCTestCase {
         }
     }
 
+    /// A granter that reboots while its page is mapped: the mapping goes before its RAM is
+    /// zeroed for the new boot, whose grant table and memory are fresh.
+    func test_a_rebooting_granter_takes_its_pages_back() throws {
+        for machine in Self.machines {
+            let cpu = machine.description
+            let o = try run(systems.appendingPathComponent("grants-reboot.toml"), cpu: machine.cpu, vhe: machine.vhe, gic: machine.gic)
+            XCTAssertEqual(o.verdict, .success, cpu + log(o))
+            let watcher = o.report.guestLines["watcher"] ?? [], rebooter = o.report.guestLines["rebooter"] ?? []
+            XCTAssertTrue(watcher.contains("ok the rebooter's reboot removed the mapping (the place faults)"), cpu + log(o))
+            XCTAssertTrue(watcher.contains("ok unmap of the removed mapping -> GNTST_bad_handle"), cpu + log(o))
+            XCTAssertTrue(rebooter.contains("ok after the reboot the page is zeroed"), cpu + log(o))
+            XCTAssertTrue(rebooter.contains("ok after the reboot the grant frame is no longer mapped"), cpu + log(o))
+            XCTAssertFalse((watcher + rebooter).contains { $0.hasPrefix("FAIL") }, cpu + log(o))
+        }
+    }
+
     func test_a_guest_cannot_reach_memory_it_was_not_given() throws {
         for machine in Self.machines + Self.boards {
             let cpu = machine.description
