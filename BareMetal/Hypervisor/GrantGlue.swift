@@ -18,11 +18,13 @@ struct VMStage2TLB: Stage2TLBMaintenance {
     func invalidate(ipa: UInt64) { stage2_invalidate_ipa(vttbr, ipa) }
 }
 
-/// A mapper's stage 2 as grant mappings change it: pages over holes only, read-only for
+/// A mapper's stage 2 as grant mappings change it: pages over holes only (of its RAM, or in
+/// the grant-table window: `GrantPlacement`), read-only for
 /// GNTMAP_readonly, never executable (Xen's p2m_grant_map_rw/ro are XN).
 struct GrantStage2: GrantOperations.Stage2 {
     let vm: VirtualMachine
     func install(_ place: GuestFrameNumber, _ host: HostPhysicalAddress, readOnly: Bool) -> Bool {
+        guard GrantPlacement.allowed(place, ram: vm.ram) else { return false }
         let attributes = Stage2Attributes(memory: .normal, access: readOnly ? .readOnly : .readWrite, executable: false)
         do { try vm.stage2.mapPage(input: place.address.rawValue, output: host, attributes: attributes) } catch { return false }
         return true

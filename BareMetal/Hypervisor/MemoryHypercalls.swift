@@ -131,7 +131,7 @@ func addToPhysmap(argument: UInt64, _ vcpu: VirtualCPU, _ hv: Hypervisor) -> UIn
 
 /// Grant frame `index` (the table grows to it, up to its maximum; with v1 the status bit
 /// XENMAPIDX_grant_table_status makes the index too large: -EINVAL) at `gpfn`, which must be a
-/// hole. As Xen 4.17 on Arm, a frame mapped elsewhere must first be removed: -EBUSY.
+/// hole of its RAM or in the grant-table window (`GrantPlacement`; elsewhere -EINVAL). As Xen 4.17 on Arm, a frame mapped elsewhere must first be removed: -EBUSY.
 func mapGrantFrame(index: UInt64, at gpfn: GuestFrameNumber, _ vm: VirtualMachine, _ hv: Hypervisor) -> ReturnValue {
     guard let table = hv.grantTable(vm.domid) else { return .errno(.enomem) }
     guard index < UInt64(table.maxFrames), table.grow(to: Int(index) + 1, allocate: { hv.allocateGrantFrame() }) else {
@@ -139,7 +139,7 @@ func mapGrantFrame(index: UInt64, at gpfn: GuestFrameNumber, _ vm: VirtualMachin
     }
     let i = Int(index)
     guard table.frameGFNs[i] == nil else { return .errno(.ebusy) }
-    guard gpfn.rawValue < vm.stage2.inputLimit >> 12 else { return .errno(.einval) }
+    guard GrantPlacement.allowed(gpfn, ram: vm.ram) else { return .errno(.einval) }
     do {
         try vm.stage2.mapPage(input: gpfn.address.rawValue, output: table.frames[i], attributes: Stage2Attributes.guestRAM)
     } catch .alreadyMapped { return .errno(.ebusy) } catch { return .errno(.enomem) }

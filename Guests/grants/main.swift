@@ -78,6 +78,7 @@ func granter(_ c: inout Checks) {
     c.expect("add_to_physmap(XENMAPIDX_grant_table_status) -> -EINVAL",
              addToPhysmap(space: 1, index: 0x8000_0000, gpfn: grantWindow >> 12 + 1), -22)
     c.expect("add_to_physmap over populated RAM -> -EBUSY", addToPhysmap(space: 1, index: 1, gpfn: 0x40500), -16)
+    c.expect("add_to_physmap outside RAM and the grant window -> -EINVAL", addToPhysmap(space: 1, index: 1, gpfn: 0x50000), -22)
     c.expect("add_to_physmap(gmfn) -> -ENOSYS", addToPhysmap(space: 2, index: 0x40500, gpfn: 0x40501), -38)
     c.expect("add_to_physmap for domain 2 -> -EPERM", addToPhysmap(domid: 2, space: 1, index: 0, gpfn: 0x38010), -1)
     c.expect("add_to_physmap for domain 9 -> -ESRCH", addToPhysmap(domid: 9, space: 1, index: 0, gpfn: 0x38010), -3)
@@ -181,6 +182,7 @@ func grantee(_ c: inout Checks) {
     c.expect("map from domain 7 -> GNTST_bad_domain", mapGrant(ref: 10, of: 7, at: 0x4040_2000).0, -2)
     c.expect("map from DOMID_SELF -> GNTST_bad_domain", mapGrant(ref: 10, of: selfID, at: 0x4040_2000).0, -2)
     c.expect("map over a populated page -> GNTST_general_error", mapGrant(ref: 10, at: 0x4050_0000).0, -1)
+    c.expect("map outside RAM and the grant window -> GNTST_general_error", mapGrant(ref: 10, at: 0x5000_0000).0, -1)
     c.expect("map without GNTMAP_host_map -> GNTST_bad_gntref", mapGrant(ref: 10, at: 0x4040_2000, flags: 0).0, -3)
     c.expect("map with GNTMAP_device_map -> GNTST_general_error", mapGrant(ref: 10, at: 0x4040_2000, flags: 3).0, -1)
 

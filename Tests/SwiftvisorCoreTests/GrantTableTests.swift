@@ -303,4 +303,15 @@ final class GrantTableTests: XCTestCase {
         XCTAssertFalse(r.isHole(GuestFrameNumber(0x40001)))
         XCTAssertEqual(r.currentPages, 2047)
     }
+
+    func test_foreign_pages_go_only_into_ram_or_the_grant_window() {
+        let ram = AddressRange(base: GuestPhysicalAddress(0x4000_0000), size: 8 << 20)
+        XCTAssertTrue(GrantPlacement.allowed(GuestFrameNumber(0x40400), ram: ram))
+        XCTAssertTrue(GrantPlacement.allowed(GuestFrameNumber(0x38000), ram: ram))
+        XCTAssertTrue(GrantPlacement.allowed(GuestFrameNumber(0x38FFF), ram: ram))
+        XCTAssertFalse(GrantPlacement.allowed(GuestFrameNumber(0x39000), ram: ram), "the magic pages")
+        XCTAssertFalse(GrantPlacement.allowed(GuestFrameNumber(0x40800), ram: ram), "just past RAM")
+        XCTAssertFalse(GrantPlacement.allowed(GuestFrameNumber(0x08000), ram: ram), "the GIC")
+        XCTAssertFalse(GrantPlacement.allowed(GuestFrameNumber(1 << 40), ram: ram))
+    }
 }
