@@ -5,9 +5,9 @@ import SwiftvisorCore
 /// each structure is read whole (-EFAULT if it cannot be), carried out by the core's state
 /// machine, and its status (and outputs) written back.
 @inline(never)
-func grantTableOp(command: UInt64, argument: UInt64, count: UInt64, _ vcpu: VirtualCPU, _ hv: Hypervisor) -> ExitOutcome {
+func grantTableOp(_ call: GrantTableABI.Call, argument: UInt64, _ vcpu: VirtualCPU, _ hv: Hypervisor) -> ExitOutcome {
     let f = vcpu.frame
-    let cmd = UInt32(truncatingIfNeeded: command), n = UInt32(truncatingIfNeeded: count)
+    let cmd = call.command, n = call.count
     // `count` is an unsigned int Xen checks as an int; the bits above GNTTABOP_CMD_MASK (12)
     // are only cache_flush's continuation argument.
     guard Int32(bitPattern: n) >= 0,

@@ -77,8 +77,8 @@ func perform(_ call: XenHypercall, _ vcpu: VirtualCPU, _ hv: Hypervisor) -> Exit
         return multicall(list: list, count: count, vcpu, hv)
     case .memoryOp(let command, let argument):
         return memoryOp(command: command, argument: argument, vcpu, hv)
-    case .grantTableOp(let command, let argument, let count):
-        return grantTableOp(command: command, argument: argument, count: count, vcpu, hv)
+    case .grantTableOp(let call, let argument):
+        return grantTableOp(call, argument: argument, vcpu, hv)
     }
     return .resume
 }

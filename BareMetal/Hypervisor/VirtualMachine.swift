@@ -49,8 +49,10 @@ final class VirtualMachine {
     var injections = 0
     static let loggedInjections = 32
 
-    /// VTTBR_EL2: VMID in bits 55:48, stage-2 root in BADDR (Arm ARM D19.2.173).
-    var vttbr: UInt64 { UInt64(vmid.rawValue) << 48 | stage2.root.rawValue }
+    /// VTTBR_EL2: VMID in bits 55:48, stage-2 root in BADDR (Arm ARM D19.2.173). Stored: the
+    /// root never moves, and reading it through the mutable `stage2` costs the world switch an
+    /// exclusivity check.
+    let vttbr: UInt64
 
     /// What it was built from, reused at each reboot.
     let manifest: BootManifest.Guest
@@ -70,6 +72,7 @@ final class VirtualMachine {
         self.ram = .init(base: GuestMachine.ramBase, size: hostRAM.size)
         self.reservation = RAMReservation(ram: .init(base: GuestMachine.ramBase, size: hostRAM.size))
         self.stage2 = stage2
+        self.vttbr = UInt64(vmid.rawValue) << 48 | stage2.root.rawValue
     }
 
     /// Host address backing a guest IPA inside its RAM.

@@ -8,6 +8,13 @@ public enum GrantTableABI {
         case swapGrantRef = 11, cacheFlush = 12
     }
 
+    /// grant_table_op's `unsigned int cmd` and `unsigned int count`.
+    public struct Call: Equatable {
+        public var command: UInt32
+        public var count: UInt32
+        public init(command: UInt32, count: UInt32) { self.command = command; self.count = count }
+    }
+
     /// `grant_entry_v1_t`: flags (16 bits), domid (16 bits), frame (32 bits); 8 bytes.
     public static let entrySize: UInt64 = 8
     public static let entriesPerFrame = 512

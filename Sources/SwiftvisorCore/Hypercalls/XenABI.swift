@@ -84,8 +84,10 @@ public enum XenHypercall: Equatable {
     case multicall(list: UInt64, count: UInt64)
     /// memory_op: XENMEM_* command (with its start extent above bit 6) and argument.
     case memoryOp(command: UInt64, argument: UInt64)
-    /// grant_table_op: GNTTABOP_* command, `count` structures at `argument`.
-    case grantTableOp(command: UInt64, argument: UInt64, count: UInt64)
+    /// grant_table_op: GNTTABOP_* command and count (both `unsigned int`), structures at `argument`.
+    /// (Two 32-bit halves in one word: a third payload word made every hypercall's decoded
+    /// value larger, and the world switch's yield path longer.)
+    case grantTableOp(GrantTableABI.Call, argument: UInt64)
 
     /// Decodes x16 (number) and x0-x1 (arguments); the error is what x0 returns.
     @inline(__always)
@@ -134,7 +136,7 @@ public enum XenHypercall: Equatable {
     /// memory_op and grant_table_op: their arguments are checked where they are carried out.
     @inline(never)
     static func decodeMemoryAndGrants(_ n: XenABI.Number, x0: UInt64, x1: UInt64, x2: UInt64) -> Result<XenHypercall, XenABI.Errno> {
-        n == .memoryOp ? .success(.memoryOp(command: x0, argument: x1)) : .success(.grantTableOp(command: x0, argument: x1, count: x2))
+        n == .memoryOp ? .success(.memoryOp(command: x0, argument: x1)) : .success(.grantTableOp(.init(command: UInt32(truncatingIfNeeded: x0), count: UInt32(truncatingIfNeeded: x2)), argument: x1))
     }
 
     @inline(never)
