@@ -10,6 +10,7 @@ struct GrantFrameMemory: GrantEntryAccess {
         guest_compare_exchange32(a.rawValue, expected, desired)
     }
     func clearBits16(_ a: HostPhysicalAddress, _ mask: UInt16) { guest_atomic_clear16(a.rawValue, mask) }
+    func store32(_ a: HostPhysicalAddress, _ value: UInt32) { guest_atomic_store32(a.rawValue, value) }
 }
 
 /// TLB maintenance for one VM's stage 2, on every core (its vCPUs may run anywhere).

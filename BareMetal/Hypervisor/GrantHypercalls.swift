@@ -23,6 +23,11 @@ func grantTableOp(_ call: GrantTableABI.Call, argument: UInt64, _ vcpu: VirtualC
     case .copy: return batch(argument: argument, count: n, size: 40, vcpu, hv, copyOne)
     case .setupTable: result = n == 1 ? setupTable(argument, vcpu, hv) : XenABI.Errno.einval.returnValue
     case .querySize: result = n == 1 ? querySize(argument, vcpu, hv) : XenABI.Errno.einval.returnValue
+    case .unmapAndReplace: return batch(argument: argument, count: n, size: 24, vcpu, hv, unmapAndReplaceOne)
+    case .swapGrantRef: return batch(argument: argument, count: n, size: 12, vcpu, hv, swapOne)
+    case .getStatusFrames: result = n == 1 ? getStatusFrames(argument, vcpu, hv) : XenABI.Errno.einval.returnValue
+    // Only PV guests may transfer pages (CONFIG_PV): Xen on Arm refuses the call.
+    case .transfer: result = XenABI.Errno.eopnotsupp.returnValue
     case .setVersion: result = setVersion(argument, vcpu)
     case .getVersion: result = getVersion(argument, vcpu, hv)
     default: result = XenABI.Errno.enosys.returnValue
@@ -82,6 +87,43 @@ func unmapOne(_ b: inout [UInt8], _ vcpu: VirtualCPU, _ hv: Hypervisor) {
     let status = GrantOperations.unmap(hostAddress: b.load64(0), handle: GrantHandle(b.load32(16)), mapper: vcpu.vm.domid,
                                        domains: { hv.grantTable($0) }, memory: GrantFrameMemory(), stage2: &stage2)
     b.store16(20, UInt16(bitPattern: status.rawValue))
+}
+
+/// `struct gnttab_unmap_and_replace`: host_addr 0, new_addr 8, handle 16, status 20. On Arm
+/// only new_addr 0 (a plain unmap) can be done; another is GNTST_general_error (the handle
+/// is checked first).
+func unmapAndReplaceOne(_ b: inout [UInt8], _ vcpu: VirtualCPU, _ hv: Hypervisor) {
+    if b.load64(0) != 0 && b.load64(8) != 0 {
+        let known = vcpu.vm.grants.mapping(GrantHandle(b.load32(16))) != nil
+        b.store16(20, UInt16(bitPattern: (known ? GrantStatus.generalError : .badHandle).rawValue))
+        return
+    }
+    var stage2 = GrantStage2(vm: vcpu.vm)
+    let status = GrantOperations.unmap(hostAddress: b.load64(0), handle: GrantHandle(b.load32(16)), mapper: vcpu.vm.domid,
+                                       domains: { hv.grantTable($0) }, memory: GrantFrameMemory(), stage2: &stage2)
+    b.store16(20, UInt16(bitPattern: status.rawValue))
+}
+
+/// `struct gnttab_swap_grant_ref`: ref_a 0, ref_b 4, status 8 (12 bytes).
+func swapOne(_ b: inout [UInt8], _ vcpu: VirtualCPU, _ hv: Hypervisor) {
+    let status = hv.grantTable(vcpu.vm.domid)?.swap(GrantReference(b.load32(0)), GrantReference(b.load32(4)),
+                                                    memory: GrantFrameMemory()) ?? .generalError
+    b.store16(8, UInt16(bitPattern: status.rawValue))
+}
+
+/// `struct gnttab_get_status_frames`: nr_frames 0, dom 4, status 6, frame_list 8. Version 1 has
+/// no status frames: asking for any is GNTST_general_error, for none GNTST_okay.
+func getStatusFrames(_ argument: UInt64, _ vcpu: VirtualCPU, _ hv: Hypervisor) -> UInt64 {
+    var raw = [UInt8]()
+    guard GuestMemory.read(argument, length: 16, vcpu: vcpu, { raw.append($0) }) else { return XenABI.Errno.efault.returnValue }
+    var status = GrantStatus.okay
+    switch ownTable(raw.load16(4), vcpu, hv) {
+    case .failure(let s): status = s
+    case .success: if raw.load32(0) > 0 { status = .generalError }
+    }
+    var s = [UInt8](repeating: 0, count: 2)
+    s.store16(0, UInt16(bitPattern: status.rawValue))
+    return GuestMemory.write(argument &+ 6, bytes: s, vcpu: vcpu) ? 0 : XenABI.Errno.efault.returnValue
 }
 
 /// `struct gnttab_copy`: source {u 0, domid 8, offset 10}, dest {u 16, domid 24, offset 26},

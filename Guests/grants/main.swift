@@ -195,6 +195,10 @@ func grantee(_ c: inout Checks) {
         return r == 0 ? Int64(Int16(truncatingIfNeeded: unmap[2] >> 32)) : r
     }
     c.expect("unmap at another address -> GNTST_general_error", unmapGrant(roHandle, at: grantedPage), -1)
+    let replace = buffer(3)
+    replace[0] = readOnlyPage; replace[1] = 0x4050_0000; replace[2] = roHandle
+    c.expect("unmap_and_replace with a new address returns 0", grantOp(.unmapAndReplace, address(replace)), 0)
+    c.expect("unmap_and_replace with a new address: GNTST_general_error (Arm)", Int64(Int16(truncatingIfNeeded: replace[2] >> 32)), -1)
     c.expect("unmap_grant_ref(ref 10)", unmapGrant(handle, at: grantedPage), 0)
     c.expect("unmap it again -> GNTST_bad_handle", unmapGrant(handle, at: grantedPage), -4)
     c.expect("unmap_grant_ref(ref 11)", unmapGrant(roHandle, at: readOnlyPage), 0)
@@ -244,7 +248,19 @@ func grantTableQueries(_ c: inout Checks) {
     c.expect("get_version of domain 1 -> -EPERM", grantOp(.getVersion, address(version)), -1)
     version[0] = 9
     c.expect("get_version of domain 9 -> -ESRCH", grantOp(.getVersion, address(version)), -3)
-    c.expect("grant_table_op(transfer) -> -ENOSYS", grantOp(.transfer, address(version)), -38)
+    c.expect("grant_table_op(transfer) -> -EOPNOTSUPP (no PV guests on Arm)", grantOp(.transfer, address(version)), -95)
+    c.expect("grant_table_op(dump_table) -> -ENOSYS", grantOp(.dumpTable, address(version)), -38)
+    let status = buffer(2)
+    status[0] = 1 | selfID << 32
+    c.expect("get_status_frames(1) returns 0", grantOp(.getStatusFrames, address(status)), 0)
+    c.expect("get_status_frames(1): GNTST_general_error (v1 has none)", Int64(Int16(truncatingIfNeeded: status[0] >> 48)), -1)
+    let swap = buffer(2)
+    swap[0] = 3 | 4 << 32
+    c.expect("swap_grant_ref(3, 4) returns 0", grantOp(.swapGrantRef, address(swap)), 0)
+    c.expect("swap_grant_ref(3, 4): GNTST_okay", Int64(Int16(truncatingIfNeeded: swap[1])), 0)
+    swap[0] = 3 | 600 << 32
+    _ = grantOp(.swapGrantRef, address(swap))
+    c.expect("swap_grant_ref(3, 600): GNTST_bad_gntref", Int64(Int16(truncatingIfNeeded: swap[1])), -3)
     c.expect("grant_table_op with an unmapped buffer -> -EFAULT", grantOp(.mapGrantRef, 0x4000_0000 + Guest.memoryBytes), -14)
 }
 

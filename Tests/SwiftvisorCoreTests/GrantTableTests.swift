@@ -14,6 +14,7 @@ final class FakeGrantMemory: GrantEntryAccess {
         return found
     }
     func clearBits16(_ a: HostPhysicalAddress, _ mask: UInt16) { words[a.rawValue] = load32(a) & ~UInt32(mask) }
+    func store32(_ a: HostPhysicalAddress, _ v: UInt32) { words[a.rawValue] = v }
 }
 
 /// Two or three domains with grant tables, RAM frames 0x40000+ backed at 0x8000_0000 + domid << 24,
@@ -313,5 +314,19 @@ final class GrantTableTests: XCTestCase {
         XCTAssertFalse(GrantPlacement.allowed(GuestFrameNumber(0x40800), ram: ram), "just past RAM")
         XCTAssertFalse(GrantPlacement.allowed(GuestFrameNumber(0x08000), ram: ram), "the GIC")
         XCTAssertFalse(GrantPlacement.allowed(GuestFrameNumber(1 << 40), ram: ram))
+    }
+
+    func test_swap_exchanges_two_idle_entries() {
+        let w = GrantWorld()
+        w.grant(1, ref: 1, flags: permit, to: 2, frame: 0x40001)
+        w.grant(1, ref: 2, flags: permit | readOnly, to: 3, frame: 0x40002)
+        let t = w.tables[1]!
+        XCTAssertEqual(t.swap(GrantReference(1), GrantReference(2), memory: w.memory), .okay)
+        XCTAssertEqual(w.flags(1, ref: 1), permit | readOnly)
+        XCTAssertEqual(status(w.map(by: 3, ref: 1, of: 1, flags: 2 | 4)), .okay, "ref 1 now grants frame 0x40002 to domain 3")
+        XCTAssertEqual(w.mapped[0x39000]?.0, HostPhysicalAddress(0x8100_0000 + 0x2000))
+        XCTAssertEqual(t.swap(GrantReference(1), GrantReference(2), memory: w.memory), .eagain, "ref 1 is in use")
+        XCTAssertEqual(t.swap(GrantReference(2), GrantReference(512), memory: w.memory), .badGntref)
+        XCTAssertEqual(t.swap(GrantReference(1), GrantReference(1), memory: w.memory), .okay)
     }
 }

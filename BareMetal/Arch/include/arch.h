@@ -179,6 +179,9 @@ static inline uint32_t guest_compare_exchange32(uint64_t address, uint32_t expec
     __atomic_compare_exchange_n((volatile uint32_t *)address, &expected, desired, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
     return expected;
 }
+static inline void guest_atomic_store32(uint64_t address, uint32_t value) {
+    __atomic_store_n((volatile uint32_t *)address, value, __ATOMIC_RELEASE);
+}
 static inline void guest_atomic_clear16(uint64_t address, uint16_t mask) {
     __atomic_fetch_and((volatile uint16_t *)address, (uint16_t)~mask, __ATOMIC_SEQ_CST);
 }

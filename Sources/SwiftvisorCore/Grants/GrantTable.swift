@@ -6,6 +6,7 @@ public protocol GrantEntryAccess {
     /// Stores `desired` if the word is `expected`; returns the word found.
     func compareExchange32(_ address: HostPhysicalAddress, expected: UInt32, desired: UInt32) -> UInt32
     func clearBits16(_ address: HostPhysicalAddress, _ mask: UInt16)
+    func store32(_ address: HostPhysicalAddress, _ value: UInt32)
 }
 
 /// One domain's grant table (v1): its shared frames (hypervisor pages the guest maps with
@@ -113,6 +114,19 @@ public final class GrantTable {
     }
 
     func release(_ handle: GrantHandle) { maptrack[Int(handle.rawValue)] = GrantMapping() }
+
+    /// GNTTABOP_swap_grant_ref on the owner's own entries (plain copies, as Xen's): refs beyond
+    /// the table bad_gntref, an entry in use eagain, the same ref twice nothing.
+    public func swap<M: GrantEntryAccess>(_ a: GrantReference, _ b: GrantReference, memory: M) -> GrantStatus {
+        guard Int(a.rawValue) < entryCount, Int(b.rawValue) < entryCount else { return .badGntref }
+        if a == b { return .okay }
+        guard !active[Int(a.rawValue)].pinned, !active[Int(b.rawValue)].pinned else { return .eagain }
+        let x = headerAddress(a), y = headerAddress(b)
+        let (x0, x1, y0, y1) = (memory.load32(x), memory.load32(x + 4), memory.load32(y), memory.load32(y + 4))
+        memory.store32(x, y0); memory.store32(x + 4, y1)
+        memory.store32(y, x0); memory.store32(y + 4, x1)
+        return .okay
+    }
 
     /// Host address of entry `ref`'s header (flags in bits 15:0, domid in 31:16) and frame.
     func headerAddress(_ ref: GrantReference) -> HostPhysicalAddress {
