@@ -134,11 +134,11 @@ func addToPhysmap(argument: UInt64, _ vcpu: VirtualCPU, _ hv: Hypervisor) -> UIn
 /// hole of its RAM or in the grant-table window (`GrantPlacement`; elsewhere -EINVAL). As Xen 4.17 on Arm, a frame mapped elsewhere must first be removed: -EBUSY.
 func mapGrantFrame(index: UInt64, at gpfn: GuestFrameNumber, _ vm: VirtualMachine, _ hv: Hypervisor) -> ReturnValue {
     guard let table = hv.grantTable(vm.domid) else { return .errno(.enomem) }
-    guard index < UInt64(table.maxFrames), table.grow(to: Int(index) + 1, allocate: { hv.allocateGrantFrame() }) else {
-        return .errno(.einval)
+    let i: Int
+    switch table.frameToPlace(index: index, allocate: { hv.allocateGrantFrame() }) {
+    case .failure(let errno): return .errno(errno)
+    case .success(let frame): i = frame
     }
-    let i = Int(index)
-    guard table.frameGFNs[i] == nil else { return .errno(.ebusy) }
     guard GrantPlacement.allowed(gpfn, ram: vm.ram) else { return .errno(.einval) }
     do {
         try vm.stage2.mapPage(input: gpfn.address.rawValue, output: table.frames[i], attributes: Stage2Attributes.guestRAM)

@@ -329,4 +329,19 @@ final class GrantTableTests: XCTestCase {
         XCTAssertEqual(t.swap(GrantReference(2), GrantReference(512), memory: w.memory), .badGntref)
         XCTAssertEqual(t.swap(GrantReference(1), GrantReference(1), memory: w.memory), .okay)
     }
+
+    func test_add_to_physmap_frame_indices() {
+        let t = GrantTable()
+        var n: UInt64 = 0
+        let allocate = { () -> HostPhysicalAddress? in n += 1; return HostPhysicalAddress(0x7000_0000 + n << 12) }
+        XCTAssertEqual(t.frameToPlace(index: 0, allocate: allocate), .success(0))
+        XCTAssertEqual(t.frameToPlace(index: 63, allocate: allocate), .success(63), "the table grows to the index")
+        XCTAssertEqual(t.frameCount, 64)
+        XCTAssertEqual(t.frameToPlace(index: 64, allocate: allocate), .failure(.einval), "beyond max_grant_frames")
+        XCTAssertEqual(t.frameToPlace(index: 0x8000_0000, allocate: allocate), .failure(.einval), "XENMAPIDX_grant_table_status with v1")
+        t.setPlace(ofFrame: 5, GuestFrameNumber(0x38005))
+        XCTAssertEqual(t.frameToPlace(index: 5, allocate: allocate), .failure(.ebusy), "mapped elsewhere: remove it first")
+        let small = GrantTable()
+        XCTAssertEqual(small.frameToPlace(index: 3) { nil }, .failure(.einval), "no memory to grow")
+    }
 }

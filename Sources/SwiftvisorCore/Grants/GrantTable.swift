@@ -64,6 +64,16 @@ public final class GrantTable {
         return true
     }
 
+    /// add_to_physmap(XENMAPSPACE_grant_table, idx): the frame to map, the table grown to hold
+    /// it. As Xen 4.17 on Arm: an index at or beyond the maximum (with v1 that includes
+    /// XENMAPIDX_grant_table_status) or a failed growth -EINVAL; a frame mapped elsewhere
+    /// already -EBUSY (it must be removed first).
+    public func frameToPlace(index: UInt64, allocate: () -> HostPhysicalAddress?) -> Result<Int, XenABI.Errno> {
+        guard index < UInt64(maxFrames), grow(to: Int(index) + 1, allocate: allocate) else { return .failure(.einval) }
+        guard frameGFNs[Int(index)] == nil else { return .failure(.ebusy) }
+        return .success(Int(index))
+    }
+
     /// Records where frame `index` is mapped (nil: unmapped).
     public func setPlace(ofFrame index: Int, _ gfn: GuestFrameNumber?) { frameGFNs[index] = gfn }
 
