@@ -344,4 +344,30 @@ final class GrantTableTests: XCTestCase {
         let small = GrantTable()
         XCTAssertEqual(small.frameToPlace(index: 3) { nil }, .failure(.einval), "no memory to grow")
     }
+
+    func test_a_domain_holds_at_most_1024_mappings() {
+        let w = GrantWorld()
+        w.grant(1, ref: 1, flags: permit | readOnly, to: 2, frame: 0x40001)
+        for i in 0..<UInt64(GrantTableABI.maximumHandles) {
+            XCTAssertEqual(status(w.map(by: 2, ref: 1, of: 1, at: 0x3800_0000 + i << 12, flags: 2 | 4)), .okay)
+        }
+        XCTAssertEqual(status(w.map(by: 2, ref: 1, of: 1, at: 0x3860_0000, flags: 2 | 4)), .noSpace)
+        XCTAssertEqual(w.tables[1]!.active.count, 1, "one active entry, however many mappings use it")
+        XCTAssertEqual(w.unmap(by: 2, handle: 7, at: 0x3800_7000), .okay)
+        XCTAssertEqual(status(w.map(by: 2, ref: 1, of: 1, at: 0x3860_0000, flags: 2 | 4)), .okay, "a freed handle is reused")
+        XCTAssertEqual(w.tables[2]!.mapping(GrantHandle(7))?.place, GuestFrameNumber(0x38600))
+    }
+
+    func test_entries_no_longer_in_use_leave_the_active_list() {
+        let w = GrantWorld()
+        w.grant(1, ref: 1, flags: permit, to: 2, frame: 0x40001)
+        w.grant(1, ref: 2, flags: permit, to: 2, frame: 0x40002)
+        XCTAssertEqual(status(w.map(by: 2, ref: 1, of: 1)), .okay)
+        XCTAssertEqual(status(w.map(by: 2, ref: 2, of: 1, at: 0x3900_1000)), .okay)
+        XCTAssertEqual(w.tables[1]!.active.count, 2)
+        XCTAssertEqual(w.unmap(by: 2, handle: 0), .okay)
+        XCTAssertEqual(w.tables[1]!.active.count, 1)
+        XCTAssertTrue(w.tables[1]!.isMapped(GuestFrameNumber(0x40002)))
+        XCTAssertFalse(w.tables[1]!.isMapped(GuestFrameNumber(0x40001)))
+    }
 }

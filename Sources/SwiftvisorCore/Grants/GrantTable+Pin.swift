@@ -11,12 +11,12 @@ extension GrantTable {
                                   memory: M, backing: (GuestFrameNumber) -> HostPhysicalAddress?)
         -> Result<(GuestFrameNumber, HostPhysicalAddress), GrantStatus> {
         guard Int(ref.rawValue) < entryCount else { return .failure(.badGntref) }
-        let r = Int(ref.rawValue)
-        let wasPinned = active[r].pinned
+        let found = activeIndex(ref)
+        let wasPinned = found != nil
         // Already in use by another domain: general error (Xen: one user per active entry).
-        if wasPinned && active[r].mapper != user.rawValue { return .failure(.generalError) }
+        if let i = found, active[i].mapper != user.rawValue { return .failure(.generalError) }
         let at = headerAddress(ref)
-        if !wasPinned || (!readOnly && active[r].writers == 0) {
+        if found == nil || (!readOnly && active[found!].writers == 0) {
             let mask = Flags.typeMask | (mapping ? Flags.subPage.rawValue : 0)
             var seen = memory.load32(at)
             var retries = 0
@@ -39,31 +39,32 @@ extension GrantTable {
                 seen = found
             }
         }
-        if !wasPinned {
+        let i: Int
+        if let f = found { i = f } else {
             let gfn = GuestFrameNumber(UInt64(memory.load32(at + 4)))
             guard let host = backing(gfn) else {
-                clearStatus(ref, readOnly: readOnly, memory: memory)
+                clearStatus(at, writersLeft: readOnly, pinned: false, memory: memory)
                 return .failure(.badPage)
             }
-            active[r].frame = gfn
-            active[r].host = host
-            active[r].mapper = user.rawValue
+            active.append(ActiveGrant(ref: ref, mapper: user.rawValue, frame: gfn, host: host))
+            i = active.count - 1
         }
-        if readOnly { active[r].readers += 1 } else { active[r].writers += 1 }
-        return .success((active[r].frame, active[r].host))
+        if readOnly { active[i].readers += 1 } else { active[i].writers += 1 }
+        return .success((active[i].frame, active[i].host))
     }
 
     /// Drops one use of `ref`; when no writer is left GTF_writing goes, when no user GTF_reading.
     func unpin<M: GrantEntryAccess>(_ ref: GrantReference, readOnly: Bool, memory: M) {
-        let r = Int(ref.rawValue)
-        if readOnly { active[r].readers -= 1 } else { active[r].writers -= 1 }
-        clearStatus(ref, readOnly: readOnly, memory: memory)
+        guard let i = activeIndex(ref) else { return }
+        if readOnly { active[i].readers -= 1 } else { active[i].writers -= 1 }
+        let entry = active[i]
+        if !entry.pinned { active.remove(at: i) }
+        clearStatus(headerAddress(ref), writersLeft: readOnly || entry.writers > 0, pinned: entry.pinned, memory: memory)
     }
 
-    private func clearStatus<M: GrantEntryAccess>(_ ref: GrantReference, readOnly: Bool, memory: M) {
-        let r = Int(ref.rawValue)
-        let at = headerAddress(ref)
-        if !readOnly && active[r].writers == 0 { memory.clearBits16(at, Flags.writing.rawValue) }
-        if !active[r].pinned { memory.clearBits16(at, Flags.reading.rawValue) }
+    /// GTF_writing goes when no writer is left (and this use was one), GTF_reading when no use is.
+    private func clearStatus<M: GrantEntryAccess>(_ at: HostPhysicalAddress, writersLeft: Bool, pinned: Bool, memory: M) {
+        if !writersLeft { memory.clearBits16(at, Flags.writing.rawValue) }
+        if !pinned { memory.clearBits16(at, Flags.reading.rawValue) }
     }
 }

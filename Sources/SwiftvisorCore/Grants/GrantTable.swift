@@ -20,11 +20,14 @@ public final class GrantTable {
     /// Where each frame is mapped in the owner's stage 2 (nil: nowhere).
     public private(set) var frameGFNs: [GuestFrameNumber?] = []
     public let maxFrames: Int
+    /// Only the entries in use, so that the hypervisor's heap holds no more than the mappings
+    /// that exist (a table of 64 frames has 32768 entries); looked up by ref.
     var active: [ActiveGrant] = []
     var maptrack: [GrantMapping] = []
 
     /// Xen's active entry: how many mappings use entry `ref`, by whom, of which frame.
     struct ActiveGrant {
+        var ref = GrantReference(0)
         var readers: UInt32 = 0
         var writers: UInt32 = 0
         var mapper: UInt16 = 0
@@ -59,7 +62,6 @@ public final class GrantTable {
                 frameGFNs.append(nil)
             }
             frameCount += 1
-            active.append(contentsOf: repeatElement(ActiveGrant(), count: GrantTableABI.entriesPerFrame))
         }
         return true
     }
@@ -99,6 +101,9 @@ public final class GrantTable {
         active.contains { $0.pinned && $0.frame == gfn }
     }
 
+    /// Where entry `ref`'s active state is, if it is in use.
+    func activeIndex(_ ref: GrantReference) -> Int? { active.firstIndex { $0.ref == ref } }
+
     /// Handles in use, for teardown.
     public var mappings: [(GrantHandle, GrantMapping)] {
         var list: [(GrantHandle, GrantMapping)] = []
@@ -130,7 +135,7 @@ public final class GrantTable {
     public func swap<M: GrantEntryAccess>(_ a: GrantReference, _ b: GrantReference, memory: M) -> GrantStatus {
         guard Int(a.rawValue) < entryCount, Int(b.rawValue) < entryCount else { return .badGntref }
         if a == b { return .okay }
-        guard !active[Int(a.rawValue)].pinned, !active[Int(b.rawValue)].pinned else { return .eagain }
+        guard activeIndex(a) == nil, activeIndex(b) == nil else { return .eagain }
         let x = headerAddress(a), y = headerAddress(b)
         let (x0, x1, y0, y1) = (memory.load32(x), memory.load32(x + 4), memory.load32(y), memory.load32(y + 4))
         memory.store32(x, y0); memory.store32(x + 4, y1)

@@ -20,8 +20,10 @@ public enum GrantTableABI {
     public static let entriesPerFrame = 512
     /// Xen's opt_max_grant_frames: what a dom0less domU gets (max_grant_frames = -1).
     public static let defaultMaxFrames = 64
-    /// opt_max_maptrack_frames (1024) x MAPTRACK_PER_PAGE (4096 / 16-byte grant_mapping).
-    public static let maximumHandles = 1024 * 256
+    /// Mappings one domain may hold at once (then GNTST_no_space). Xen allows 262144
+    /// (opt_max_maptrack_frames 1024 x 256 per page); swiftvisor keeps them on its own heap,
+    /// shared by every guest, and allows 1024 per domain.
+    public static let maximumHandles = 1024
     /// GNTTAB_MAX_VERSION on Arm.
     public static let version: UInt32 = 1
     /// INVALID_GFN as a 64-bit xen_pfn_t: a frame not mapped anywhere (setup_table's answer).
