@@ -55,7 +55,11 @@ func swiftvisorMain(_ dtbAddress: UInt64, _ currentEL: UInt64) {
     allocator.reserve(.init(base: HostPhysicalAddress(dtbAddress), size: UInt64(size)))
     let manifest = readManifest(platform: platform, allocator: &allocator)
 
-    withUnsafeMutablePointer(to: &allocator) { allocatorPointer in
+    // On the heap, not this stack: stage-2 tables and grant frames are allocated while guests
+    // run, long after the boot stack is reused.
+    let allocatorPointer = UnsafeMutablePointer<PhysicalRangeAllocator>.allocate(capacity: 1)
+    allocatorPointer.initialize(to: allocator)
+    do {
         EL2MMU.enable(platform: platform, processor: processor, allocator: allocatorPointer)
         configureEL2(processor: processor)
         // Fallbacks are the BSA's recommended PPIs: CNTHP 26, CNTV 27, GIC maintenance 25.
@@ -92,6 +96,7 @@ func swiftvisorMain(_ dtbAddress: UInt64, _ currentEL: UInt64) {
         VirtualInterrupts.probe()
         Console.log(VirtualCPUInterface.version == .v2 ? "interrupt controller: GICv2, " : "interrupt controller: GICv3, ")
         Console.decimal(UInt64(VirtualInterrupts.listRegisterCount)); Console.write(" list registers; guests get the same\n")
+        hv.allocator = allocatorPointer
         hypervisor = hv
         for (index, guest) in (manifest?.guests ?? []).enumerated() {
             if let vm = GuestBuilder.build(guest, index: index, vmid: VMID(UInt16(index + 1)), processor: processor, platform: platform,

@@ -8,6 +8,7 @@ import SwiftvisorCore
 func handleDataAbort(_ abort: DataAbort, esr: ESR, _ vcpu: VirtualCPU, _ hv: Hypervisor) -> ExitOutcome {
     let vm = vcpu.vm
     guard let (device, offset) = EmulatedDevice.at(abort.ipa, layout: vm.layout, vcpus: vm.vcpus.count) else {
+        if mappedSinceFault(vm, abort.ipa, faultStatus: abort.faultStatus) { return .resume }
         return inject(.dataAbort(write: abort.isWrite), at: abort.virtualAddress, ipa: abort.ipa.rawValue, esr: esr,
                       cause: "access outside its memory and devices", vcpu, hv)
     }

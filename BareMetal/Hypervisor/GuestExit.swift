@@ -101,6 +101,7 @@ func handleSynchronous(_ vcpu: VirtualCPU, _ hv: Hypervisor) -> ExitOutcome {
     case .dataAbort(let abort):
         return handleDataAbort(abort, esr: esr, vcpu, hv)
     case .instructionAbort(let abort):
+        if mappedSinceFault(vcpu.vm, abort.ipa, faultStatus: abort.faultStatus) { return .resume }
         return inject(.instructionAbort, at: abort.virtualAddress, ipa: abort.ipa.rawValue, esr: esr,
                       cause: "instruction fetch outside its memory", vcpu, hv)
     case .systemRegister(let access):

@@ -75,6 +75,10 @@ func perform(_ call: XenHypercall, _ vcpu: VirtualCPU, _ hv: Hypervisor) -> Exit
         f.pointee.x.0 = hvmParam(set: set, argument: argument, vcpu)
     case .multicall(let list, let count):
         return multicall(list: list, count: count, vcpu, hv)
+    case .memoryOp(let command, let argument):
+        return memoryOp(command: command, argument: argument, vcpu, hv)
+    case .grantTableOp(let call, let argument):
+        return grantTableOp(call, argument: argument, vcpu, hv)
     }
     return .resume
 }
@@ -152,7 +156,9 @@ func multicall(list: UInt64, count: UInt64, _ vcpu: VirtualCPU, _ hv: Hypervisor
         case .success(let call):
             f.pointee.x.16 = entry.op
             (f.pointee.x.0, f.pointee.x.1, f.pointee.x.2, f.pointee.x.3, f.pointee.x.4, f.pointee.x.5) = entry.args
+            insideMulticall = true
             outcome = perform(call, vcpu, hv)
+            insideMulticall = false
             result = f.pointee.x.0
         }
         let bytes = (0..<8).map { UInt8(truncatingIfNeeded: result >> (8 * UInt64($0))) }

@@ -30,6 +30,8 @@ final class Hypervisor {
     var shutdownsPending = 0
     /// The VM each physical SPI (INTID 32 + n) is passed through to.
     var spiOwners: [VirtualMachine?] = Array(repeating: nil, count: VirtualGIC.defaultSPICount)
+    /// Host memory not yet handed out: stage-2 tables and grant frames come from it at run time.
+    var allocator: UnsafeMutablePointer<PhysicalRangeAllocator>?
 
     init(platform: HostPlatform, cores: Int, timerINTID: UInt32, virtualTimerINTID: UInt32, maintenanceINTID: UInt32) {
         self.platform = platform
@@ -294,6 +296,7 @@ final class Hypervisor {
         let wasRebooting = vm.state == .rebooting
         vm.flushConsole()
         guard vm.lifecycle.finish(ending) else { return false }
+        releaseGrants(of: vm)
         if wasRebooting { rebootsPending -= 1 }
         if vm.shutdownDeadline != nil { vm.shutdownDeadline = nil; shutdownsPending -= 1 }
         vm.endedAt = read_cntpct_el0()
@@ -321,6 +324,7 @@ final class Hypervisor {
         if vm.shutdownDeadline != nil { vm.shutdownDeadline = nil; shutdownsPending -= 1 }
         Console.log(.rebooting(guest: MessageText(vm.name), boot: UInt64(vm.boots + 1)))
         vm.lifecycle.reboot()
+        releaseGrants(of: vm)
         rebootsPending += 1
         let me = thisCore.index
         for vcpu in vm.vcpus {
@@ -339,6 +343,7 @@ final class Hypervisor {
             rebootsPending -= 1
             // A guest created again: its vCPUs come back from `.finished`, powered off.
             for v in vm.vcpus { scheduler.revive(v.slot) }
+            restoreFreshMemory(vm)
             guard GuestBuilder.load(vm) else {
                 vm.lifecycle.finish(.stopped("its images no longer load"))
                 for v in vm.vcpus { scheduler.setState(v.slot, .finished) }

@@ -18,7 +18,11 @@ final class VirtualMachine {
     /// Guest RAM: IPA `layout.ramBase` upwards, backed by `hostRAM`.
     let ram: AddressRange<GuestPhysicalAddress>
     let hostRAM: AddressRange<HostPhysicalAddress>
-    let stage2: TranslationTable<IdentityMappedTables>
+    /// Changed at run time by memory_op and grant mappings (GrantGlue.swift).
+    var stage2: TranslationTable<IdentityMappedTables>
+    /// Its grant table (v1), and the pages of its RAM it has ballooned out.
+    let grants = GrantTable()
+    var reservation: RAMReservation
     var vcpus: [VirtualCPU] = []
     var uart = PL011()
     /// The level last given to the vGIC for the UART's interrupt line (a cheap check per access).
@@ -48,8 +52,10 @@ final class VirtualMachine {
     var injections = 0
     static let loggedInjections = 32
 
-    /// VTTBR_EL2: VMID in bits 55:48, stage-2 root in BADDR (Arm ARM D19.2.173).
-    var vttbr: UInt64 { UInt64(vmid.rawValue) << 48 | stage2.root.rawValue }
+    /// VTTBR_EL2: VMID in bits 55:48, stage-2 root in BADDR (Arm ARM D19.2.173). Stored: the
+    /// root never moves, and reading it through the mutable `stage2` costs the world switch an
+    /// exclusivity check.
+    let vttbr: UInt64
 
     /// What it was built from, reused at each reboot.
     let manifest: BootManifest.Guest
@@ -68,7 +74,9 @@ final class VirtualMachine {
         self.hostRAM = hostRAM
         self.layout = GuestLayout(manifest.layout, gic: VirtualCPUInterface.version)
         self.ram = .init(base: layout.ramBase, size: hostRAM.size)
+        self.reservation = RAMReservation(ram: .init(base: layout.ramBase, size: hostRAM.size))
         self.stage2 = stage2
+        self.vttbr = UInt64(vmid.rawValue) << 48 | stage2.root.rawValue
     }
 
     /// Host address backing a guest IPA inside its RAM.

@@ -88,6 +88,48 @@ final class SystemTests: XCTestCase {
         }
     }
 
+    /// Guests/grants: a page granted by one guest is mapped, read, written, copied and unmapped
+    /// by the other over a ballooned-out hole; every refusal answers Xen's GNTST_*/errno.
+    func test_grant_tables_share_pages_between_guests() throws {
+        for machine in Self.machines {
+            let cpu = machine.description
+            let o = try run(systems.appendingPathComponent("grants.toml"), cpu: machine.cpu, vhe: machine.vhe, gic: machine.gic)
+            XCTAssertEqual(o.verdict, .success, cpu + log(o))
+            let granter = o.report.guestLines["granter"] ?? [], grantee = o.report.guestLines["grantee"] ?? []
+            XCTAssertFalse((granter + grantee).contains { $0.hasPrefix("FAIL") }, cpu + log(o))
+            for line in ["ok entry 10 shows GTF_reading|GTF_writing while mapped", "ok the grantee's write reached the granted page",
+                         "ok decrease_reservation of a page another domain maps -> 0 done", "ok the page comes back zeroed",
+                         "ok the grantee's shutdown released its mapping of ref 13", "0 failure(s)"] {
+                XCTAssertTrue(granter.contains(line), line + " " + cpu + log(o))
+            }
+            for line in ["ok reads the granter's data through the grant", "ok writing a read-only grant: a data abort, and the guest goes on",
+                         "ok map of a grant to domain 3 -> GNTST_general_error", "ok map of an entry not granted -> GNTST_general_error",
+                         "ok map of ref 1024 (two frames: refs 0-1023) -> GNTST_bad_gntref", "ok the copy holds the granter's data",
+                         "ok unmap it again -> GNTST_bad_handle", "ok a populated page is zeroed (no trace of the grant)",
+                         "ok set_version(2) -> -ENOSYS (v1 only)", "ok grant_table_op(transfer) -> -EOPNOTSUPP (no PV guests on Arm)",
+                         "ok get_status_frames(1): GNTST_general_error (v1 has none)", "0 failure(s)"] {
+                XCTAssertTrue(grantee.contains(line), line + " " + cpu + log(o))
+            }
+            XCTAssertNil(o.report.panic, cpu + log(o))
+        }
+    }
+
+    /// A granter that reboots while its page is mapped: the mapping goes before its RAM is
+    /// zeroed for the new boot, whose grant table and memory are fresh.
+    func test_a_rebooting_granter_takes_its_pages_back() throws {
+        for machine in Self.machines {
+            let cpu = machine.description
+            let o = try run(systems.appendingPathComponent("grants-reboot.toml"), cpu: machine.cpu, vhe: machine.vhe, gic: machine.gic)
+            XCTAssertEqual(o.verdict, .success, cpu + log(o))
+            let watcher = o.report.guestLines["watcher"] ?? [], rebooter = o.report.guestLines["rebooter"] ?? []
+            XCTAssertTrue(watcher.contains("ok the rebooter's reboot removed the mapping (the place faults)"), cpu + log(o))
+            XCTAssertTrue(watcher.contains("ok unmap of the removed mapping -> GNTST_bad_handle"), cpu + log(o))
+            XCTAssertTrue(rebooter.contains("ok after the reboot the page is zeroed"), cpu + log(o))
+            XCTAssertTrue(rebooter.contains("ok after the reboot the grant frame is no longer mapped"), cpu + log(o))
+            XCTAssertFalse((watcher + rebooter).contains { $0.hasPrefix("FAIL") }, cpu + log(o))
+        }
+    }
+
     func test_a_guest_cannot_reach_memory_it_was_not_given() throws {
         for machine in Self.machines + Self.boards {
             let cpu = machine.description

@@ -151,6 +151,41 @@ static inline void tlbi_vmalls12e1is(void) { __asm__ volatile("dsb ishst; tlbi v
 // Stage-1 entries of the current VMID on this core only: another vCPU of the same VM ran here.
 static inline void tlbi_vmalle1(void) { __asm__ volatile("dsb nshst; tlbi vmalle1; dsb nsh; isb" ::: "memory"); }
 
+// A running VM's stage 2 changed at `ipa` (break-before-make, Arm ARM D8.14.1): that IPA's
+// stage-2 entries, and every stage-1 entry of the VMID (they may combine with the old one),
+// go on every core of the Inner Shareable domain (D8.13), as Xen's p2m_force_tlb_flush_sync
+// and KVM's __tlb_switch_to_guest do. The TLBIs act on the VMID in VTTBR_EL2, so the VM's is
+// loaded for them; with E2H = 1 they reach the EL1&0 regime only while HCR_EL2.TGE = 0
+// (swiftvisor never sets it; cleared here anyway, as KVM does). TLBI IPAS2E1IS takes IPA[47:12].
+static inline void stage2_invalidate_ipa(uint64_t vttbr, uint64_t ipa) {
+    const uint64_t tge = 1ull << 27;
+    uint64_t saved_vttbr = read_vttbr_el2(), hcr = read_hcr_el2();
+    if (hcr & tge) write_hcr_el2(hcr & ~tge);
+    write_vttbr_el2(vttbr);
+    __asm__ volatile("isb; dsb ishst; tlbi ipas2e1is, %0; dsb ish; tlbi vmalle1is; dsb ish; isb"
+                     :: "r"(ipa >> 12) : "memory");
+    write_vttbr_el2(saved_vttbr);
+    if (hcr & tge) write_hcr_el2(hcr);
+    isb();
+}
+
+// Grant entries live in guest-shared memory that the granter changes concurrently: atomic
+// accesses only (Xen's guest_cmpxchg / guest_clear_mask16). Normal memory, identity mapped.
+static inline uint32_t guest_atomic_load32(uint64_t address) {
+    return __atomic_load_n((volatile uint32_t *)address, __ATOMIC_ACQUIRE);
+}
+// Stores `desired` if the word holds `expected`; returns what it held.
+static inline uint32_t guest_compare_exchange32(uint64_t address, uint32_t expected, uint32_t desired) {
+    __atomic_compare_exchange_n((volatile uint32_t *)address, &expected, desired, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+    return expected;
+}
+static inline void guest_atomic_store32(uint64_t address, uint32_t value) {
+    __atomic_store_n((volatile uint32_t *)address, value, __ATOMIC_RELEASE);
+}
+static inline void guest_atomic_clear16(uint64_t address, uint16_t mask) {
+    __atomic_fetch_and((volatile uint16_t *)address, (uint16_t)~mask, __ATOMIC_SEQ_CST);
+}
+
 // The hypervisor lock: one spin lock around all shared state (Arm ARM K13, load-acquire
 // exclusive / store-release; WFE while it is held elsewhere).
 extern volatile uint32_t hypervisor_lock_word;

@@ -5,10 +5,12 @@ public enum XenABI {
     public static let hvcImmediate: UInt16 = 0xEA1
 
     /// Bit n set for each `Number` n (all below 64), for the lock-free path's quick test.
-    public static let implementedNumbers: UInt64 = 1 << 13 | 1 << 17 | 1 << 18 | 1 << 21 | 1 << 29 | 1 << 34
+    public static let implementedNumbers: UInt64 = 1 << 12 | 1 << 13 | 1 << 17 | 1 << 18 | 1 << 21 | 1 << 20 | 1 << 29 | 1 << 34
 
     public enum Number: UInt64, CaseIterable {
+        case memoryOp = 12
         case multicall = 13
+        case grantTableOp = 20
         case consoleIO = 18
         case xenVersion = 17
         case vmAssist = 21
@@ -80,6 +82,12 @@ public enum XenHypercall: Equatable {
     case hvmGuestRequest
     /// `count` entries of `multicall_entry_t` at `list`.
     case multicall(list: UInt64, count: UInt64)
+    /// memory_op: XENMEM_* command (with its start extent above bit 6) and argument.
+    case memoryOp(command: UInt64, argument: UInt64)
+    /// grant_table_op: GNTTABOP_* command and count (both `unsigned int`), structures at `argument`.
+    /// (Two 32-bit halves in one word: a third payload word made every hypercall's decoded
+    /// value larger, and the world switch's yield path longer.)
+    case grantTableOp(GrantTableABI.Call, argument: UInt64)
 
     /// Decodes x16 (number) and x0-x1 (arguments); the error is what x0 returns.
     @inline(__always)
@@ -104,6 +112,7 @@ public enum XenHypercall: Equatable {
             case nil: return .failure(.enosys)
             }
         case .vmAssist, .hvmOp, .multicall: return decodeGuestInterface(n, x0: x0, x1: x1)
+        case .memoryOp, .grantTableOp: return decodeMemoryAndGrants(n, x0: x0, x1: x1, x2: x2)
         }
     }
 
@@ -122,6 +131,12 @@ public enum XenHypercall: Equatable {
         case .extraVersion, .compileInfo, .capabilities, .changeset, .platformParameters, .guestHandle, .commandline:
             return .success(.versionReply(command, buffer: x1))
         }
+    }
+
+    /// memory_op and grant_table_op: their arguments are checked where they are carried out.
+    @inline(never)
+    static func decodeMemoryAndGrants(_ n: XenABI.Number, x0: UInt64, x1: UInt64, x2: UInt64) -> Result<XenHypercall, XenABI.Errno> {
+        n == .memoryOp ? .success(.memoryOp(command: x0, argument: x1)) : .success(.grantTableOp(.init(command: UInt32(truncatingIfNeeded: x0), count: UInt32(truncatingIfNeeded: x2)), argument: x1))
     }
 
     @inline(never)

@@ -21,7 +21,7 @@ public enum MappingError: Error, Equatable {
 /// A 4 KiB-granule VMSAv8-64 translation table (Arm ARM D8.2), used for both the EL2 stage-1
 /// identity map and each VM's stage-2 tables. Maps with the largest block the alignment allows.
 public struct TranslationTable<Memory: TranslationTableMemory> {
-    public private(set) var memory: Memory
+    public internal(set) var memory: Memory
     public let root: HostPhysicalAddress
     /// Level of the root table: 0 covers 48 bits of input, 1 covers 39 bits.
     public let startLevel: Int
