@@ -110,6 +110,24 @@ final class XenstoreRingTests: XCTestCase {
         XCTAssertEqual(guest.replies, [])
     }
 
+    func test_a_change_by_one_guest_leaves_another_awaiting_service() {
+        server.introduceGuest(2)
+        let guest1 = XenstoreGuest(server, domid: 1)
+        let guest2 = XenstoreGuest(server, domid: 2)
+        XCTAssertEqual(guest1.call(.write, ["data/shared"]).strings, ["OK"])
+        XCTAssertEqual(guest1.call(.setPerms, ["data/shared", "n1", "r2"]).strings, ["OK"])
+        XCTAssertEqual(guest2.call(.watch, ["/local/domain/1/data/shared", "w"]).strings, ["OK"])
+        XCTAssertEqual(server.domainsAwaitingService, [])
+        XCTAssertEqual(guest1.call(.write, [], raw: Array("data/shared".utf8) + [0, 0x78]).strings, ["OK"])
+        XCTAssertEqual(server.domainsAwaitingService, [2])
+        XCTAssertTrue(guest2.service())
+        XCTAssertEqual(guest2.events.last, ["/local/domain/1/data/shared", "w"])
+        XCTAssertEqual(server.domainsAwaitingService, [])
+        // The hypervisor's own changes too.
+        server.requestShutdown(2, .reboot)
+        XCTAssertEqual(server.domainsAwaitingService, [])   // guest 2 watches nothing of its own
+    }
+
     func test_an_unknown_domain_is_not_served() {
         var page = ArrayRingPage()
         XCTAssertFalse(server.service(domid: 5, page: &page))

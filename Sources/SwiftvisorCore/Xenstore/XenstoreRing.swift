@@ -144,6 +144,15 @@ extension XenstoreServer {
         connections[index].reset()
     }
 
+    /// The guests with replies or watch events waiting to be written to their rings: a change by
+    /// one guest or by the hypervisor can fire another guest's watches, so after each `service`
+    /// or API call the caller serves these too (and notifies those for which it returns true).
+    public var domainsAwaitingService: [UInt16] {
+        var out: [UInt16] = []
+        for c in connections where c.domid != 0 && !c.ignored && !c.output.isEmpty { out.append(UInt16(c.domid)) }
+        return out
+    }
+
     /// Whether the server stopped talking to `domid` because it broke the ring protocol.
     public func isIgnored(_ domid: UInt16) -> Bool {
         guard let index = connectionIndex(UInt32(domid)) else { return false }
