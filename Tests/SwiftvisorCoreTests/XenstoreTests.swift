@@ -231,6 +231,50 @@ final class XenstoreTests: XCTestCase {
         XCTAssertEqual(guest1.events, [["@releaseDomain", "rel"]])
     }
 
+    func test_a_watcher_losing_access_still_hears_of_the_change() {
+        assertOK(guest2.write("data/s", "x"))
+        assertOK(guest2.call(.setPerms, ["data/s", "n2", "r1"]))
+        assertOK(guest1.call(.watch, ["/local/domain/2/data/s", "w"]))
+        guest1.events = []
+        assertOK(guest2.call(.setPerms, ["data/s", "n2"]))
+        guest1.service()
+        XCTAssertEqual(guest1.events, [["/local/domain/2/data/s", "w"]])
+        guest1.events = []
+        assertOK(guest2.write("data/s", "y"))
+        guest1.service()
+        XCTAssertEqual(guest1.events, [])
+    }
+
+    func test_removal_inside_a_transaction_fires_at_commit() {
+        assertOK(guest1.write("data/a/b", "1"))
+        assertOK(guest1.call(.watch, ["data/a/b", "exact"]))
+        assertOK(guest1.call(.watch, ["data", "top"]))
+        guest1.events = []
+        let tx = UInt32(guest1.call(.transactionStart, [""]).strings[0])!
+        assertOK(guest1.call(.rm, ["data/a"], tx: tx))
+        XCTAssertEqual(guest1.events, [])
+        assertOK(guest1.call(.transactionEnd, ["T"], tx: tx))
+        XCTAssertEqual(Set(guest1.events.map { $0.joined(separator: " ") }), ["data/a top", "data/a/b exact"])
+        assertError(guest1.read("data/a/b"), "ENOENT")
+    }
+
+    func test_a_listing_too_long_for_one_message_is_e2big() {
+        for i in 0..<200 { XCTAssertNil(server.write(Array("/tool/many/child-with-a-fairly-long-name-\(i)".utf8), value: [])) }
+        XCTAssertEqual(server.request(.directory, Array("/tool/many\0".utf8)).payload, Array("E2BIG\0".utf8))
+        // DIRECTORY_PART gives it in pieces.
+        var names: [String] = []
+        var offset = 0
+        while true {
+            let reply = server.request(.directoryPart, Array("/tool/many\0\(offset)\0".utf8))
+            let parts = XenstoreBytes.strings(reply.payload).map { String(decoding: reply.payload[$0], as: UTF8.self) }
+            let chunk = parts.dropFirst().filter { !$0.isEmpty }
+            names += chunk
+            offset += chunk.reduce(0) { $0 + $1.utf8.count + 1 }
+            if parts.last == "" { break }
+        }
+        XCTAssertEqual(names.count, 200)
+    }
+
     func test_reset_watches_drops_watches_and_transactions() {
         assertOK(guest1.call(.watch, ["data", "t"]))
         let tx = UInt32(guest1.call(.transactionStart, [""]).strings[0])!
