@@ -51,6 +51,15 @@ final class XenstoreTests: XCTestCase {
         // /libxl is the toolstack's.
         assertError(guest1.read("/libxl/1/type"), "EACCES")
         XCTAssertEqual(server.text("/libxl/1/type"), "pvh")
+        XCTAssertNil(server.text("/vm/01010101-0101-0101-0101-010101010101/start_time"))
+        var info = XenstoreDomainInfo(domid: 3, name: Array("c".utf8), uuid: [UInt8](repeating: 3, count: 16), vcpus: 1, memoryKiB: 1024)
+        info.startTimeHundredths = 178_000_000_005
+        info.storePort = 1
+        info.storeFrame = 0x39001
+        server.introduce(info)
+        XCTAssertEqual(server.text("/vm/03030303-0303-0303-0303-030303030303/start_time"), "1780000000.05")
+        XCTAssertEqual(server.text("/local/domain/3/store/port"), "1")
+        XCTAssertEqual(server.text("/local/domain/3/store/ring-ref"), "233473")
     }
 
     func test_a_guest_cannot_see_another_guests_domain() {

@@ -17,6 +17,9 @@ public struct XenstoreDomainInfo {
     /// The PV console ring's port and guest frame number, if the guest has one.
     public var consolePort: UInt32?
     public var consoleFrame: UInt64?
+    /// When the domain was created, in hundredths of a second since the Unix epoch, if the
+    /// hypervisor knows the wallclock (/vm/<uuid>/start_time, "%llu.%02ld" as libxl writes it).
+    public var startTimeHundredths: UInt64?
 
     public init(domid: UInt16, name: [UInt8], uuid: [UInt8], vcpus: Int, memoryKiB: UInt64) {
         self.domid = domid
@@ -176,6 +179,11 @@ extension XenstoreServer {
         write(dom + s("/control/platform-feature-multiprocessor-suspend"), value: s("1"))
         write(dom + s("/control/platform-feature-xs_reset_watches"), value: s("1"))
         write(libxl + s("/type"), value: s("pvh"))
+        // libxl__domain_build for a PVH guest (Arm's only kind): /vm/<uuid>/start_time.
+        if let t = domain.startTimeHundredths {
+            let hundredths = t % 100
+            write(vm + s("/start_time"), value: number(t / 100) + s(".") + (hundredths < 10 ? s("0") : []) + number(hundredths))
+        }
         // libxl__build_post.
         write(dom + s("/memory/static-max"), value: number(domain.memoryKiB))
         write(dom + s("/memory/target"), value: number(domain.memoryKiB))
