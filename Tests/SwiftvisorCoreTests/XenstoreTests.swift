@@ -422,6 +422,31 @@ final class XenstoreTests: XCTestCase {
         XCTAssertFalse(server.requestShutdown(9, .reboot))
     }
 
+    func test_linux_shutdown_handshake() {
+        // drivers/xen/manage.c: the guest advertises, watches, and on an event reads and clears
+        // control/shutdown in a transaction; the hypervisor sees the cleared node.
+        assertOK(guest1.write("control/feature-poweroff", "1"))
+        assertOK(guest1.write("control/feature-reboot", "1"))
+        assertOK(guest1.call(.watch, ["control/shutdown", "shutdown"]))
+        server.watch(Array("/local/domain/1/control/shutdown".utf8), token: Array("hv".utf8))
+        _ = server.takeWatchEvents()
+        XCTAssertEqual(server.text("/local/domain/1/control/feature-poweroff"), "1")
+        XCTAssertTrue(server.requestShutdown(1, .poweroff))
+        XCTAssertEqual(server.takeWatchEvents().count, 1)
+        guest1.service()
+        XCTAssertEqual(guest1.events.last, ["control/shutdown", "shutdown"])
+        let tx = UInt32(guest1.call(.transactionStart, [""]).strings[0])!
+        XCTAssertEqual(guest1.read("control/shutdown", tx: tx).text, "poweroff")
+        assertOK(guest1.write("control/shutdown", "", tx: tx))
+        assertOK(guest1.call(.transactionEnd, ["T"], tx: tx))
+        XCTAssertEqual(server.text("/local/domain/1/control/shutdown"), "")
+        XCTAssertEqual(server.takeWatchEvents().count, 1)   // the guest's answer
+        // An event still queued is not queued twice (xenstored's send_event).
+        XCTAssertTrue(server.requestShutdown(1, .reboot))
+        XCTAssertTrue(server.requestShutdown(1, .poweroff))
+        XCTAssertEqual(server.takeWatchEvents().count, 1)
+    }
+
     func test_the_hypervisor_is_told_when_a_watched_node_changes() {
         server.watch(Array("/local/domain/1/data".utf8), token: Array("t".utf8))
         XCTAssertEqual(server.takeWatchEvents().count, 1)
