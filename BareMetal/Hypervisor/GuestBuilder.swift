@@ -107,7 +107,7 @@ enum GuestBuilder {
         // From the second boot on the guest can tell it was restarted: swiftvisor.boot=N.
         let bootArguments = vm.boots > 1 ? guest.commandLine + " swiftvisor.boot=\(vm.boots)" : guest.commandLine
         let dtb = GuestMachine.deviceTree(memoryBytes: size, vcpus: guest.vcpus, bootArguments: bootArguments, initrd: initrd,
-                                          gic: VirtualCPUInterface.version)
+                                          gic: VirtualCPUInterface.version, xen: XenGuest.hypervisorNode(for: guest))
         guard dtbIPA >= placement.end.rawValue, UInt64(dtb.count) <= PageSize.level2Block else {
             return fail("no room for the device tree in guest RAM")
         }

@@ -78,6 +78,7 @@ public struct BootLayout {
                                 deviceMemory: g.iomem.map { .init(base: HostPhysicalAddress($0.pageFrame << 12), size: $0.pages << 12) },
                                 interrupts: g.irqs.map { UInt32($0) }, autostart: g.autostart,
                                 uuid: (g.uuid ?? Self.randomUUID()).bytes))
+            guests[guests.count - 1].enhanced = g.enhanced
         }
         return (guests, modules, address)
     }

@@ -89,6 +89,7 @@ public enum ConfigLoader {
     static func guest(from table: TOMLDocument.Table, file: String, errors: inout [ConfigError]) -> SystemDescription.Guest? {
         var name: String?, kernel: String?, memory: Int?, vcpus = 1, cmdline = "", ramdisk: String?, cpus: [Int] = []
         var iomem: [SystemDescription.DeviceMemory] = [], irqs: [Int] = [], autostart = true, uuid: GuestUUID?
+        var enhanced = XenEnhanced.enabled
         var lines = SystemDescription.KeyLines(header: table.line)
         var written: [String] = []
         func typeError(_ e: TOMLDocument.Entry, _ expected: String) {
@@ -110,6 +111,12 @@ public enum ConfigLoader {
                     errors.append(ConfigError(file: file, line: e.line, key: e.key,
                                               message: "'\(s)' is not a UUID: write 32 hexadecimal digits as xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"))
                 }
+            case ("enhanced", .string(let s)):
+                if let v = XenEnhanced(name: s) { enhanced = v } else {
+                    errors.append(ConfigError(file: file, line: e.line, key: e.key,
+                                              message: "'\(s)' is not a choice: write \"enabled\", \"no-xenstore\" or \"disabled\" (Xen's dom0less xen,enhanced)"))
+                }
+            case ("enhanced", _): typeError(e, "a string: \"enabled\", \"no-xenstore\" or \"disabled\"")
             case ("cpus", .array(let items)):
                 let ints = items.compactMap { item -> Int? in if case .integer(let v) = item { return v } else { return nil } }
                 if ints.count == items.count { cpus = ints } else { typeError(e, "an array of core numbers") }
@@ -149,6 +156,7 @@ public enum ConfigLoader {
         g.irqs = irqs
         g.autostart = autostart
         g.uuid = uuid
+        g.enhanced = enhanced
         g.lines = lines
         return g
     }

@@ -19,6 +19,8 @@ public struct BootManifest: Equatable {
         public var autostart: Bool
         /// The domain handle (xl.cfg `uuid`); 16 zero bytes if none was given.
         public var uuid: [UInt8]
+        /// Which Xen interfaces it is told about (dom0less `xen,enhanced`): flags bits 2:1.
+        public var enhanced: XenEnhanced = .enabled
 
         public init(name: String, kernel: AddressRange<HostPhysicalAddress>, ramdisk: AddressRange<HostPhysicalAddress>? = nil,
                     memoryBytes: UInt64, vcpus: Int, commandLine: String, affinity: UInt64 = 0,
@@ -43,6 +45,8 @@ public struct BootManifest: Equatable {
     /// Entry layout: name 0-63, images and sizes 64-111, iomem 112-175, irqs 176-207,
     /// flags 208-215 (bit 0: do not start at boot), uuid 216-231, cmdline 232-.
     static let flagsOffset = 208
+    /// Flags bits 2:1: `XenEnhanced`.
+    static let enhancedShift: UInt64 = 1
     static let uuidOffset = 216
     static let commandLineOffset = 232
     public static let maxCommandLineLength = Limits.commandLineLength
@@ -74,7 +78,7 @@ public struct BootManifest: Equatable {
                 e.appendLE(r.base.rawValue, size: 8); e.appendLE(r.size, size: 8)
             }
             for i in 0..<Self.maxInterrupts { e.appendLE(UInt64(i < g.interrupts.count ? g.interrupts[i] : 0), size: 4) }
-            e.appendLE(g.autostart ? 0 : 1, size: 8)
+            e.appendLE((g.autostart ? 0 : 1) | UInt64(g.enhanced.rawValue) << Self.enhancedShift, size: 8)
             for i in 0..<16 { e.append(i < g.uuid.count ? g.uuid[i] : 0) }
             e.append(contentsOf: g.commandLine.utf8.prefix(Self.maxCommandLineLength))
             while e.count < Self.entrySize { e.append(0) }
@@ -116,6 +120,10 @@ public struct BootManifest: Equatable {
                 affinity: UInt64(e.le32(108)), deviceMemory: deviceMemory, interrupts: interrupts,
                 autostart: e.le64(Self.flagsOffset) & 1 == 0,
                 uuid: (0..<16).map { e[Self.uuidOffset + $0] }))
+            guard let enhanced = XenEnhanced(rawValue: UInt8(truncatingIfNeeded: e.le64(Self.flagsOffset) >> Self.enhancedShift & 3)) else {
+                throw .badEntry(index: i)
+            }
+            guests[guests.count - 1].enhanced = enhanced
         }
     }
 

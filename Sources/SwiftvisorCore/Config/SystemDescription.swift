@@ -3,7 +3,7 @@
 public struct SystemDescription: Equatable {
     /// The keys a `[[guest]]` table takes (xl.cfg names, and `autostart`).
     public enum Key: String, CaseIterable {
-        case name, kernel, memory, vcpus, cmdline, ramdisk, cpus, iomem, irqs, autostart, uuid
+        case name, kernel, memory, vcpus, cmdline, ramdisk, cpus, iomem, irqs, autostart, uuid, enhanced
     }
 
     /// The line of each key as written, for messages; a key not written reports its table's line.
@@ -45,6 +45,8 @@ public struct SystemDescription: Equatable {
         /// xl.cfg `uuid`: the domain handle a guest reads with XENVER_guest_handle; the host tool
         /// makes a random one when it is not written.
         public var uuid: GuestUUID?
+        /// Which Xen interfaces the guest is told about (dom0less `xen,enhanced`; default enabled).
+        public var enhanced: XenEnhanced = .enabled
         /// Where each key was written, for messages.
         public var lines: KeyLines
 

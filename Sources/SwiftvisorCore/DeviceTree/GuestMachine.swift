@@ -20,7 +20,8 @@ public enum GuestMachine {
 
     /// The device tree handed to a guest in x0.
     public static func deviceTree(memoryBytes: UInt64, vcpus: Int, bootArguments: String,
-                                  initrd: AddressRange<GuestPhysicalAddress>? = nil, gic: GICVersion = .v3) -> [UInt8] {
+                                  initrd: AddressRange<GuestPhysicalAddress>? = nil, gic: GICVersion = .v3,
+                                  xen: XenHypervisorNode? = nil) -> [UInt8] {
         // GICv2 PPI specifiers carry the mask of CPUs the PPI is wired to in bits 15:8
         // (devicetree binding arm,gic); a GICv3's have none.
         let ppiCPUs: UInt32 = gic == .v2 ? UInt32((1 << min(vcpus, 8)) - 1) << 8 : 0
@@ -111,6 +112,7 @@ public enum GuestMachine {
         b.property("clocks", cells: [0x8000, 0x8000])
         b.endNode()
 
+        xen?.add(to: &b, memoryBytes: memoryBytes, ppiCPUs: ppiCPUs)
         b.endNode()
         return b.finish()
     }
