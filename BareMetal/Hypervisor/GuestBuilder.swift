@@ -136,6 +136,7 @@ enum GuestBuilder {
             vcpu.listRegisters = ListRegisterFile(count: VirtualInterrupts.listRegisterCount)
             vcpu.vmcr = 0; vcpu.ap0r0 = 0; vcpu.ap1r0 = 0; vcpu.underflowWanted = false; vcpu.osLock = true
         }
+        XenGuest.reset(vm)
         return true
     }
 

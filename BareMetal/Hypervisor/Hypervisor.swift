@@ -216,6 +216,7 @@ final class Hypervisor {
                 v.el1.pointee.cntv_ctl |= TimerControl.masked
                 VirtualInterrupts.raise(InterruptID.virtualTimer, vm: v.vm, vcpu: v.id.rawValue, self)
             }
+            if XenGuest.pollTimedOut(v, now: now) { VirtualInterrupts.kick(v, self) }
             if v.physicalTimer.fire(now: now) {   // CNTPCT: no offset
                 VirtualInterrupts.raise(InterruptID.physicalTimer, vm: v.vm, vcpu: v.id.rawValue, self)
             }
@@ -232,6 +233,7 @@ final class Hypervisor {
         for v in vcpus where v.vm.state == .running {
             if v.loadedOn == nil { deadlines.include(v.virtualTimerDeadline) }
             deadlines.include(v.physicalTimer.deadline)
+            deadlines.include(XenGuest.pollDeadline(v))
         }
         guard let deadline = deadlines.earliest else { PreemptionTimer.disarm(); return }
         PreemptionTimer.arm(at: deadline)
@@ -256,6 +258,7 @@ final class Hypervisor {
         next.loadedOn = core.index
         next.ranOnCores |= 1 << UInt64(core.index)
         core.loaded = next
+        XenGuest.switchedIn(next)
     }
 
     /// The keyboard: the physical UART's receive interrupt, routed to the boot core.
@@ -278,6 +281,7 @@ final class Hypervisor {
     /// Saves the loaded vCPU's state to memory, so that any core can run it next.
     private func unload(_ core: PhysicalCPU) {
         guard let previous = core.loaded else { return }
+        XenGuest.switchedOut(previous, scheduler.states[previous.slot])
         el1_context_save(previous.el1)
         fp_state_save(previous.fp)
         VirtualInterrupts.save(previous)
@@ -294,6 +298,7 @@ final class Hypervisor {
         let wasRebooting = vm.state == .rebooting
         vm.flushConsole()
         guard vm.lifecycle.finish(ending) else { return false }
+        XenGuest.tearDown(vm)
         if wasRebooting { rebootsPending -= 1 }
         if vm.shutdownDeadline != nil { vm.shutdownDeadline = nil; shutdownsPending -= 1 }
         vm.endedAt = read_cntpct_el0()
@@ -321,6 +326,7 @@ final class Hypervisor {
         if vm.shutdownDeadline != nil { vm.shutdownDeadline = nil; shutdownsPending -= 1 }
         Console.log(.rebooting(guest: MessageText(vm.name), boot: UInt64(vm.boots + 1)))
         vm.lifecycle.reboot()
+        XenGuest.tearDown(vm)
         rebootsPending += 1
         let me = thisCore.index
         for vcpu in vm.vcpus {

@@ -28,15 +28,24 @@ public enum EventChannel2Level {
     static func word(_ port: UInt32) -> Int { Int(port / 64) * 8 }
     static func bit(_ port: UInt32) -> Int { Int(port % 64) }
 
+    /// What setting a port pending did.
+    public enum Outcome: Equatable {
+        /// It was pending already: nothing changed (and pollers are not woken).
+        case alreadyPending
+        /// Newly pending; no new upcall (masked, selector bit or upcall already set, or no vcpu_info).
+        case pending
+        /// Newly pending and the vCPU's upcall newly set: raise the event-channel PPI on it.
+        case upcall
+    }
+
     /// evtchn_2l_set_pending: sets the port pending; unless it is masked, marks its word in the
-    /// vCPU's selector and the vCPU's upcall pending. True when the upcall was not already
-    /// pending: the event-channel PPI must be raised on that vCPU. (`vcpuInfo` nil: a vCPU
-    /// other than 0 that has not registered its vcpu_info, whose events Xen loses.)
-    public static func setPending<S: SharedWords, V: SharedWords>(_ port: UInt32, shared: S, vcpuInfo: V?) -> Bool {
-        if shared.testAndSet(pendingOffset + word(port), bit: bit(port)) { return false }
-        guard !shared.test(maskOffset + word(port), bit: bit(port)), let vcpuInfo else { return false }
-        if vcpuInfo.testAndSet(pendingSelectorOffset, bit: Int(port / 64)) { return false }
-        return markEventsPending(vcpuInfo)
+    /// vCPU's selector and the vCPU's upcall pending. (`vcpuInfo` nil: a vCPU other than 0
+    /// that has not registered its vcpu_info, whose notifications Xen drops.)
+    public static func setPending<S: SharedWords, V: SharedWords>(_ port: UInt32, shared: S, vcpuInfo: V?) -> Outcome {
+        if shared.testAndSet(pendingOffset + word(port), bit: bit(port)) { return .alreadyPending }
+        guard !shared.test(maskOffset + word(port), bit: bit(port)), let vcpuInfo else { return .pending }
+        if vcpuInfo.testAndSet(pendingSelectorOffset, bit: Int(port / 64)) { return .pending }
+        return markEventsPending(vcpuInfo) ? .upcall : .pending
     }
 
     /// evtchn_2l_unmask: clears the mask; if the port was masked and is pending, delivers it as

@@ -202,9 +202,12 @@ public struct EventChannels {
 
     /// EVTCHNOP_reset on `dom` (only the caller itself): every port closed, as after boot.
     /// Returns the ports closed, whose pending bits the caller clears.
-    public mutating func reset(caller: XenDomainID, dom: UInt16) -> Result<[UInt32], XenABI.Errno> {
+    /// EVTCHNOP_reset_cont (`continuing`) only resumes a reset Xen preempted; none ever is
+    /// here, so it is -EBUSY after the same checks.
+    public mutating func reset(caller: XenDomainID, dom: UInt16, continuing: Bool = false) -> Result<[UInt32], XenABI.Errno> {
         guard let d = liveDomain(dom, caller: caller), let i = index(d) else { return .failure(.esrch) }
         guard d == caller else { return .failure(.eperm) }     // xsm_evtchn_reset, XSM_TARGET
+        if continuing { return .failure(.ebusy) }
         var closed: [UInt32] = []
         for port in 1..<UInt32(domains[i].ports.count) where domains[i].ports[Int(port)].state != .free {
             _ = closePort(d, port)
