@@ -29,7 +29,8 @@ final class XenGuestState {
     var sharedInfoFrame: UInt64?
     /// Host address of each vCPU's registered vcpu_info (VCPUOP_register_vcpu_info).
     var vcpuInfo: [UInt64?]
-    /// Each vCPU's runstate and the guest VA of its area (0: none registered).
+    /// Each vCPU's runstate (in counter ticks; nanoseconds only when written to the guest) and
+    /// the guest VA of its area (0: none registered).
     var runstate: [XenRunstate]
     var runstateArea: [UInt64]
     /// SCHEDOP_poll: the port a vCPU waits for (-1: any), and when it gives up (counter value).
@@ -127,7 +128,7 @@ enum XenGuest {
         zero_memory(x.ownPage, PageSize.granule)
         x.sharedInfo = x.ownPage
         x.sharedInfoFrame = nil
-        let now = systemTime(read_cntpct_el0())
+        let now = read_cntpct_el0()
         for i in 0..<vm.vcpus.count {
             x.vcpuInfo[i] = nil
             x.runstate[i] = XenRunstate()
@@ -190,7 +191,7 @@ enum XenGuest {
     /// its runstate area is written as Xen's update_runstate_area does on every switch to it.
     static func switchedIn(_ v: VirtualCPU) {
         let x = v.vm.xen, i = v.id.rawValue
-        x.runstate[i].enter(.running, at: systemTime(read_cntpct_el0()))
+        x.runstate[i].enter(.running, at: read_cntpct_el0())
         if x.runstateArea[i] != 0 { writeRunstate(of: v, through: v) }
     }
 
@@ -202,7 +203,7 @@ enum XenGuest {
         case .blocked: new = .blocked
         case .off, .finished: new = .offline
         }
-        v.vm.xen.runstate[v.id.rawValue].enter(new, at: systemTime(read_cntpct_el0()))
+        v.vm.xen.runstate[v.id.rawValue].enter(new, at: read_cntpct_el0())
     }
 
     /// Copies `v`'s runstate to its area, translated with the page tables of `current` (the
@@ -210,7 +211,9 @@ enum XenGuest {
     /// asked for it (VMASST_TYPE_runstate_update_flag). Errors are ignored, as Xen does.
     static func writeRunstate(of v: VirtualCPU, through current: VirtualCPU) {
         let x = v.vm.xen, i = v.id.rawValue, va = x.runstateArea[i]
-        let r = x.runstate[i]
+        var r = x.runstate[i]   // ticks to nanoseconds of system time
+        r.entryTime = systemTime(r.entryTime)
+        r.time = (systemTime(r.time.0), systemTime(r.time.1), systemTime(r.time.2), systemTime(r.time.3))
         let topByte = va &+ 15   // the most significant byte of state_entry_time
         if x.runstateUpdateFlag {
             _ = GuestMemory.write(topByte, bytes: [UInt8(truncatingIfNeeded: (r.entryTime | XenRunstate.updateFlag) >> 56)], vcpu: current)

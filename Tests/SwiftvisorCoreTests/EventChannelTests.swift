@@ -258,6 +258,25 @@ final class EventChannel2LevelTests: XCTestCase {
     }
 }
 
+/// The new hypercall numbers decode out of line, as the others do.
+final class XenEventCallDecodeTests: XCTestCase {
+    func decode(_ n: UInt64, _ x0: UInt64 = 0, _ x1: UInt64 = 0, _ x2: UInt64 = 0) -> Result<XenHypercall, XenABI.Errno> {
+        XenHypercall.decode(number: n, x0: x0, x1: x1, x2: x2)
+    }
+
+    func test_event_channel_vcpu_memory_and_sched_decode() {
+        XCTAssertEqual(decode(32, 4, 0x1000), .success(.eventChannel(.send, argument: 0x1000)))
+        XCTAssertEqual(decode(32, 0xFFFF_FFFF_0000_0006, 0x1000), .success(.eventChannel(.allocUnbound, argument: 0x1000)), "int cmd")
+        XCTAssertEqual(decode(32, 15), .failure(.enosys))
+        XCTAssertEqual(decode(24, 10, 1, 0x2000), .success(.vcpu(command: 10, vcpu: 1, argument: 0x2000)))
+        XCTAssertEqual(decode(12, 7, 0x3000), .success(.addToPhysmap(argument: 0x3000)))
+        XCTAssertEqual(decode(29, 3, 0x10), .success(.poll(argument: 0x10)))
+        XCTAssertEqual(decode(29, 5, 0x10), .success(.shutdownCode(argument: 0x10)))
+        XCTAssertEqual(decode(29, 4), .failure(.enosys), "remote_shutdown")
+        for n: UInt64 in [12, 24, 32] { XCTAssertNotEqual((XenABI.implementedNumbers >> n) & 1, 0) }
+    }
+}
+
 /// The /hypervisor node and the `enhanced` key.
 final class XenHypervisorNodeTests: XCTestCase {
     func node(_ dtb: [UInt8]) throws -> DeviceTreeNode? {
