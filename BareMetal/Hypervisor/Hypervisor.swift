@@ -211,12 +211,12 @@ final class Hypervisor {
     func runSoftwareTimers() {
         let now = read_cntpct_el0()
         if shutdownsPending > 0 { destroyOverdueShutdowns(now: now) }
+        if XenGuest.timedPolls > 0 { XenGuest.endTimedOutPolls(now: now, self) }
         for v in vcpus where v.vm.state == .running {
             if v.loadedOn == nil, TimerDeadlines.hasPassed(v.virtualTimerDeadline, now: now) {
                 v.el1.pointee.cntv_ctl |= TimerControl.masked
                 VirtualInterrupts.raise(InterruptID.virtualTimer, vm: v.vm, vcpu: v.id.rawValue, self)
             }
-            if XenGuest.pollTimedOut(v, now: now) { VirtualInterrupts.kick(v, self) }
             if v.physicalTimer.fire(now: now) {   // CNTPCT: no offset
                 VirtualInterrupts.raise(InterruptID.physicalTimer, vm: v.vm, vcpu: v.id.rawValue, self)
             }
@@ -230,10 +230,10 @@ final class Hypervisor {
         if shutdownsPending > 0 {
             for vm in vms { deadlines.include(vm.shutdownDeadline) }
         }
+        if XenGuest.timedPolls > 0 { XenGuest.includePollDeadlines(&deadlines, self) }
         for v in vcpus where v.vm.state == .running {
             if v.loadedOn == nil { deadlines.include(v.virtualTimerDeadline) }
             deadlines.include(v.physicalTimer.deadline)
-            deadlines.include(XenGuest.pollDeadline(v))
         }
         guard let deadline = deadlines.earliest else { PreemptionTimer.disarm(); return }
         PreemptionTimer.arm(at: deadline)
@@ -281,7 +281,7 @@ final class Hypervisor {
     /// Saves the loaded vCPU's state to memory, so that any core can run it next.
     private func unload(_ core: PhysicalCPU) {
         guard let previous = core.loaded else { return }
-        XenGuest.switchedOut(previous, scheduler.states[previous.slot])
+        XenGuest.switchedOut(previous, self)
         el1_context_save(previous.el1)
         fp_state_save(previous.fp)
         VirtualInterrupts.save(previous)

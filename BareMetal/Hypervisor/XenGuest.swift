@@ -33,6 +33,9 @@ final class XenGuestState {
     /// the guest VA of its area (0: none registered).
     var runstate: [XenRunstate]
     var runstateArea: [UInt64]
+    /// Runstates are kept once a vCPU of the guest has registered an area (the world switch
+    /// stays as cheap as before for guests that never do).
+    var tracksRunstate = false
     /// SCHEDOP_poll: the port a vCPU waits for (-1: any), and when it gives up (counter value).
     var pollPort: [Int64?]
     var pollDeadline: [UInt64?]
@@ -66,6 +69,10 @@ final class XenGuestState {
 enum XenGuest {
     /// Every domain's ports (the core's state machine), indexed by domain ID.
     nonisolated(unsafe) static var channels = EventChannels(domainCount: Limits.guests)
+    /// Guests that keep runstates, and vCPUs polling with a timeout: while both are 0 the world
+    /// switch and the timers skip this file altogether (one load each).
+    nonisolated(unsafe) static var runstateTrackers = 0
+    nonisolated(unsafe) static var timedPolls = 0
 
     // MARK: wallclock
 
@@ -128,16 +135,17 @@ enum XenGuest {
         zero_memory(x.ownPage, PageSize.granule)
         x.sharedInfo = x.ownPage
         x.sharedInfoFrame = nil
-        let now = read_cntpct_el0()
         for i in 0..<vm.vcpus.count {
             x.vcpuInfo[i] = nil
             x.runstate[i] = XenRunstate()
-            x.runstate[i].enter(.offline, at: now)
             x.runstateArea[i] = 0
             x.pollPort[i] = nil
+            if x.pollDeadline[i] != nil { timedPolls -= 1 }
             x.pollDeadline[i] = nil
         }
         x.runstateUpdateFlag = false
+        if x.tracksRunstate { runstateTrackers -= 1 }
+        x.tracksRunstate = false
         x.shutdownCode = nil
         writeWallclock(vm)
         channels.start(vm.domid, vcpus: vm.vcpus.count)
@@ -170,40 +178,92 @@ enum XenGuest {
         }
     }
 
-    static func endPoll(_ v: VirtualCPU) {
-        v.vm.xen.pollPort[v.id.rawValue] = nil
-        v.vm.xen.pollDeadline[v.id.rawValue] = nil
+    /// `v` polls for `port` (-1: any), until counter value `deadline` if one is given.
+    static func startPoll(_ v: VirtualCPU, port: Int64, deadline: UInt64?) {
+        endPoll(v)
+        v.vm.xen.pollPort[v.id.rawValue] = port
+        v.vm.xen.pollDeadline[v.id.rawValue] = deadline
+        if deadline != nil { timedPolls += 1 }
     }
 
-    /// A poll's timeout, for the software timers.
-    static func pollDeadline(_ v: VirtualCPU) -> UInt64? { v.vm.xen.pollDeadline[v.id.rawValue] }
+    static func endPoll(_ v: VirtualCPU) {
+        let x = v.vm.xen, i = v.id.rawValue
+        x.pollPort[i] = nil
+        if x.pollDeadline[i] != nil { timedPolls -= 1 }
+        x.pollDeadline[i] = nil
+    }
 
-    /// Ends a poll whose timeout passed; true if `v` should be woken.
-    static func pollTimedOut(_ v: VirtualCPU, now: UInt64) -> Bool {
-        guard let d = v.vm.xen.pollDeadline[v.id.rawValue], now >= d else { return false }
-        endPoll(v)
-        return true
+    /// The polls' timeouts, for the hypervisor's timer (`Hypervisor.armTimer`).
+    static func includePollDeadlines(_ deadlines: inout TimerDeadlines, _ hv: Hypervisor) {
+        for v in hv.vcpus where v.vm.state == .running { deadlines.include(v.vm.xen.pollDeadline[v.id.rawValue]) }
+    }
+
+    /// Ends the polls whose timeout has passed and wakes their vCPUs (`runSoftwareTimers`).
+    static func endTimedOutPolls(now: UInt64, _ hv: Hypervisor) {
+        for v in hv.vcpus where v.vm.state == .running {
+            guard let d = v.vm.xen.pollDeadline[v.id.rawValue], now >= d else { continue }
+            endPoll(v)
+            VirtualInterrupts.kick(v, hv)
+        }
     }
 
     // MARK: runstate
 
     /// `v` is loaded on this core (its EL1 state and stage 2 are live): it runs from now, and
     /// its runstate area is written as Xen's update_runstate_area does on every switch to it.
+    @inline(__always)
     static func switchedIn(_ v: VirtualCPU) {
+        if runstateTrackers > 0 { trackSwitchIn(v) }
+    }
+
+    @inline(never)
+    static func trackSwitchIn(_ v: VirtualCPU) {
         let x = v.vm.xen, i = v.id.rawValue
+        guard x.tracksRunstate else { return }
         x.runstate[i].enter(.running, at: read_cntpct_el0())
         if x.runstateArea[i] != 0 { writeRunstate(of: v, through: v) }
     }
 
-    /// `v` leaves this core, in the scheduler's `state`.
-    static func switchedOut(_ v: VirtualCPU, _ state: VCPUState) {
+    /// `v` leaves this core, in the state the scheduler gives it.
+    @inline(__always)
+    static func switchedOut(_ v: VirtualCPU, _ hv: Hypervisor) {
+        if runstateTrackers > 0 { trackSwitchOut(v, hv) }
+    }
+
+    @inline(never)
+    static func trackSwitchOut(_ v: VirtualCPU, _ hv: Hypervisor) {
+        guard v.vm.xen.tracksRunstate else { return }
         let new: XenRunstate.State
-        switch state {
+        switch hv.scheduler.states[v.slot] {
         case .runnable: new = .runnable
         case .blocked: new = .blocked
         case .off, .finished: new = .offline
         }
         v.vm.xen.runstate[v.id.rawValue].enter(new, at: read_cntpct_el0())
+    }
+
+    /// The first runstate area of the guest: from now on every vCPU's runstate is kept, each
+    /// starting in its present state (running for the caller) with no time accounted yet.
+    static func startTrackingRunstate(_ vm: VirtualMachine, caller: VirtualCPU, _ hv: Hypervisor) {
+        let x = vm.xen
+        guard !x.tracksRunstate else { return }
+        x.tracksRunstate = true
+        runstateTrackers += 1
+        let now = read_cntpct_el0()
+        for v in vm.vcpus {
+            var r = XenRunstate()
+            let state: XenRunstate.State
+            if v === caller || hv.scheduler.runningOn[v.slot] != nil { state = .running } else {
+                switch hv.scheduler.states[v.slot] {
+                case .runnable: state = .runnable
+                case .blocked: state = .blocked
+                case .off, .finished: state = .offline
+                }
+            }
+            r.state = state
+            r.entryTime = now
+            x.runstate[v.id.rawValue] = r
+        }
     }
 
     /// Copies `v`'s runstate to its area, translated with the page tables of `current` (the

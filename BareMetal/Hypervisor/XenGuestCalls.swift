@@ -179,6 +179,7 @@ func vcpuOp(command raw: UInt32, vcpu id: UInt32, argument: UInt64, _ vcpu: Virt
     case .registerRunstateMemoryArea:   // { uint64 addr; }: a guest virtual address
         guard let raw = readArgument(argument, XenVCPUOp.registerRunstateSize, vcpu) else { return efault }
         x.runstateArea[i] = le64(raw, 0)
+        XenGuest.startTrackingRunstate(vm, caller: vcpu, hv)
         if x.runstateArea[i] != 0 { XenGuest.writeRunstate(of: target, through: vcpu) }
         return 0
     }
@@ -204,9 +205,8 @@ func poll(argument: UInt64, _ vcpu: VirtualCPU, _ hv: Hypervisor) -> ExitOutcome
         if EventChannel2Level.isPending(p, shared: shared) { f.pointee.x.0 = 0; return .resume }
         last = p
     }
-    let i = vcpu.id.rawValue
-    vm.xen.pollPort[i] = count == 1 ? Int64(last) : -1
-    vm.xen.pollDeadline[i] = timeout == 0 ? nil : XenGuest.counter(atSystemTime: timeout)
+    XenGuest.startPoll(vcpu, port: count == 1 ? Int64(last) : -1,
+                       deadline: timeout == 0 ? nil : XenGuest.counter(atSystemTime: timeout))
     f.pointee.x.0 = 0
     hv.scheduler.setState(vcpu.slot, .blocked)
     if timeout != 0 { hv.runSoftwareTimers() }   // a timeout already past ends the poll at once
