@@ -218,6 +218,10 @@ final class SystemTests: XCTestCase {
         XCTAssertTrue(lines.contains { $0.contains("arch_timer: cp15 timer(s) running at") && $0.contains("(virt)") }, what + log(o))
         XCTAssertTrue(lines.contains { $0.contains("ttyAMA0 at MMIO 0x9000000") }, what + log(o))
         XCTAssertTrue(lines.contains { $0.contains("psci: PSCIv1.1 detected in firmware.") }, what + log(o))
+        // Xen's guest interface (docs/xen.md): the /hypervisor node, shared_info, every CPU's vcpu_info.
+        XCTAssertTrue(lines.contains { $0.contains("Xen 4.17 support found") }, what + log(o))
+        XCTAssertTrue(lines.contains { $0.contains("xen:events: Using 2-level ABI") }, what + log(o))
+        XCTAssertTrue(lines.contains { $0.contains("Xen: initializing cpu1") }, what + log(o))
         XCTAssertTrue(lines.contains { $0.contains("smp: Brought up 1 node, 2 CPUs") }, what + log(o))
         XCTAssertTrue(lines.contains { $0.hasPrefix("swiftvisor-init: uname: Linux \(guest) ") && $0.hasSuffix("aarch64 GNU/Linux") }, what + log(o))
         XCTAssertTrue(lines.contains("swiftvisor-init: cpus: 2"), what + log(o))
