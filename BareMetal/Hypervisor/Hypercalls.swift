@@ -77,8 +77,7 @@ func perform(_ call: XenHypercall, _ vcpu: VirtualCPU, _ hv: Hypervisor) -> Exit
             f.pointee.x.0 = XenABI.Errno.einval.returnValue
             return .resume
         }
-        // A reason set before with SCHEDOP_shutdown_code wins (domain_shutdown).
-        if let code = vcpu.vm.xen.shutdownCode, let coded = XenABI.ShutdownReason(rawValue: code) { reason = coded }
+        reason = XenGuest.shutdownReason(vcpu.vm, reason)
         if reason == .reboot { hv.reboot(vcpu.vm) } else { hv.shutDown(vcpu.vm, reason: reason, exitCode: exitCode) }
         return .reschedule
     case .vmAssist(let command):
@@ -214,11 +213,10 @@ func handleSMCCC(_ vcpu: VirtualCPU, _ hv: Hypervisor) -> ExitOutcome {
         hv.scheduler.setState(vcpu.slot, .off)
         hv.stopVMsWithNoRunningVCPU()
         return .reschedule
-    case .systemOff:
-        hv.shutDown(vcpu.vm, reason: .poweroff, exitCode: 0)
-        return .reschedule
-    case .systemReset:
-        hv.reboot(vcpu.vm)
+    case .systemOff, .systemReset:
+        // As Xen's domain_shutdown: a code set with SCHEDOP_shutdown_code wins.
+        let reason = XenGuest.shutdownReason(vcpu.vm, call == .systemOff ? .poweroff : .reboot)
+        if reason == .reboot { hv.reboot(vcpu.vm) } else { hv.shutDown(vcpu.vm, reason: reason, exitCode: 0) }
         return .reschedule
     }
     f.pointee.x.0 = result

@@ -129,6 +129,13 @@ enum XenGuest {
         return XenHypervisorNode(occupied: guest.deviceMemory.map { AddressRange(base: GuestPhysicalAddress($0.base.rawValue), size: $0.size) })
     }
 
+    /// The reason a shutdown asked for as `requested` reports: the one set first with
+    /// SCHEDOP_shutdown_code, if any (Xen's domain_shutdown).
+    static func shutdownReason(_ vm: VirtualMachine, _ requested: XenABI.ShutdownReason) -> XenABI.ShutdownReason {
+        guard let code = vm.xen.shutdownCode, let coded = XenABI.ShutdownReason(rawValue: code) else { return requested }
+        return coded
+    }
+
     /// A (re)boot: fresh shared_info, no registrations, fresh ports (evtchn_init).
     static func reset(_ vm: VirtualMachine) {
         let x = vm.xen
