@@ -155,7 +155,8 @@ public struct EventChannels {
         let p = domains[i].ports[Int(port)]
         switch p.state {
         case .interdomain(let r, let rport):
-            guard let ri = index(r) else { return .failure(.einval) }
+            // (Both ends change together, so the peer's port is always there; checked anyway.)
+            guard let ri = index(r), domains[ri].isValid(rport) else { return .failure(.einval) }
             return .success(Delivery(domain: r, port: rport, vcpu: domains[ri].ports[Int(rport)].notifyVCPU))
         case .ipi: return .success(Delivery(domain: caller, port: port, vcpu: p.notifyVCPU))
         case .unbound: return .success(nil)
