@@ -87,6 +87,19 @@ func guestMain(_ dtb: UInt64) {
     Guest.start(deviceTree: dtb)
     if Guest.hasBootArgument("second") { me = 2; peer = 1 }
     var c = Checks()
+    // The /hypervisor node is there unless the guest's `enhanced` key says "disabled" (the boot
+    // arguments say which to expect); the hypercalls answer either way.
+    if let header = UnsafeRawPointer(bitPattern: UInt(dtb)),
+       let size = DeviceTree.totalSize(header: UnsafeRawBufferPointer(start: header, count: 8)),
+       let tree = try? DeviceTree(bytes: UnsafeRawBufferPointer(start: header, count: size)) {
+        let node = tree.node(path: "/hypervisor")
+        if Guest.hasBootArgument("no-xen-node") {
+            c.expect("no /hypervisor node (enhanced = \"disabled\")", node == nil)
+        } else {
+            c.expect("/hypervisor is compatible with xen,xen-4.17", node?.property("compatible")?.containsString("xen,xen-4.17") ?? false)
+            c.expect("/hypervisor's interrupt is PPI 15 (INTID 31)", node?.property("interrupts")?.u32(1) == 15)
+        }
+    }
     Interrupts.start(cpu: 0)
     Interrupts.enable(XenGuestLayout.eventChannelPPI, cpu: 0)
     Interrupts.handler = { if $0 == XenGuestLayout.eventChannelPPI { upcall() } }
