@@ -62,6 +62,7 @@ func swiftvisorMain(_ dtbAddress: UInt64, _ currentEL: UInt64) {
     do {
         EL2MMU.enable(platform: platform, processor: processor, allocator: allocatorPointer)
         configureEL2(processor: processor)
+        XenGuest.startWallclock(platform)
         // Fallbacks are the BSA's recommended PPIs: CNTHP 26, CNTV 27, GIC maintenance 25.
         let timerINTID = platform.hypervisorTimerINTID ?? 26
         let virtualTimerINTID = platform.virtualTimerINTID ?? InterruptID.virtualTimer

@@ -110,7 +110,8 @@ enum GuestBuilder {
         }
         // From the second boot on the guest can tell it was restarted: swiftvisor.boot=N.
         let bootArguments = vm.boots > 1 ? guest.commandLine + " swiftvisor.boot=\(vm.boots)" : guest.commandLine
-        let dtb = vm.layout.deviceTree(memoryBytes: size, vcpus: guest.vcpus, bootArguments: bootArguments, initrd: initrd)
+        let dtb = vm.layout.deviceTree(memoryBytes: size, vcpus: guest.vcpus, bootArguments: bootArguments, initrd: initrd,
+                                       xen: XenGuest.hypervisorNode(for: guest))
         guard dtbIPA >= placement.end.rawValue, UInt64(dtb.count) <= PageSize.level2Block else {
             return fail("no room for the device tree in guest RAM")
         }
@@ -139,6 +140,7 @@ enum GuestBuilder {
             vcpu.listRegisters = ListRegisterFile(count: VirtualInterrupts.listRegisterCount)
             vcpu.vmcr = 0; vcpu.ap0r0 = 0; vcpu.ap1r0 = 0; vcpu.underflowWanted = false; vcpu.osLock = true
         }
+        XenGuest.reset(vm)
         return true
     }
 

@@ -45,9 +45,19 @@ func perform(_ call: XenHypercall, _ vcpu: VirtualCPU, _ hv: Hypervisor) -> Exit
         f.pointee.x.0 = ok ? 0 : XenABI.Errno.efault.returnValue
     case .consoleRead:
         f.pointee.x.0 = 0   // no console input yet
-    case .yield, .block:
+    case .yield:
         f.pointee.x.0 = 0
         return .reschedule
+    case .block:
+        return block(vcpu, hv)
+    case .poll(let argument):
+        return poll(argument: argument, vcpu, hv)
+    case .shutdownCode(let argument):
+        f.pointee.x.0 = shutdownCode(argument: argument, vcpu)
+    case .eventChannel(let command, let argument):
+        f.pointee.x.0 = eventChannelOp(command, argument: argument, vcpu, hv)
+    case .vcpu(let command, let id, let argument):
+        f.pointee.x.0 = vcpuOp(command: command, vcpu: id, argument: argument, vcpu, hv)
     case .shutdown(let argument, let withExitCode):
         guard let rawReason = GuestMemory.read32(argument, vcpu: vcpu) else {
             f.pointee.x.0 = XenABI.Errno.efault.returnValue
@@ -61,14 +71,16 @@ func perform(_ call: XenHypercall, _ vcpu: VirtualCPU, _ hv: Hypervisor) -> Exit
             }
             exitCode = code
         }
-        guard let reason = XenABI.ShutdownReason(rawValue: rawReason) else {
+        guard var reason = XenABI.ShutdownReason(rawValue: rawReason) else {
             f.pointee.x.0 = XenABI.Errno.einval.returnValue
             return .resume
         }
+        reason = XenGuest.shutdownReason(vcpu.vm, reason)
         if reason == .reboot { hv.reboot(vcpu.vm) } else { hv.shutDown(vcpu.vm, reason: reason, exitCode: exitCode) }
         return .reschedule
-    case .vmAssist:
-        f.pointee.x.0 = 0   // only runstate_update_flag gets here; without a runstate area it changes nothing
+    case .vmAssist(let command):
+        vcpu.vm.xen.runstateUpdateFlag = command == .enable   // only runstate_update_flag gets here
+        f.pointee.x.0 = 0
     case .hvmGuestRequest:
         f.pointee.x.0 = 0
     case .hvmParam(let set, let argument):
@@ -205,11 +217,10 @@ func handleSMCCC(_ vcpu: VirtualCPU, _ hv: Hypervisor) -> ExitOutcome {
         hv.scheduler.setState(vcpu.slot, .off)
         hv.stopVMsWithNoRunningVCPU()
         return .reschedule
-    case .systemOff:
-        hv.shutDown(vcpu.vm, reason: .poweroff, exitCode: 0)
-        return .reschedule
-    case .systemReset:
-        hv.reboot(vcpu.vm)
+    case .systemOff, .systemReset:
+        // As Xen's domain_shutdown: a code set with SCHEDOP_shutdown_code wins.
+        let reason = XenGuest.shutdownReason(vcpu.vm, call == .systemOff ? .poweroff : .reboot)
+        if reason == .reboot { hv.reboot(vcpu.vm) } else { hv.shutDown(vcpu.vm, reason: reason, exitCode: 0) }
         return .reschedule
     }
     f.pointee.x.0 = result

@@ -213,6 +213,7 @@ final class Hypervisor {
     func runSoftwareTimers() {
         let now = read_cntpct_el0()
         if shutdownsPending > 0 { destroyOverdueShutdowns(now: now) }
+        if XenGuest.timedPolls > 0 { XenGuest.endTimedOutPolls(now: now, self) }
         for v in vcpus where v.vm.state == .running {
             if v.loadedOn == nil, TimerDeadlines.hasPassed(v.virtualTimerDeadline, now: now) {
                 v.el1.pointee.cntv_ctl |= TimerControl.masked
@@ -231,6 +232,7 @@ final class Hypervisor {
         if shutdownsPending > 0 {
             for vm in vms { deadlines.include(vm.shutdownDeadline) }
         }
+        if XenGuest.timedPolls > 0 { XenGuest.includePollDeadlines(&deadlines, self) }
         for v in vcpus where v.vm.state == .running {
             if v.loadedOn == nil { deadlines.include(v.virtualTimerDeadline) }
             deadlines.include(v.physicalTimer.deadline)
@@ -258,6 +260,7 @@ final class Hypervisor {
         next.loadedOn = core.index
         next.ranOnCores |= 1 << UInt64(core.index)
         core.loaded = next
+        XenGuest.switchedIn(next)
     }
 
     /// The keyboard: the physical UART's receive interrupt, routed to the boot core.
@@ -280,6 +283,7 @@ final class Hypervisor {
     /// Saves the loaded vCPU's state to memory, so that any core can run it next.
     private func unload(_ core: PhysicalCPU) {
         guard let previous = core.loaded else { return }
+        XenGuest.switchedOut(previous, self)
         el1_context_save(previous.el1)
         fp_state_save(previous.fp)
         VirtualInterrupts.save(previous)
@@ -297,6 +301,7 @@ final class Hypervisor {
         vm.flushConsole()
         guard vm.lifecycle.finish(ending) else { return false }
         releaseGrants(of: vm)
+        XenGuest.tearDown(vm)
         if wasRebooting { rebootsPending -= 1 }
         if vm.shutdownDeadline != nil { vm.shutdownDeadline = nil; shutdownsPending -= 1 }
         vm.endedAt = read_cntpct_el0()
@@ -325,6 +330,7 @@ final class Hypervisor {
         Console.log(.rebooting(guest: MessageText(vm.name), boot: UInt64(vm.boots + 1)))
         vm.lifecycle.reboot()
         releaseGrants(of: vm)
+        XenGuest.tearDown(vm)
         rebootsPending += 1
         let me = thisCore.index
         for vcpu in vm.vcpus {

@@ -3,7 +3,7 @@ import SwiftvisorCore
 
 /// memory_op (12): the reservation sub-ops a balloon driver uses and add_to_physmap for grant
 /// frames, as Xen 4.17 answers a domU (xen/common/memory.c, xen/arch/arm/mm.c).
-/// Other XENMAPSPACE_* are -ENOSYS here (shared_info comes with the shared-info work).
+/// XENMAPSPACE_shared_info is XenGuestCalls.swift's; the others are -ENOSYS, as on Arm.
 @inline(never)
 func memoryOp(command: UInt64, argument: UInt64, _ vcpu: VirtualCPU, _ hv: Hypervisor) -> ExitOutcome {
     let f = vcpu.frame
@@ -119,13 +119,13 @@ func addToPhysmap(argument: UInt64, _ vcpu: VirtualCPU, _ hv: Hypervisor) -> UIn
         return XenABI.Errno.efault.returnValue
     }
     let request = XenMemoryOp.AddToPhysmap(bytes: raw)
-    // Foreign mappings only through add_to_physmap_batch (which swiftvisor does not offer).
-    if request.space == XenMemoryOp.MapSpace.gmfnForeign.rawValue { return XenABI.Errno.enosys.returnValue }
-    guard let d = XenDomainID.resolve(request.domid, caller: vcpu.vm.domid), let vm = hv.vm(d), vm.state == .running else {
-        return XenABI.Errno.esrch.returnValue
+    let vm = vcpu.vm
+    if let e = XenMemoryOp.check(request, caller: vm.domid, isLive: { hv.vm($0)?.state == .running }) { return e.returnValue }
+    switch XenMemoryOp.MapSpace(rawValue: request.space) {
+    case .sharedInfo: return mapSharedInfo(request, vm)
+    case .grantTable: break
+    case .gmfn, .gmfnRange, .gmfnForeign, .devMMIO, nil: return XenABI.Errno.enosys.returnValue   // Arm's default
     }
-    guard vm === vcpu.vm else { return XenABI.Errno.eperm.returnValue }
-    guard request.space == XenMemoryOp.MapSpace.grantTable.rawValue else { return XenABI.Errno.enosys.returnValue }
     return mapGrantFrame(index: request.index, at: request.gpfn, vm, hv).returnValue
 }
 

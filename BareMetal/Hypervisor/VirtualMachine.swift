@@ -59,6 +59,8 @@ final class VirtualMachine {
 
     /// What it was built from, reused at each reboot.
     let manifest: BootManifest.Guest
+    /// Its shared_info, vcpu_infos, runstate areas and polls (Xen's guest interface).
+    let xen: XenGuestState
     /// Boots so far (1 on first start).
     var boots: Int { lifecycle.boots }
 
@@ -69,6 +71,7 @@ final class VirtualMachine {
         self.manifest = manifest
         self.lifecycle = VMLifecycle(autostart: manifest.autostart)
         self.gic = VirtualGIC(vcpuCount: vcpuCount, version: VirtualCPUInterface.version)
+        self.xen = XenGuestState(vcpus: vcpuCount)
         self.cntvoff = read_cntpct_el0()
         self.vmid = vmid
         self.hostRAM = hostRAM

@@ -42,7 +42,8 @@ enum EL2MMU {
                 try table.map(input: base, output: HostPhysicalAddress(base), size: size, attributes: device)
             }
             // The Raspberry Pi's PM watchdog: how a machine without PSCI is stopped.
-            if let r = platform.powerManagementWatchdog {
+            for r in [platform.powerManagementWatchdog, platform.realTimeClock] {
+                guard let r else { continue }
                 let base = alignDown(r.base.rawValue, PageSize.granule)
                 let size = alignUp(r.end.rawValue, PageSize.granule) - base
                 try table.map(input: base, output: HostPhysicalAddress(base), size: size, attributes: device)

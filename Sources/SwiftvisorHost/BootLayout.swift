@@ -79,6 +79,7 @@ public struct BootLayout {
                                 interrupts: g.irqs.map { UInt32($0) }, autostart: g.autostart,
                                 uuid: (g.uuid ?? Self.randomUUID()).bytes)
             guest.layout = g.layout
+            guest.enhanced = g.enhanced
             guests.append(guest)
         }
         return (guests, modules, address)

@@ -90,6 +90,7 @@ public enum ConfigLoader {
         var name: String?, kernel: String?, memory: Int?, vcpus = 1, cmdline = "", ramdisk: String?, cpus: [Int] = []
         var iomem: [SystemDescription.DeviceMemory] = [], irqs: [Int] = [], autostart = true, uuid: GuestUUID?
         var layout = GuestLayout.Kind.virt
+        var enhanced = XenEnhanced.enabled
         var lines = SystemDescription.KeyLines(header: table.line)
         var written: [String] = []
         func typeError(_ e: TOMLDocument.Entry, _ expected: String) {
@@ -116,6 +117,12 @@ public enum ConfigLoader {
                     errors.append(ConfigError(file: file, line: e.line, key: e.key,
                                               message: "'\(s)' is not a layout: write \"virt\" (QEMU virt's machine, the default) or \"xen\" (the machine Xen 4.17 gives an arm64 domU)"))
                 }
+            case ("enhanced", .string(let s)):
+                if let v = XenEnhanced(name: s) { enhanced = v } else {
+                    errors.append(ConfigError(file: file, line: e.line, key: e.key,
+                                              message: "'\(s)' is not a choice: write \"enabled\", \"no-xenstore\" or \"disabled\" (Xen's dom0less xen,enhanced)"))
+                }
+            case ("enhanced", _): typeError(e, "a string: \"enabled\", \"no-xenstore\" or \"disabled\"")
             case ("cpus", .array(let items)):
                 let ints = items.compactMap { item -> Int? in if case .integer(let v) = item { return v } else { return nil } }
                 if ints.count == items.count { cpus = ints } else { typeError(e, "an array of core numbers") }
@@ -157,6 +164,7 @@ public enum ConfigLoader {
         g.autostart = autostart
         g.uuid = uuid
         g.layout = layout
+        g.enhanced = enhanced
         g.lines = lines
         return g
     }

@@ -130,6 +130,32 @@ final class SystemTests: XCTestCase {
         }
     }
 
+    /// Event channels, shared_info, vcpu_info, runstate, poll and block (Guests/evtchn), within
+    /// each guest and between the two, on a GICv3 machine without and with VHE hardware and on GICv2.
+    func test_event_channels_within_and_between_guests() throws {
+        for machine in Self.only([Machine(cpu: "cortex-a57"), Machine(cpu: "max"), Self.gicv2]) {
+            let cpu = machine.description
+            let o = try run(systems.appendingPathComponent("evtchn.toml"), cpu: machine.cpu, vhe: machine.vhe, gic: machine.gic)
+            XCTAssertEqual(o.verdict, .success, cpu + log(o))
+            for name in ["first", "second"] {
+                let lines = o.report.guestLines[name] ?? []
+                XCTAssertFalse(lines.contains { $0.hasPrefix("FAIL") }, name + " " + cpu + log(o))
+                XCTAssertEqual(lines.filter { $0.hasPrefix("ok ") }.count, name == "first" ? 93 : 92, name + " " + cpu + log(o))
+                for line in ["ok add_to_physmap(shared_info) -> 0", "ok wallclock: wc_sec after 2023 (the host's real time)",
+                             "ok registering raises the event upcall (PPI 31 taken)", "ok register_vcpu_info crossing its page -> -ENXIO",
+                             "ok runstate: running, entry time set, update flag clear", "ok the event arrives on the other end",
+                             "ok unmask delivers what was pending", "ok the other end is unbound for this domain",
+                             "ok init_control (FIFO) -> -EOPNOTSUPP", "ok poll with a timeout past -> 0",
+                             "ok block unmasked interrupts: the upcall ran", "ok 20 events each way between the two domains"] {
+                    XCTAssertTrue(lines.contains(line), line + " " + name + " " + cpu + log(o))
+                }
+            }
+            XCTAssertTrue(o.report.guestLines["second"]?.contains("ok the peer closed: this end is unbound for it") ?? false, cpu + log(o))
+            XCTAssertTrue(o.report.guestLines["first"]?.contains("ok /hypervisor is compatible with xen,xen-4.17") ?? false, cpu + log(o))
+            XCTAssertTrue(o.report.guestLines["second"]?.contains("ok no /hypervisor node (enhanced = \"disabled\")") ?? false, cpu + log(o))
+        }
+    }
+
     func test_a_guest_cannot_reach_memory_it_was_not_given() throws {
         for machine in Self.machines + Self.boards {
             let cpu = machine.description
@@ -236,6 +262,10 @@ final class SystemTests: XCTestCase {
         XCTAssertTrue(lines.contains { $0.contains("arch_timer: cp15 timer(s) running at") && $0.contains("(virt)") }, what + log(o))
         XCTAssertTrue(lines.contains { $0.contains("ttyAMA0 at MMIO 0x9000000") }, what + log(o))
         XCTAssertTrue(lines.contains { $0.contains("psci: PSCIv1.1 detected in firmware.") }, what + log(o))
+        // Xen's guest interface (docs/xen.md): the /hypervisor node, shared_info, every CPU's vcpu_info.
+        XCTAssertTrue(lines.contains { $0.contains("Xen 4.17 support found") }, what + log(o))
+        XCTAssertTrue(lines.contains { $0.contains("xen:events: Using 2-level ABI") }, what + log(o))
+        XCTAssertTrue(lines.contains { $0.contains("Xen: initializing cpu1") }, what + log(o))
         XCTAssertTrue(lines.contains { $0.contains("smp: Brought up 1 node, 2 CPUs") }, what + log(o))
         XCTAssertTrue(lines.contains { $0.hasPrefix("swiftvisor-init: uname: Linux \(guest) ") && $0.hasSuffix("aarch64 GNU/Linux") }, what + log(o))
         XCTAssertTrue(lines.contains("swiftvisor-init: cpus: 2"), what + log(o))
@@ -394,7 +424,7 @@ final class SystemTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: file) }
         XCTAssertThrowsError(try run(file, cpu: "cortex-a57")) { error in
             let messages = (error as? [ConfigError])?.map(\.description) ?? []
-            XCTAssertTrue(messages.contains { $0.hasSuffix(":5: 'speed': unknown key; a [[guest]] takes name, kernel, memory, vcpus, cmdline, ramdisk, cpus, iomem, irqs, autostart, uuid, layout") }, "\(messages)")
+            XCTAssertTrue(messages.contains { $0.hasSuffix(":5: 'speed': unknown key; a [[guest]] takes name, kernel, memory, vcpus, cmdline, ramdisk, cpus, iomem, irqs, autostart, uuid, layout, enhanced") }, "\(messages)")
             XCTAssertTrue(messages.contains { $0.contains("no built-in guest by that name") }, "\(messages)")
         }
     }

@@ -303,4 +303,26 @@ static inline uint64_t heap_start(void) { return (uint64_t)__heap_start; }
 static inline uint64_t heap_end(void) { return (uint64_t)__heap_end; }
 extern char __secondary_stacks_end[];
 static inline uint64_t secondary_stacks_end(void) { return (uint64_t)__secondary_stacks_end; }
+// Words a guest shares with the hypervisor (Xen's shared_info and vcpu_info): the guest
+// changes them with LDXR/STXR (or LSE atomics), so the hypervisor changes them atomically too,
+// never with a plain read-modify-write. `address` is a host address in the guest's RAM.
+static inline uint64_t shared_fetch_or64(uint64_t address, uint64_t bits) {
+    return __atomic_fetch_or((uint64_t *)address, bits, __ATOMIC_SEQ_CST);
+}
+static inline uint64_t shared_fetch_and64(uint64_t address, uint64_t bits) {
+    return __atomic_fetch_and((uint64_t *)address, bits, __ATOMIC_SEQ_CST);
+}
+static inline uint64_t shared_load64(uint64_t address) {
+    return __atomic_load_n((uint64_t *)address, __ATOMIC_ACQUIRE);
+}
+static inline void shared_store64(uint64_t address, uint64_t value) {
+    __atomic_store_n((uint64_t *)address, value, __ATOMIC_RELEASE);
+}
+static inline void shared_store32(uint64_t address, uint32_t value) {
+    __atomic_store_n((uint32_t *)address, value, __ATOMIC_RELEASE);
+}
+static inline void shared_store8(uint64_t address, uint8_t value) {
+    __atomic_store_n((uint8_t *)address, value, __ATOMIC_RELEASE);
+}
+
 #endif

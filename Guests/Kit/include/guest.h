@@ -98,4 +98,19 @@ static inline void memory_barrier(void) { __asm__ volatile("dmb ish" ::: "memory
 // Secondary vCPUs start here (PSCI CPU_ON entry) with x0 = their stack top; they set up the
 // same vectors and memory map as vCPU 0, then call guest_secondary_main(mpidr).
 void secondary_entry(void);
+// Words shared with the hypervisor (Xen's shared_info, vcpu_info), changed atomically as
+// Linux does (LDXR/STXR or LSE), addressed by their (identity-mapped) address.
+static inline uint64_t shared_xchg64(uint64_t address, uint64_t value) {
+    return __atomic_exchange_n((uint64_t *)address, value, __ATOMIC_SEQ_CST);
+}
+static inline uint64_t shared_fetch_and64(uint64_t address, uint64_t bits) {
+    return __atomic_fetch_and((uint64_t *)address, bits, __ATOMIC_SEQ_CST);
+}
+static inline uint64_t shared_fetch_or64(uint64_t address, uint64_t bits) {
+    return __atomic_fetch_or((uint64_t *)address, bits, __ATOMIC_SEQ_CST);
+}
+static inline uint64_t shared_load64(uint64_t address) { return __atomic_load_n((uint64_t *)address, __ATOMIC_ACQUIRE); }
+static inline uint32_t shared_load32(uint64_t address) { return __atomic_load_n((uint32_t *)address, __ATOMIC_ACQUIRE); }
+static inline void shared_store8(uint64_t address, uint8_t value) { __atomic_store_n((uint8_t *)address, value, __ATOMIC_RELEASE); }
+
 #endif

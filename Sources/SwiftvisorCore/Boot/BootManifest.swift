@@ -21,6 +21,8 @@ public struct BootManifest: Equatable {
         public var uuid: [UInt8]
         /// The machine it is given (the guest key `layout`).
         public var layout: GuestLayout.Kind = .virt
+        /// Which Xen interfaces it is told about (dom0less `xen,enhanced`): flags bits 2:1.
+        public var enhanced: XenEnhanced = .enabled
 
         public init(name: String, kernel: AddressRange<HostPhysicalAddress>, ramdisk: AddressRange<HostPhysicalAddress>? = nil,
                     memoryBytes: UInt64, vcpus: Int, commandLine: String, affinity: UInt64 = 0,
@@ -46,6 +48,8 @@ public struct BootManifest: Equatable {
     /// flags 208-215 (bit 0: do not start at boot; bit 3: the xen layout), uuid 216-231, cmdline 232-.
     static let flagsOffset = 208
     static let notAutostartFlag: UInt64 = 1 << 0
+    /// Flags bits 2:1: `XenEnhanced`.
+    static let enhancedShift: UInt64 = 1
     static let xenLayoutFlag: UInt64 = 1 << 3
     static let uuidOffset = 216
     static let commandLineOffset = 232
@@ -78,7 +82,8 @@ public struct BootManifest: Equatable {
                 e.appendLE(r.base.rawValue, size: 8); e.appendLE(r.size, size: 8)
             }
             for i in 0..<Self.maxInterrupts { e.appendLE(UInt64(i < g.interrupts.count ? g.interrupts[i] : 0), size: 4) }
-            e.appendLE((g.autostart ? 0 : Self.notAutostartFlag) | (g.layout == .xen ? Self.xenLayoutFlag : 0), size: 8)
+            e.appendLE((g.autostart ? 0 : Self.notAutostartFlag) | UInt64(g.enhanced.rawValue) << Self.enhancedShift
+                       | (g.layout == .xen ? Self.xenLayoutFlag : 0), size: 8)
             for i in 0..<16 { e.append(i < g.uuid.count ? g.uuid[i] : 0) }
             e.append(contentsOf: g.commandLine.utf8.prefix(Self.maxCommandLineLength))
             while e.count < Self.entrySize { e.append(0) }
@@ -122,6 +127,10 @@ public struct BootManifest: Equatable {
                 autostart: flags & Self.notAutostartFlag == 0,
                 uuid: (0..<16).map { e[Self.uuidOffset + $0] })
             guest.layout = flags & Self.xenLayoutFlag != 0 ? .xen : .virt
+            guard let enhanced = XenEnhanced(rawValue: UInt8(truncatingIfNeeded: flags >> Self.enhancedShift & 3)) else {
+                throw .badEntry(index: i)
+            }
+            guest.enhanced = enhanced
             guests.append(guest)
         }
     }

@@ -3,7 +3,7 @@
 public struct SystemDescription: Equatable {
     /// The keys a `[[guest]]` table takes (xl.cfg names, and `autostart`).
     public enum Key: String, CaseIterable {
-        case name, kernel, memory, vcpus, cmdline, ramdisk, cpus, iomem, irqs, autostart, uuid, layout
+        case name, kernel, memory, vcpus, cmdline, ramdisk, cpus, iomem, irqs, autostart, uuid, layout, enhanced
     }
 
     /// The line of each key as written, for messages; a key not written reports its table's line.
@@ -48,6 +48,8 @@ public struct SystemDescription: Equatable {
         /// The machine it is given: QEMU virt's (the default) or Xen 4.17's arm64 domU's
         /// (`layout = "xen"`). Not an xl.cfg key (Xen has only its own machine).
         public var layout: GuestLayout.Kind = .virt
+        /// Which Xen interfaces the guest is told about (dom0less `xen,enhanced`; default enabled).
+        public var enhanced: XenEnhanced = .enabled
         /// Where each key was written, for messages.
         public var lines: KeyLines
 

@@ -23,7 +23,7 @@ public enum GuestMachine {
     /// default; `XenDomUMachine` for a Xen domU's).
     public static func deviceTree(memoryBytes: UInt64, vcpus: Int, bootArguments: String,
                                   initrd: AddressRange<GuestPhysicalAddress>? = nil, gic: GICVersion = .v3,
-                                  layout: GuestLayout.Kind = .virt) -> [UInt8] {
+                                  layout: GuestLayout.Kind = .virt, xen: XenHypervisorNode? = nil) -> [UInt8] {
         var b = DeviceTreeBuilder()
         b.beginNode("")
         switch layout {
@@ -33,6 +33,8 @@ public enum GuestMachine {
             XenDomUMachine.writeNodes(&b, layout: GuestLayout(.xen, gic: gic), memoryBytes: memoryBytes, vcpus: vcpus,
                                       bootArguments: bootArguments, initrd: initrd)
         }
+        // Last, as Xen writes it after the devices (make_hypervisor_node).
+        xen?.add(to: &b, memoryBytes: memoryBytes, vcpus: vcpus, layout: GuestLayout(layout, gic: gic))
         b.endNode()
         return b.finish()
     }

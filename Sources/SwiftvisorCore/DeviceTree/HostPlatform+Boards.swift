@@ -147,6 +147,8 @@ extension HostPlatform {
         cpuMPIDRs = cpus.map { $0.mpidr }
         reservedMemory = Self.reservations(in: dt, all, cpus: cpus)
         powerManagementWatchdog = Self.powerManagementWatchdog(in: dt, all)
+        realTimeClock = dt.nodes(compatibleWith: "arm,pl031").first.flatMap { dt.translatedReg($0)?.first }
+            .map { AddressRange(base: HostPhysicalAddress($0.address), size: $0.size) }
     }
 
     /// RAM that allocations may use: `ram` minus `reservedMemory`.

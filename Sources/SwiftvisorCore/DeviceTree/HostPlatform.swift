@@ -31,6 +31,8 @@ public struct HostPlatform {
     public var cpus: [HostCPU] = []
     /// The BCM2835 power-management watchdog, used to stop a machine without PSCI.
     public var powerManagementWatchdog: AddressRange<HostPhysicalAddress>?
+    /// A PL031 real-time clock (`arm,pl031`, QEMU virt's host time), for guests' wallclock.
+    public var realTimeClock: AddressRange<HostPhysicalAddress>?
     public enum PSCIConduit: Equatable { case smc, hvc }
     public var psciConduit: PSCIConduit?
     public var bootArguments: String = ""

@@ -48,6 +48,9 @@ public enum XenMemoryOp {
             domid = UInt16(truncatingIfNeeded: littleEndian64(b, 0)); space = UInt32(truncatingIfNeeded: littleEndian64(b, 0) >> 32)
             index = littleEndian64(b, 8); gpfn = GuestFrameNumber(littleEndian64(b, 16))
         }
+        public init(domid: UInt16, space: UInt32, index: UInt64, gpfn: UInt64) {
+            self.domid = domid; self.space = space; self.index = index; self.gpfn = GuestFrameNumber(gpfn)
+        }
     }
 
     /// How a reservation sub-op starts: nil to go on with the extents, or the value returned at

@@ -5,10 +5,12 @@ public enum XenABI {
     public static let hvcImmediate: UInt16 = 0xEA1
 
     /// Bit n set for each `Number` n (all below 64), for the lock-free path's quick test.
-    public static let implementedNumbers: UInt64 = 1 << 12 | 1 << 13 | 1 << 17 | 1 << 18 | 1 << 21 | 1 << 20 | 1 << 29 | 1 << 34
+    public static let implementedNumbers: UInt64 = 1 << 12 | 1 << 13 | 1 << 17 | 1 << 18 | 1 << 20 | 1 << 21 | 1 << 24 | 1 << 29 | 1 << 32 | 1 << 34
 
     public enum Number: UInt64, CaseIterable {
         case memoryOp = 12
+        case vcpuOp = 24
+        case eventChannelOp = 32
         case multicall = 13
         case grantTableOp = 20
         case consoleIO = 18
@@ -21,9 +23,9 @@ public enum XenABI {
     /// Negated errno values returned in x0.
     /// Values from xen/include/public/errno.h (the same as Linux's on Arm).
     public enum Errno: Int64, Error {
-        case eperm = 1, enoent = 2, esrch = 3, e2big = 7, ebadf = 9, eagain = 11, enomem = 12
+        case eperm = 1, enoent = 2, esrch = 3, enxio = 6, e2big = 7, ebadf = 9, eagain = 11, enomem = 12
         case eacces = 13, efault = 14, ebusy = 16, eexist = 17, enodev = 19, einval = 22
-        case enospc = 28, erange = 34, enosys = 38, enotempty = 39, eopnotsupp = 95
+        case enospc = 28, edom = 33, erange = 34, enosys = 38, enotempty = 39, eopnotsupp = 95
         public var returnValue: UInt64 { UInt64(bitPattern: -rawValue) }
     }
 
@@ -34,7 +36,7 @@ public enum XenABI {
     }
     public enum ConsoleCommand: UInt64 { case write = 0, read = 1 }
     public enum SchedCommand: UInt64 {
-        case yield = 0, block = 1, shutdown = 2
+        case yield = 0, block = 1, shutdown = 2, poll = 3, shutdownCode = 5
         /// swiftvisor extension: like `shutdown`, with `struct { uint32 reason; uint32 exit_code; }`.
         case shutdownWithExitCode = 0x5356
     }
@@ -88,6 +90,14 @@ public enum XenHypercall: Equatable {
     /// (Two 32-bit halves in one word: a third payload word made every hypercall's decoded
     /// value larger, and the world switch's yield path longer.)
     case grantTableOp(GrantTableABI.Call, argument: UInt64)
+    /// SCHEDOP_poll on the `struct sched_poll` at `argument`.
+    case poll(argument: UInt64)
+    /// SCHEDOP_shutdown_code on the `struct sched_shutdown` at `argument`.
+    case shutdownCode(argument: UInt64)
+    /// event_channel_op(cmd, arg): EVTCHNOP_* `command` on the structure at `argument`.
+    case eventChannel(XenEventChannelOp.Command, argument: UInt64)
+    /// vcpu_op(cmd, vcpuid, arg): checked against the VM's vCPUs by `XenVCPUOp.check`.
+    case vcpu(command: UInt32, vcpu: UInt32, argument: UInt64)
 
     /// Decodes x16 (number) and x0-x1 (arguments); the error is what x0 returns.
     @inline(__always)
@@ -109,9 +119,10 @@ public enum XenHypercall: Equatable {
             case .block: return .success(.block)
             case .shutdown: return .success(.shutdown(argument: x1, withExitCode: false))
             case .shutdownWithExitCode: return .success(.shutdown(argument: x1, withExitCode: true))
+            case .poll, .shutdownCode: return decodeGuestInterface(n, x0: x0, x1: x1, x2: x2)
             case nil: return .failure(.enosys)
             }
-        case .vmAssist, .hvmOp, .multicall: return decodeGuestInterface(n, x0: x0, x1: x1)
+        case .vmAssist, .hvmOp, .multicall, .vcpuOp, .eventChannelOp: return decodeGuestInterface(n, x0: x0, x1: x1, x2: x2)
         case .memoryOp, .grantTableOp: return decodeMemoryAndGrants(n, x0: x0, x1: x1, x2: x2)
         }
     }
@@ -140,8 +151,16 @@ public enum XenHypercall: Equatable {
     }
 
     @inline(never)
-    static func decodeGuestInterface(_ n: XenABI.Number, x0: UInt64, x1: UInt64) -> Result<XenHypercall, XenABI.Errno> {
+    static func decodeGuestInterface(_ n: XenABI.Number, x0: UInt64, x1: UInt64, x2: UInt64) -> Result<XenHypercall, XenABI.Errno> {
         switch n {
+        case .schedOp:
+            return x0 == XenABI.SchedCommand.poll.rawValue ? .success(.poll(argument: x1)) : .success(.shutdownCode(argument: x1))
+        case .eventChannelOp:
+            // `int cmd`: the low 32 bits.
+            guard let command = XenEventChannelOp.Command(rawValue: x0 & 0xFFFF_FFFF) else { return .failure(.enosys) }
+            return .success(.eventChannel(command, argument: x1))
+        case .vcpuOp:
+            return XenVCPUOp.decode(command: x0, vcpu: x1, argument: x2)
         case .vmAssist:
             return XenVMAssist.answer(command: x0, type: x1).map { .vmAssist($0) }
         case .hvmOp:
