@@ -21,6 +21,9 @@ public struct XenHypervisorNode: Equatable {
         for r in GuestLayout.reservedForPassthrough(layout) where r.base != GuestLayout.ramBase.rawValue {
             used.append((r.base, r.base + r.size))
         }
+        // virt: QEMU's whole device space up to its virtio-mmio transports stays free for
+        // devices to come (its PL031 at 0x09010000, fw_cfg, GPIO).
+        if layout == .virt { used.append((GuestMachine.gicDistributor.base.rawValue, 0x0A00_0000)) }
         for r in occupied { used.append((r.base.rawValue, r.base.rawValue + r.size)) }
         used.sort { $0.0 < $1.0 }
         var regions: [AddressRange<GuestPhysicalAddress>] = []
