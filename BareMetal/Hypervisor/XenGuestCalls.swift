@@ -141,7 +141,7 @@ func vcpuOp(command raw: UInt32, vcpu id: UInt32, argument: UInt64, _ vcpu: Virt
         let offset = UInt32(truncatingIfNeeded: le64(raw, 8))
         let selfOrDown = target === vcpu || hv.scheduler.states[target.slot] == .off
         switch XenVCPUOp.vcpuInfoPlacement(gfn: le64(raw, 0), offset: offset, alreadyRegistered: x.vcpuInfo[i] != nil,
-                                           selfOrDown: selfOrDown, ram: vm.ram) {
+                                           selfOrDown: selfOrDown, ram: vm.ram, isHole: { vm.reservation.isHole($0) }) {
         case .failure(let e): return e.returnValue
         case .success(let ipa):
             let host = vm.hostAddress(ipa)!.rawValue
