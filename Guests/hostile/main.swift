@@ -258,6 +258,31 @@ func intruder(_ c: inout Checks) {
     let grantAtEnd = ramEnd - 16   // a 24-byte gnttab_map_grant_ref... of 32 bytes, half outside
     c.expect("a grant_table_op argument crossing the end of RAM -> -EFAULT", grantOp(.mapGrantRef, grantAtEnd), -14)
 
+    // Counts far beyond the buffer: the calls stop at the first entry they cannot read.
+    let copyAt = ramEnd - 40   // one 40-byte gnttab_copy, the last in RAM
+    let lastOp = UnsafeMutablePointer<UInt64>(bitPattern: UInt(copyAt))!
+    lastOp[0] = 20; lastOp[1] = 1; lastOp[2] = scratch >> 12; lastOp[3] = selfID; lastOp[4] = 8 | 1 << 16
+    c.expect("GNTTABOP_copy with count 2^31-1, the second op past RAM -> -EFAULT",
+             grantOp(.copy, copyAt, count: 0x7FFF_FFFF), -14)
+    c.expect("the first op was done", status16(lastOp[4] >> 32) == 0 && shared_load64(scratch) == 1)
+    let entryAt = ramEnd - 64   // one 64-byte multicall_entry, the last in RAM
+    let entry = UnsafeMutablePointer<UInt64>(bitPattern: UInt(entryAt))!
+    for i in 0..<8 { entry[i] = 0 }
+    entry[0] = XenABI.Number.xenVersion.rawValue
+    c.expect("multicall of 2^31-1 entries, the second past RAM -> -EFAULT",
+             xen_hypercall(XenABI.Number.multicall.rawValue, entryAt, 0x7FFF_FFFF, 0), -14)
+    c.expect("the first entry ran (xen_version 4.17)", entry[1] == 0x4_0011)
+
+    // Its grant frame on a page of its RAM, then given back: the page comes back zeroed.
+    c.expect("add_to_physmap(grant_table, 0) on it -> 0", addToPhysmap(space: 1, gpfn: hole >> 12 + 1), 0)
+    store32(hole + 0x1000 + 8 * 5 + 4, UInt32(scratch >> 12)); store32(hole + 0x1000 + 8 * 5, 1 | 1 << 16)   // ref 5 to domain 1
+    c.expect("decrease_reservation of its grant frame -> 1", reservation(1, [hole >> 12 + 1]), 1)
+    c.expect("the grant frame's place faults", Guest.probe { _ = probe_read64(hole + 0x1000) } != nil)
+    c.expect("populate_physmap there -> 1", reservation(6, [hole >> 12 + 1]), 1)
+    c.expect("the page there is its own, zeroed (not the grant frame)", shared_load64(hole + 0x1000 + 40) == 0)
+    c.expect("the grant frame again at the window -> 0", addToPhysmap(space: 1, gpfn: grantWindow >> 12), 0)
+    c.expect("and it kept its entries", load32(grantWindow + 40) == 1 | 1 << 16)
+
     // A multicall of the same: every entry gets its own answer, the batch goes on.
     let statusArgs = buffer(2)
     statusArgs[0] = 1 | 1 << 32
