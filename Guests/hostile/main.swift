@@ -219,6 +219,16 @@ func intruder(_ c: inout Checks) {
     vi[0] = hole >> 12; vi[1] = 0
     c.expect("register_vcpu_info(vCPU 1) in a read-only grant mapping -> -EINVAL",
              xen_hypercall(XenABI.Number.vcpuOp.rawValue, 10, 1, address(vi)), -22)
+    // Its runstate area straddling its own page and the read-only mapping: written at every
+    // switch, it must never reach the owner's page.
+    store(hole - 8, 0x5A5A)
+    var straddle = hole - 24
+    c.expect("register_runstate_memory_area straddling into the read-only mapping -> 0",
+             withUnsafeMutablePointer(to: &straddle) { xen_hypercall(XenABI.Number.vcpuOp.rawValue, 5, 0, UInt64(UInt(bitPattern: $0))) }, 0)
+    for _ in 0..<20 { Guest.yield() }
+    c.expect("the owner's page through the mapping: unchanged after 20 switches",
+             shared_load64(hole) == 1 && shared_load64(hole + 8) == mailboxFill &+ 1 && shared_load64(hole + 16) == mailboxFill &+ 2)
+    c.expectWord("and its own half was not written either (all or nothing)", shared_load64(hole - 8), 0x5A5A)
     c.expect("unmap it -> 0", unmapGrant(handle, at: hole), 0)
     c.expect("register_vcpu_info(vCPU 0) in a ballooned-out page -> -EINVAL, as Xen",
              xen_hypercall(XenABI.Number.vcpuOp.rawValue, 10, 0, address(vi)), -22)
