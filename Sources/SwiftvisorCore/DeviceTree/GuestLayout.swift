@@ -100,8 +100,8 @@ public struct GuestLayout: Equatable {
 extension GuestLayout {
     /// The device tree of this machine, handed to the guest in x0.
     public func deviceTree(memoryBytes: UInt64, vcpus: Int, bootArguments: String,
-                           initrd: AddressRange<GuestPhysicalAddress>? = nil) -> [UInt8] {
+                           initrd: AddressRange<GuestPhysicalAddress>? = nil, xen: XenHypervisorNode? = nil) -> [UInt8] {
         GuestMachine.deviceTree(memoryBytes: memoryBytes, vcpus: vcpus, bootArguments: bootArguments, initrd: initrd,
-                                gic: gic, layout: kind)
+                                gic: gic, layout: kind, xen: xen)
     }
 }
