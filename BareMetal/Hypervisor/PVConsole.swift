@@ -66,8 +66,7 @@ enum PVConsole {
 extension PVConsole {
     /// The guest's console page, if it has one (not for `enhanced = "disabled"`).
     static func page(_ vm: VirtualMachine) -> ConsoleRingPage? {
-        guard XenGuest.channels.port(of: .console, in: vm.domid) != nil || connected[vm.index] else { return nil }
-        return vm.xen.consolePage.map { ConsoleRingPage(base: $0) }
+        vm.xen.consolePage.map { ConsoleRingPage(base: $0) }
     }
 
     /// Sets the guest's console port pending (nothing while the guest has closed it).

@@ -156,6 +156,7 @@ enum XenGuest {
         x.shutdownCode = nil
         writeWallclock(vm)
         channels.start(vm.domid, vcpus: vm.vcpus.count)
+        PVConsole.reset(vm)
     }
 
     /// The guest shut down, rebooted or was destroyed: its ports close, and each peer's port

@@ -5,7 +5,8 @@ import SwiftvisorCore
 /// Xen's PV console (hvc0) as Linux's hvc_xen drives it in a domU: finds the ring page and the
 /// event channel through HVM_PARAM_CONSOLE_PFN / HVM_PARAM_CONSOLE_EVTCHN, writes `out` and
 /// notifies, reads `in` when notified. Boot arguments: `interactive` (asks for a line and echoes
-/// it on both consoles), `garbage` (also writes nonsense indexes, which must hurt nobody).
+/// it on both consoles), `garbage` (also writes nonsense indexes, which must hurt nobody),
+/// `no-console` (a guest told nothing of Xen: both parameters are 0).
 
 let hvmOp = XenABI.Number.hvmOp.rawValue
 let evtchnOp = XenABI.Number.eventChannelOp.rawValue
@@ -120,6 +121,11 @@ func guestMain(_ dtb: UInt64) {
     let (r2, evtchn) = hvmParam(XenHVMParam.Index.consoleEventChannel.rawValue)
     c.expect("get_param(CONSOLE_PFN) -> 0", r1, 0)
     c.expect("get_param(CONSOLE_EVTCHN) -> 0", r2, 0)
+    if Guest.hasBootArgument("no-console") {
+        // enhanced = "disabled": no PV console, as a domU created without one (both 0).
+        c.expect("no console page, no console port", pfn == 0 && evtchn == 0)
+        c.finish()
+    }
     c.expect("the console page is the first magic page", pfn == XenGuestLayout.magicPages.base.rawValue >> 12)
     c.expect("the console port is a port", evtchn != 0 && evtchn < 4096)
     guard r1 == 0, r2 == 0, pfn != 0, evtchn != 0 else { c.finish() }
