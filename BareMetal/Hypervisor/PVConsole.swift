@@ -64,13 +64,13 @@ enum PVConsole {
 }
 
 extension PVConsole {
-    /// The guest's console page, if it has one (not for `enhanced = "disabled"`).
+    /// The guest's console page (the first magic page), if it has one (not for `enhanced = "disabled"`).
     static func page(_ vm: VirtualMachine) -> ConsoleRingPage? {
-        vm.xen.consolePage.map { ConsoleRingPage(base: $0) }
+        XenGuest.magicPage(vm, offset: XenGuestLayout.consolePageOffset).map { ConsoleRingPage(base: $0.rawValue) }
     }
 
     /// Sets the guest's console port pending (nothing while the guest has closed it).
     static func notifyGuest(_ vm: VirtualMachine, _ hv: Hypervisor) {
-        if let d = XenGuest.channels.notify(.console, of: vm.domid) { XenGuest.deliver(d, hv) }
+        HypervisorServices.notify(vm, .console, hv)
     }
 }

@@ -139,6 +139,7 @@ enum XenGuest {
     /// A (re)boot: fresh shared_info, no registrations, fresh ports (evtchn_init).
     static func reset(_ vm: VirtualMachine) {
         let x = vm.xen
+        PVConsole.reset(vm)
         zero_memory(x.ownPage, PageSize.granule)
         x.sharedInfo = x.ownPage
         x.sharedInfoFrame = nil
@@ -156,7 +157,6 @@ enum XenGuest {
         x.shutdownCode = nil
         writeWallclock(vm)
         channels.start(vm.domid, vcpus: vm.vcpus.count)
-        PVConsole.reset(vm)
     }
 
     /// The guest shut down, rebooted or was destroyed: its ports close, and each peer's port
