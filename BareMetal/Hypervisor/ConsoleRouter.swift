@@ -53,7 +53,7 @@ struct ConsoleRouter {
         case .guest(let n):
             let vm = hv.vms[n]
             guard vm.state == .running else { return }
-            // hvc0 once the guest connected it, its PL011 before (PVConsole says why).
+            // hvc0 once the guest wrote to it, its PL011 before (PVConsole says why).
             if PVConsole.takesInput(vm) { PVConsole.receive(byte, vm, hv) }
             else if vm.uart.receive(byte) { VirtualInterrupts.updateUARTLine(vm, hv) }
         case .hypervisor:

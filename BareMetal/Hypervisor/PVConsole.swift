@@ -28,17 +28,18 @@ struct ConsoleRingPage: SharedRingPage {
 /// for its next notification (hvc_xen notifies after every write).
 ///
 /// Input, for a guest using both consoles: the keyboard goes to hvc0 once the guest has
-/// connected it in this boot (notified its console port at least once: Linux does when it
-/// writes to hvc0, so `console=hvc0` gets the shell's input), and to the PL011 before that
-/// (a `console=ttyAMA0` guest never touches hvc0). One console gets each byte, never both:
+/// written to it in this boot (so a `console=hvc0` kernel's shell gets it), and to the PL011
+/// before that (a `console=ttyAMA0` kernel writes nothing to hvc0; it does notify the console
+/// port without writing, when hvc_xen polls `in`, so a notification alone does not count).
+/// One console gets each byte, never both:
 /// a guest with a shell on each would otherwise run every command twice. Xen gives input to
 /// the vpl011 when a domU has one; swiftvisor's guests always have a PL011, so following the
 /// console the guest actually uses is what a user typing at it expects.
 enum PVConsole {
-    /// Guests (by index) that connected their hvc0 in this boot.
+    /// Guests (by index) that wrote to their hvc0 in this boot.
     nonisolated(unsafe) static var connected = [Bool](repeating: false, count: Limits.guests)
 
-    /// A (re)boot: the guest's console page is fresh and not connected yet.
+    /// A (re)boot: the guest has not written to its fresh console page yet.
     static func reset(_ vm: VirtualMachine) {
         connected[vm.index] = false
     }
@@ -47,8 +48,9 @@ enum PVConsole {
     @inline(never)
     static func notified(_ vm: VirtualMachine) {
         guard let page = page(vm) else { return }
-        connected[vm.index] = true
-        XenConsoleRing.drainOutput(page, limit: XenConsoleRing.outputSize) { vm.consoleOutput($0) }
+        if XenConsoleRing.drainOutput(page, limit: XenConsoleRing.outputSize, { vm.consoleOutput($0) }) > 0 {
+            connected[vm.index] = true
+        }
     }
 
     /// Whether typed input for `vm` goes to hvc0 rather than its PL011.
