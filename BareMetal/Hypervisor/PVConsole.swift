@@ -27,8 +27,11 @@ struct ConsoleRingPage: SharedRingPage {
 /// writing while we drain cannot keep the hypervisor in the loop; what it adds meanwhile waits
 /// for its next notification (hvc_xen notifies after every write).
 ///
+/// Output is hidden (drained and dropped) when the guest's command line names consoles and
+/// hvc0 is not one of them (PVConsoleVisibility: Linux makes hvc0 a console anyway).
+///
 /// Input, for a guest using both consoles: the keyboard goes to hvc0 once the guest has
-/// written to it in this boot (so a `console=hvc0` kernel's shell gets it), and to the PL011
+/// written to it in this boot, shown (so a `console=hvc0` kernel's shell gets it), and to the PL011
 /// before that (a `console=ttyAMA0` kernel writes nothing to hvc0; it does notify the console
 /// port without writing, when hvc_xen polls `in`, so a notification alone does not count).
 /// One console gets each byte, never both:
@@ -39,16 +42,22 @@ enum PVConsole {
     /// Guests (by index) that wrote to their hvc0 in this boot.
     nonisolated(unsafe) static var connected = [Bool](repeating: false, count: Limits.guests)
 
+    /// Guests whose hvc0 output is shown (PVConsoleVisibility: the command line's `console=`).
+    nonisolated(unsafe) static var shown = [Bool](repeating: true, count: Limits.guests)
+
     /// A (re)boot: the guest has not written to its fresh console page yet.
     static func reset(_ vm: VirtualMachine) {
         connected[vm.index] = false
+        shown[vm.index] = PVConsoleVisibility.shown(commandLine: vm.manifest.commandLine)
     }
 
     /// The guest notified its console port: print what it wrote.
     @inline(never)
     static func notified(_ vm: VirtualMachine) {
         guard let page = page(vm) else { return }
-        if XenConsoleRing.drainOutput(page, limit: XenConsoleRing.outputSize, { vm.consoleOutput($0) }) > 0 {
+        // A hidden hvc0 is drained all the same: Linux's console write waits for room.
+        let show = shown[vm.index]
+        if XenConsoleRing.drainOutput(page, limit: XenConsoleRing.outputSize, { if show { vm.consoleOutput($0) } }) > 0 && show {
             connected[vm.index] = true
         }
     }

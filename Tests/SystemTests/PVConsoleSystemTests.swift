@@ -63,6 +63,7 @@ final class PVConsoleSystemTests: XCTestCase {
             XCTAssertTrue(lines.contains { $0.contains("Xen 4.17 support found") }, cpu + log(o))
             XCTAssertTrue(lines.contains { $0.hasPrefix("hvc0 ") && $0.contains("(EC") }, "hvc0 is the console; " + cpu + log(o))
             XCTAssertFalse(lines.contains { $0.hasPrefix("ttyAMA0 ") }, "not the PL011; " + cpu + log(o))
+            XCTAssertEqual(lines.filter { $0.contains("Kernel command line: console=hvc0") }.count, 1, "each message once; " + cpu + log(o))
             XCTAssertTrue(lines.contains("typed-42"), cpu + log(o))
             XCTAssertTrue(lines.contains("swiftvisor-init: cpus: 2"), cpu + log(o))
         }
