@@ -4,14 +4,16 @@ import XCTest
 
 /// Xen's PV console (hvc0) served by the hypervisor: a bare-metal guest's ring output on its
 /// console with its name, typed input echoed back, garbage indexes harmless; and Linux with
-/// `console=hvc0` answering at its shell. On a CPU without VHE (cortex-a57) and one with (max).
+/// `console=hvc0` answering at its shell. On a CPU without VHE (cortex-a57) and one with (max);
+/// the bare-metal guests also on a GICv2 host.
 final class PVConsoleSystemTests: XCTestCase {
     let systems = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Systems")
     static let cpus = SystemTests.only(SystemTests.cpus)
 
-    func run(_ config: URL, cpu: String, timeout: Double = 120, answer: @escaping @Sendable (String) -> String?) throws -> SystemRunner.Outcome {
+    func run(_ config: URL, cpu: String, gic: Int = 3, timeout: Double = 120, answer: @escaping @Sendable (String) -> String?) throws -> SystemRunner.Outcome {
         var options = SystemRunner.Options()
         options.cpu = cpu
+        options.gicVersion = gic
         options.timeout = timeout
         options.echo = false
         options.input = .respond(answer)
@@ -21,8 +23,10 @@ final class PVConsoleSystemTests: XCTestCase {
     func log(_ o: SystemRunner.Outcome) -> String { "\n--- console ---\n" + o.lines.joined(separator: "\n") }
 
     func test_a_guest_writes_and_reads_hvc0_beside_its_pl011() throws {
-        for cpu in Self.cpus {
-            let o = try run(systems.appendingPathComponent("pvcon.toml"), cpu: cpu) { line in
+        // Both CPU models, and a GICv2 host (the console port's PPI through the other vGIC).
+        for machine in SystemTests.only(Self.cpus.map { SystemTests.Machine(cpu: $0) } + [SystemTests.gicv2]) {
+            let cpu = machine.description
+            let o = try run(systems.appendingPathComponent("pvcon.toml"), cpu: machine.cpu, gic: machine.gic) { line in
                 line == "typist | hvc0: type a line" ? "hello-typed\r" : nil
             }
             XCTAssertEqual(o.verdict, .success, cpu + log(o))
