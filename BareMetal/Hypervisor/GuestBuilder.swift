@@ -49,8 +49,22 @@ enum GuestBuilder {
                 try stage2.map(input: gicc.base.rawValue, output: gicv.base, size: gicc.size, attributes: device)
             }
         } catch { return fail("stage-2 mapping failed (iomem overlapping guest RAM or each other?)") }
+        // The magic pages: the PV console's and xenstore's rings, hypervisor pages the guest
+        // finds through HVM_PARAM_CONSOLE_PFN / STORE_PFN (Normal memory, never executable).
+        var magicPages: HostPhysicalAddress?
+        if guest.enhanced != .disabled {
+            guard let pages = allocator.pointee.allocate(size: 2 * PageSize.granule, alignment: PageSize.granule) else {
+                return fail("not enough free host memory")
+            }
+            let ring = Stage2Attributes(memory: .normal, access: .readWrite, executable: false)
+            do {
+                try stage2.map(input: XenGuestLayout.magicPages.base.rawValue, output: pages, size: 2 * PageSize.granule, attributes: ring)
+            } catch { return fail("stage-2 mapping failed (iomem overlapping the Xen magic pages?)") }
+            magicPages = pages
+        }
         let vm = VirtualMachine(name: guest.name, index: index, vmid: vmid, vcpuCount: guest.vcpus,
                                 hostRAM: .init(base: base, size: size), stage2: stage2, manifest: guest)
+        vm.xen.magicPages = magicPages
         for n in 0..<guest.vcpus { vm.vcpus.append(VirtualCPU(vm: vm, id: VCPUID(n))) }
         // Without autostart it stays finished (not started) until the console's `create`.
         if guest.autostart {

@@ -129,7 +129,7 @@ func hvmParam(set: Bool, argument: UInt64, _ vcpu: VirtualCPU) -> UInt64 {
     }
     var request = XenHVMParam.Request(bytes: raw)
     if set { return XenHVMParam.set(request).returnValue }
-    switch XenHVMParam.get(request) {
+    switch XenHVMParam.get(request, values: vcpu.vm.xen.hvmParams) {
     case .failure(let errno): return errno.returnValue
     case .success(let value):
         request.value = value

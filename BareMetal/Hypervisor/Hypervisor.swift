@@ -214,6 +214,7 @@ final class Hypervisor {
         let now = read_cntpct_el0()
         if shutdownsPending > 0 { destroyOverdueShutdowns(now: now) }
         if XenGuest.timedPolls > 0 { XenGuest.endTimedOutPolls(now: now, self) }
+        if !XenstoreGlue.backlog.isEmpty { XenstoreGlue.serveBacklog(self) }
         for v in vcpus where v.vm.state == .running {
             if v.loadedOn == nil, TimerDeadlines.hasPassed(v.virtualTimerDeadline, now: now) {
                 v.el1.pointee.cntv_ctl |= TimerControl.masked
@@ -233,6 +234,8 @@ final class Hypervisor {
             for vm in vms { deadlines.include(vm.shutdownDeadline) }
         }
         if XenGuest.timedPolls > 0 { XenGuest.includePollDeadlines(&deadlines, self) }
+        // A store ring with more than one exit's work: served again in a millisecond.
+        if !XenstoreGlue.backlog.isEmpty { deadlines.include(read_cntpct_el0() &+ read_cntfrq_el0() / 1000) }
         for v in vcpus where v.vm.state == .running {
             if v.loadedOn == nil { deadlines.include(v.virtualTimerDeadline) }
             deadlines.include(v.physicalTimer.deadline)
@@ -301,7 +304,7 @@ final class Hypervisor {
         vm.flushConsole()
         guard vm.lifecycle.finish(ending) else { return false }
         releaseGrants(of: vm)
-        XenGuest.tearDown(vm)
+        XenGuest.tearDown(vm, self)
         if wasRebooting { rebootsPending -= 1 }
         if vm.shutdownDeadline != nil { vm.shutdownDeadline = nil; shutdownsPending -= 1 }
         vm.endedAt = read_cntpct_el0()
@@ -330,7 +333,7 @@ final class Hypervisor {
         Console.log(.rebooting(guest: MessageText(vm.name), boot: UInt64(vm.boots + 1)))
         vm.lifecycle.reboot()
         releaseGrants(of: vm)
-        XenGuest.tearDown(vm)
+        XenGuest.tearDown(vm, self)
         rebootsPending += 1
         let me = thisCore.index
         for vcpu in vm.vcpus {

@@ -43,6 +43,14 @@ final class XenGuestState {
     var runstateUpdateFlag = false
     /// SCHEDOP_shutdown_code: the reason a later shutdown reports (the first one set counts).
     var shutdownCode: UInt32?
+    /// The console and xenstore pages (two hypervisor pages, in this order), mapped in the
+    /// guest's stage 2 at GUEST_MAGIC_BASE; nil for a guest with `enhanced = "disabled"`.
+    var magicPages: HostPhysicalAddress?
+    /// HVM_PARAM_STORE_* / CONSOLE_*: what the toolstack set at this boot.
+    var hvmParams = XenHVMParam.Values()
+    /// The guest has signalled its store port at this boot: it talks to xenstore, so a
+    /// shutdown is asked through control/shutdown.
+    var storeConnected = false
 
     init(vcpus: Int) {
         // SAFETY: a page of the hypervisor's heap, never freed (VMs live as long as the hypervisor).
@@ -139,6 +147,7 @@ enum XenGuest {
     /// A (re)boot: fresh shared_info, no registrations, fresh ports (evtchn_init).
     static func reset(_ vm: VirtualMachine) {
         let x = vm.xen
+        PVConsole.reset(vm)
         zero_memory(x.ownPage, PageSize.granule)
         x.sharedInfo = x.ownPage
         x.sharedInfoFrame = nil
@@ -156,12 +165,30 @@ enum XenGuest {
         x.shutdownCode = nil
         writeWallclock(vm)
         channels.start(vm.domid, vcpus: vm.vcpus.count)
+        if let magic = x.magicPages {
+            zero_memory(magic.rawValue, 2 * PageSize.granule)
+            clean_dcache_to_poc(magic.rawValue, 2 * PageSize.granule)
+        }
+        // The toolstack's part of building a domain: a port bound to each hypervisor service.
+        var store: UInt32?, console: UInt32?
+        for service in vm.manifest.enhanced.services where x.magicPages != nil {
+            let port = channels.connect(service, to: vm.domid)
+            if service == .xenstore { store = port } else { console = port }
+        }
+        x.hvmParams = XenHVMParam.Values(storePort: store, consolePort: console)
+        XenstoreGlue.introduce(vm)
+    }
+
+    /// Host address of `vm`'s console or xenstore page (XenGuestLayout's page offsets).
+    static func magicPage(_ vm: VirtualMachine, offset: UInt64) -> HostPhysicalAddress? {
+        vm.xen.magicPages.map { $0 + offset * PageSize.granule }
     }
 
     /// The guest shut down, rebooted or was destroyed: its ports close, and each peer's port
     /// is unbound again (evtchn_destroy).
-    static func tearDown(_ vm: VirtualMachine) {
+    static func tearDown(_ vm: VirtualMachine, _ hv: Hypervisor) {
         channels.destroy(vm.domid)
+        XenstoreGlue.release(vm, hv)
     }
 
     // MARK: delivery

@@ -74,7 +74,12 @@ func eventChannelOp(_ command: XenEventChannelOp.Command, argument: UInt64, _ vc
         switch XenGuest.channels.send(caller: me, port: a.u32(0)) {
         case .failure(let e): return e.returnValue
         case .success(let delivery):
-            if let delivery { XenGuest.deliver(delivery, hv) }
+            guard let delivery else { return 0 }
+            if delivery.domain == .hypervisor {
+                if let service = EventChannels.Service(rawValue: delivery.port) { HypervisorServices.signalled(service, by: vcpu.vm, hv) }
+            } else {
+                XenGuest.deliver(delivery, hv)
+            }
             return 0
         }
     case .status:                       // { domid_t dom; port; uint32 status, vcpu; union u; }

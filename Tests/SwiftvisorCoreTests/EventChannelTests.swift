@@ -337,3 +337,74 @@ final class XenHypervisorNodeTests: XCTestCase {
         XCTAssertNil(XenEnhanced(name: "yes"))
     }
 }
+
+/// Domain 0 stands for the hypervisor's services: the guest's ports bound to it at boot.
+final class EventChannelServiceTests: XCTestCase {
+    let one = XenDomainID(rawValue: 1), two = XenDomainID(rawValue: 2)
+    let me = XenDomainID.selfID
+
+    func connected() -> EventChannels {
+        var c = EventChannels(domainCount: 2)
+        c.start(one, vcpus: 1)
+        c.start(two, vcpus: 1)
+        XCTAssertEqual(c.connect(.xenstore, to: one), 1, "the store's port first, as libxl allocates it")
+        XCTAssertEqual(c.connect(.console, to: one), 2)
+        return c
+    }
+
+    func test_a_service_port_shows_as_interdomain_to_domain_0() {
+        var c = connected()
+        let s = c.status(caller: one, dom: me, port: 1)
+        XCTAssertEqual(s.map(\.status), .success(2), "EVTCHNSTAT_interdomain")
+        XCTAssertEqual(s.map(\.first), .success(0), "domain 0, as dom0's xenstored")
+        XCTAssertEqual(s.map(\.second), .success(EventChannels.Service.xenstore.rawValue))
+        XCTAssertEqual(c.status(caller: one, dom: me, port: 2).map(\.second), .success(EventChannels.Service.console.rawValue))
+        XCTAssertNil(c.connect(.xenstore, to: one), "once per boot")
+    }
+
+    func test_send_reaches_the_service_and_the_service_notifies_the_port() {
+        var c = connected()
+        XCTAssertEqual(c.send(caller: one, port: 1), .success(EventChannels.Delivery(domain: .hypervisor, port: 1, vcpu: 0)))
+        XCTAssertEqual(c.send(caller: one, port: 2), .success(EventChannels.Delivery(domain: .hypervisor, port: 2, vcpu: 0)))
+        XCTAssertNil(c.bindVCPU(caller: one, port: 1, vcpu: 0))
+        XCTAssertEqual(c.notify(.xenstore, of: one), EventChannels.Delivery(domain: one, port: 1, vcpu: 0))
+        XCTAssertNil(c.notify(.xenstore, of: two), "never connected")
+    }
+
+    func test_no_guest_can_bind_close_or_reset_the_hypervisor_end() {
+        var c = connected()
+        if case .success = c.bindInterdomain(caller: one, remoteDom: 0, remotePort: 1) { XCTFail("bound while the guest holds it") }
+        if case .success = c.bindInterdomain(caller: two, remoteDom: 0, remotePort: 1) { XCTFail("another guest's service") }
+        if case .success = c.bindInterdomain(caller: two, remoteDom: 0, remotePort: 99) { XCTFail("no such service") }
+        XCTAssertEqual(c.allocUnbound(caller: one, dom: 0, remote: 1), .failure(.eperm))
+        XCTAssertEqual(c.status(caller: one, dom: 0, port: 1).map(\.status), .failure(.eperm))
+        XCTAssertEqual(c.reset(caller: one, dom: 0), .failure(.eperm))
+        XCTAssertEqual(c.port(of: .xenstore, in: one), 1, "untouched")
+    }
+
+    func test_closing_its_end_leaves_the_service_waiting_for_the_guest_to_bind_again() throws {
+        var c = connected()
+        XCTAssertNil(c.close(caller: one, port: 1))
+        XCTAssertNil(c.notify(.xenstore, of: one))
+        XCTAssertEqual(c.send(caller: one, port: 1), .failure(.einval))
+        if case .success = c.bindInterdomain(caller: two, remoteDom: 0, remotePort: 1) { XCTFail("only its own guest") }
+        let bound = try c.bindInterdomain(caller: one, remoteDom: 0, remotePort: 1).get()
+        XCTAssertEqual(bound.port, 1)
+        XCTAssertEqual(c.notify(.xenstore, of: one)?.port, 1)
+        // EVTCHNOP_reset closes both; the guest may bind them again.
+        XCTAssertEqual(try c.reset(caller: one, dom: me).get(), [1, 2])
+        XCTAssertNil(c.port(of: .console, in: one))
+        XCTAssertEqual(try c.bindInterdomain(caller: one, remoteDom: 0, remotePort: 2).get().port, 1)
+        XCTAssertEqual(c.port(of: .console, in: one), 1)
+    }
+
+    func test_a_reboot_connects_afresh() {
+        var c = connected()
+        c.destroy(one)
+        XCTAssertNil(c.notify(.console, of: one))
+        c.start(one, vcpus: 1)
+        XCTAssertNil(c.port(of: .xenstore, in: one))
+        XCTAssertEqual(c.connect(.console, to: one), 1)
+        XCTAssertEqual(c.connect(.xenstore, to: one), 2)
+    }
+}

@@ -30,7 +30,7 @@ final class XenGuestInterfaceTests: XCTestCase {
         XenHVMParam.Request(domid: domid, index: index, value: 0x1234)
     }
 
-    func test_a_domU_reads_its_params_as_zero_and_sets_none() {
+    func test_a_domU_without_store_or_console_reads_its_params_as_zero_and_sets_none() {
         for index in [0, 1, 2, 17, 18] as [UInt32] {
             XCTAssertEqual(XenHVMParam.get(request(index)), .success(0), "\(index)")
             XCTAssertEqual(XenHVMParam.set(request(index)), .eperm, "\(index)")
@@ -43,6 +43,26 @@ final class XenGuestInterfaceTests: XCTestCase {
         }
         XCTAssertEqual(XenHVMParam.get(request(1, domid: 0)), .failure(.esrch))
         XCTAssertEqual(XenHVMParam.set(request(1, domid: 5)), .esrch)
+    }
+
+    func test_a_domU_reads_its_magic_pages_and_service_ports() {
+        let both = XenHVMParam.Values(storePort: 1, consolePort: 2)
+        XCTAssertEqual(XenHVMParam.get(request(1), values: both), .success(0x39001), "HVM_PARAM_STORE_PFN: GUEST_MAGIC_BASE + 1 page")
+        XCTAssertEqual(XenHVMParam.get(request(2), values: both), .success(1))
+        XCTAssertEqual(XenHVMParam.get(request(17), values: both), .success(0x39000), "HVM_PARAM_CONSOLE_PFN: GUEST_MAGIC_BASE")
+        XCTAssertEqual(XenHVMParam.get(request(18), values: both), .success(2))
+        XCTAssertEqual(XenHVMParam.get(request(0), values: both), .success(0), "no callback IRQ on Arm")
+        XCTAssertEqual(XenHVMParam.set(request(1)), .eperm, "the toolstack's, not the guest's")
+        let consoleOnly = XenHVMParam.Values(storePort: nil, consolePort: 1)
+        XCTAssertEqual(XenHVMParam.get(request(1), values: consoleOnly), .success(0))
+        XCTAssertEqual(XenHVMParam.get(request(2), values: consoleOnly), .success(0))
+        XCTAssertEqual(XenHVMParam.get(request(17), values: consoleOnly), .success(0x39000))
+    }
+
+    func test_enhanced_decides_the_services_a_guest_is_connected_to() {
+        XCTAssertEqual(XenEnhanced.enabled.services, [.xenstore, .console])
+        XCTAssertEqual(XenEnhanced.noXenstore.services, [.console])
+        XCTAssertEqual(XenEnhanced.disabled.services, [])
     }
 
     func test_xen_hvm_param_layout() {

@@ -37,6 +37,10 @@ public struct EventChannels {
         public var vcpus = 1
         /// virq_to_evtchn, per vCPU: a port, or 0.
         var virqPorts: [UInt32] = []
+        /// Per hypervisor service (`Service.rawValue - 1`): whether it was connected at this
+        /// boot, and the guest's port bound to it (nil once the guest closed its end).
+        var serviceOffered: [Bool] = [false, false]
+        var servicePorts: [UInt32?] = [nil, nil]
 
         /// `port_is_valid`: below the end of the allocated buckets.
         public func isValid(_ port: UInt32) -> Bool { port < UInt32(ports.count) }
@@ -60,7 +64,7 @@ public struct EventChannels {
         public var second: UInt32 = 0
     }
 
-    public private(set) var domains: [Domain]
+    public internal(set) var domains: [Domain]
 
     public init(domainCount: Int) { domains = Array(repeating: Domain(), count: domainCount) }
 
@@ -96,6 +100,7 @@ public struct EventChannels {
     /// EVTCHNOP_alloc_unbound: a new port of `dom` (only the caller itself) that `remote` may bind.
     /// The remote domain need not exist yet (Xen does not look it up).
     public mutating func allocUnbound(caller: XenDomainID, dom: UInt16, remote: UInt16) -> Result<UInt32, XenABI.Errno> {
+        if dom == XenDomainID.hypervisor.rawValue { return .failure(.eperm) }   // dom0 exists; not the caller
         guard let d = liveDomain(dom, caller: caller) else { return .failure(.esrch) }
         guard d == caller else { return .failure(.eperm) }      // xsm_evtchn_unbound, XSM_TARGET
         let port: UInt32
@@ -109,6 +114,7 @@ public struct EventChannels {
     /// (a notification may have been lost while the remote port was unbound).
     public mutating func bindInterdomain(caller: XenDomainID, remoteDom: UInt16, remotePort: UInt32)
         -> Result<(port: UInt32, delivery: Delivery), XenABI.Errno> {
+        if remoteDom == XenDomainID.hypervisor.rawValue { return bindService(caller: caller, servicePort: remotePort) }
         guard let r = liveDomain(remoteDom, caller: caller), let ri = index(r), let li = index(caller) else { return .failure(.esrch) }
         let local: UInt32
         switch freePort(caller) { case .failure(let e): return .failure(e); case .success(let p): local = p }
@@ -149,11 +155,15 @@ public struct EventChannels {
         return closePort(caller, port)
     }
 
-    /// EVTCHNOP_send: the delivery to make, if any (an unbound port drops it silently).
+    /// EVTCHNOP_send: the delivery to make, if any (an unbound port drops it silently). A
+    /// delivery to `XenDomainID.hypervisor` is for the service numbered by its `port`.
     public func send(caller: XenDomainID, port: UInt32) -> Result<Delivery?, XenABI.Errno> {
         guard let i = index(caller), domains[i].isValid(port) else { return .failure(.einval) }
         let p = domains[i].ports[Int(port)]
         switch p.state {
+        case .interdomain(let r, let rport) where r == .hypervisor:
+            // To a service of the hypervisor: the delivery names domain 0 and the service.
+            return .success(Delivery(domain: .hypervisor, port: rport, vcpu: 0))
         case .interdomain(let r, let rport):
             // (Both ends change together, so the peer's port is always there; checked anyway.)
             guard let ri = index(r), domains[ri].isValid(rport) else { return .failure(.einval) }
@@ -166,6 +176,7 @@ public struct EventChannels {
 
     /// EVTCHNOP_status on `port` of `dom` (only the caller itself).
     public func status(caller: XenDomainID, dom: UInt16, port: UInt32) -> Result<Status, XenABI.Errno> {
+        if dom == XenDomainID.hypervisor.rawValue { return .failure(.eperm) }
         guard let d = liveDomain(dom, caller: caller), let i = index(d) else { return .failure(.esrch) }
         guard domains[i].isValid(port) else { return .failure(.einval) }
         guard d == caller else { return .failure(.eperm) }     // xsm_evtchn_status, XSM_TARGET
@@ -206,6 +217,7 @@ public struct EventChannels {
     /// EVTCHNOP_reset_cont (`continuing`) only resumes a reset Xen preempted; none ever is
     /// here, so it is -EBUSY after the same checks.
     public mutating func reset(caller: XenDomainID, dom: UInt16, continuing: Bool = false) -> Result<[UInt32], XenABI.Errno> {
+        if dom == XenDomainID.hypervisor.rawValue { return .failure(.eperm) }
         guard let d = liveDomain(dom, caller: caller), let i = index(d) else { return .failure(.esrch) }
         guard d == caller else { return .failure(.eperm) }     // xsm_evtchn_reset, XSM_TARGET
         if continuing { return .failure(.ebusy) }
@@ -280,6 +292,9 @@ public struct EventChannels {
         case .virq(let virq):
             let v = Self.isGlobal(virq: virq) ? 0 : domains[i].ports[Int(port)].notifyVCPU
             domains[i].virqPorts[v * Int(Self.virqCount) + Int(virq)] = 0
+        case .interdomain(let r, let rport) where r == .hypervisor:
+            // The service's end stays, unbound: the guest may bind it again.
+            if let s = Service(rawValue: rport) { domains[i].servicePorts[s.slot] = nil }
         case .interdomain(let r, let rport):
             if let ri = index(r), domains[ri].isValid(rport) {
                 domains[ri].ports[Int(rport)].state = .unbound(remote: d.rawValue)

@@ -34,14 +34,31 @@ public enum XenHVMParam {
         }
     }
 
-    /// HVMOP_get_param: the value, or the error Xen gives a domU. swiftvisor names no other
-    /// domain, so any domid but DOMID_SELF is -ESRCH. A guest has no xenstore, no PV console
-    /// and no event-channel callback, so every readable parameter is 0, as for a dom0less domU
-    /// created without them.
-    public static func get(_ r: Request) -> Result<UInt64, XenABI.Errno> {
+    /// What the toolstack set for the guest: its xenstore and PV console pages (guest frame
+    /// numbers) and ports. All 0 for a guest without them, as Xen leaves them.
+    public struct Values: Equatable {
+        public var storePFN: UInt64 = 0
+        public var storeEventChannel: UInt64 = 0
+        public var consolePFN: UInt64 = 0
+        public var consoleEventChannel: UInt64 = 0
+        public init(storePFN: UInt64 = 0, storeEventChannel: UInt64 = 0, consolePFN: UInt64 = 0, consoleEventChannel: UInt64 = 0) {
+            self.storePFN = storePFN; self.storeEventChannel = storeEventChannel
+            self.consolePFN = consolePFN; self.consoleEventChannel = consoleEventChannel
+        }
+    }
+
+    /// HVMOP_get_param: the value, or the error Xen gives a domU. Any domid but DOMID_SELF is
+    /// -ESRCH. The store and console parameters are those the toolstack set (`values`, as
+    /// libxl sets them for an xl-created domU: the magic pages and the ports bound to the
+    /// hypervisor's services); the callback IRQ is 0 (Arm delivers events on the PPI).
+    public static func get(_ r: Request, values: Values = Values()) -> Result<UInt64, XenABI.Errno> {
         guard r.domid == domidSelf else { return .failure(.esrch) }
         switch Index(rawValue: r.index) {
-        case .callbackIRQ, .storePFN, .storeEventChannel, .consolePFN, .consoleEventChannel: return .success(0)
+        case .callbackIRQ: return .success(0)
+        case .storePFN: return .success(values.storePFN)
+        case .storeEventChannel: return .success(values.storeEventChannel)
+        case .consolePFN: return .success(values.consolePFN)
+        case .consoleEventChannel: return .success(values.consoleEventChannel)
         case .monitorRingPFN: return .failure(.eperm)        // toolstack only
         case nil: return .failure(.einval)                    // hole, deprecated or out of range
         }
@@ -52,5 +69,30 @@ public enum XenHVMParam {
     public static func set(_ r: Request) -> XenABI.Errno {
         guard r.domid == domidSelf else { return .esrch }
         return Index(rawValue: r.index) == nil ? .einval : .eperm
+    }
+}
+
+extension XenHVMParam.Values {
+    /// The values for a guest whose store and console ports (from `EventChannels.connect`)
+    /// are these: each service that has a port gets its magic page's frame number
+    /// (GUEST_MAGIC_BASE + XENSTORE_PFN_OFFSET / CONSOLE_PFN_OFFSET); one without stays 0.
+    public init(storePort: UInt32?, consolePort: UInt32?) {
+        let magic = XenGuestLayout.magicPages.base.rawValue / PageSize.granule
+        self.init()
+        if let storePort { storePFN = magic + XenGuestLayout.xenstorePageOffset; storeEventChannel = UInt64(storePort) }
+        if let consolePort { consolePFN = magic + XenGuestLayout.consolePageOffset; consoleEventChannel = UInt64(consolePort) }
+    }
+}
+
+extension XenEnhanced {
+    /// The hypervisor's services a guest is connected to at boot: xenstore only when
+    /// "enabled" (as dom0less Xen allocates the store port only for an enhanced domU), the PV
+    /// console unless "disabled" (a guest told nothing of Xen gets neither).
+    public var services: [EventChannels.Service] {
+        switch self {
+        case .enabled: return [.xenstore, .console]
+        case .noXenstore: return [.console]
+        case .disabled: return []
+        }
     }
 }
