@@ -53,7 +53,9 @@ struct ConsoleRouter {
         case .guest(let n):
             let vm = hv.vms[n]
             guard vm.state == .running else { return }
-            if vm.uart.receive(byte) { VirtualInterrupts.updateUARTLine(vm, hv) }
+            // hvc0 once the guest connected it, its PL011 before (PVConsole says why).
+            if PVConsole.takesInput(vm) { PVConsole.receive(byte, vm, hv) }
+            else if vm.uart.receive(byte) { VirtualInterrupts.updateUARTLine(vm, hv) }
         case .hypervisor:
             if byte == UInt8(ascii: "\r") || byte == UInt8(ascii: "\n") {
                 run(command, hv)

@@ -9,7 +9,7 @@ enum HypervisorServices {
     static func signalled(_ service: EventChannels.Service, by vm: VirtualMachine, _ hv: Hypervisor) {
         switch service {
         case .xenstore: XenstoreGlue.signalled(by: vm, hv)
-        case .console: break   // the PV console's ring (issue 9 §4) is served by its own glue
+        case .console: PVConsole.notified(vm)
         }
     }
 

@@ -150,6 +150,7 @@ enum XenGuest {
     /// A (re)boot: fresh shared_info, no registrations, fresh ports (evtchn_init).
     static func reset(_ vm: VirtualMachine) {
         let x = vm.xen
+        PVConsole.reset(vm)
         zero_memory(x.ownPage, PageSize.granule)
         x.sharedInfo = x.ownPage
         x.sharedInfoFrame = nil

@@ -183,7 +183,8 @@ extension Swiftvisor {
                 Downloads linux-image-*-arm64-unsigned and busybox-static from Debian once, into \
                 ~/.cache/swiftvisor (or $SWIFTVISOR_CACHE). At a shell, input goes to the first guest; \
                 Ctrl-] opens the hypervisor's console (`console beta` moves input to the other guest; \
-                `list`, `help`, `quit`).
+                `list`, `help`, `quit`). alpha's console is its PL011 (ttyAMA0), beta's is Xen's PV \
+                console (console=hvc0, served by the hypervisor).
                 """)
         @OptionGroup var machine: MachineOptions
         @OptionGroup var console: ConsoleOptions
@@ -194,7 +195,7 @@ extension Swiftvisor {
         func run() throws {
             let atTerminal = isatty(FileHandle.standardInput.fileDescriptor) != 0
             let interactive = shell ?? atTerminal
-            let config = try LinuxSystem.prepare(guests: ["alpha", "beta"], shell: interactive) { print($0) }
+            let config = try LinuxSystem.prepare(guests: ["alpha", "beta"], shell: interactive, hvc0: ["beta"]) { print($0) }
             try runSystem(config, machine, console, timeout: timeout.seconds ?? (interactive ? 1e9 : 300))
         }
     }
