@@ -169,6 +169,10 @@ public enum LinuxSystem {
     /// Writes the initramfs and a system description naming the cached kernel; returns the TOML.
     /// `extraArguments` adds kernel command-line words per guest name; the guests named in
     /// `hvc0` use Xen's PV console (`console=hvc0`, served by the hypervisor) instead of the PL011.
+    /// `swiftvisor linux`'s pair: alpha (domain 1) offers beta (domain 2) a page and a port
+    /// through xenstore, beta accepts, and they exchange messages (Guests/LinuxTools/xenmeet.c).
+    public static let xenmeetPair = ["alpha": "swiftvisor.xenmeet=offer:2", "beta": "swiftvisor.xenmeet=accept:1"]
+
     public static func prepare(guests: [String], vcpus: Int = 2, memoryMiB: Int = 256, shell: Bool = false,
                                hvc0: Set<String> = [], extraArguments: [String: String] = [:],
                                log: @escaping (String) -> Void) throws -> URL {
