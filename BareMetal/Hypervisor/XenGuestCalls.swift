@@ -23,6 +23,17 @@ private func le64(_ b: [UInt8], _ at: Int) -> UInt64 {
 /// event_channel_op(cmd, arg), 2-level ABI (xen/common/event_channel.c do_event_channel_op).
 @inline(never)
 func eventChannelOp(_ command: XenEventChannelOp.Command, argument: UInt64, _ vcpu: VirtualCPU, _ hv: Hypervisor) -> UInt64 {
+    // The frequent one, `struct evtchn_send { evtchn_port_t port; }`: its one word read
+    // directly, without building the argument array (a heap allocation per call).
+    if case .send = command {
+        guard let port = GuestMemory.read32(argument, vcpu: vcpu) else { return efault }
+        switch XenGuest.channels.send(caller: vcpu.vm.domid, port: port) {
+        case .failure(let e): return e.returnValue
+        case .success(let delivery):
+            if let delivery { XenGuest.deliver(delivery, hv) }
+            return 0
+        }
+    }
     guard let raw = readArgument(argument, command.argumentSize, vcpu) else { return efault }
     var a = XenEventChannelOp.Argument(bytes: raw)
     let me = vcpu.vm.domid
@@ -146,7 +157,7 @@ func vcpuOp(command raw: UInt32, vcpu id: UInt32, argument: UInt64, _ vcpu: Virt
         let offset = UInt32(truncatingIfNeeded: le64(raw, 8))
         let selfOrDown = target === vcpu || hv.scheduler.states[target.slot] == .off
         switch XenVCPUOp.vcpuInfoPlacement(gfn: le64(raw, 0), offset: offset, alreadyRegistered: x.vcpuInfo[i] != nil,
-                                           selfOrDown: selfOrDown, ram: vm.ram) {
+                                           selfOrDown: selfOrDown, ram: vm.ram, isHole: { vm.reservation.isHole($0) }) {
         case .failure(let e): return e.returnValue
         case .success(let ipa):
             let host = vm.hostAddress(ipa)!.rawValue

@@ -32,3 +32,38 @@ bench_empty:
     subs    x9, x9, #1
     b.ne    1b
     ret
+
+// EVTCHNOP_send on a port bound to the guest's own unbound port, as Xen's figure in
+// shared/PLATFORM.md was taken: x0 = count, x1 = &struct evtchn_send, x2 = shared_info. After
+// every send the guest clears vcpu 0's evtchn_upcall_pending (shared_info + 0),
+// evtchn_pending_sel (+ 8) and pending word 0 (+ 48), so each send takes the whole set-pending
+// path and raises the event-channel PPI. bench_evtchn_clear_only is the same loop without the hvc.
+    .global bench_evtchn_send, bench_evtchn_clear_only
+bench_evtchn_send:
+    mov     x9, x0
+    mov     x10, x1
+    mov     x11, x2                     // x1-x4 are the call's arguments: keep shared_info apart
+1:  mov     x16, #32                    // __HYPERVISOR_event_channel_op
+    mov     x0, #4                      // EVTCHNOP_send
+    mov     x1, x10
+    hvc     #0xEA1
+    strb    wzr, [x11]
+    str     xzr, [x11, #8]
+    str     xzr, [x11, #48]
+    subs    x9, x9, #1
+    b.ne    1b
+    ret
+bench_evtchn_clear_only:
+    mov     x9, x0
+    mov     x10, x1
+    mov     x11, x2                     // x1-x4 are the call's arguments: keep shared_info apart
+1:  mov     x16, #32
+    mov     x0, #4
+    mov     x1, x10
+    nop
+    strb    wzr, [x11]
+    str     xzr, [x11, #8]
+    str     xzr, [x11, #48]
+    subs    x9, x9, #1
+    b.ne    1b
+    ret

@@ -40,6 +40,8 @@ func guestMain(_ dtb: UInt64) {
         ]
         for (name, total) in simple { report(name, (total - min(total, empty)) / iterations) }
         report("grant_copy_4k", measureGrantCopy(measure))
+        report("evtchn_send_self", measureEventSendToSelf(measure))
+        report("evtchn_round_trip_between_guests", measureEventRoundTrip(measure))
     }
 
     Interrupts.start(cpu: 0)
@@ -132,4 +134,94 @@ func measureGrantCopy(_ measure: (() -> Void) -> UInt64) -> UInt64 {
         measure { for _ in 0..<copies { _ = xen_hypercall(XenABI.Number.grantTableOp.rawValue, 5, UInt64(UInt(bitPattern: p)), 1) } }
     }
     return op.4 >> 32 & 0xFFFF == 0 ? total / copies : 0   // status GNTST_okay, else no figure
+}
+
+// MARK: event channels
+
+/// struct evtchn_alloc_unbound / bind_interdomain / send / close, as little-endian u32 words.
+typealias EventArgs = (UInt32, UInt32, UInt32, UInt32)
+func eventOp(_ command: UInt64, _ args: inout EventArgs) -> Int64 {
+    withUnsafeMutablePointer(to: &args) { xen_hypercall(XenABI.Number.eventChannelOp.rawValue, command, UInt64(UInt(bitPattern: $0)), 0) }
+}
+
+/// This guest's shared_info (XENMEM_add_to_physmap, XENMAPSPACE_shared_info), mapped once.
+nonisolated(unsafe) let sharedInfo: UInt64 = {
+    let page = UInt64(UInt(bitPattern: UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 4096)))
+    var xatp: (UInt64, UInt64, UInt64) = (UInt64(XenDomainID.selfID), 0, page >> 12)   // space 0: shared_info, idx 0
+    let r = withUnsafeMutablePointer(to: &xatp) { xen_hypercall(XenABI.Number.memoryOp.rawValue, 7, UInt64(UInt(bitPattern: $0)), 0) }
+    return r == 0 ? page : 0
+}()
+
+/// Clears vCPU 0's evtchn_upcall_pending and evtchn_pending_sel and pending word 0 (ports 0-63).
+func clearEvents() {
+    shared_store8(sharedInfo, 0)
+    _ = shared_fetch_and64(sharedInfo + 8, 0)
+    _ = shared_fetch_and64(sharedInfo + 48, 0)
+}
+
+/// EVTCHNOP_send on a port bound to this guest's own unbound port, the guest clearing
+/// evtchn_upcall_pending, evtchn_pending_sel and its pending word after every send: Xen 4.17's
+/// figure in shared/PLATFORM.md, measured the same way (less the same loop without the hvc).
+func measureEventSendToSelf(_ measure: (() -> Void) -> UInt64) -> UInt64 {
+    guard sharedInfo != 0 else { return 0 }
+    let me = UInt32(XenDomainID.selfID)
+    var alloc: EventArgs = (me | me << 16, 0, 0, 0)
+    guard eventOp(6, &alloc) == 0 else { return 0 }                  // EVTCHNOP_alloc_unbound(self, self)
+    var bind: EventArgs = (me, alloc.1, 0, 0)
+    guard eventOp(0, &bind) == 0 else { return 0 }                   // EVTCHNOP_bind_interdomain(self, that port)
+    var send: EventArgs = (bind.2, 0, 0, 0)
+    let sends: UInt64 = 20_000
+    let (total, loop) = withUnsafeMutablePointer(to: &send) { p in
+        let arg = UInt64(UInt(bitPattern: p))
+        return (measure { _ = bench_evtchn_send(sends, arg, sharedInfo) }, measure { _ = bench_evtchn_clear_only(sends, arg, sharedInfo) })
+    }
+    // Both ends closed again: the round trip below starts from a quiet table.
+    var close: EventArgs = (bind.2, 0, 0, 0)
+    _ = eventOp(3, &close)
+    close.0 = alloc.1
+    _ = eventOp(3, &close)
+    clearEvents()
+    return (total - min(total, loop)) / sends
+}
+
+/// Rounds of the round trip between guests; benchpartner answers exactly this many.
+let eventRounds: UInt64 = 2_000
+
+/// An event to another VM and its answer: benchpartner (domain 2, on the same physical core)
+/// offered this guest its port 1 (EVTCHNOP_alloc_unbound) and waits in SCHEDOP_poll; this guest
+/// binds it, then each round sends, polls its own port until the partner's answer is pending,
+/// and clears it. One round: two sends, two polls that block, two world switches.
+func measureEventRoundTrip(_ measure: (() -> Void) -> UInt64) -> UInt64 {
+    guard sharedInfo != 0 else { return 0 }
+    var bind: EventArgs = (2, 1, 0, 0)
+    var tries = 0
+    while eventOp(0, &bind) != 0 {                                   // the partner may not have offered it yet
+        tries += 1
+        if tries > 100_000 { return 0 }
+        Guest.yield()
+        bind = (2, 1, 0, 0)
+    }
+    let port = bind.2
+    clearEvents()                                                    // a new interdomain port starts pending
+    var send: EventArgs = (port, 0, 0, 0)
+    var ports: UInt32 = port
+    var rounds: UInt64 = 0
+    let total = withUnsafeMutablePointer(to: &send) { s in
+        withUnsafeMutablePointer(to: &ports) { p in
+            // struct sched_poll: ports, nr_ports 1, no timeout.
+            var poll: (UInt64, UInt64, UInt64) = (UInt64(UInt(bitPattern: p)), 1, 0)
+            return withUnsafeMutablePointer(to: &poll) { q in
+                let sendArg = UInt64(UInt(bitPattern: s)), pollArg = UInt64(UInt(bitPattern: q))
+                return measure {
+                    for _ in 0..<eventRounds {
+                        guard xen_hypercall(XenABI.Number.eventChannelOp.rawValue, 4, sendArg, 0) == 0,
+                              xen_hypercall(XenABI.Number.schedOp.rawValue, 3, pollArg, 0) == 0 else { return }
+                        clearEvents()
+                        rounds += 1
+                    }
+                }
+            }
+        }
+    }
+    return rounds == eventRounds ? total / eventRounds : 0
 }

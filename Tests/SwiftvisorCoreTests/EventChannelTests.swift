@@ -208,6 +208,12 @@ final class EventChannel2LevelTests: XCTestCase {
         XCTAssertEqual(place(0x40001, 0, selfOrDown: false), .failure(.einval))
         XCTAssertEqual(place(0x3FFFF, 0), .failure(.einval), "not RAM")
         XCTAssertEqual(place(0x41000, 0), .failure(.einval), "past RAM")
+        // A ballooned-out page (or a grant mapped over one) is refused, as Xen's get_page_from_gfn.
+        let hole = XenVCPUOp.vcpuInfoPlacement(gfn: 0x40002, offset: 0, alreadyRegistered: false, selfOrDown: true, ram: ram,
+                                               isHole: { $0.rawValue == 0x40002 })
+        XCTAssertEqual(hole, .failure(.einval), "a hole")
+        XCTAssertEqual(XenVCPUOp.vcpuInfoPlacement(gfn: 0x40003, offset: 0, alreadyRegistered: false, selfOrDown: true, ram: ram,
+                                                   isHole: { $0.rawValue == 0x40002 }), .success(GuestPhysicalAddress(0x4000_3000)))
     }
 
     func test_vcpu_op_allows_two_commands_on_arm() {

@@ -56,6 +56,8 @@ uint64_t bench_xen_version(uint64_t count);
 uint64_t bench_psci_version(uint64_t count);
 uint64_t bench_mmio_read(uint64_t count, uint64_t address);
 uint64_t bench_empty(uint64_t count);
+uint64_t bench_evtchn_send(uint64_t count, uint64_t send, uint64_t shared_info);
+uint64_t bench_evtchn_clear_only(uint64_t count, uint64_t send, uint64_t shared_info);
 
 void guest_mmu_off(void);
 void spin_forever_masked(void) __attribute__((noreturn));

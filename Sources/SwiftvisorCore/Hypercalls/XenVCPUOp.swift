@@ -21,12 +21,15 @@ public enum XenVCPUOp {
 
     /// map_vcpu_info's checks: the 48-byte vcpu_info inside the page and aligned (-ENXIO),
     /// registered once (-EINVAL), by the vCPU itself or for one that is down (-EINVAL), in RAM
-    /// (-EINVAL). Returns the guest-physical address of the vcpu_info.
+    /// that is populated (-EINVAL: Xen's get_page_from_gfn finds no page in a ballooned-out
+    /// hole; a grant mapped over a hole is another domain's page, refused too).
+    /// Returns the guest-physical address of the vcpu_info.
     public static func vcpuInfoPlacement(gfn: UInt64, offset: UInt32, alreadyRegistered: Bool, selfOrDown: Bool,
-                                         ram: AddressRange<GuestPhysicalAddress>) -> Result<GuestPhysicalAddress, XenABI.Errno> {
+                                         ram: AddressRange<GuestPhysicalAddress>,
+                                         isHole: (GuestFrameNumber) -> Bool = { _ in false }) -> Result<GuestPhysicalAddress, XenABI.Errno> {
         guard EventChannel2Level.vcpuInfoOffsetIsValid(UInt64(offset)) else { return .failure(.enxio) }
         guard !alreadyRegistered, selfOrDown else { return .failure(.einval) }
-        guard gfn < 1 << 52, ram.contains(GuestPhysicalAddress(gfn << 12)) else { return .failure(.einval) }
+        guard gfn < 1 << 52, ram.contains(GuestPhysicalAddress(gfn << 12)), !isHole(GuestFrameNumber(gfn)) else { return .failure(.einval) }
         return .success(GuestPhysicalAddress(gfn << 12 + UInt64(offset)))
     }
 }
