@@ -116,8 +116,10 @@ func eventChannelOp(_ command: XenEventChannelOp.Command, argument: UInt64, _ vc
 
 /// What a send delivers: a guest's port set pending, or the hypervisor's service (domain 0's
 /// port) told that the guest signalled it.
+@inline(__always)
 private func sent(_ delivery: EventChannels.Delivery, by vcpu: VirtualCPU, _ hv: Hypervisor) {
-    if delivery.domain == .hypervisor {
+    // (The raw 0, not XenDomainID.hypervisor: another module's static is an accessor call.)
+    if delivery.domain.rawValue == 0 {
         if let service = EventChannels.Service(rawValue: delivery.port) { HypervisorServices.signalled(service, by: vcpu.vm, hv) }
     } else {
         XenGuest.deliver(delivery, hv)

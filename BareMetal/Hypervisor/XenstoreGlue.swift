@@ -27,6 +27,8 @@ enum XenstoreGlue {
     /// Guests whose ring had more than one exit's budget: served again from the software
     /// timers (`serveBacklog`) until done.
     nonisolated(unsafe) static var backlog: [XenDomainID] = []
+    /// `!backlog.isEmpty`, as a plain flag: the timers check it at every world switch.
+    nonisolated(unsafe) static var hasBacklog = false
 
     /// At a guest's (re)boot, after its ports are connected: the store as xl fills it.
     static func introduce(_ vm: VirtualMachine) {
@@ -54,6 +56,7 @@ enum XenstoreGlue {
         server.release(vm.domid.rawValue)
         vm.xen.storeConnected = false
         backlog.removeAll { $0 == vm.domid }
+        hasBacklog = !backlog.isEmpty
         serveAwaiting(hv)
     }
 
@@ -78,6 +81,7 @@ enum XenstoreGlue {
     static func serveBacklog(_ hv: Hypervisor) {
         let waiting = backlog
         backlog = []
+        hasBacklog = false
         for d in waiting { if let vm = hv.vm(d) { serve(vm, hv) } }
         serveAwaiting(hv)
     }
@@ -96,6 +100,6 @@ enum XenstoreGlue {
         // within the store's quotas, however fast another vCPU feeds and drains the ring.
         var ring = XenstoreRingBudget(XenstoreStorePage(base: page))
         if server.service(domid: vm.domid.rawValue, page: &ring) { HypervisorServices.notify(vm, .xenstore, hv) }
-        if ring.exhausted, !backlog.contains(vm.domid) { backlog.append(vm.domid) }
+        if ring.exhausted, !backlog.contains(vm.domid) { backlog.append(vm.domid); hasBacklog = true }
     }
 }
