@@ -97,10 +97,9 @@ struct ConsoleRouter {
             guard let vm = guest(name, hv, mustBe: "paused", vm: { $0.state == .running && $0.paused }) else { return }
             hv.unpause(vm)
         case .command(.reboot(let name)):
-            guard let vm = guest(name, hv, mustBe: "running", vm: { $0.state == .running }) else { return }
+            guard let vm = guest(name, hv, mustBe: "running and not already asked", vm: { $0.state == .running && $0.shutdownDeadline == nil }) else { return }
             if vm.paused { hv.unpause(vm) }
-            hv.reboot(vm)
-            hv.thisCore.wakeupPending = true
+            hv.requestShutdown(vm, reboot: true)
         case .command(.shutdown(let name)):
             guard let vm = guest(name, hv, mustBe: "running and not already asked", vm: { $0.state == .running && $0.shutdownDeadline == nil }) else { return }
             hv.requestShutdown(vm)

@@ -51,15 +51,30 @@ extension Hypervisor {
         thisCore.wakeupPending = true
     }
 
-    /// Asks the guest to shut down. No guest can hear it yet (there is no virtual power button,
-    /// and xenstore's control/shutdown comes with Xen's guest interface), so after the grace
-    /// period it is destroyed, unless it has ended by itself.
-    func requestShutdown(_ vm: VirtualMachine) {
+    /// Asks the guest to power off (or reboot), as `xl shutdown` (`xl reboot`) does: through
+    /// xenstore's control/shutdown, which a guest that talks to the store watches. If it has not
+    /// ended (or rebooted) after the grace period, it is destroyed (rebooted). A guest without
+    /// xenstore, or that never used it, cannot hear the request: asked to shut down it is
+    /// destroyed after the grace period unless it ends by itself; asked to reboot it restarts at once.
+    func requestShutdown(_ vm: VirtualMachine, reboot rebooting: Bool = false) {
         guard vm.state == .running, vm.shutdownDeadline == nil else { return }
+        let heard = XenstoreGlue.requestShutdown(vm, rebooting ? .reboot : .poweroff, self)
+        if rebooting && !heard {
+            reboot(vm)
+            thisCore.wakeupPending = true
+            return
+        }
         vm.shutdownDeadline = read_cntpct_el0() &+ read_cntfrq_el0() * Self.shutdownGraceSeconds
+        vm.xen.rebootWhenOverdue = rebooting
         shutdownsPending += 1
-        Console.logGuest(vm.name, "' asked to shut down; it has no power button or xenstore to hear it yet, so it is destroyed in ")
-        Console.decimal(Self.shutdownGraceSeconds); Console.write(" s unless it powers off first\n")
+        if heard {
+            Console.logGuest(vm.name, rebooting ? "' asked to reboot through xenstore (control/shutdown = reboot); it is rebooted in "
+                                                : "' asked to power off through xenstore (control/shutdown = poweroff); it is destroyed in ")
+            Console.decimal(Self.shutdownGraceSeconds); Console.write(rebooting ? " s unless it reboots first\n" : " s unless it powers off first\n")
+        } else {
+            Console.logGuest(vm.name, "' asked to shut down; it has no power button and does not talk to xenstore, so it is destroyed in ")
+            Console.decimal(Self.shutdownGraceSeconds); Console.write(" s unless it powers off first\n")
+        }
         for core in cores where core.index != thisCore.index && core.idle {
             core.sendReschedule()   // re-arm for the deadline
         }
@@ -67,7 +82,14 @@ extension Hypervisor {
 
     func destroyOverdueShutdowns(now: UInt64) {
         for vm in vms {
-            if let d = vm.shutdownDeadline, now >= d { destroy(vm, because: "it did not shut down within the grace period") }
+            guard let d = vm.shutdownDeadline, now >= d else { continue }
+            if vm.xen.rebootWhenOverdue {
+                Console.logGuest(vm.name, "' did not reboot within the grace period: rebooting it\n")
+                reboot(vm)
+                thisCore.wakeupPending = true
+            } else {
+                destroy(vm, because: "it did not shut down within the grace period")
+            }
         }
     }
 

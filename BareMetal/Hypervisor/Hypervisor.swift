@@ -214,7 +214,7 @@ final class Hypervisor {
         let now = read_cntpct_el0()
         if shutdownsPending > 0 { destroyOverdueShutdowns(now: now) }
         if XenGuest.timedPolls > 0 { XenGuest.endTimedOutPolls(now: now, self) }
-        if !XenstoreGlue.backlog.isEmpty { XenstoreGlue.serveBacklog(self) }
+        if XenstoreGlue.hasBacklog { XenstoreGlue.serveBacklog(self) }
         for v in vcpus where v.vm.state == .running {
             if v.loadedOn == nil, TimerDeadlines.hasPassed(v.virtualTimerDeadline, now: now) {
                 v.el1.pointee.cntv_ctl |= TimerControl.masked
@@ -235,7 +235,7 @@ final class Hypervisor {
         }
         if XenGuest.timedPolls > 0 { XenGuest.includePollDeadlines(&deadlines, self) }
         // A store ring with more than one exit's work: served again in a millisecond.
-        if !XenstoreGlue.backlog.isEmpty { deadlines.include(read_cntpct_el0() &+ read_cntfrq_el0() / 1000) }
+        if XenstoreGlue.hasBacklog { deadlines.include(read_cntpct_el0() &+ read_cntfrq_el0() / 1000) }
         for v in vcpus where v.vm.state == .running {
             if v.loadedOn == nil { deadlines.include(v.virtualTimerDeadline) }
             deadlines.include(v.physicalTimer.deadline)

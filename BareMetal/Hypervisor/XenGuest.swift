@@ -51,6 +51,9 @@ final class XenGuestState {
     /// The guest has signalled its store port at this boot: it talks to xenstore, so a
     /// shutdown is asked through control/shutdown.
     var storeConnected = false
+    /// The console's `reboot` asked through control/shutdown: at the deadline the guest is
+    /// rebooted rather than destroyed.
+    var rebootWhenOverdue = false
 
     init(vcpus: Int) {
         // SAFETY: a page of the hypervisor's heap, never freed (VMs live as long as the hypervisor).
@@ -163,6 +166,7 @@ enum XenGuest {
         if x.tracksRunstate { runstateTrackers -= 1 }
         x.tracksRunstate = false
         x.shutdownCode = nil
+        x.rebootWhenOverdue = false
         writeWallclock(vm)
         channels.start(vm.domid, vcpus: vm.vcpus.count)
         if let magic = x.magicPages {

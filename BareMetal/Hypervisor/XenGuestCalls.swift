@@ -30,7 +30,7 @@ func eventChannelOp(_ command: XenEventChannelOp.Command, argument: UInt64, _ vc
         switch XenGuest.channels.send(caller: vcpu.vm.domid, port: port) {
         case .failure(let e): return e.returnValue
         case .success(let delivery):
-            if let delivery { XenGuest.deliver(delivery, hv) }
+            if let delivery { sent(delivery, by: vcpu, hv) }
             return 0
         }
     }
@@ -74,12 +74,7 @@ func eventChannelOp(_ command: XenEventChannelOp.Command, argument: UInt64, _ vc
         switch XenGuest.channels.send(caller: me, port: a.u32(0)) {
         case .failure(let e): return e.returnValue
         case .success(let delivery):
-            guard let delivery else { return 0 }
-            if delivery.domain == .hypervisor {
-                if let service = EventChannels.Service(rawValue: delivery.port) { HypervisorServices.signalled(service, by: vcpu.vm, hv) }
-            } else {
-                XenGuest.deliver(delivery, hv)
-            }
+            if let delivery { sent(delivery, by: vcpu, hv) }
             return 0
         }
     case .status:                       // { domid_t dom; port; uint32 status, vcpu; union u; }
@@ -116,6 +111,18 @@ func eventChannelOp(_ command: XenEventChannelOp.Command, argument: UInt64, _ vc
     case .setPriority:                  // { port; uint32 priority; }: the 2-level ABI has no priorities
         guard XenGuest.channels.unmaskTarget(caller: me, port: a.u32(0)).isSuccess else { return XenABI.Errno.einval.returnValue }
         return XenABI.Errno.enosys.returnValue
+    }
+}
+
+/// What a send delivers: a guest's port set pending, or the hypervisor's service (domain 0's
+/// port) told that the guest signalled it.
+@inline(__always)
+private func sent(_ delivery: EventChannels.Delivery, by vcpu: VirtualCPU, _ hv: Hypervisor) {
+    // (The raw 0, not XenDomainID.hypervisor: another module's static is an accessor call.)
+    if delivery.domain.rawValue == 0 {
+        if let service = EventChannels.Service(rawValue: delivery.port) { HypervisorServices.signalled(service, by: vcpu.vm, hv) }
+    } else {
+        XenGuest.deliver(delivery, hv)
     }
 }
 

@@ -2,58 +2,17 @@ import CArch
 import SwiftvisorCore
 
 /// A guest's store ring page (`struct xenstore_domain_interface`, its magic page at
-/// XENSTORE_PFN_OFFSET), with a budget: at most `XenstoreGlue.bytesPerExit` request bytes are
-/// taken in, and as many response bytes written, per `service`, so that the work done under the
-/// hypervisor lock is bounded even if the guest feeds and drains the rings from another vCPU
-/// meanwhile. The budget shows the server a ring with less in it (requests) or less room
-/// (responses) than there is; what is left is served later (`XenstoreGlue.backlog`).
+/// XENSTORE_PFN_OFFSET), served through a `XenstoreRingBudget`.
 struct XenstoreStorePage: XenstoreRingPage {
     let base: UInt64
-    var requestBudget = XenstoreGlue.bytesPerExit
-    var responseBudget = XenstoreGlue.bytesPerExit
-    /// Set when a budget ran out: there may be more to do.
-    var exhausted = false
-    private var requestConsumer: UInt32 = 0
-    private var responseProducer: UInt32 = 0
-
     init(base: HostPhysicalAddress) { self.base = base.rawValue }
 
     // SAFETY (all): `base` is the VM's xenstore magic page, a hypervisor page identity mapped
     // at EL2 (Normal memory); every offset the server uses is below XenstoreRing.pageBytes
     // (2076 < 4096), and words are 4-byte aligned. The guest writes the page concurrently:
-    // words are single atomic loads, and the server checks every index it reads.
-    mutating func loadWord(at offset: Int) -> UInt32 {
-        switch offset {
-        case XenstoreRing.requestProducerOffset:
-            // Seen as no further than the budget allows past the consumer just read.
-            let producer = guest_atomic_load32(base &+ UInt64(offset))
-            let available = producer &- requestConsumer
-            guard available <= XenstoreRing.size, available > requestBudget else { return producer }
-            exhausted = true
-            return requestConsumer &+ requestBudget
-        case XenstoreRing.responseConsumerOffset:
-            // Read with the producer, so that the room seen is within the budget.
-            let consumer = guest_atomic_load32(base &+ UInt64(offset))
-            responseProducer = guest_atomic_load32(base &+ UInt64(XenstoreRing.responseProducerOffset))
-            let used = responseProducer &- consumer
-            guard used <= XenstoreRing.size, XenstoreRing.size - used > responseBudget else { return consumer }
-            exhausted = true
-            return responseProducer &- (XenstoreRing.size - responseBudget)
-        case XenstoreRing.responseProducerOffset:
-            return responseProducer
-        default:
-            let value = guest_atomic_load32(base &+ UInt64(offset))
-            if offset == XenstoreRing.requestConsumerOffset { requestConsumer = value }
-            return value
-        }
-    }
-
-    mutating func storeWord(_ value: UInt32, at offset: Int) {
-        if offset == XenstoreRing.requestConsumerOffset { requestBudget -= min(requestBudget, value &- requestConsumer) }
-        if offset == XenstoreRing.responseProducerOffset { responseBudget -= min(responseBudget, value &- responseProducer) }
-        guest_atomic_store32(base &+ UInt64(offset), value)
-    }
-
+    // words are single atomic accesses, and the server checks every index it reads.
+    mutating func loadWord(at offset: Int) -> UInt32 { guest_atomic_load32(base &+ UInt64(offset)) }
+    mutating func storeWord(_ value: UInt32, at offset: Int) { guest_atomic_store32(base &+ UInt64(offset), value) }
     mutating func loadByte(at offset: Int) -> UInt8 { UnsafePointer<UInt8>(bitPattern: UInt(base &+ UInt64(offset)))!.pointee }
     mutating func storeByte(_ value: UInt8, at offset: Int) { shared_store8(base &+ UInt64(offset), value) }
     mutating func barrier() { dsb_ish() }
@@ -68,12 +27,8 @@ enum XenstoreGlue {
     /// Guests whose ring had more than one exit's budget: served again from the software
     /// timers (`serveBacklog`) until done.
     nonisolated(unsafe) static var backlog: [XenDomainID] = []
-
-    /// Request bytes taken in and response bytes written per service of one ring: the ring's
-    /// size each way (XENSTORE_RING_SIZE, 1 KiB). At most 64 requests (16-byte headers) are
-    /// answered per exit, each within the store's quotas (nodes, transactions, watches), and
-    /// at most 20 replies wait unread (the outstanding-request quota) before a ring is left alone.
-    static let bytesPerExit = XenstoreRing.size
+    /// `!backlog.isEmpty`, as a plain flag: the timers check it at every world switch.
+    nonisolated(unsafe) static var hasBacklog = false
 
     /// At a guest's (re)boot, after its ports are connected: the store as xl fills it.
     static func introduce(_ vm: VirtualMachine) {
@@ -101,6 +56,7 @@ enum XenstoreGlue {
         server.release(vm.domid.rawValue)
         vm.xen.storeConnected = false
         backlog.removeAll { $0 == vm.domid }
+        hasBacklog = !backlog.isEmpty
         serveAwaiting(hv)
     }
 
@@ -125,6 +81,7 @@ enum XenstoreGlue {
     static func serveBacklog(_ hv: Hypervisor) {
         let waiting = backlog
         backlog = []
+        hasBacklog = false
         for d in waiting { if let vm = hv.vm(d) { serve(vm, hv) } }
         serveAwaiting(hv)
     }
@@ -139,8 +96,10 @@ enum XenstoreGlue {
 
     private static func serve(_ vm: VirtualMachine, _ hv: Hypervisor) {
         guard vm.state == .running, let page = XenGuest.magicPage(vm, offset: XenGuestLayout.xenstorePageOffset) else { return }
-        var ring = XenstoreStorePage(base: page)
+        // At most one ring's worth (1 KiB) each way per exit: at most 64 requests answered, each
+        // within the store's quotas, however fast another vCPU feeds and drains the ring.
+        var ring = XenstoreRingBudget(XenstoreStorePage(base: page))
         if server.service(domid: vm.domid.rawValue, page: &ring) { HypervisorServices.notify(vm, .xenstore, hv) }
-        if ring.exhausted, !backlog.contains(vm.domid) { backlog.append(vm.domid) }
+        if ring.exhausted, !backlog.contains(vm.domid) { backlog.append(vm.domid); hasBacklog = true }
     }
 }

@@ -2,7 +2,8 @@ import CGuest
 import SwiftvisorCore
 
 /// The other side of the bench guest's world-switch loop: yields straight back. Then it answers
-/// the bench guest's events: it offered domain 1 its port 1 before the yields, and for each of
+/// the bench guest's events: it offered domain 1 a port before the yields (the first free one:
+/// after those the toolstack bound to the hypervisor's services), and for each of
 /// the bench guest's rounds it polls that port (SCHEDOP_poll), clears the event and sends one
 /// back. Then it powers off.
 @_cdecl("guest_main")
@@ -11,16 +12,17 @@ func guestMain(_ dtb: UInt64) {
     let sharedInfo = UInt64(UInt(bitPattern: UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 4096)))
     var xatp: (UInt64, UInt64, UInt64) = (UInt64(XenDomainID.selfID), 0, sharedInfo >> 12)
     let mapped = withUnsafeMutablePointer(to: &xatp) { xen_hypercall(XenABI.Number.memoryOp.rawValue, 7, UInt64(UInt(bitPattern: $0)), 0) } == 0
-    // EVTCHNOP_alloc_unbound(self, remote domain 1): port 1, the table being empty.
+    // EVTCHNOP_alloc_unbound(self, remote domain 1): the first free port (below 64: the pending
+    // word cleared below is the first).
     var alloc: (UInt32, UInt32) = (UInt32(XenDomainID.selfID) | 1 << 16, 0)
     let offered = withUnsafeMutablePointer(to: &alloc) {
-        xen_hypercall(XenABI.Number.eventChannelOp.rawValue, 6, UInt64(UInt(bitPattern: $0)), 0) } == 0 && alloc.1 == 1
+        xen_hypercall(XenABI.Number.eventChannelOp.rawValue, 6, UInt64(UInt(bitPattern: $0)), 0) } == 0 && alloc.1 < 64
 
     for _ in 0..<21_000 { Guest.yield() }
 
     guard mapped, offered else { Guest.shutdown(.poweroff, exitCode: 1) }
-    var port: UInt32 = 1
-    var send: (UInt32, UInt32) = (1, 0)
+    var port: UInt32 = alloc.1
+    var send: (UInt32, UInt32) = (alloc.1, 0)
     withUnsafeMutablePointer(to: &port) { p in
         var poll: (UInt64, UInt64, UInt64) = (UInt64(UInt(bitPattern: p)), 1, 0)
         withUnsafeMutablePointer(to: &poll) { q in

@@ -107,6 +107,7 @@ func guestMain(_ dtb: UInt64) {
     sharedInfoChecks(&c)
     irq_enable()
     vcpuChecks(&c)
+    servicePortChecks(&c)
     eventChannelChecks(&c)
     schedChecks(&c)
     twoDomains(&c)
@@ -176,6 +177,23 @@ func vcpuChecks(_ c: inout Checks) {
     for _ in 0..<5 { Guest.yield() }
     let state = shared_load64(runstate0), entry = shared_load64(runstate0 + 8)
     c.expect("runstate: running, entry time set, update flag clear", state == 0 && entry != 0 && entry >> 63 == 0)
+}
+
+/// The port the toolstack bound to the hypervisor's console service (HVM_PARAM_CONSOLE_EVTCHN;
+/// "no-xenstore": no store port): interdomain to domain 0, not bindable again while held, and
+/// closed here so that the checks below start from port 1. A "disabled" guest has none.
+func servicePortChecks(_ c: inout Checks) {
+    var param: (domid: UInt16, pad: UInt16, index: UInt32, value: UInt64) = (0x7FF0, 0, 18, 0xDEAD)
+    let r = withUnsafeMutablePointer(to: &param) { xen_hypercall(xen.hvmOp.rawValue, 1, UInt64(UInt(bitPattern: $0)), 0) }
+    if Guest.hasBootArgument("no-xen-node") {
+        c.expect("HVM_PARAM_CONSOLE_EVTCHN is 0 (enhanced = \"disabled\")", r == 0 && param.value == 0)
+        return
+    }
+    c.expect("HVM_PARAM_CONSOLE_EVTCHN is port 1", r == 0 && param.value == 1)
+    let s = status(domidSelf, 1)
+    c.expect("the console's port is interdomain to domain 0, port 2", s.0 == 0 && s.1 == 2 && s.3 & 0xFFFF == 0 && s.4 == 2)
+    c.expect("bind_interdomain(0, the console service) while bound -> -EINVAL", bindInterdomain(0, 2).0, -22)
+    c.expect("close of the console's port -> 0", close(1), 0)
 }
 
 /// Event channels within the domain: bound to itself, IPI, VIRQ, mask, close, status, errors.

@@ -89,9 +89,9 @@ func vmAssistHVMAndMulticall(_ c: inout Checks) {
         withUnsafeMutablePointer(to: &param) { xen_hypercall(xen.hvmOp.rawValue, op, UInt64(UInt(bitPattern: $0)), 0) }
     }
     c.expect("hvm_op(get_param, STORE_PFN) returns 0", hvm(1), 0)
-    c.expect("HVM_PARAM_STORE_PFN is 0 (no xenstore)", param.value == 0 && param.index == 1 && param.domid == 0x7FF0)
+    c.expect("HVM_PARAM_STORE_PFN is the magic page 0x39001", param.value == 0x39001 && param.index == 1 && param.domid == 0x7FF0)
     param = (0x7FF0, 0, 18, 0xDEAD)
-    c.expect("hvm_op(get_param, CONSOLE_EVTCHN) is 0", hvm(1) == 0 && param.value == 0)
+    c.expect("hvm_op(get_param, CONSOLE_EVTCHN) is port 2 (the store's is 1)", hvm(1) == 0 && param.value == 2)
     c.expect("hvm_op(set_param, CALLBACK_IRQ) -> -EPERM", hvm(0), -1)
     param = (0x7FF0, 0, 28, 0)
     c.expect("hvm_op(get_param, MONITOR_RING_PFN) -> -EPERM", hvm(1), -1)

@@ -172,6 +172,7 @@ public final class ConsoleSession {
     }
 
     private func emitLine(_ line: String, stream: Int) {
+        if stream < 0, let name = Self.guestHearingShutdown(line) { heardShutdown.insert(name) }
         lines.append(line)
         if lines.count > lineLimit { lines.removeFirst(lines.count - lineLimit / 2) }
         report.consume(line)
@@ -330,6 +331,34 @@ public final class ConsoleSession {
         } else {
             emitLine("swiftvisor: input goes to guest '\(name(n))'", stream: -1)
         }
+    }
+
+    // MARK: asking the guests to shut down (`--timeout`)
+
+    /// Guests that heard a shutdown request (through xenstore), by the hypervisor's word.
+    private var heardShutdown: Set<String> = []
+    private var askedAt: Date?
+
+    /// The hypervisor's line saying `NAME` heard a request to power off or reboot.
+    static func guestHearingShutdown(_ line: String) -> String? {
+        let prefix = "swiftvisor: guest '"
+        guard line.hasPrefix(prefix), let end = line.range(of: "' asked to power off through xenstore") ??
+                line.range(of: "' asked to reboot through xenstore") else { return nil }
+        return String(line[line.index(line.startIndex, offsetBy: prefix.count)..<end.lowerBound])
+    }
+
+    /// As `shutdown NAME` typed at the hypervisor console for every guest still running:
+    /// those that talk to xenstore are asked through control/shutdown.
+    func askGuestsToShutDown() {
+        askedAt = Date()
+        for name in guestNames where report.outcomes[name] == nil { send(ConsoleMux.commandLine("shutdown " + name)) }
+    }
+
+    /// After `askGuestsToShutDown`: the hypervisor has had a second to answer, and every guest
+    /// that heard the request has ended.
+    var askedGuestsHaveEnded: Bool {
+        guard let askedAt, Date().timeIntervalSince(askedAt) >= 1 else { return false }
+        return heardShutdown.allSatisfy { report.outcomes[$0] != nil }
     }
 
     /// The first bytes sent: input starts with the first guest.

@@ -12,7 +12,8 @@ import SwiftvisorCore
 ///
 /// Command-line words it reads: `swiftvisor.name=NAME` (the hostname), `swiftvisor.marker=M`,
 /// `swiftvisor.shell`, `swiftvisor.boot=N` (added by the hypervisor from the second boot on),
-/// `swiftvisor.reboot-test`, `swiftvisor.panic-test`.
+/// `swiftvisor.reboot-test`, `swiftvisor.panic-test`, `swiftvisor.xenmeet=offer:PEER` /
+/// `accept:PEER` (run `xenmeet` with the peer's domid after the report's other lines).
 public enum LinuxInitramfs {
     /// PID 1 until it execs busybox init. Its first line is what `bench --linux` times.
     public static let initScript = """
@@ -50,9 +51,10 @@ public enum LinuxInitramfs {
     public static let reportScript = """
     #!/bin/sh
     say() { echo "swiftvisor-init: $*"; }
-    marker=none; boot=1
+    marker=none; boot=1; meet=
     for w in $(cat /proc/cmdline); do
-        case "$w" in swiftvisor.marker=*) marker="${w#swiftvisor.marker=}";; swiftvisor.boot=*) boot="${w#swiftvisor.boot=}";; esac
+        case "$w" in swiftvisor.marker=*) marker="${w#swiftvisor.marker=}";; swiftvisor.boot=*) boot="${w#swiftvisor.boot=}";;
+            swiftvisor.xenmeet=*) meet="${w#swiftvisor.xenmeet=}";; esac
     done
     say "boot: $boot"
     if [ "$boot" = 1 ] && grep -q swiftvisor.reboot-test /proc/cmdline; then say "rebooting"; reboot -f; fi
@@ -73,6 +75,10 @@ public enum LinuxInitramfs {
     echo "$marker" > /tmp/marker
     say "marker file: $(cat /tmp/marker)"
     say "markers seen: $(cat /tmp/marker /proc/cmdline | grep -o 'guest-[a-z]*' | sort -u | tr '\\n' ' ')"
+    # swiftvisor.xenmeet=offer:PEER or accept:PEER: meet the peer through xenstore (Guests/LinuxTools/xenmeet.c).
+    if [ -n "$meet" ]; then
+        if [ -e /dev/xen/xenbus ]; then xenmeet "${meet%%:*}" "${meet#*:}"; say "xenmeet: exit status $?"; else say "xenmeet: no /dev/xen/xenbus"; fi
+    fi
     say "done"
 
     """

@@ -116,6 +116,9 @@ public enum QEMU {
         if case .inherit = input { readsInput = true }
         let deadline = Date().addingTimeInterval(timeout)
         var quitDeadline: Date?
+        // At the timeout the guests are asked to shut down (xenstore's control/shutdown, as
+        // `xl shutdown`), and those that heard get the hypervisor's grace period to end.
+        var shutdownDeadline: Date?
         var timedOut = false, caught: Int32?
         var buffer = [UInt8](repeating: 0, count: 65536)
         var output = true
@@ -123,11 +126,16 @@ public enum QEMU {
             var fds = [pollfd(fd: fromQEMU[0], events: Int16(POLLIN), revents: 0),
                        pollfd(fd: signals[0], events: Int16(POLLIN), revents: 0)]
             if readsInput { fds.append(pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0)) }
-            let limit = min(quitDeadline ?? deadline, deadline)
+            let limit = min(quitDeadline ?? deadline, shutdownDeadline ?? deadline)
             let wait = Int32(max(0, min(limit.timeIntervalSinceNow, 1)) * 1000)
             let ready = poll(&fds, nfds_t(fds.count), wait)
             if ready < 0 && errno != EINTR { break }
-            if Date() >= deadline { timedOut = true; break }
+            if Date() >= deadline && shutdownDeadline == nil {
+                timedOut = true
+                session.askGuestsToShutDown()
+                shutdownDeadline = Date().addingTimeInterval(Self.shutdownGraceSeconds)
+            }
+            if let s = shutdownDeadline, Date() >= s || session.askedGuestsHaveEnded { break }
             if let q = quitDeadline, Date() >= q { break }   // `quit` typed, the hypervisor did not end
             if fds[1].revents & Int16(POLLIN) != 0 {
                 var signo: UInt8 = 0
@@ -153,6 +161,10 @@ public enum QEMU {
         session.finish()
         return Result(lines: session.lines, timedOut: timedOut, status: status, signal: caught, report: session.report)
     }
+
+    /// How long guests asked to shut down at the timeout may take: the hypervisor's grace
+    /// period (Hypervisor.shutdownGraceSeconds, 10 s) and a little more.
+    static let shutdownGraceSeconds: Double = 12
 
     /// Waits for QEMU; if it is still running (timeout, signal, quit), SIGTERM, then SIGKILL.
     static func stop(_ pid: pid_t, gently exited: Bool) -> Int32 {

@@ -195,7 +195,8 @@ extension Swiftvisor {
         func run() throws {
             let atTerminal = isatty(FileHandle.standardInput.fileDescriptor) != 0
             let interactive = shell ?? atTerminal
-            let config = try LinuxSystem.prepare(guests: ["alpha", "beta"], shell: interactive, hvc0: ["beta"]) { print($0) }
+            let config = try LinuxSystem.prepare(guests: ["alpha", "beta"], shell: interactive, hvc0: ["beta"],
+                                                 extraArguments: LinuxSystem.xenmeetPair) { print($0) }
             try runSystem(config, machine, console, timeout: timeout.seconds ?? (interactive ? 1e9 : 300))
         }
     }

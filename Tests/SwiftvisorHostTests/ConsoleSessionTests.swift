@@ -74,3 +74,16 @@ final class ConsoleSessionTests: XCTestCase {
         XCTAssertTrue(s.report.succeeded("beta"))
     }
 }
+
+/// `--timeout` asks the guests to shut down: which of them heard, by the hypervisor's word.
+final class ConsoleSessionShutdownTests: XCTestCase {
+    func test_the_hypervisor_line_of_a_guest_that_heard_names_it() {
+        XCTAssertEqual(ConsoleSession.guestHearingShutdown(
+            "swiftvisor: guest 'alpha' asked to power off through xenstore (control/shutdown = poweroff); it is destroyed in 10 s unless it powers off first"), "alpha")
+        XCTAssertEqual(ConsoleSession.guestHearingShutdown(
+            "swiftvisor: guest 'b-2' asked to reboot through xenstore (control/shutdown = reboot); it is rebooted in 10 s unless it reboots first"), "b-2")
+        XCTAssertNil(ConsoleSession.guestHearingShutdown(
+            "swiftvisor: guest 'spinner' asked to shut down; it has no power button and does not talk to xenstore, so it is destroyed in 10 s unless it powers off first"))
+        XCTAssertNil(ConsoleSession.guestHearingShutdown("alpha | swiftvisor: guest 'x' asked to power off through xenstore"))
+    }
+}

@@ -31,8 +31,8 @@ public enum ConsoleCommand: Equatable {
     public static let helpText: StaticString = """
         list                 the guests: name, id, state, vCPUs, memory, uptime, CPU time
         console NAME         send input to guest NAME
-        shutdown NAME        ask NAME to shut down; destroyed if it has not after a grace period
-        reboot NAME          restart NAME with fresh memory
+        shutdown NAME        ask NAME to power off (xenstore); destroyed if it has not after a grace period
+        reboot NAME          ask NAME to reboot (xenstore); restarted with fresh memory at once without
         destroy NAME         end NAME at once
         pause NAME           stop running NAME's vCPUs (its memory and state are kept)
         unpause NAME         let a paused guest run again

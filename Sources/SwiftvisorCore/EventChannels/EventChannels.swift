@@ -161,8 +161,8 @@ public struct EventChannels {
         guard let i = index(caller), domains[i].isValid(port) else { return .failure(.einval) }
         let p = domains[i].ports[Int(port)]
         switch p.state {
-        case .interdomain(let r, let rport) where r == .hypervisor:
-            // To a service of the hypervisor: the delivery names domain 0 and the service.
+        case .interdomain(let r, let rport) where r.rawValue == 0:
+            // To a service of the hypervisor (domain 0): the delivery names it and the service.
             return .success(Delivery(domain: .hypervisor, port: rport, vcpu: 0))
         case .interdomain(let r, let rport):
             // (Both ends change together, so the peer's port is always there; checked anyway.)
