@@ -23,6 +23,18 @@ final class XenLayoutTests: XCTestCase {
         }
     }
 
+    /// The root has no interrupt-parent, so the /hypervisor node names the GIC itself (Xen's
+    /// fdt_property_interrupts); without it Linux finds no event-channel interrupt.
+    func test_the_hypervisor_node_names_its_interrupt_parent() throws {
+        let blob = GuestLayout(.xen, gic: .v3).deviceTree(memoryBytes: 128 << 20, vcpus: 2, bootArguments: "", xen: XenHypervisorNode())
+        try blob.withUnsafeBytes { raw in
+            let t = try DeviceTree(bytes: raw)
+            let node = try XCTUnwrap(t.node(path: "/hypervisor"))
+            XCTAssertEqual(node.property("interrupt-parent")?.u32(0), XenDomUMachine.gicPhandle)
+            XCTAssertEqual(node.property("interrupts")?.u32(2), 0xF08, "PPI 31, level-low, CPU mask 0xf as Xen writes it")
+        }
+    }
+
     func test_ram_is_guest_ram0_and_the_cpus_use_psci_over_hvc() throws {
         try tree { t in
             XCTAssertEqual(t.node(path: "/memory@40000000")?.reg.map(\.address), [0x4000_0000])

@@ -77,6 +77,9 @@ final class XenLayoutSystemTests: XCTestCase {
             // The UART's interrupt is GUEST_VPL011_SPI (INTID 32), and it fired: input reached the shell.
             XCTAssertTrue(lines.contains { $0.contains(" 32 Level") && $0.contains("uart-pl011") }, cpu + log)
             XCTAssertTrue(lines.contains("swiftvisor-init: cpus: 2"), cpu + log)
+            // Its Xen drivers find the /hypervisor node's event-channel PPI (Xen's own interrupt-parent).
+            XCTAssertTrue(lines.contains { $0.hasSuffix("xen:events: Using 2-level ABI") }, cpu + log)
+            XCTAssertTrue(lines.contains { $0.contains("swiftvisor-init: hypervisor: xen 4.17") }, cpu + log)
             XCTAssertTrue(lines.contains("Requesting system poweroff"), cpu + log)
             XCTAssertTrue(o.report.succeeded(name), cpu + log)
         }

@@ -58,6 +58,8 @@ public struct XenHypervisorNode: Equatable {
         b.property("reg", u64Pairs: reg)
         // DT_IRQ_TYPE_LEVEL_LOW (8), as set_interrupt(evtchn_irq, 0xf, DT_IRQ_TYPE_LEVEL_LOW).
         b.property("interrupts", cells: [1, XenGuestLayout.eventChannelPPI - 16, 0x8 | ppiCPUs])
+        // fdt_property_interrupts names the GIC itself: Xen's domU root has no interrupt-parent.
+        b.property("interrupt-parent", cells: [layout.kind == .xen ? XenDomUMachine.gicPhandle : GuestMachine.gicPhandle])
         b.endNode()
     }
 }
