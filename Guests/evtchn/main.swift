@@ -27,14 +27,7 @@ nonisolated(unsafe) var upcalls = 0
 func upcall() {
     upcalls += 1
     let info = vcpuInfoRegistered ? vcpuInfo0 : sharedInfo
-    shared_store8(info, 0)
-    memory_barrier()
-    var selector = shared_xchg64(info + 8, 0)
-    while selector != 0 {
-        let word = UInt64(selector.trailingZeroBitCount)
-        selector &= selector - 1
-        let pending = shared_load64(sharedInfo + 48 + 8 * word) & ~shared_load64(sharedInfo + 560 + 8 * word)
-        _ = shared_fetch_and64(sharedInfo + 48 + 8 * word, ~pending)
+    XenEvents.scan(sharedInfo: sharedInfo, vcpuInfo: info) { word, pending in
         if word == 0 { received.0 |= pending } else if word == 1 { received.1 |= pending }
     }
 }

@@ -8,8 +8,6 @@ import SwiftvisorCore
 /// it on both consoles), `garbage` (also writes nonsense indexes, which must hurt nobody),
 /// `no-console` (a guest told nothing of Xen: both parameters are 0).
 
-let hvmOp = XenABI.Number.hvmOp.rawValue
-let evtchnOp = XenABI.Number.eventChannelOp.rawValue
 
 /// The hypervisor's shared_info for this guest, mapped here (XENMEM_add_to_physmap).
 nonisolated(unsafe) let sharedInfo = UInt64(UInt(bitPattern: UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 4096)))
@@ -30,17 +28,8 @@ enum Ring {
     static func setByte(_ offset: UInt64, _ v: UInt8) { VolatileMappedRegister<UInt8>(unsafeBitPattern: UInt(ring + offset)).store(v) }
 }
 
-/// HVMOP_get_param(DOMID_SELF, index): (result, value).
-func hvmParam(_ index: UInt32) -> (Int64, UInt64) {
-    var p: (UInt16, UInt16, UInt32, UInt64) = (XenHVMParam.domidSelf, 0, index, 0xDEAD)
-    let r = withUnsafeMutablePointer(to: &p) { xen_hypercall(hvmOp, XenHVMParam.Operation.getParam.rawValue, UInt64(UInt(bitPattern: $0)), 0) }
-    return (r, p.3)
-}
-
-func notify() -> Int64 {
-    var a: (UInt32, UInt32) = (UInt32(port), 0)
-    return withUnsafeMutablePointer(to: &a) { xen_hypercall(evtchnOp, 4, UInt64(UInt(bitPattern: $0)), 0) }
-}
+func hvmParam(_ index: UInt32) -> (Int64, UInt64) { XenEvents.hvmParam(index) }
+func notify() -> Int64 { XenEvents.send(port) }
 
 /// hvc_xen's __write_console: as much as fits, then notify; waits (yielding) for room, at most
 /// about two seconds in all. Returns false if the hypervisor never made room.
@@ -101,15 +90,8 @@ func hvcReadLine(seconds: UInt64) -> [UInt8]? {
 
 /// The 2-level upcall on vCPU 0 (vcpu_info in shared_info): note the console port.
 func upcall() {
-    shared_store8(sharedInfo, 0)
-    memory_barrier()
-    var selector = shared_xchg64(sharedInfo + 8, 0)
-    while selector != 0 {
-        let word = UInt64(selector.trailingZeroBitCount)
-        selector &= selector - 1
-        let pending = shared_load64(sharedInfo + 48 + 8 * word) & ~shared_load64(sharedInfo + 560 + 8 * word)
-        _ = shared_fetch_and64(sharedInfo + 48 + 8 * word, ~pending)
-        if word == port / 64 && pending & (1 << (port % 64)) != 0 { consoleEvents += 1 }
+    XenEvents.scan(sharedInfo: sharedInfo, vcpuInfo: sharedInfo) { word, pending in
+        if XenEvents.includes(port, word: word, pending: pending) { consoleEvents += 1 }
     }
 }
 

@@ -9,8 +9,6 @@ import SwiftvisorCore
 /// domain's nodes and read-only ones, and gets error replies for what the store does not do.
 /// Two copies run (domains 1 and 2); each knows the other as 3 - its own domid.
 
-let hvmOp = XenABI.Number.hvmOp.rawValue
-let evtchnOp = XenABI.Number.eventChannelOp.rawValue
 
 /// The hypervisor's shared_info for this guest, mapped here (XENMEM_add_to_physmap).
 nonisolated(unsafe) let sharedInfo = UInt64(UInt(bitPattern: UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 4096)))
@@ -28,16 +26,8 @@ enum Ring {
     static func setByte(_ offset: Int, _ v: UInt8) { VolatileMappedRegister<UInt8>(unsafeBitPattern: UInt(page + UInt64(offset))).store(v) }
 }
 
-func hvmParam(_ index: UInt32) -> (Int64, UInt64) {
-    var p: (UInt16, UInt16, UInt32, UInt64) = (XenHVMParam.domidSelf, 0, index, 0xDEAD)
-    let r = withUnsafeMutablePointer(to: &p) { xen_hypercall(hvmOp, XenHVMParam.Operation.getParam.rawValue, UInt64(UInt(bitPattern: $0)), 0) }
-    return (r, p.3)
-}
-
-func notify() -> Int64 {
-    var a: (UInt32, UInt32) = (UInt32(port), 0)
-    return withUnsafeMutablePointer(to: &a) { xen_hypercall(evtchnOp, 4, UInt64(UInt(bitPattern: $0)), 0) }
-}
+func hvmParam(_ index: UInt32) -> (Int64, UInt64) { XenEvents.hvmParam(index) }
+func notify() -> Int64 { XenEvents.send(port) }
 
 /// Writes `bytes` to the request ring (waiting for room), notifying after each piece.
 func send(_ bytes: [UInt8]) -> Bool {
@@ -130,15 +120,8 @@ func event(_ path: String, _ token: String) -> Bool {
 
 /// The 2-level upcall on vCPU 0 (vcpu_info in shared_info): note the store port.
 func upcall() {
-    shared_store8(sharedInfo, 0)
-    memory_barrier()
-    var selector = shared_xchg64(sharedInfo + 8, 0)
-    while selector != 0 {
-        let word = UInt64(selector.trailingZeroBitCount)
-        selector &= selector - 1
-        let pending = shared_load64(sharedInfo + 48 + 8 * word) & ~shared_load64(sharedInfo + 560 + 8 * word)
-        _ = shared_fetch_and64(sharedInfo + 48 + 8 * word, ~pending)
-        if word == port / 64 && pending & (1 << (port % 64)) != 0 { storeEvents += 1 }
+    XenEvents.scan(sharedInfo: sharedInfo, vcpuInfo: sharedInfo) { word, pending in
+        if XenEvents.includes(port, word: word, pending: pending) { storeEvents += 1 }
     }
 }
 
