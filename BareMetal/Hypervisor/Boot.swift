@@ -98,6 +98,7 @@ func swiftvisorMain(_ dtbAddress: UInt64, _ currentEL: UInt64) {
         Console.log(VirtualCPUInterface.version == .v2 ? "interrupt controller: GICv2, " : "interrupt controller: GICv3, ")
         Console.decimal(UInt64(VirtualInterrupts.listRegisterCount)); Console.write(" list registers; guests get the same\n")
         hv.allocator = allocatorPointer
+        hv.devices = manifest?.devices ?? []
         hypervisor = hv
         for (index, guest) in (manifest?.guests ?? []).enumerated() {
             if let vm = GuestBuilder.build(guest, index: index, vmid: VMID(UInt16(index + 1)), processor: processor, platform: platform,

@@ -32,6 +32,8 @@ final class Hypervisor {
     var spiOwners: [VirtualMachine?] = Array(repeating: nil, count: VirtualGIC.defaultSPICount)
     /// Host memory not yet handed out: stage-2 tables and grant frames come from it at run time.
     var allocator: UnsafeMutablePointer<PhysicalRangeAllocator>?
+    /// PV devices between guests (the system description's `vif`/`disk` with `backend=`).
+    var devices: [XenDevice] = []
 
     init(platform: HostPlatform, cores: Int, timerINTID: UInt32, virtualTimerINTID: UInt32, maintenanceINTID: UInt32) {
         self.platform = platform

@@ -36,7 +36,9 @@ public struct BootManifest: Equatable {
     }
 
     public var guests: [Guest]
-    public init(guests: [Guest]) { self.guests = guests }
+    /// PV devices between guests (xl.cfg `vif`/`disk` with `backend=`), in the order written.
+    public var devices: [XenDevice] = []
+    public init(guests: [Guest], devices: [XenDevice] = []) { self.guests = guests; self.devices = devices }
 
     static let magic: UInt64 = 0x3346_494E_414D_5653  // "SVMANIF3"
     static let headerSize = 16
