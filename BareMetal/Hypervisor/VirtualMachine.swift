@@ -22,6 +22,9 @@ final class VirtualMachine {
     var stage2: TranslationTable<IdentityMappedTables>
     /// Its grant table (v1), and the pages of its RAM it has ballooned out.
     let grants = GrantTable()
+    /// The page its grant mappings show once their granter has ended (GrantGlue's
+    /// `orphanScratch`): its own, allocated at the first orphaning, never another VM's.
+    var grantScratch: HostPhysicalAddress?
     var reservation: RAMReservation
     var vcpus: [VirtualCPU] = []
     var uart = PL011()
