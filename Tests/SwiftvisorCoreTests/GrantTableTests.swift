@@ -487,3 +487,17 @@ extension GrantTableTests {
         XCTAssertEqual(w.copies.count, 1)
     }
 }
+
+extension GrantTableTests {
+    func test_a_maptrack_that_cannot_grow_answers_no_space() {
+        let w = GrantWorld()
+        var asked: [Int] = []
+        w.tables[2] = GrantTable(mayAllocate: { asked.append($0); return $0 < 500 })
+        w.grant(1, ref: 1, flags: permit, to: 2, frame: 0x40001)
+        for i in 0..<UInt64(16) { XCTAssertEqual(status(w.map(by: 2, ref: 1, of: 1, at: 0x3800_0000 + i << 12)), .okay) }
+        XCTAssertEqual(status(w.map(by: 2, ref: 1, of: 1, at: 0x3801_0000)), .noSpace, "the heap has no room for 32 records")
+        XCTAssertEqual(asked, [16 * 24 + 32, 32 * 24 + 32])
+        XCTAssertEqual(w.unmap(by: 2, handle: 3, at: 0x3800_3000), .okay)
+        XCTAssertEqual(status(w.map(by: 2, ref: 1, of: 1, at: 0x3801_0000)), .okay, "a freed handle needs no growth")
+    }
+}

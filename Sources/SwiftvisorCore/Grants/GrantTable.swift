@@ -26,6 +26,8 @@ public final class GrantTable {
     var maptrack: [GrantMapping] = []
     /// Every handle below this one is in use.
     var lowestFree = 0
+    /// Records `maptrack` has room for (what `mayAllocate` agreed to).
+    var maptrackRoom = 0
 
     /// Xen's active entry: how many mappings use entry `ref`, by whom, of which frame.
     struct ActiveGrant {
@@ -63,7 +65,14 @@ public final class GrantTable {
         }
     }
 
-    public init(maxFrames: Int = GrantTableABI.defaultMaxFrames) { self.maxFrames = maxFrames }
+    /// Asked before `maptrack` grows into a new buffer of this many bytes: false (the heap
+    /// is short) and the map is GNTST_no_space instead of the hypervisor running out of heap.
+    let mayAllocate: (Int) -> Bool
+
+    public init(maxFrames: Int = GrantTableABI.defaultMaxFrames, mayAllocate: @escaping (Int) -> Bool = { _ in true }) {
+        self.maxFrames = maxFrames
+        self.mayAllocate = mayAllocate
+    }
 
     public var entryCount: Int { frameCount * GrantTableABI.entriesPerFrame }
 
@@ -109,6 +118,7 @@ public final class GrantTable {
         active = []
         maptrack = []
         lowestFree = 0
+        maptrackRoom = 0
         for i in frameGFNs.indices { frameGFNs[i] = nil }
         _ = grow(to: 1) { nil }
     }
@@ -142,8 +152,19 @@ public final class GrantTable {
         var i = lowestFree
         while i < maptrack.count && maptrack[i].inUse { i += 1 }
         lowestFree = i
-        return i < GrantTableABI.maximumHandles ? GrantHandle(UInt32(i)) : nil
+        guard i < GrantTableABI.maximumHandles else { return nil }
+        if i == maptrackRoom {
+            // Grown here, by doubling, so that the new buffer's size is known beforehand.
+            let grown = min(max(2 * maptrackRoom, 16), GrantTableABI.maximumHandles)
+            guard mayAllocate(grown * MemoryLayout<GrantMapping>.stride + Self.arrayHeaderBytes) else { return nil }
+            maptrack.reserveCapacity(grown)
+            maptrackRoom = grown
+        }
+        return GrantHandle(UInt32(i))
     }
+
+    /// A Swift array's header before its elements (count, capacity, object header), 64-bit.
+    static let arrayHeaderBytes = 32
 
     func record(_ handle: GrantHandle, _ m: GrantMapping) {
         let i = Int(handle.rawValue)

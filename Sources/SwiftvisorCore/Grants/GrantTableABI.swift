@@ -26,7 +26,8 @@ public enum GrantTableABI {
     /// vifs (netback: 256 pending TX slots per queue, a queue per vCPU) and a disk (blkback:
     /// up to 1056 persistent grants per ring) needs several thousand. A domain that fills its
     /// maptrack makes the hypervisor hold 8192 x 24 bytes = 192 KiB, one 256 KiB heap block
-    /// (Heap's power-of-two classes), besides the smaller blocks its growth freed.
+    /// (Heap's power-of-two classes), besides the smaller blocks its growth freed; and it grows
+    /// only while the heap has room to spare (`GrantTable.mayAllocate`), else GNTST_no_space.
     public static let maximumHandles = 8192
     /// GNTTAB_MAX_VERSION on Arm.
     public static let version: UInt32 = 1
