@@ -195,6 +195,7 @@ func grantee(_ c: inout Checks) {
         let r = grantOp(.unmapGrantRef, address(unmap))
         return r == 0 ? Int64(Int16(truncatingIfNeeded: unmap[2] >> 32)) : r
     }
+    manyMappings(&c, map: { mapGrant(ref: 11, at: $0, flags: 2 | 4) }, unmap: { unmapGrant($0, at: $1) })
     c.expect("unmap at another address -> GNTST_general_error", unmapGrant(roHandle, at: grantedPage), -1)
     let replace = buffer(3)
     replace[0] = readOnlyPage; replace[1] = 0x4050_0000; replace[2] = roHandle
@@ -216,6 +217,29 @@ func grantee(_ c: inout Checks) {
     c.expect("unknown memory_op -> -ENOSYS", memoryOp(63, 0), -38)
     store(mailboxPage + 16, UInt64(c.failures))
     store(mailboxPage, 3)
+}
+
+/// A driver domain holds thousands of mappings: read-only ref 11 mapped at every page of the
+/// grant window (4096) and at 512 ballooned-out pages of its RAM at once, then all unmapped.
+func manyMappings(_ c: inout Checks, map: (UInt64) -> (Int64, UInt64, UInt64), unmap: (UInt64, UInt64) -> Int64) {
+    let ramPlaces: UInt64 = 0x4060_0000, ramCount = 512, windowCount = 4096
+    let frames = (0..<UInt64(ramCount)).map { ramPlaces >> 12 + $0 }
+    c.expect("decrease_reservation of 512 pages -> 512", reservation(1, frames), Int64(ramCount))
+    let places = (0..<UInt64(windowCount)).map { grantWindow + $0 << 12 } + frames.map { $0 << 12 }
+    let handles = buffer(places.count)
+    var mapped = 0
+    for (i, place) in places.enumerated() {
+        let (status, handle, _) = map(place)
+        guard status == 0 else { break }
+        handles[i] = handle
+        mapped += 1
+    }
+    c.expect("4608 mappings at once (grant window and ballooned-out RAM)", Int64(mapped), Int64(places.count))
+    c.expectWord("the last one reads the grant", load(places[mapped - 1]), readOnlyPattern)
+    var unmapped = 0
+    for i in 0..<mapped where unmap(handles[i], places[i]) == 0 { unmapped += 1 }
+    c.expect("all of them unmap -> GNTST_okay", Int64(unmapped), Int64(mapped))
+    c.expect("populate_physmap of the 512 pages -> 512", reservation(6, frames), Int64(ramCount))
 }
 
 /// query_size, setup_table, set_version, get_version and bad operations, on its own table.
