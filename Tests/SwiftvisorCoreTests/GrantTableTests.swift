@@ -501,3 +501,18 @@ extension GrantTableTests {
         XCTAssertEqual(status(w.map(by: 2, ref: 1, of: 1, at: 0x3801_0000)), .okay, "a freed handle needs no growth")
     }
 }
+
+extension GrantTableTests {
+    func test_a_granter_whose_active_list_cannot_grow_answers_no_space_and_leaves_its_entry_clean() {
+        let w = GrantWorld()
+        w.tables[1] = GrantTable(mayAllocate: { $0 < 16 * 32 + 33 })
+        _ = w.tables[1]!.grow(to: 1) { HostPhysicalAddress(0x7100_0000) }
+        for ref in 0..<UInt32(17) { w.grant(1, ref: ref, flags: permit, to: 2, frame: 0x40000 + ref) }
+        for ref in 0..<UInt32(16) { XCTAssertEqual(status(w.map(by: 2, ref: ref, of: 1, at: 0x3800_0000 + UInt64(ref) << 12)), .okay) }
+        XCTAssertEqual(status(w.map(by: 2, ref: 16, of: 1, at: 0x3801_0000)), .noSpace)
+        XCTAssertEqual(w.flags(1, ref: 16), permit, "GTF_reading/GTF_writing undone")
+        XCTAssertNil(w.mapped[0x38010])
+        XCTAssertEqual(w.unmap(by: 2, handle: 0, at: 0x3800_0000), .okay)
+        XCTAssertEqual(status(w.map(by: 2, ref: 16, of: 1, at: 0x3801_0000)), .okay, "a freed active entry makes room")
+    }
+}

@@ -26,8 +26,9 @@ public final class GrantTable {
     var maptrack: [GrantMapping] = []
     /// Every handle below this one is in use.
     var lowestFree = 0
-    /// Records `maptrack` has room for (what `mayAllocate` agreed to).
+    /// Records `maptrack` and `active` have room for (what `mayAllocate` agreed to).
     var maptrackRoom = 0
+    var activeRoom = 0
 
     /// Xen's active entry: how many mappings use entry `ref`, by whom, of which frame.
     struct ActiveGrant {
@@ -119,6 +120,7 @@ public final class GrantTable {
         maptrack = []
         lowestFree = 0
         maptrackRoom = 0
+        activeRoom = 0
         for i in frameGFNs.indices { frameGFNs[i] = nil }
         _ = grow(to: 1) { nil }
     }
