@@ -66,8 +66,9 @@ public final class GrantTable {
         }
     }
 
-    /// Asked before `maptrack` grows into a new buffer of this many bytes: false (the heap
-    /// is short) and the map is GNTST_no_space instead of the hypervisor running out of heap.
+    /// Asked before `maptrack` or `active` grows into a new buffer of this many bytes: false
+    /// (the heap is short) and the map or copy is GNTST_no_space instead of the hypervisor
+    /// running out of heap.
     let mayAllocate: (Int) -> Bool
 
     public init(maxFrames: Int = GrantTableABI.defaultMaxFrames, mayAllocate: @escaping (Int) -> Bool = { _ in true }) {
