@@ -48,11 +48,13 @@ enum XenstoreGlue {
         }
         x.storeConnected = false
         server.introduce(info)
+        XenDeviceGlue.connect(vm)
     }
 
     /// The guest ended (or reboots): its nodes, watches and transactions go, as `xl destroy`.
     static func release(_ vm: VirtualMachine, _ hv: Hypervisor) {
         guard server.isIntroduced(vm.domid.rawValue) else { return }
+        XenDeviceGlue.disconnect(vm, hv)
         server.release(vm.domid.rawValue)
         vm.xen.storeConnected = false
         backlog.removeAll { $0 == vm.domid }
