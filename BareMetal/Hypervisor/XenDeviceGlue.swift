@@ -6,6 +6,10 @@ import SwiftvisorCore
 /// unplugged (XenstoreServer+DeviceLifecycle.swift). Grants and event channels are torn down
 /// elsewhere (Hypervisor.releaseGrants, XenGuest.tearDown). Runs with the hypervisor lock held.
 enum XenDeviceGlue {
+    /// Some device waits for its backend to close (a frontend ended): `settle` runs after
+    /// each guest's store requests until none does.
+    nonisolated(unsafe) static var closing = false
+
     /// After `vm` is introduced (each boot): its devices whose other end is introduced, as a
     /// frontend and as a backend, get their nodes; the other ends' watches fire.
     static func connect(_ vm: VirtualMachine) {
@@ -19,10 +23,18 @@ enum XenDeviceGlue {
     static func disconnect(_ vm: VirtualMachine, _ hv: Hypervisor) {
         guard !hv.devices.isEmpty else { return }
         for d in XenstoreGlue.server.disconnectDevices(of: vm.domid, hv.devices) { report(d, vm, hv, endedName: vm.name) }
+        closing = XenstoreGlue.server.hasClosingDevices(hv.devices)
+    }
+
+    /// After a guest's store requests, while `closing`: devices whose backend has closed are
+    /// removed, and written again for a frontend that is back (it rebooted meanwhile).
+    static func settle(_ hv: Hypervisor) {
+        for d in XenstoreGlue.server.settleDevices(hv.devices) { report(d, nil, hv, endedName: nil) }
+        closing = XenstoreGlue.server.hasClosingDevices(hv.devices)
     }
 
     /// "swiftvisor: vif beta/0 -> backend alpha" when connected; then ": torn down, 'beta' ended".
-    private static func report(_ d: XenDevice, _ vm: VirtualMachine, _ hv: Hypervisor, endedName: String?) {
+    private static func report(_ d: XenDevice, _ vm: VirtualMachine?, _ hv: Hypervisor, endedName: String?) {
         Console.log(d.kind == .vif ? "vif " : "vbd ")
         writeName(d.frontendDomain, vm, hv)
         Console.write("/")
@@ -34,8 +46,8 @@ enum XenDeviceGlue {
     }
 
     /// A guest's name; `vm` may not be in `hv.vms` yet (its first boot).
-    private static func writeName(_ domid: XenDomainID, _ vm: VirtualMachine, _ hv: Hypervisor) {
-        if vm.domid == domid { Console.write(vm.name) } else if let other = hv.vm(domid) { Console.write(other.name) } else {
+    private static func writeName(_ domid: XenDomainID, _ vm: VirtualMachine?, _ hv: Hypervisor) {
+        if let vm, vm.domid == domid { Console.write(vm.name) } else if let other = hv.vm(domid) { Console.write(other.name) } else {
             Console.write("domain "); Console.decimal(UInt64(domid.rawValue))
         }
     }

@@ -67,6 +67,7 @@ enum XenstoreGlue {
     static func signalled(by vm: VirtualMachine, _ hv: Hypervisor) {
         vm.xen.storeConnected = true
         serve(vm, hv)
+        if XenDeviceGlue.closing { XenDeviceGlue.settle(hv) }
         serveAwaiting(hv)
     }
 
@@ -85,6 +86,7 @@ enum XenstoreGlue {
         backlog = []
         hasBacklog = false
         for d in waiting { if let vm = hv.vm(d) { serve(vm, hv) } }
+        if XenDeviceGlue.closing { XenDeviceGlue.settle(hv) }
         serveAwaiting(hv)
     }
 

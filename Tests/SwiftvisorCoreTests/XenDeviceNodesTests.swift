@@ -155,33 +155,76 @@ final class XenDeviceNodesTests: XCTestCase {
     func test_a_frontend_that_goes_takes_its_backend_nodes_with_it() {
         var other = vif
         other.frontend = 2
+        let devices = [vif, vbd, other]
         server.addDevice(vif); server.addDevice(vbd); server.addDevice(other)
+        // netback took the vif (Connected); no driver took the vbd (still Initialising).
+        assertOK(backend.write("backend/vif/2/0/state", "4"))
         // netback's watch on the frontend's state (xenbus_watch_pathfmt(dev, &dev->otherend_watch, ...)).
         assertOK(backend.call(.watch, ["/local/domain/2/device/vif/0/state", "otherend"]))
         assertOK(backend.call(.watch, ["backend", "be"]))
         backend.events = []
 
-        let devices = [vif, vbd, other]
         XCTAssertEqual(server.disconnectDevices(of: XenDomainID(rawValue: 2), devices), [vif, vbd])
         server.release(2)
         backend.service()
-        // The frontend's state went (XenbusStateUnknown for netback), then the backend directory.
+        // The frontend's state went (XenbusStateUnknown for netback); the backend is asked to
+        // close (online 0, state 5) as xl destroy does; the vbd nobody served went at once.
         XCTAssertEqual(backend.events.first, ["/local/domain/2/device/vif/0/state", "otherend"])
-        XCTAssertTrue(backend.events.contains(["backend/vif/2/0", "be"]))
+        XCTAssertTrue(backend.events.contains(["backend/vif/2/0/state", "be"]))
         XCTAssertTrue(backend.events.contains(["backend/vbd/2/51712", "be"]))
-        assertError(backend.read("/local/domain/1/backend/vif/2/0/state"), "ENOENT")
-        // libxl__xs_path_cleanup: the emptied parents go too; domain 3's device stays.
+        XCTAssertEqual(backend.read("backend/vif/2/0/online").text, "0")
+        XCTAssertEqual(backend.read("backend/vif/2/0/state").text, "5")
+        assertError(backend.read("backend/vbd/2/51712/state"), "ENOENT")
+        XCTAssertTrue(server.isClosing(vif))
+        XCTAssertTrue(server.hasClosingDevices(devices))
+
+        // Rebooted before the backend closed: the vbd comes back, the vif waits.
+        server.introduceGuest(2)
+        XCTAssertEqual(server.connectDevices(of: XenDomainID(rawValue: 2), devices), [vbd])
+        XCTAssertEqual(server.text("/local/domain/2/device/vbd/51712/backend"), "/local/domain/1/backend/vbd/2/51712")
+        XCTAssertNil(server.text("/local/domain/2/device/vif/0/backend"))
+        XCTAssertEqual(server.settleDevices(devices), [])
+        // Linux's xenbus_dev_remove writes Closed because the toolstack forced Closing: the old
+        // directory goes (libxl__device_destroy) and the rebooted frontend's device is written anew.
+        assertOK(backend.write("backend/vif/2/0/feature-sg", "1"))
+        assertOK(backend.write("backend/vif/2/0/state", "6"))
+        XCTAssertEqual(server.settleDevices(devices), [vif])
+        XCTAssertFalse(server.hasClosingDevices(devices))
+        XCTAssertEqual(server.text("/local/domain/1/backend/vif/2/0/state"), "1")
+        XCTAssertEqual(server.text("/local/domain/1/backend/vif/2/0/online"), "1")
+        XCTAssertNil(server.text("/local/domain/1/backend/vif/2/0/feature-sg"))
+        XCTAssertEqual(server.text("/local/domain/2/device/vif/0/state"), "1")
+        XCTAssertEqual(server.text("/local/domain/3/device/vif/0/state"), "1")
+
+        // A frontend that does not come back: its closed device goes, and the emptied parents
+        // with it (libxl__xs_path_cleanup); domain 3's device stays.
+        assertOK(backend.write("backend/vif/2/0/state", "4"))
+        server.disconnectDevices(of: XenDomainID(rawValue: 2), devices)
+        server.release(2)
+        assertOK(backend.write("backend/vif/2/0/state", "6"))
+        XCTAssertEqual(server.settleDevices(devices), [])
+        XCTAssertFalse(server.hasDevice(vif))
+        XCTAssertFalse(server.hasDevice(vbd))
         XCTAssertEqual(backend.call(.directory, ["backend"]).strings, ["vif"])
         XCTAssertEqual(backend.call(.directory, ["backend/vif"]).strings, ["3"])
-        XCTAssertEqual(backend.read("backend/vif/3/0/state").text, "1")
         XCTAssertNil(server.text("/libxl/2/device/vif/0/backend"))
         XCTAssertEqual(server.text("/libxl/3/device/vif/0/frontend"), "/local/domain/3/device/vif/0")
+    }
 
-        // Rebooted: introduced again, its devices come back.
-        server.introduceGuest(2)
-        XCTAssertEqual(server.connectDevices(of: XenDomainID(rawValue: 2), devices), [vif, vbd])
-        XCTAssertEqual(server.text("/local/domain/1/backend/vif/2/0/state"), "1")
-        XCTAssertEqual(server.text("/local/domain/2/device/vbd/51712/backend"), "/local/domain/1/backend/vbd/2/51712")
+    func test_a_closing_device_goes_with_its_driver_domain() {
+        let devices = [vif]
+        server.addDevice(vif)
+        assertOK(backend.write("backend/vif/2/0/state", "4"))
+        server.disconnectDevices(of: XenDomainID(rawValue: 2), devices)
+        server.release(2)
+        XCTAssertTrue(server.isClosing(vif))
+        // The driver domain ends without closing it: everything goes.
+        XCTAssertEqual(server.disconnectDevices(of: XenDomainID(rawValue: 1), devices), [vif])
+        server.release(1)
+        XCTAssertFalse(server.hasDevice(vif))
+        XCTAssertFalse(server.hasClosingDevices(devices))
+        server.introduceGuest(1); server.introduceGuest(2)
+        XCTAssertEqual(server.connectDevices(of: XenDomainID(rawValue: 2), devices), [vif])
     }
 
     func test_a_driver_domain_that_goes_unplugs_its_frontends_devices_until_it_returns() {

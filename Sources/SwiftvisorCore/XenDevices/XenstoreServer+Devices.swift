@@ -36,11 +36,10 @@ extension XenstoreServer {
         return true
     }
 
-    /// Removes `device`'s nodes as `xl destroy` does with the other end gone or going: the
-    /// frontend directory first (the backend's watch on the frontend's `state` sees it go:
-    /// XenbusStateUnknown, and netback/blkback unregister the device), then the backend and
-    /// /libxl directories, each with its parents left empty (libxl__xs_path_cleanup). True if
-    /// any of them was there.
+    /// Removes `device`'s nodes at once, as `xl destroy` does when the backend is gone or has
+    /// no driver: the frontend directory first (the backend's watch on the frontend's `state`
+    /// sees it go: XenbusStateUnknown), then the backend and /libxl directories, each with its
+    /// parents left empty (libxl__xs_path_cleanup). True if any of them was there.
     @discardableResult
     public func removeDevice(_ device: XenDevice) -> Bool {
         let paths = XenDeviceNodes(device)
@@ -48,6 +47,46 @@ extension XenstoreServer {
         for path in [paths.frontendPath, paths.backendPath, paths.libxlPath] where cleanUp(path) { removed = true }
         current = 0
         return removed
+    }
+
+    /// The frontend went (xl destroy's libxl__initiate_device_generic_remove with force): its
+    /// directory is removed, and the backend's gets `online` = 0 and `state` = 5 (Closing).
+    /// Linux's backend sees its frontend go (XenbusStateUnknown), unregisters the device, and
+    /// xenbus then writes `state` = 6 (Closed) because the toolstack forced Closing
+    /// (xenbus_probe.c xenbus_dev_remove); `finishClosing` removes the rest then. A backend
+    /// directory that no driver took (state still 1) or already Closed is removed at once.
+    /// True if the device is left closing; false if it is gone (or was not there).
+    @discardableResult
+    public func closeDevice(_ device: XenDevice) -> Bool {
+        let paths = XenDeviceNodes(device)
+        func s(_ text: StaticString) -> [UInt8] { XenstoreBytes.string(text) }
+        let statePath = paths.backendPath + s("/state")
+        guard let state = nodes[statePath]?.value, state != XenDeviceNodes.initialising, state != s("6") else {
+            removeDevice(device)
+            return false
+        }
+        _ = cleanUp(paths.frontendPath)
+        write(paths.backendPath + s("/online"), value: s("0"))
+        write(statePath, value: s("5"))
+        current = 0
+        return true
+    }
+
+    /// Whether `device` waits for its backend to close: its backend directory is there and
+    /// its frontend directory is not.
+    public func isClosing(_ device: XenDevice) -> Bool {
+        let paths = XenDeviceNodes(device)
+        return nodes[paths.backendPath] != nil && nodes[paths.frontendPath] == nil
+    }
+
+    /// A closing device whose backend reached Closed (6), or lost its `state` node, is removed
+    /// (libxl__device_destroy). True if it was.
+    @discardableResult
+    public func finishClosing(_ device: XenDevice) -> Bool {
+        guard isClosing(device) else { return false }
+        let state = nodes[XenDeviceNodes(device).backendPath + XenstoreBytes.string("/state")]?.value
+        guard state == nil || state! == XenstoreBytes.string("6") else { return false }
+        return removeDevice(device)
     }
 
     /// Whether any of `device`'s nodes is in the store.
