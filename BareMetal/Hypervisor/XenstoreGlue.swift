@@ -48,11 +48,13 @@ enum XenstoreGlue {
         }
         x.storeConnected = false
         server.introduce(info)
+        XenDeviceGlue.connect(vm)
     }
 
     /// The guest ended (or reboots): its nodes, watches and transactions go, as `xl destroy`.
     static func release(_ vm: VirtualMachine, _ hv: Hypervisor) {
         guard server.isIntroduced(vm.domid.rawValue) else { return }
+        XenDeviceGlue.disconnect(vm, hv)
         server.release(vm.domid.rawValue)
         vm.xen.storeConnected = false
         backlog.removeAll { $0 == vm.domid }
@@ -65,6 +67,7 @@ enum XenstoreGlue {
     static func signalled(by vm: VirtualMachine, _ hv: Hypervisor) {
         vm.xen.storeConnected = true
         serve(vm, hv)
+        if XenDeviceGlue.closing { XenDeviceGlue.settle(hv) }
         serveAwaiting(hv)
     }
 
@@ -83,6 +86,7 @@ enum XenstoreGlue {
         backlog = []
         hasBacklog = false
         for d in waiting { if let vm = hv.vm(d) { serve(vm, hv) } }
+        if XenDeviceGlue.closing { XenDeviceGlue.settle(hv) }
         serveAwaiting(hv)
     }
 
