@@ -10,11 +10,13 @@ enum XenDeviceGlue {
     /// each guest's store requests until none does.
     nonisolated(unsafe) static var closing = false
 
-    /// After `vm` is introduced (each boot): its devices whose other end is introduced, as a
-    /// frontend and as a backend, get their nodes; the other ends' watches fire.
+    /// After `vm` is introduced (each boot), and again at its first store request: its devices
+    /// whose other end is introduced, as a frontend and as a backend, get their nodes once their
+    /// backend has talked to the store since it booted; the other ends' watches fire.
     static func connect(_ vm: VirtualMachine) {
         guard let hv = hypervisor, !hv.devices.isEmpty else { return }
-        for d in XenstoreGlue.server.connectDevices(of: vm.domid, hv.devices) { report(d, vm, hv, endedName: nil) }
+        let ready: (XenDomainID) -> Bool = { $0 == vm.domid ? vm.xen.storeConnected : hv.vm($0)?.xen.storeConnected == true }
+        for d in XenstoreGlue.server.connectDevices(of: vm.domid, hv.devices, backendReady: ready) { report(d, vm, hv, endedName: nil) }
         XenstoreGlue.serveAwaiting(hv)
     }
 

@@ -65,8 +65,11 @@ enum XenstoreGlue {
     /// The guest sent on its store port: its ring, then every ring with output waiting.
     @inline(never)
     static func signalled(by vm: VirtualMachine, _ hv: Hypervisor) {
+        let first = !vm.xen.storeConnected
         vm.xen.storeConnected = true
         serve(vm, hv)
+        // A driver domain's devices are written once it talks to the store (XenDeviceGlue.connect).
+        if first { XenDeviceGlue.connect(vm) }
         if XenDeviceGlue.closing { XenDeviceGlue.settle(hv) }
         serveAwaiting(hv)
     }

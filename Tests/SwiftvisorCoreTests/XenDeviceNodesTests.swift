@@ -253,9 +253,13 @@ final class XenDeviceNodesTests: XCTestCase {
         XCTAssertEqual(server.connectDevices(of: XenDomainID(rawValue: 2), devices), [])
         assertError(frontend.read("device/vif/0/state"), "ENOENT")
 
-        // The driver domain is back: each frontend gets a fresh device.
+        // The driver domain is back, but has not talked to the store yet: nothing is written
+        // (a frontend may not have unplugged the old device yet).
         server.introduceGuest(1)
-        XCTAssertEqual(server.connectDevices(of: XenDomainID(rawValue: 1), devices), devices)
+        XCTAssertEqual(server.connectDevices(of: XenDomainID(rawValue: 1), devices, backendReady: { _ in false }), [])
+        XCTAssertNil(server.text("/local/domain/2/device/vif/0/state"))
+        // Its first store request: each frontend gets a fresh device.
+        XCTAssertEqual(server.connectDevices(of: XenDomainID(rawValue: 1), devices, backendReady: { $0.rawValue == 1 }), devices)
         XCTAssertEqual(server.text("/local/domain/2/device/vif/0/state"), "1")
         XCTAssertEqual(server.text("/local/domain/3/device/vif/0/backend"), "/local/domain/1/backend/vif/3/0")
         XCTAssertEqual(server.text("/local/domain/1/backend/vbd/2/51712/params"), "/srv/beta.img")

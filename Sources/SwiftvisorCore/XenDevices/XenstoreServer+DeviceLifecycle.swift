@@ -9,12 +9,16 @@
 /// device still there and carry on with it, without the keys its probe writes.
 extension XenstoreServer {
     /// After `domid` is introduced: writes the nodes of each of `devices` it is an end of
-    /// (frontend or backend) whose other end is introduced too and that is not still closing.
-    /// Returns them, in order.
+    /// (frontend or backend) whose other end is introduced too, that is not still closing and
+    /// whose backend is `backendReady` (the glue waits for a driver domain's first store request:
+    /// written at once at its reboot, the nodes would reach a frontend that has not yet unplugged
+    /// the old device, and Linux's xenbus keeps a device whose node comes back before it noticed
+    /// it gone). Returns them, in order.
     @discardableResult
-    public func connectDevices(of domid: XenDomainID, _ devices: [XenDevice]) -> [XenDevice] {
+    public func connectDevices(of domid: XenDomainID, _ devices: [XenDevice],
+                               backendReady: (XenDomainID) -> Bool = { _ in true }) -> [XenDevice] {
         var connected: [XenDevice] = []
-        for d in devices where d.frontendDomain == domid || d.backendDomain == domid {
+        for d in devices where (d.frontendDomain == domid || d.backendDomain == domid) && backendReady(d.backendDomain) {
             if !hasDevice(d) && addDevice(d) { connected.append(d) }
         }
         return connected
