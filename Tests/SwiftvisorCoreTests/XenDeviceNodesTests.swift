@@ -184,10 +184,13 @@ final class XenDeviceNodesTests: XCTestCase {
         XCTAssertEqual(server.text("/local/domain/2/device/vbd/51712/backend"), "/local/domain/1/backend/vbd/2/51712")
         XCTAssertNil(server.text("/local/domain/2/device/vif/0/backend"))
         XCTAssertEqual(server.settleDevices(devices), [])
-        // Linux's xenbus_dev_remove writes Closed because the toolstack forced Closing: the old
-        // directory goes (libxl__device_destroy) and the rebooted frontend's device is written anew.
+        // Closed is not enough while netback still watches the frontend's state (its device lives).
         assertOK(backend.write("backend/vif/2/0/feature-sg", "1"))
         assertOK(backend.write("backend/vif/2/0/state", "6"))
+        XCTAssertEqual(server.settleDevices(devices), [])
+        // xenbus_dev_remove drops that watch first: the old directory goes (libxl__device_destroy)
+        // and the rebooted frontend's device is written anew.
+        assertOK(backend.call(.unwatch, ["/local/domain/2/device/vif/0/state", "otherend"]))
         XCTAssertEqual(server.settleDevices(devices), [vif])
         XCTAssertFalse(server.hasClosingDevices(devices))
         XCTAssertEqual(server.text("/local/domain/1/backend/vif/2/0/state"), "1")
@@ -199,9 +202,11 @@ final class XenDeviceNodesTests: XCTestCase {
         // A frontend that does not come back: its closed device goes, and the emptied parents
         // with it (libxl__xs_path_cleanup); domain 3's device stays.
         assertOK(backend.write("backend/vif/2/0/state", "4"))
+        assertOK(backend.call(.watch, ["/local/domain/2/device/vif/0/state", "otherend"]))
         server.disconnectDevices(of: XenDomainID(rawValue: 2), devices)
         server.release(2)
         assertOK(backend.write("backend/vif/2/0/state", "6"))
+        assertOK(backend.call(.unwatch, ["/local/domain/2/device/vif/0/state", "otherend"]))
         XCTAssertEqual(server.settleDevices(devices), [])
         XCTAssertFalse(server.hasDevice(vif))
         XCTAssertFalse(server.hasDevice(vbd))
@@ -211,9 +216,32 @@ final class XenDeviceNodesTests: XCTestCase {
         XCTAssertEqual(server.text("/libxl/3/device/vif/0/frontend"), "/local/domain/3/device/vif/0")
     }
 
+    func test_a_backend_the_frontend_closed_before_it_ended_waits_until_it_lets_go() {
+        // Linux's reboot closes its frontends: netback is Closed (6) but keeps its device.
+        let devices = [vif]
+        server.addDevice(vif)
+        assertOK(backend.call(.watch, ["/local/domain/2/device/vif/0/state", "otherend"]))
+        assertOK(backend.write("backend/vif/2/0/state", "6"))
+        XCTAssertEqual(server.disconnectDevices(of: XenDomainID(rawValue: 2), devices), [vif])
+        server.release(2)
+        XCTAssertTrue(server.isClosing(vif))
+        XCTAssertEqual(server.text("/local/domain/1/backend/vif/2/0/state"), "6")
+        XCTAssertEqual(server.text("/local/domain/1/backend/vif/2/0/online"), "0")
+        // The frontend is back before netback noticed: nothing is written yet.
+        server.introduceGuest(2)
+        XCTAssertEqual(server.connectDevices(of: XenDomainID(rawValue: 2), devices), [])
+        XCTAssertEqual(server.settleDevices(devices), [])
+        // netback's device is removed (its watch goes first): then a fresh device.
+        assertOK(backend.call(.unwatch, ["/local/domain/2/device/vif/0/state", "otherend"]))
+        XCTAssertEqual(server.settleDevices(devices), [vif])
+        XCTAssertEqual(server.text("/local/domain/1/backend/vif/2/0/state"), "1")
+        XCTAssertEqual(server.text("/local/domain/2/device/vif/0/state"), "1")
+    }
+
     func test_a_closing_device_goes_with_its_driver_domain() {
         let devices = [vif]
         server.addDevice(vif)
+        assertOK(backend.call(.watch, ["/local/domain/2/device/vif/0/state", "otherend"]))
         assertOK(backend.write("backend/vif/2/0/state", "4"))
         server.disconnectDevices(of: XenDomainID(rawValue: 2), devices)
         server.release(2)

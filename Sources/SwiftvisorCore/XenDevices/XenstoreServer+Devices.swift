@@ -53,23 +53,35 @@ extension XenstoreServer {
     /// directory is removed, and the backend's gets `online` = 0 and `state` = 5 (Closing).
     /// Linux's backend sees its frontend go (XenbusStateUnknown), unregisters the device, and
     /// xenbus then writes `state` = 6 (Closed) because the toolstack forced Closing
-    /// (xenbus_probe.c xenbus_dev_remove); `finishClosing` removes the rest then. A backend
-    /// directory that no driver took (state still 1) or already Closed is removed at once.
+    /// (xenbus_probe.c xenbus_dev_remove); `finishClosing` removes the rest once the backend has
+    /// let go of the device. A backend directory that no driver took (state still 1, or nobody
+    /// watches the frontend's state) is removed at once.
     /// True if the device is left closing; false if it is gone (or was not there).
     @discardableResult
     public func closeDevice(_ device: XenDevice) -> Bool {
         let paths = XenDeviceNodes(device)
         func s(_ text: StaticString) -> [UInt8] { XenstoreBytes.string(text) }
         let statePath = paths.backendPath + s("/state")
-        guard let state = nodes[statePath]?.value, state != XenDeviceNodes.initialising, state != s("6") else {
+        guard let state = nodes[statePath]?.value, state != XenDeviceNodes.initialising,
+              isWatching(device.backendDomain, paths.frontendPath + s("/state")) else {
             removeDevice(device)
             return false
         }
         _ = cleanUp(paths.frontendPath)
         write(paths.backendPath + s("/online"), value: s("0"))
-        write(statePath, value: s("5"))
+        // A backend already Closed (the frontend closed it before it ended, as Linux does at
+        // reboot) keeps its device until it sees the frontend go: its state stays 6.
+        if state != s("6") { write(statePath, value: s("5")) }
         current = 0
         return true
+    }
+
+    /// Whether `domid` watches exactly `path`: Linux's xenbus watches the other end's `state`
+    /// from probe (watch_otherend) until the device is removed (xenbus_dev_remove's
+    /// free_otherend_watch, its first step, on the thread that handles every watch event).
+    func isWatching(_ domid: XenDomainID, _ path: [UInt8]) -> Bool {
+        guard let i = connectionIndex(UInt32(domid.rawValue)) else { return false }
+        return connections[i].watches.contains { $0.path == path }
     }
 
     /// Whether `device` waits for its backend to close: its backend directory is there and
@@ -79,13 +91,17 @@ extension XenstoreServer {
         return nodes[paths.backendPath] != nil && nodes[paths.frontendPath] == nil
     }
 
-    /// A closing device whose backend reached Closed (6), or lost its `state` node, is removed
-    /// (libxl__device_destroy). True if it was.
+    /// A closing device is removed (libxl__device_destroy) once its backend stopped watching
+    /// the frontend's `state`: its xenbus device is being removed, and any later change of the
+    /// store reaches the backend's watch thread after that removal. Waiting for the backend's
+    /// `state = 6` is not enough: a backend the frontend closed before it ended is at 6 with its
+    /// device alive, and written again then, the device would be kept and reused without what its
+    /// probe writes (blkback: "changing physical device ... not supported"). True if removed.
     @discardableResult
     public func finishClosing(_ device: XenDevice) -> Bool {
         guard isClosing(device) else { return false }
-        let state = nodes[XenDeviceNodes(device).backendPath + XenstoreBytes.string("/state")]?.value
-        guard state == nil || state! == XenstoreBytes.string("6") else { return false }
+        let paths = XenDeviceNodes(device)
+        guard !isWatching(device.backendDomain, paths.frontendPath + XenstoreBytes.string("/state")) else { return false }
         return removeDevice(device)
     }
 
