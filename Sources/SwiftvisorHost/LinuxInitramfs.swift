@@ -37,6 +37,7 @@ public enum LinuxInitramfs {
         ls /sys/bus/xen/devices 2>/dev/null | grep -q '^vbd-' && mods crc16 mbcache jbd2 crc32c_generic ext4 xen-blkfront
     fi
     for t in read write rm list ls; do ln -s xendevd /bin/xenstore-$t; done
+    /sbin/swiftvisor-net early
     shell=no
     for w in $(cat /proc/cmdline); do
         case "$w" in swiftvisor.name=*) hostname "${w#swiftvisor.name=}";; swiftvisor.shell) shell=yes;; esac

@@ -91,7 +91,9 @@ public enum LinuxNetworkScripts {
 
     """
 
-    /// `/sbin/swiftvisor-net`: busybox init's second `sysinit` step, after the report.
+    /// `/sbin/swiftvisor-net early` from /init (a driver domain's services, a frontend's
+    /// interface set-up), then `/sbin/swiftvisor-net` as busybox init's second `sysinit` step,
+    /// after the report (a frontend's disk and pings, the test scenario, a driver domain's end).
     public static let netScript = """
     #!/bin/sh
     say() { echo "swiftvisor-init: net: $*"; }
@@ -117,37 +119,44 @@ public enum LinuxNetworkScripts {
         done
     }
 
-    if [ -n "$bridge" ]; then
-        # A driver domain: a bridge for the vifs netback creates, the files disks are served from,
-        # xendevd to run the hotplug scripts, and a web page.
-        br=${bridge%%:*}; addr=${bridge#*:}
-        # No forward delay: a port forwards as it joins (busybox brctl has no setfd; sysfs does it).
-        brctl addbr $br && echo 0 > /sys/class/net/$br/bridge/forward_delay && ip addr add $addr dev $br && ip link set $br up
-        say "bridge $br with $addr"
-        for f in $(echo "$files" | tr , ' '); do
-            path=${f%:*}; mkdir -p "${path%/*}"; truncate -s "${f##*:}M" "$path" && say "disk file $path: ${f##*:} MiB (sparse)"
-        done
-        mkdir -p /srv/www
-        echo "<p>hello from $(hostname), the driver domain (domain $(xenstore-read domid))</p>" > /srv/www/index.html
-        httpd -h /srv/www -p 80 && say "httpd serving http://${addr%/*}/"
-        xendevd &
-        say "xendevd started"
+    if [ "$1" = early ]; then
+        # From /init, before the report: what must run before the other guests need it.
+        if [ -n "$bridge" ]; then
+            # A driver domain: a bridge for the vifs netback creates, the files disks are served
+            # from, xendevd to run the hotplug scripts, and a web page.
+            br=${bridge%%:*}; addr=${bridge#*:}
+            # No forward delay: a port forwards as it joins (busybox brctl has no setfd; sysfs does it).
+            brctl addbr $br && echo 0 > /sys/class/net/$br/bridge/forward_delay && ip addr add $addr dev $br && ip link set $br up
+            say "bridge $br with $addr"
+            for f in $(echo "$files" | tr , ' '); do
+                path=${f%:*}; mkdir -p "${path%/*}"; truncate -s "${f##*:}M" "$path" && say "disk file $path: ${f##*:} MiB (sparse)"
+            done
+            mkdir -p /srv/www
+            echo "<p>hello from $(hostname), the driver domain (domain $(xenstore-read domid))</p>" > /srv/www/index.html
+            httpd -h /srv/www -p 80 && say "httpd serving http://${addr%/*}/"
+            xendevd &
+            say "xendevd started"
+        fi
+        if [ -n "$ip" ]; then
+            # A frontend: every ethN netfront gives gets the address (now, and after a driver
+            # domain's reboot).
+            (
+                while :; do
+                    for d in /sys/class/net/eth*; do
+                        [ -e "$d" ] || continue
+                        n=${d##*/}
+                        if ! ip -4 addr show dev $n | grep -q inet; then
+                            ip addr add $ip dev $n && ip link set $n up && say "$n up with $ip (mac $(cat $d/address))"
+                        fi
+                    done
+                    sleep 1
+                done
+            ) &
+        fi
+        exit 0
     fi
 
     if [ -n "$ip" ]; then
-        # A frontend: configure every ethN netfront gives (now, and after a driver domain's reboot).
-        (
-            while :; do
-                for d in /sys/class/net/eth*; do
-                    [ -e "$d" ] || continue
-                    n=${d##*/}
-                    if ! ip -4 addr show dev $n | grep -q inet; then
-                        ip addr add $ip dev $n && ip link set $n up && say "$n up with $ip (mac $(cat $d/address))"
-                    fi
-                done
-                sleep 1
-            done
-        ) &
         waitfor 90 sh -c "ip -4 addr | grep -q 'inet ${ip%/*}/'" || say "no interface got $ip"
         if [ -d /sys/bus/xen/devices/vbd-51712 ]; then
             if waitfor 120 test -b /dev/xvda; then
