@@ -179,6 +179,15 @@ public enum LinuxNetworkScripts {
     [ -n "$ping" ] && pings "$ping"
     [ -n "$nettest" ] && /sbin/swiftvisor-nettest "$nettest" "$boot"
 
+    if [ -n "$ip" ] && [ -n "$ping" ] && [ -z "$nettest" ] && [ $shell = no ]; then
+        # Without a shell a frontend stays (at most two minutes) until the other frontends have
+        # pinged it too: each pings every other guest 4 times or more (swiftvisor.ping: all
+        # guests but itself, one of them the driver domain, which pings no one).
+        want=$((4 * ($(echo "$ping" | tr , ' ' | wc -w) - 1)))
+        echoes() { awk '/^Icmp:/ { if (!h) { for (i = 1; i <= NF; i++) if ($i == "InEchos") c = i; h = 1 } else print $c }' /proc/net/snmp; }
+        n=0; while [ $(echoes) -lt $want ] && [ $n -lt 120 ]; do n=$((n + 1)); sleep 1; done
+    fi
+
     if [ -n "$bridge" ] && [ $shell = no ]; then
         # Without a shell a driver domain serves until it serves no one (its frontends ended).
         base=/local/domain/$(xenstore-read domid)/backend
