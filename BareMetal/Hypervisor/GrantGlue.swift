@@ -60,8 +60,11 @@ extension Hypervisor {
         return vm.hostRAM.base + UInt64(i) * PageSize.granule
     }
 
-    /// Every grant mapping `vm` holds, and every mapping others hold of its pages, ends: at its
-    /// shutdown or reboot, before its RAM can be zeroed or reused (no guest reads another's next boot).
+    /// At `vm`'s shutdown or reboot, before its RAM can be zeroed or reused (no guest reads
+    /// another's next boot): every grant mapping it holds ends, and every live mapping others
+    /// hold of its pages is orphaned: it shows the mapper's own zeroed scratch page until the
+    /// mapper unmaps it, so a backend still touching a dead frontend's ring takes no fault.
+    /// (Called again when a rebooting VM reloads: mappings orphaned already are left alone.)
     func releaseGrants(of vm: VirtualMachine) {
         let memory = GrantFrameMemory()
         var mine = GrantStage2(vm: vm)
@@ -70,10 +73,30 @@ extension Hypervisor {
         }
         for other in vms where other !== vm {
             var theirs = GrantStage2(vm: other)
-            for (handle, m) in other.grants.mappings where m.granter == vm.domid {
-                GrantOperations.revoke(handle, of: other.grants, granterTable: vm.grants, memory: memory, stage2: &theirs)
+            var scratch: HostPhysicalAddress?
+            for (handle, m) in other.grants.mappings where m.granter == vm.domid && !m.orphaned {
+                if scratch == nil { scratch = orphanScratch(of: other) }
+                if let scratch {
+                    GrantOperations.orphan(handle, of: other.grants, granterTable: vm.grants, scratch: scratch,
+                                           memory: memory, stage2: &theirs)
+                } else {
+                    GrantOperations.revoke(handle, of: other.grants, granterTable: vm.grants, memory: memory, stage2: &theirs)
+                }
             }
         }
+    }
+
+    /// `vm`'s scratch page, allocated at its first orphaned mapping (a hypervisor page, kept
+    /// for good), zeroed at each orphaning: what it wrote through an earlier orphaned mapping
+    /// is gone, as the granter's data is. nil if the allocator is empty (the mapping is then
+    /// removed, as before orphaning existed).
+    func orphanScratch(of vm: VirtualMachine) -> HostPhysicalAddress? {
+        if vm.grantScratch == nil {
+            vm.grantScratch = allocator?.pointee.allocate(size: PageSize.granule, alignment: PageSize.granule)
+        }
+        // SAFETY: a hypervisor page (identity mapped, Normal memory) that only `vm` maps.
+        if let page = vm.grantScratch { zero_memory(page.rawValue, PageSize.granule) }
+        return vm.grantScratch
     }
 
     /// Before a VM boots again: its ballooned-out pages are RAM again, its grant frames leave
@@ -93,6 +116,8 @@ extension Hypervisor {
         }
         vm.grants.reset()
         for page in vm.grants.frames { zero_memory(page.rawValue, PageSize.granule) }
+        // Its orphaned mappings went with the rest: the scratch page is mapped nowhere now.
+        if let page = vm.grantScratch { zero_memory(page.rawValue, PageSize.granule) }
     }
 }
 

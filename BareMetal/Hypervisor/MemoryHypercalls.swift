@@ -75,7 +75,23 @@ func reservationOp(_ command: XenMemoryOp.Command, start: UInt64, argument: UInt
         return .reschedule
     }
     f.pointee.x.0 = done
+    if command != .increaseReservation && done > start { followReservation(vm, hv) }
     return .resume
+}
+
+/// The toolstack's `memory/target` follows what the guest holds after it gave pages back or
+/// took them again. Xen leaves the target alone and lets a domain populate any frame up to its
+/// maximum; here a domU's RAM is a fixed host range, so a target above what it holds only makes
+/// Linux's balloon chase the difference: with CONFIG_XEN_BALLOON_MEMORY_HOTPLUG it hotplugs
+/// address space below the guest's RAM (WARN in arm64's vmemmap_populate) once a backend frees
+/// some of its grant pages while others stay out (drivers/xen/balloon.c current_credit).
+/// With the target equal to what it holds, freed balloon pages stay in its balloon for reuse.
+func followReservation(_ vm: VirtualMachine, _ hv: Hypervisor) {
+    guard XenstoreGlue.server.isIntroduced(vm.domid.rawValue) else { return }
+    let kib = vm.hostRAM.size / 1024 - UInt64(vm.reservation.holeCount) * (PageSize.granule / 1024)
+    XenstoreGlue.server.write(XenstoreBytes.string("/local/domain/") + XenstoreBytes.decimal(UInt64(vm.domid.rawValue)) + XenstoreBytes.string("/memory/target"),
+                              value: XenstoreBytes.decimal(kib))
+    XenstoreGlue.serveAwaiting(hv)
 }
 
 /// Gives one page back: it becomes a hole in stage 2 (Xen's guest_remove_page). A grant frame

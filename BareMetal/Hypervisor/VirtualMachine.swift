@@ -21,7 +21,10 @@ final class VirtualMachine {
     /// Changed at run time by memory_op and grant mappings (GrantGlue.swift).
     var stage2: TranslationTable<IdentityMappedTables>
     /// Its grant table (v1), and the pages of its RAM it has ballooned out.
-    let grants = GrantTable()
+    let grants = GrantTable(mayAllocate: { Heap.hasRoom(for: $0) })
+    /// The page its grant mappings show once their granter has ended (GrantGlue's
+    /// `orphanScratch`): its own, allocated at the first orphaning, never another VM's.
+    var grantScratch: HostPhysicalAddress?
     var reservation: RAMReservation
     var vcpus: [VirtualCPU] = []
     var uart = PL011()

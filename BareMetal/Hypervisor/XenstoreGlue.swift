@@ -48,11 +48,13 @@ enum XenstoreGlue {
         }
         x.storeConnected = false
         server.introduce(info)
+        XenDeviceGlue.connect(vm)
     }
 
     /// The guest ended (or reboots): its nodes, watches and transactions go, as `xl destroy`.
     static func release(_ vm: VirtualMachine, _ hv: Hypervisor) {
         guard server.isIntroduced(vm.domid.rawValue) else { return }
+        XenDeviceGlue.disconnect(vm, hv)
         server.release(vm.domid.rawValue)
         vm.xen.storeConnected = false
         backlog.removeAll { $0 == vm.domid }
@@ -63,8 +65,12 @@ enum XenstoreGlue {
     /// The guest sent on its store port: its ring, then every ring with output waiting.
     @inline(never)
     static func signalled(by vm: VirtualMachine, _ hv: Hypervisor) {
+        let first = !vm.xen.storeConnected
         vm.xen.storeConnected = true
         serve(vm, hv)
+        // A driver domain's devices are written once it talks to the store (XenDeviceGlue.connect).
+        if first { XenDeviceGlue.connect(vm) }
+        if XenDeviceGlue.closing { XenDeviceGlue.settle(hv) }
         serveAwaiting(hv)
     }
 
@@ -83,6 +89,7 @@ enum XenstoreGlue {
         backlog = []
         hasBacklog = false
         for d in waiting { if let vm = hv.vm(d) { serve(vm, hv) } }
+        if XenDeviceGlue.closing { XenDeviceGlue.settle(hv) }
         serveAwaiting(hv)
     }
 

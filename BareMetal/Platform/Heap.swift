@@ -42,6 +42,20 @@ enum Heap {
         return UnsafeMutableRawPointer(bitPattern: UInt(user))
     }
 
+    /// What guest-driven growth (a grant maptrack) must leave untouched for everything else.
+    static let guestReserve = 1 << 20
+
+    /// True if `size` bytes can be allocated with `guestReserve` bytes of fresh arena still
+    /// free afterwards (a free block of the right class always does).
+    static func hasRoom(for size: Int, alignment: Int = 16) -> Bool {
+        guard let arena else { return false }
+        let c = sizeClass(size + max(alignment, headerSize) + headerSize)
+        guard c < 24 else { return false }
+        let free: UInt64 = withUnsafeMutableBytes(of: &freeLists) { $0.load(fromByteOffset: c * 8, as: UInt64.self) }
+        if free != 0 { return true }
+        return UInt64(UInt(bitPattern: arena)) + UInt64(next + (1 << c) + guestReserve) <= heap_end()
+    }
+
     static func release(_ p: UnsafeMutableRawPointer) {
         let header = (p - headerSize).assumingMemoryBound(to: UInt64.self)
         let block = header[0], c = Int(header[1])

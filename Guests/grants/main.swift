@@ -6,7 +6,8 @@ import SwiftvisorCore
 /// pages out, maps the grants there, reads, writes, copies, unmaps, and tries everything that
 /// must fail. They meet through a mailbox page granted by the granter (polling, no events).
 /// With `rebooter` / `watcher` instead, domain 1 reboots while domain 2 maps its page: the
-/// mapping must be gone before the rebooted domain's RAM is zeroed and reused.
+/// mapping must show domain 2's own zeroed page before the rebooted domain's RAM is zeroed and
+/// reused, and stay until domain 2 unmaps it.
 /// Each prints "ok NAME" / "FAIL NAME"; the exit code is the number of failures.
 @_cdecl("guest_main")
 func guestMain(_ dtb: UInt64) {
@@ -194,6 +195,7 @@ func grantee(_ c: inout Checks) {
         let r = grantOp(.unmapGrantRef, address(unmap))
         return r == 0 ? Int64(Int16(truncatingIfNeeded: unmap[2] >> 32)) : r
     }
+    manyMappings(&c, map: { mapGrant(ref: 11, at: $0, flags: 2 | 4) }, unmap: { unmapGrant($0, at: $1) })
     c.expect("unmap at another address -> GNTST_general_error", unmapGrant(roHandle, at: grantedPage), -1)
     let replace = buffer(3)
     replace[0] = readOnlyPage; replace[1] = 0x4050_0000; replace[2] = roHandle
@@ -215,6 +217,29 @@ func grantee(_ c: inout Checks) {
     c.expect("unknown memory_op -> -ENOSYS", memoryOp(63, 0), -38)
     store(mailboxPage + 16, UInt64(c.failures))
     store(mailboxPage, 3)
+}
+
+/// A driver domain holds thousands of mappings: read-only ref 11 mapped at every page of the
+/// grant window (4096) and at 512 ballooned-out pages of its RAM at once, then all unmapped.
+func manyMappings(_ c: inout Checks, map: (UInt64) -> (Int64, UInt64, UInt64), unmap: (UInt64, UInt64) -> Int64) {
+    let ramPlaces: UInt64 = 0x4060_0000, ramCount = 512, windowCount = 4096
+    let frames = (0..<UInt64(ramCount)).map { ramPlaces >> 12 + $0 }
+    c.expect("decrease_reservation of 512 pages -> 512", reservation(1, frames), Int64(ramCount))
+    let places = (0..<UInt64(windowCount)).map { grantWindow + $0 << 12 } + frames.map { $0 << 12 }
+    let handles = buffer(places.count)
+    var mapped = 0
+    for (i, place) in places.enumerated() {
+        let (status, handle, _) = map(place)
+        guard status == 0 else { break }
+        handles[i] = handle
+        mapped += 1
+    }
+    c.expect("4608 mappings at once (grant window and ballooned-out RAM)", Int64(mapped), Int64(places.count))
+    c.expectWord("the last one reads the grant", load(places[mapped - 1]), readOnlyPattern)
+    var unmapped = 0
+    for i in 0..<mapped where unmap(handles[i], places[i]) == 0 { unmapped += 1 }
+    c.expect("all of them unmap -> GNTST_okay", Int64(unmapped), Int64(mapped))
+    c.expect("populate_physmap of the 512 pages -> 512", reservation(6, frames), Int64(ramCount))
 }
 
 /// query_size, setup_table, set_version, get_version and bad operations, on its own table.
@@ -299,6 +324,12 @@ extension UnsafeMutablePointer where Pointee == UInt64 {
 
 // MARK: a granter that reboots while its page is mapped
 
+let newBootPattern: UInt64 = 0x544F_4F42_5745_4E21   // "!NEWBOOT": the rebooted granter's data
+let secondPlace: UInt64 = 0x4040_1000                 // where the watcher maps the new boot's grant
+
+/// Boot 1 grants ref 10 (its page `grantedPage`) to the watcher and reboots once it is mapped;
+/// boot 2 finds the page zeroed and its grant table fresh, grants the same ref again with new
+/// data, and waits until the watcher has mapped that and written 2 into it.
 func rebooter(_ c: inout Checks) {
     if Guest.hasBootArgument("swiftvisor.boot=2") {
         c.expect("after the reboot the page is zeroed", load(grantedPage) == 0 && load(grantedPage + 8) == 0)
@@ -306,42 +337,80 @@ func rebooter(_ c: inout Checks) {
         let q = buffer(2)
         q[0] = selfID
         c.expect("after the reboot query_size says 1 frame", grantOp(.querySize, address(q)) == 0 && q[0] >> 32 == 1)
+        c.expect("after the reboot add_to_physmap(grant_table, 0)", addToPhysmap(space: 1, index: 0, gpfn: grantWindow >> 12), 0)
+        store(grantedPage, newBootPattern)
+        store(grantedPage + 8, 0)
+        grant(ref: 10, page: grantedPage, to: 2)
+        c.expect("the watcher mapped the new boot's grant", wait(grantedPage + 8, for: 2))
         return
     }
     c.expect("add_to_physmap(grant_table, 0)", addToPhysmap(space: 1, index: 0, gpfn: grantWindow >> 12), 0)
     c.expect("grows to 3 frames", addToPhysmap(space: 1, index: 2, gpfn: grantWindow >> 12 + 2), 0)
     store(grantedPage, pattern)
     store(grantedPage + 8, 0)
-    store32(grantWindow + 10 * 8 + 4, UInt32(grantedPage >> 12))
-    store32(grantWindow + 10 * 8, 1 | 2 << 16)
+    grant(ref: 10, page: grantedPage, to: 2)
     c.expect("the watcher mapped the page", wait(grantedPage + 8, for: 1))
     Guest.print("rebooting with the page mapped")
     Guest.shutdown(.reboot, exitCode: 0)
 }
 
+/// Entry `ref` of grant frame 0 (mapped at `grantWindow`): read/write access to `page` for `domid`.
+func grant(ref: UInt64, page: UInt64, to domid: UInt32) {
+    store32(grantWindow + ref * 8 + 4, UInt32(page >> 12))
+    store32(grantWindow + ref * 8, 1 | domid << 16)
+}
+
+/// Maps the rebooter's ref 10 read/write at `place`; the handle, or nil if it does not map
+/// (tried until it does, or for a while).
+func mapRebootersPage(at place: UInt64, whileWaiting poll: () -> Void) -> UInt64? {
+    let map = buffer(4)
+    for _ in 0..<2_000_000 {
+        map[0] = place; map[1] = 2 | 10 << 32; map[2] = 1; map[3] = 0
+        if grantOp(.mapGrantRef, address(map)) == 0 && Int16(truncatingIfNeeded: map[2] >> 16) == 0 { return map[2] >> 32 }
+        poll()
+        Guest.yield()
+    }
+    return nil
+}
+
+/// Maps the rebooter's page and keeps reading it across the rebooter's reboot: never a fault,
+/// the old data then zeros (its own scratch page, never the new boot's data); unmaps it with
+/// GNTST_okay, and maps the new boot's grant of the same ref.
 func watcher(_ c: inout Checks) {
     c.expect("decrease_reservation of the page's place", reservation(1, [grantedPage >> 12]), 1)
-    let map = buffer(4)
-    var mapped = false
-    for _ in 0..<2_000_000 where !mapped {
-        map[0] = grantedPage; map[1] = 2 | 10 << 32; map[2] = 1; map[3] = 0
-        mapped = grantOp(.mapGrantRef, address(map)) == 0 && Int16(truncatingIfNeeded: map[2] >> 16) == 0
-        if !mapped { Guest.yield() }
-    }
-    c.expect("mapped the rebooter's page", mapped)
-    guard mapped else { return }
-    let handle = map[2] >> 32
+    c.expect("decrease_reservation of a second place", reservation(1, [secondPlace >> 12]), 1)
+    guard let handle = mapRebootersPage(at: grantedPage, whileWaiting: {}) else { return c.expect("mapped the rebooter's page", false) }
+    c.expect("mapped the rebooter's page", true)
     c.expectWord("reads its data", load(grantedPage), pattern)
     store(grantedPage + 8, 1)
-    var gone = false
-    for _ in 0..<2_000_000 where !gone {
-        gone = Guest.probe { _ = probe_read64(grantedPage) } != nil
-        if !gone { Guest.yield() }
+    // Read the old mapping until the rebooter's new boot grants ref 10 again, and after.
+    var faulted = false, sawZeros = false, sawOther = false, sawNewBoot = false
+    func watch() {
+        var word: UInt64 = 0
+        if Guest.probe({ word = probe_read64(grantedPage) }) != nil { faulted = true; return }
+        if word == 0 { sawZeros = true } else if word == newBootPattern { sawNewBoot = true } else if word != pattern { sawOther = true }
     }
-    c.expect("the rebooter's reboot removed the mapping (the place faults)", gone)
+    // Until the reboot has orphaned it, ref 10 is still the first boot's grant.
+    for _ in 0..<2_000_000 where !sawZeros && !faulted {
+        watch()
+        Guest.yield()
+    }
+    let fresh = mapRebootersPage(at: secondPlace, whileWaiting: watch)
+    for _ in 0..<1000 { watch() }
+    c.expect("the old mapping never faulted across the rebooter's reboot", !faulted)
+    c.expect("the old mapping reads zeros once the rebooter has gone", sawZeros && !sawOther && load(grantedPage + 8) == 0)
+    c.expect("the old mapping never shows the new boot's data", !sawNewBoot)
+    c.expect("mapped the rebooted granter's new grant of the same ref", fresh != nil)
     let unmap = buffer(3)
     unmap[0] = grantedPage; unmap[2] = handle
-    c.expect("unmap of the removed mapping -> GNTST_bad_handle",
-             grantOp(.unmapGrantRef, address(unmap)) == 0 && Int16(truncatingIfNeeded: unmap[2] >> 32) == -4)
+    c.expect("unmap of the orphaned mapping -> GNTST_okay",
+             grantOp(.unmapGrantRef, address(unmap)) == 0 && Int16(truncatingIfNeeded: unmap[2] >> 32) == 0)
+    c.expect("its place is a hole again (faults)", Guest.probe { _ = probe_read64(grantedPage) } != nil)
     c.expect("populate_physmap of its place again -> 1", reservation(6, [grantedPage >> 12]), 1)
+    guard let fresh else { return }
+    c.expectWord("the new grant shows the new boot's data", load(secondPlace), newBootPattern)
+    store(secondPlace + 8, 2)
+    unmap[0] = secondPlace; unmap[1] = 0; unmap[2] = fresh
+    c.expect("unmap of the new mapping -> GNTST_okay",
+             grantOp(.unmapGrantRef, address(unmap)) == 0 && Int16(truncatingIfNeeded: unmap[2] >> 32) == 0)
 }

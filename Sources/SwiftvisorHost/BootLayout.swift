@@ -42,7 +42,7 @@ public struct BootLayout {
             placed = try Self.place(system, at: base)
         }
         manifestAddress = base
-        manifest = BootManifest(guests: placed.guests)
+        manifest = BootManifest(guests: placed.guests, devices: system.description.xenDevices)
         modules = placed.modules
         // Room for the modules, every guest's RAM (2 MiB-rounded) and 64 MiB for the
         // hypervisor's own tables, rounded up to 256 MiB.
@@ -56,9 +56,10 @@ public struct BootLayout {
         a.base < b.base + b.size && b.base < a.base + a.size
     }
 
-    /// The manifest (64 KiB) at `base`, then each guest's kernel and ramdisk, 2 MiB aligned.
+    /// The manifest (at most 64 guests of 1 KiB and 32 devices of 256 bytes: 128 KiB) at
+    /// `base`, then each guest's kernel and ramdisk, 2 MiB aligned.
     static func place(_ system: LoadedSystem, at base: UInt64) throws -> (guests: [BootManifest.Guest], modules: [Module], end: UInt64) {
-        var address = alignUp(base + 64 << 10, 2 << 20)
+        var address = alignUp(base + 128 << 10, 2 << 20)
         var guests: [BootManifest.Guest] = []
         var modules: [Module] = []
         for (i, g) in system.description.guests.enumerated() {

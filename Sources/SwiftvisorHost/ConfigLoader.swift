@@ -91,6 +91,7 @@ public enum ConfigLoader {
         var iomem: [SystemDescription.DeviceMemory] = [], irqs: [Int] = [], autostart = true, uuid: GuestUUID?
         var layout = GuestLayout.Kind.virt
         var enhanced = XenEnhanced.enabled
+        var vifs: [VirtualInterfaceSpec] = [], disks: [VirtualDiskSpec] = []
         var lines = SystemDescription.KeyLines(header: table.line)
         var written: [String] = []
         func typeError(_ e: TOMLDocument.Entry, _ expected: String) {
@@ -141,6 +142,22 @@ public enum ConfigLoader {
                     iomem.append(range)
                 }
             case ("iomem", _): typeError(e, "an array of \"PAGE_FRAME,PAGES\" strings")
+            case ("vif", .array(let items)):
+                for item in items {
+                    guard case .string(let text) = item else { typeError(e, "an array of strings, e.g. [\"backend=NAME\"]"); break }
+                    do { vifs.append(try VirtualInterfaceSpec(parsing: text)) } catch {
+                        errors.append(ConfigError(file: file, line: e.line, key: e.key, message: "\"\(text)\": \(error.message)"))
+                    }
+                }
+            case ("vif", _): typeError(e, "an array of strings, e.g. [\"backend=NAME, bridge=xenbr0\"]")
+            case ("disk", .array(let items)):
+                for item in items {
+                    guard case .string(let text) = item else { typeError(e, "an array of strings, e.g. [\"backend=NAME, vdev=xvda, target=PATH\"]"); break }
+                    do { disks.append(try VirtualDiskSpec(parsing: text)) } catch {
+                        errors.append(ConfigError(file: file, line: e.line, key: e.key, message: "\"\(text)\": \(error.message)"))
+                    }
+                }
+            case ("disk", _): typeError(e, "an array of strings, e.g. [\"backend=NAME, vdev=xvda, target=PATH\"]")
             case ("name", _), ("kernel", _), ("cmdline", _), ("ramdisk", _): typeError(e, "a string")
             case ("uuid", _): typeError(e, "a string \"xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx\"")
             case ("layout", _): typeError(e, "a string, \"virt\" or \"xen\"")
@@ -165,6 +182,8 @@ public enum ConfigLoader {
         g.uuid = uuid
         g.layout = layout
         g.enhanced = enhanced
+        g.vifs = vifs
+        g.disks = disks
         g.lines = lines
         return g
     }

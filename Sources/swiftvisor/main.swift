@@ -216,7 +216,9 @@ extension Swiftvisor {
         func run() throws {
             do {
                 let checked = try SystemRunner().check(URL(fileURLWithPath: system), board: machine.board, cores: machine.coreCount)
-                print("\(system): \(checked.system.description.guests.count) guest(s), machine RAM \(checked.boot.machineRAMMiB) MiB, \(machine.coreCount) core(s) (\(machine.summary)), OK")
+                let description = checked.system.description
+                print("\(system): \(description.guests.count) guest(s)\(DeviceSummary.count(description)), machine RAM \(checked.boot.machineRAMMiB) MiB, \(machine.coreCount) core(s) (\(machine.summary)), OK")
+                for line in DeviceSummary.lines(description) { print(line) }
             } catch let errors as [ConfigError] {
                 printConfigErrors(errors)
                 throw ExitCode(2)

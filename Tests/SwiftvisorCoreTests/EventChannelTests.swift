@@ -408,3 +408,27 @@ final class EventChannelServiceTests: XCTestCase {
         XCTAssertEqual(c.connect(.xenstore, to: one), 2)
     }
 }
+
+extension EventChannelTests {
+    /// A backend (2) bound to a frontend's (1) port, as netback binds netfront's: the frontend
+    /// ends, the backend's port is unbound (remote: the frontend), sends on it do nothing and
+    /// succeed, it closes cleanly, and after the frontend's reboot a new channel binds.
+    func test_a_backends_port_survives_its_frontends_end_and_a_new_channel_binds_after_the_reboot() throws {
+        var c = channels()
+        let offered = try c.allocUnbound(caller: one, dom: me, remote: 2).get()
+        let backend = try c.bindInterdomain(caller: two, remoteDom: 1, remotePort: offered).get().port
+        c.destroy(one)
+        XCTAssertEqual(c.status(caller: two, dom: me, port: backend).map(\.status), .success(1), "EVTCHNSTAT_unbound")
+        XCTAssertEqual(c.status(caller: two, dom: me, port: backend).map(\.first), .success(1), "remote_domid: the frontend")
+        XCTAssertEqual(c.send(caller: two, port: backend), .success(nil), "evtchn_send on ECS_UNBOUND: 0, nothing raised")
+        c.start(one, vcpus: 2)
+        XCTAssertEqual(c.send(caller: two, port: backend), .success(nil), "nothing reaches the new boot")
+        XCTAssertNil(c.close(caller: two, port: backend))
+        XCTAssertEqual(c.close(caller: two, port: backend), .einval, "closed already")
+        let again = try c.allocUnbound(caller: one, dom: me, remote: 2).get()
+        let rebound = try c.bindInterdomain(caller: two, remoteDom: 1, remotePort: again).get()
+        XCTAssertEqual(rebound.port, backend, "the backend's lowest free port")
+        XCTAssertEqual(c.send(caller: two, port: rebound.port), .success(.init(domain: one, port: again, vcpu: 0)))
+        XCTAssertEqual(c.send(caller: one, port: again), .success(.init(domain: two, port: backend, vcpu: 0)))
+    }
+}

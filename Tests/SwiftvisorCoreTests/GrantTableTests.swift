@@ -345,17 +345,17 @@ final class GrantTableTests: XCTestCase {
         XCTAssertEqual(small.frameToPlace(index: 3) { nil }, .failure(.einval), "no memory to grow")
     }
 
-    func test_a_domain_holds_at_most_1024_mappings() {
+    func test_a_domain_holds_at_most_8192_mappings() {
         let w = GrantWorld()
         w.grant(1, ref: 1, flags: permit | readOnly, to: 2, frame: 0x40001)
         for i in 0..<UInt64(GrantTableABI.maximumHandles) {
             XCTAssertEqual(status(w.map(by: 2, ref: 1, of: 1, at: 0x3800_0000 + i << 12, flags: 2 | 4)), .okay)
         }
-        XCTAssertEqual(status(w.map(by: 2, ref: 1, of: 1, at: 0x3860_0000, flags: 2 | 4)), .noSpace)
+        XCTAssertEqual(status(w.map(by: 2, ref: 1, of: 1, at: 0x3A00_0000, flags: 2 | 4)), .noSpace)
         XCTAssertEqual(w.tables[1]!.active.count, 1, "one active entry, however many mappings use it")
         XCTAssertEqual(w.unmap(by: 2, handle: 7, at: 0x3800_7000), .okay)
-        XCTAssertEqual(status(w.map(by: 2, ref: 1, of: 1, at: 0x3860_0000, flags: 2 | 4)), .okay, "a freed handle is reused")
-        XCTAssertEqual(w.tables[2]!.mapping(GrantHandle(7))?.place, GuestFrameNumber(0x38600))
+        XCTAssertEqual(status(w.map(by: 2, ref: 1, of: 1, at: 0x3A00_0000, flags: 2 | 4)), .okay, "a freed handle is reused")
+        XCTAssertEqual(w.tables[2]!.mapping(GrantHandle(7))?.place, GuestFrameNumber(0x3A000))
     }
 
     func test_entries_no_longer_in_use_leave_the_active_list() {
@@ -369,5 +369,150 @@ final class GrantTableTests: XCTestCase {
         XCTAssertEqual(w.tables[1]!.active.count, 1)
         XCTAssertTrue(w.tables[1]!.isMapped(GuestFrameNumber(0x40002)))
         XCTAssertFalse(w.tables[1]!.isMapped(GuestFrameNumber(0x40001)))
+    }
+}
+
+// MARK: a granter that ends while its pages are mapped
+
+extension GrantWorld {
+    static var scratch: HostPhysicalAddress { HostPhysicalAddress(0x9000_0000) }
+
+    /// Granter `d` ends: every live mapping of its pages is orphaned onto the mapper's scratch
+    /// page (here one address; the hypervisor gives each mapper its own).
+    func granterEnds(_ d: UInt16) {
+        var me = self
+        for (mapper, table) in tables where mapper != d {
+            for (handle, m) in table.mappings where m.granter.rawValue == d {
+                GrantOperations.orphan(handle, of: table, granterTable: tables[d], scratch: Self.scratch, memory: memory, stage2: &me)
+            }
+        }
+    }
+
+    /// Granter `d` boots again with the same domid: a fresh table on the same (zeroed) frames.
+    func granterReboots(_ d: UInt16) {
+        granterEnds(d)
+        let t = tables[d]!
+        t.reset()
+        for page in t.frames { for i in 0..<UInt64(1024) { memory.words[page.rawValue + i * 4] = nil } }
+    }
+}
+
+extension GrantTableTests {
+    func test_an_orphaned_mapping_shows_the_scratch_page_with_the_same_access_until_unmapped() {
+        let w = GrantWorld()
+        w.grant(1, ref: 5, flags: permit, to: 2, frame: 0x40010)
+        w.grant(1, ref: 6, flags: permit | readOnly, to: 2, frame: 0x40011)
+        XCTAssertEqual(status(w.map(by: 2, ref: 5, of: 1, at: 0x3800_0000)), .okay)
+        XCTAssertEqual(status(w.map(by: 2, ref: 6, of: 1, at: 0x3800_1000, flags: 2 | 4)), .okay)
+        w.granterEnds(1)
+        XCTAssertEqual(w.mapped[0x38000]?.0, GrantWorld.scratch, "the place stays mapped: no fault for the mapper")
+        XCTAssertEqual(w.mapped[0x38000]?.1, false, "read-write as before")
+        XCTAssertEqual(w.mapped[0x38001]?.0, GrantWorld.scratch)
+        XCTAssertEqual(w.mapped[0x38001]?.1, true, "read-only as before")
+        XCTAssertEqual(w.tables[2]!.mapping(GrantHandle(0))?.orphaned, true)
+        XCTAssertFalse(w.tables[1]!.isMapped(GuestFrameNumber(0x40010)), "the granter's page is free to be zeroed")
+        XCTAssertEqual(w.flags(1, ref: 5), permit, "the granter's entry is no longer in use")
+        w.granterEnds(1)   // again (a rebooting guest is released twice): nothing changes
+        XCTAssertEqual(w.mapped[0x38000]?.0, GrantWorld.scratch)
+        XCTAssertEqual(w.unmap(by: 2, handle: 0, at: 0x3800_0000), .okay)
+        XCTAssertNil(w.mapped[0x38000], "the scratch page leaves the mapper's stage 2")
+        XCTAssertEqual(w.unmap(by: 2, handle: 0, at: 0x3800_0000), .badHandle, "the handle is free")
+        XCTAssertEqual(w.unmap(by: 2, handle: 1, at: 0x3800_1000), .okay)
+        XCTAssertTrue(w.mapped.isEmpty)
+        XCTAssertEqual(status(w.map(by: 2, ref: 5, of: 3, at: 0x3800_0000)), .generalError, "domain 3 granted nothing")
+        XCTAssertEqual(w.tables[2]!.freeHandle(), GrantHandle(0), "handles are reused")
+    }
+
+    func test_unmapping_an_orphan_at_the_wrong_address_is_a_general_error() {
+        let w = GrantWorld()
+        w.grant(1, ref: 5, flags: permit, to: 2, frame: 0x40010)
+        XCTAssertEqual(status(w.map(by: 2, ref: 5, of: 1)), .okay)
+        w.granterEnds(1)
+        XCTAssertEqual(w.unmap(by: 2, handle: 0, at: 0x3900_1000), .generalError)
+        XCTAssertEqual(w.unmap(by: 2, handle: 0, at: 0), .okay, "host_addr 0: left alone")
+        XCTAssertEqual(w.mapped[0x39000]?.0, GrantWorld.scratch)
+        XCTAssertEqual(w.unmap(by: 2, handle: 0), .okay)
+    }
+
+    func test_unmapping_an_orphan_leaves_the_rebooted_granters_new_grant_of_the_same_ref_alone() {
+        let w = GrantWorld()
+        w.grant(1, ref: 5, flags: permit, to: 2, frame: 0x40010)
+        XCTAssertEqual(status(w.map(by: 2, ref: 5, of: 1, at: 0x3800_0000)), .okay)
+        w.granterReboots(1)
+        // The new boot grants ref 5 again, another frame, and the mapper maps it.
+        w.grant(1, ref: 5, flags: permit, to: 2, frame: 0x40020)
+        guard case .success(let (fresh, _)) = w.map(by: 2, ref: 5, of: 1, at: 0x3800_1000) else { return XCTFail() }
+        XCTAssertEqual(fresh, GrantHandle(1), "the orphan still holds handle 0")
+        XCTAssertEqual(w.mapped[0x38001]?.0, HostPhysicalAddress(0x8100_0000 + 0x20_000))
+        XCTAssertEqual(w.unmap(by: 2, handle: 0, at: 0x3800_0000), .okay)
+        XCTAssertEqual(w.flags(1, ref: 5), permit | reading | writing, "the new grant stays in use")
+        XCTAssertTrue(w.tables[1]!.isMapped(GuestFrameNumber(0x40020)))
+        XCTAssertEqual(w.mapped[0x38001]?.0, HostPhysicalAddress(0x8100_0000 + 0x20_000))
+        XCTAssertEqual(w.unmap(by: 2, handle: 1, at: 0x3800_1000), .okay)
+        XCTAssertEqual(w.flags(1, ref: 5), permit)
+        XCTAssertFalse(w.tables[1]!.isMapped(GuestFrameNumber(0x40020)))
+    }
+
+    func test_a_mapper_that_ends_releases_its_orphans_without_touching_the_granter() {
+        let w = GrantWorld()
+        w.grant(1, ref: 5, flags: permit, to: 2, frame: 0x40010)
+        XCTAssertEqual(status(w.map(by: 2, ref: 5, of: 1)), .okay)
+        w.granterReboots(1)
+        w.grant(1, ref: 5, flags: permit, to: 3, frame: 0x40020)
+        XCTAssertEqual(status(w.map(by: 3, ref: 5, of: 1, at: 0x3800_0000)), .okay)
+        var s = w
+        for (handle, m) in w.tables[2]!.mappings {
+            GrantOperations.revoke(handle, of: w.tables[2]!, granterTable: w.tables[m.granter.rawValue], memory: w.memory, stage2: &s)
+        }
+        XCTAssertNil(w.mapped[0x39000])
+        XCTAssertTrue(w.tables[2]!.mappings.isEmpty)
+        XCTAssertEqual(w.flags(1, ref: 5), permit | reading | writing, "domain 3's mapping of the new grant stands")
+        XCTAssertEqual(w.tables[1]!.active.count, 1)
+    }
+
+    func test_a_copy_naming_a_dead_or_rebooted_granters_old_ref_fails_cleanly() {
+        let w = GrantWorld()
+        XCTAssertTrue(w.tables[1]!.grow(to: 2) { HostPhysicalAddress(0x7100_0000) })
+        w.grant(1, ref: 600, flags: permit, to: 2, frame: 0x40010)
+        w.grant(1, ref: 5, flags: permit, to: 2, frame: 0x40011)
+        let sourceGref: UInt16 = 1
+        let copyRef = { (ref: UInt64) in self.copyRequest(source: (ref, 1, 0), dest: (0x40000, 0x7FF0, 0), length: 8, flags: sourceGref) }
+        XCTAssertEqual(w.copy(by: 2, copyRef(600)), .okay)
+        w.granterReboots(1)
+        XCTAssertEqual(w.copy(by: 2, copyRef(600)), .badGntref, "the new boot's table has one frame again")
+        XCTAssertEqual(w.copy(by: 2, copyRef(5)), .generalError, "ref 5 grants nothing in the new boot")
+        XCTAssertTrue(w.tables[1]!.active.isEmpty, "nothing stays pinned")
+        w.tables[1] = nil   // shut down for good
+        XCTAssertEqual(w.copy(by: 2, copyRef(5)), .badDomain)
+        XCTAssertEqual(w.copies.count, 1)
+    }
+}
+
+extension GrantTableTests {
+    func test_a_maptrack_that_cannot_grow_answers_no_space() {
+        let w = GrantWorld()
+        var asked: [Int] = []
+        w.tables[2] = GrantTable(mayAllocate: { asked.append($0); return $0 < 500 })
+        w.grant(1, ref: 1, flags: permit, to: 2, frame: 0x40001)
+        for i in 0..<UInt64(16) { XCTAssertEqual(status(w.map(by: 2, ref: 1, of: 1, at: 0x3800_0000 + i << 12)), .okay) }
+        XCTAssertEqual(status(w.map(by: 2, ref: 1, of: 1, at: 0x3801_0000)), .noSpace, "the heap has no room for 32 records")
+        XCTAssertEqual(asked, [16 * 24 + 32, 32 * 24 + 32])
+        XCTAssertEqual(w.unmap(by: 2, handle: 3, at: 0x3800_3000), .okay)
+        XCTAssertEqual(status(w.map(by: 2, ref: 1, of: 1, at: 0x3801_0000)), .okay, "a freed handle needs no growth")
+    }
+}
+
+extension GrantTableTests {
+    func test_a_granter_whose_active_list_cannot_grow_answers_no_space_and_leaves_its_entry_clean() {
+        let w = GrantWorld()
+        w.tables[1] = GrantTable(mayAllocate: { $0 < 16 * 32 + 33 })
+        _ = w.tables[1]!.grow(to: 1) { HostPhysicalAddress(0x7100_0000) }
+        for ref in 0..<UInt32(17) { w.grant(1, ref: ref, flags: permit, to: 2, frame: 0x40000 + ref) }
+        for ref in 0..<UInt32(16) { XCTAssertEqual(status(w.map(by: 2, ref: ref, of: 1, at: 0x3800_0000 + UInt64(ref) << 12)), .okay) }
+        XCTAssertEqual(status(w.map(by: 2, ref: 16, of: 1, at: 0x3801_0000)), .noSpace)
+        XCTAssertEqual(w.flags(1, ref: 16), permit, "GTF_reading/GTF_writing undone")
+        XCTAssertNil(w.mapped[0x38010])
+        XCTAssertEqual(w.unmap(by: 2, handle: 0, at: 0x3800_0000), .okay)
+        XCTAssertEqual(status(w.map(by: 2, ref: 16, of: 1, at: 0x3801_0000)), .okay, "a freed active entry makes room")
     }
 }

@@ -30,7 +30,7 @@ final class GuestUUIDTests: XCTestCase {
         let m = BootManifest(guests: [.init(name: "a", kernel: .init(base: HostPhysicalAddress(0x4800_0000), size: 0x1000),
                                             memoryBytes: 16 << 20, vcpus: 1, commandLine: "console=hvc0", uuid: uuid)])
         let bytes = m.encoded
-        XCTAssertEqual(String(decoding: bytes.prefix(8), as: UTF8.self), "SVMANIF3")
+        XCTAssertEqual(String(decoding: bytes.prefix(8), as: UTF8.self), "SVMANIF4")
         let back = try bytes.withUnsafeBytes { try BootManifest(bytes: $0) }
         XCTAssertEqual(back, m)
         XCTAssertEqual(back.guests[0].uuid, uuid)

@@ -66,7 +66,7 @@ final class BundleTests: XCTestCase {
         XCTAssertEqual(try String(contentsOf: dir.appendingPathComponent("cmdline.txt"), encoding: .utf8), "swiftvisor.manifest=0x10000000\n")
         // The modules file starts with the manifest's magic.
         let modules = try Data(contentsOf: dir.appendingPathComponent("swiftvisor-modules.bin"))
-        XCTAssertEqual(String(decoding: modules.prefix(8), as: UTF8.self), "SVMANIF3")
+        XCTAssertEqual(String(decoding: modules.prefix(8), as: UTF8.self), "SVMANIF4")
 
         let zcu = folder()
         XCTAssertEqual(try tool(["bundle", demo, "--machine", "zcu102", "-o", zcu.path]).status, 0)

@@ -40,9 +40,17 @@ public struct BootManifest: Equatable {
     public var devices: [XenDevice] = []
     public init(guests: [Guest], devices: [XenDevice] = []) { self.guests = guests; self.devices = devices }
 
-    static let magic: UInt64 = 0x3346_494E_414D_5653  // "SVMANIF3"
+    /// Header: magic 0-7, guest count 8-11, device count 12-15; then the guest entries, then
+    /// the device entries.
+    static let magic: UInt64 = 0x3446_494E_414D_5653  // "SVMANIF4"
     static let headerSize = 16
     static let entrySize = 1024
+    /// Device entry layout: kind 0, read-only 1, frontend index 4-7, backend index 8-11,
+    /// devid 12-15, mac 16-21, bridge 24-39, vdev 40-55, target 56-255 (strings NUL-terminated).
+    public static let deviceEntrySize = 256
+    static let deviceBridgeOffset = 24
+    static let deviceVdevOffset = 40
+    public static let deviceTargetOffset = 56
     public static let maxNameLength = Limits.nameLength
     public static let maxDeviceMemoryRanges = Limits.deviceMemoryRanges
     public static let maxInterrupts = Limits.interrupts
@@ -61,13 +69,18 @@ public struct BootManifest: Equatable {
         case badMagic, truncated, badEntry(index: Int)
         /// More entries than `Limits.guests`.
         case tooManyGuests(count: Int)
+        /// Device entry `index` is not usable (unknown kind, a guest index out of range, a
+        /// string without its NUL).
+        case badDevice(index: Int)
+        /// More device entries than `Limits.devices`.
+        case tooManyDevices(count: Int)
     }
 
     public var encoded: [UInt8] {
         var b: [UInt8] = []
         b.appendLE(Self.magic, size: 8)
         b.appendLE(UInt64(guests.count), size: 4)
-        b.appendLE(0, size: 4)
+        b.appendLE(UInt64(devices.count), size: 4)
         for g in guests {
             var e: [UInt8] = []
             e.append(contentsOf: g.name.utf8.prefix(Self.maxNameLength))
@@ -91,13 +104,30 @@ public struct BootManifest: Equatable {
             while e.count < Self.entrySize { e.append(0) }
             b.append(contentsOf: e)
         }
+        for d in devices { b.append(contentsOf: Self.encode(d)) }
         return b
+    }
+
+    static func encode(_ d: XenDevice) -> [UInt8] {
+        var e: [UInt8] = [d.kind.rawValue, d.readOnly ? 1 : 0, 0, 0]
+        e.appendLE(UInt64(d.frontend), size: 4)
+        e.appendLE(UInt64(d.backend), size: 4)
+        e.appendLE(UInt64(d.devid), size: 4)
+        for i in 0..<8 { e.append(i < 6 && i < d.mac.count ? d.mac[i] : 0) }
+        func field(_ s: String, _ end: Int) {
+            e.append(contentsOf: s.utf8.prefix(end - e.count - 1))
+            while e.count < end { e.append(0) }
+        }
+        field(d.bridge, deviceVdevOffset)
+        field(d.vdev, deviceTargetOffset)
+        field(d.target, deviceEntrySize)
+        return e
     }
 
     /// Total size of a manifest from its header, or nil if the magic is wrong.
     public static func size(header: UnsafeRawBufferPointer) -> Int? {
         guard header.count >= headerSize, header.le64(0) == magic else { return nil }
-        return headerSize + Int(header.le32(8)) * entrySize
+        return headerSize + Int(header.le32(8)) * entrySize + Int(header.le32(12)) * deviceEntrySize
     }
 
     public init(bytes b: UnsafeRawBufferPointer) throws(ParseError) {
@@ -105,7 +135,10 @@ public struct BootManifest: Equatable {
         guard b.le64(0) == Self.magic else { throw .badMagic }
         let count = Int(b.le32(8))
         guard count <= Limits.guests else { throw .tooManyGuests(count: count) }
-        guard b.count >= Self.headerSize + count * Self.entrySize else { throw .truncated }
+        let deviceCount = Int(b.le32(12))
+        guard deviceCount <= Limits.devices else { throw .tooManyDevices(count: deviceCount) }
+        let devicesOffset = Self.headerSize + count * Self.entrySize
+        guard b.count >= devicesOffset + deviceCount * Self.deviceEntrySize else { throw .truncated }
         guests = []
         for i in 0..<count {
             let e = UnsafeRawBufferPointer(rebasing: b[(Self.headerSize + i * Self.entrySize)...])
@@ -135,6 +168,26 @@ public struct BootManifest: Equatable {
             guest.enhanced = enhanced
             guests.append(guest)
         }
+        for i in 0..<deviceCount {
+            let e = UnsafeRawBufferPointer(rebasing: b[(devicesOffset + i * Self.deviceEntrySize)...])
+            guard let d = Self.device(e, guests: count) else { throw .badDevice(index: i) }
+            devices.append(d)
+        }
+    }
+
+    static func device(_ e: UnsafeRawBufferPointer, guests: Int) -> XenDevice? {
+        guard let kind = XenDevice.Kind(rawValue: e[0]), e[1] <= 1 else { return nil }
+        let frontend = Int(e.le32(4)), backend = Int(e.le32(8))
+        guard frontend < guests, backend < guests, frontend != backend else { return nil }
+        // Each string ends with a NUL inside its field.
+        for end in [deviceVdevOffset, deviceTargetOffset, deviceEntrySize] where e[end - 1] != 0 { return nil }
+        var d = XenDevice(kind: kind, frontend: frontend, backend: backend, devid: e.le32(12))
+        d.readOnly = e[1] == 1
+        if kind == .vif { d.mac = (0..<6).map { e[16 + $0] } }
+        d.bridge = string(e, deviceBridgeOffset, deviceVdevOffset - deviceBridgeOffset)
+        d.vdev = string(e, deviceVdevOffset, deviceTargetOffset - deviceVdevOffset)
+        d.target = string(e, deviceTargetOffset, deviceEntrySize - deviceTargetOffset)
+        return d
     }
 
     static func string(_ b: UnsafeRawBufferPointer, _ offset: Int, _ max: Int) -> String {

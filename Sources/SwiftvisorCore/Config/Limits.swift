@@ -33,6 +33,13 @@ public enum Limits {
     public static let deviceMemoryRanges = 4
     public static let interrupts = 8
 
+    /// PV devices (xl.cfg `vif` and `disk` entries) in one system: the boot manifest carries
+    /// one 256-byte entry each after the guests', and keeps room for this many.
+    public static let devices = 32
+    public static let devicesReason = "the hypervisor's boot manifest has room for \(devices)"
+    /// Bytes of a disk's `target` path: its field in the manifest's device entry.
+    public static let diskTargetLength = BootManifest.deviceEntrySize - BootManifest.deviceTargetOffset - 1
+
     /// The largest machine RAM the host tool gives QEMU `virt`, in MiB: the guests' RAM, the
     /// boot modules and 64 MiB for the hypervisor. A policy bound, not an address limit (RAM at
     /// 1 GiB, 39-bit IPA, 44-bit PA on cortex-a57 reach much further): the most guest RAM plus

@@ -3,7 +3,7 @@
 public struct SystemDescription: Equatable {
     /// The keys a `[[guest]]` table takes (xl.cfg names, and `autostart`).
     public enum Key: String, CaseIterable {
-        case name, kernel, memory, vcpus, cmdline, ramdisk, cpus, iomem, irqs, autostart, uuid, layout, enhanced
+        case name, kernel, memory, vcpus, cmdline, ramdisk, cpus, iomem, irqs, autostart, uuid, layout, enhanced, vif, disk
     }
 
     /// The line of each key as written, for messages; a key not written reports its table's line.
@@ -50,6 +50,10 @@ public struct SystemDescription: Equatable {
         public var layout: GuestLayout.Kind = .virt
         /// Which Xen interfaces the guest is told about (dom0less `xen,enhanced`; default enabled).
         public var enhanced: XenEnhanced = .enabled
+        /// PV network interfaces served by other guests (xl.cfg `vif`).
+        public var vifs: [VirtualInterfaceSpec] = []
+        /// PV disks served by other guests (xl.cfg `disk`).
+        public var disks: [VirtualDiskSpec] = []
         /// Where each key was written, for messages.
         public var lines: KeyLines
 
@@ -184,6 +188,7 @@ public struct SystemDescription: Equatable {
            let largest = guests.max(by: { $0.memoryMiB < $1.memoryMiB }) {
             result.append(largest.problem(.memory, "the guests need \(total) MiB together, but at most \(Limits.maximumTotalMemoryMiB) MiB fit (\(Limits.memoryReason)); lower memory here or in another guest"))
         }
+        result += deviceProblems()
         return result
     }
 

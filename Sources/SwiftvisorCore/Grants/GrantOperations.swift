@@ -50,7 +50,7 @@ public enum GrantOperations {
             granterTable.unpin(r.ref, readOnly: readOnly, memory: memory)
             return .failure(.generalError)
         }
-        ownTable.record(handle, .init(inUse: true, granter: granter, ref: r.ref, readOnly: readOnly, place: place, host: host))
+        ownTable.record(handle, .init(place: place, host: host, ref: r.ref, granter: granter, state: .live, readOnly: readOnly))
         // Xen gives the machine address; swiftvisor never shows a host address to a guest and
         // gives the granted frame's guest-physical address in the granter instead.
         return .success((handle, frame.rawValue << 12))
@@ -65,18 +65,41 @@ public enum GrantOperations {
         guard hostAddress != 0 else { return .okay }
         guard GuestFrameNumber(hostAddress >> 12) == m.place, stage2.remove(m.place, m.host) else { return .generalError }
         ownTable.release(handle)
-        domains(m.granter)?.unpin(m.ref, readOnly: m.readOnly, memory: memory)
+        // An orphaned mapping pins nothing: the granter's domid may be a new boot of it whose
+        // entry `m.ref` is a new grant, perhaps mapped by this same mapper.
+        if !m.orphaned { domains(m.granter)?.unpin(m.ref, readOnly: m.readOnly, memory: memory) }
         return .okay
     }
 
-    /// Ends mapping `handle` of `mapper` whatever the guest wants (teardown at shutdown or
-    /// reboot of either side): stage 2 entry removed, the granter's entry released.
+    /// Ends mapping `handle` of `mapper` whatever the guest wants (teardown at the mapper's
+    /// shutdown or reboot): stage 2 entry removed, the granter's entry released (if it still
+    /// pins one).
     public static func revoke<M: GrantEntryAccess, S: Stage2>(
         _ handle: GrantHandle, of mapperTable: GrantTable, granterTable: GrantTable?, memory: M, stage2: inout S
     ) {
         guard let m = mapperTable.mapping(handle) else { return }
         _ = stage2.remove(m.place, m.host)
         mapperTable.release(handle)
+        if !m.orphaned { granterTable?.unpin(m.ref, readOnly: m.readOnly, memory: memory) }
+    }
+
+    /// The granter of live mapping `handle` ended (its RAM will be zeroed and reused): the
+    /// mapper's place switches to `scratch`, a page of the mapper's own, with the same access
+    /// (stage2.remove then install: break-before-make), and the granter's entry is released.
+    /// The handle stays for the mapper's unmap, as in Xen, where the mapper keeps the old page
+    /// until it unmaps; here it sees a zeroed page of its own, never the granter's next boot.
+    /// If the scratch page cannot be installed, the mapping is revoked instead.
+    public static func orphan<M: GrantEntryAccess, S: Stage2>(
+        _ handle: GrantHandle, of mapperTable: GrantTable, granterTable: GrantTable?, scratch: HostPhysicalAddress,
+        memory: M, stage2: inout S
+    ) {
+        guard let m = mapperTable.mapping(handle), !m.orphaned else { return }
+        _ = stage2.remove(m.place, m.host)
         granterTable?.unpin(m.ref, readOnly: m.readOnly, memory: memory)
+        if stage2.install(m.place, scratch, readOnly: m.readOnly) {
+            mapperTable.orphan(handle, scratch: scratch)
+        } else {
+            mapperTable.release(handle)
+        }
     }
 }

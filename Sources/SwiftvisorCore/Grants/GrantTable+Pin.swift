@@ -46,11 +46,27 @@ extension GrantTable {
                 clearStatus(at, writersLeft: readOnly, pinned: false, memory: memory)
                 return .failure(.badPage)
             }
+            guard reserveActiveEntry() else {
+                clearStatus(at, writersLeft: readOnly, pinned: false, memory: memory)
+                return .failure(.noSpace)
+            }
             active.append(ActiveGrant(ref: ref, mapper: user.rawValue, frame: gfn, host: host))
             i = active.count - 1
         }
         if readOnly { active[i].readers += 1 } else { active[i].writers += 1 }
         return .success((active[i].frame, active[i].host))
+    }
+
+    /// Room for one more active entry: the list grows by doubling, up to one per entry of the
+    /// largest table (64 frames: 32768 x 32 bytes, 1 MiB), and only while `mayAllocate` agrees
+    /// (the hypervisor's heap has room to spare).
+    private func reserveActiveEntry() -> Bool {
+        guard active.count == activeRoom else { return true }
+        let grown = max(2 * activeRoom, 16)
+        guard mayAllocate(grown * MemoryLayout<ActiveGrant>.stride + Self.arrayHeaderBytes) else { return false }
+        active.reserveCapacity(grown)
+        activeRoom = grown
+        return true
     }
 
     /// Drops one use of `ref`; when no writer is left GTF_writing goes, when no user GTF_reading.

@@ -24,6 +24,11 @@ public final class GrantTable {
     /// that exist (a table of 64 frames has 32768 entries); looked up by ref.
     var active: [ActiveGrant] = []
     var maptrack: [GrantMapping] = []
+    /// Every handle below this one is in use.
+    var lowestFree = 0
+    /// Records `maptrack` and `active` have room for (what `mayAllocate` agreed to).
+    var maptrackRoom = 0
+    var activeRoom = 0
 
     /// Xen's active entry: how many mappings use entry `ref`, by whom, of which frame.
     struct ActiveGrant {
@@ -37,16 +42,39 @@ public final class GrantTable {
     }
 
     /// A mapping held by this domain (the mapper): granter, ref, read-only, where in its stage 2.
+    /// 24 bytes (two addresses, the ref, the domid, two one-byte fields): `maptrack` costs at
+    /// most 8192 x 24 = 192 KiB of hypervisor heap per domain (GrantTableABI.maximumHandles).
     public struct GrantMapping: Equatable {
-        public var inUse = false
-        public var granter = XenDomainID(rawValue: 0)
-        public var ref = GrantReference(0)
-        public var readOnly = false
         public var place = GuestFrameNumber(0)
+        /// The granted page, or the mapper's scratch page once orphaned.
         public var host = HostPhysicalAddress(0)
+        public var ref = GrantReference(0)
+        public var granter = XenDomainID(rawValue: 0)
+        public var state = State.free
+        public var readOnly = false
+        public var inUse: Bool { state != .free }
+        public var orphaned: Bool { state == .orphaned }
+
+        public enum State: UInt8 {
+            case free
+            /// Maps the granter's page; the granter's entry is pinned.
+            case live
+            /// The granter ended (shut down, rebooted, crashed): the place maps the mapper's own
+            /// zeroed scratch page, the granter's entry is no longer pinned, and only the
+            /// mapper's unmap (or its own end) frees the handle.
+            case orphaned
+        }
     }
 
-    public init(maxFrames: Int = GrantTableABI.defaultMaxFrames) { self.maxFrames = maxFrames }
+    /// Asked before `maptrack` or `active` grows into a new buffer of this many bytes: false
+    /// (the heap is short) and the map or copy is GNTST_no_space instead of the hypervisor
+    /// running out of heap.
+    let mayAllocate: (Int) -> Bool
+
+    public init(maxFrames: Int = GrantTableABI.defaultMaxFrames, mayAllocate: @escaping (Int) -> Bool = { _ in true }) {
+        self.maxFrames = maxFrames
+        self.mayAllocate = mayAllocate
+    }
 
     public var entryCount: Int { frameCount * GrantTableABI.entriesPerFrame }
 
@@ -91,6 +119,9 @@ public final class GrantTable {
         frameCount = 0
         active = []
         maptrack = []
+        lowestFree = 0
+        maptrackRoom = 0
+        activeRoom = 0
         for i in frameGFNs.indices { frameGFNs[i] = nil }
         _ = grow(to: 1) { nil }
     }
@@ -117,18 +148,44 @@ public final class GrantTable {
         return maptrack[i]
     }
 
-    /// The lowest free handle, or nil when `GrantTableABI.maximumHandles` are in use.
+    /// The lowest free handle, or nil when `GrantTableABI.maximumHandles` are in use. The search
+    /// starts at `lowestFree` (every handle below it is in use), so that a driver domain holding
+    /// thousands of mappings does not scan them all at each map.
     func freeHandle() -> GrantHandle? {
-        if let i = maptrack.firstIndex(where: { !$0.inUse }) { return GrantHandle(UInt32(i)) }
-        return maptrack.count < GrantTableABI.maximumHandles ? GrantHandle(UInt32(maptrack.count)) : nil
+        var i = lowestFree
+        while i < maptrack.count && maptrack[i].inUse { i += 1 }
+        lowestFree = i
+        guard i < GrantTableABI.maximumHandles else { return nil }
+        if i == maptrackRoom {
+            // Grown here, by doubling, so that the new buffer's size is known beforehand.
+            let grown = min(max(2 * maptrackRoom, 16), GrantTableABI.maximumHandles)
+            guard mayAllocate(grown * MemoryLayout<GrantMapping>.stride + Self.arrayHeaderBytes) else { return nil }
+            maptrack.reserveCapacity(grown)
+            maptrackRoom = grown
+        }
+        return GrantHandle(UInt32(i))
     }
+
+    /// A Swift array's header before its elements (count, capacity, object header), 64-bit.
+    static let arrayHeaderBytes = 32
 
     func record(_ handle: GrantHandle, _ m: GrantMapping) {
         let i = Int(handle.rawValue)
         if i == maptrack.count { maptrack.append(m) } else { maptrack[i] = m }
     }
 
-    func release(_ handle: GrantHandle) { maptrack[Int(handle.rawValue)] = GrantMapping() }
+    func release(_ handle: GrantHandle) {
+        let i = Int(handle.rawValue)
+        maptrack[i] = GrantMapping()
+        lowestFree = min(lowestFree, i)
+    }
+
+    /// Mapping `handle` now maps `scratch` instead of the granter's page (`GrantOperations.orphan`).
+    func orphan(_ handle: GrantHandle, scratch: HostPhysicalAddress) {
+        let i = Int(handle.rawValue)
+        maptrack[i].state = .orphaned
+        maptrack[i].host = scratch
+    }
 
     /// GNTTABOP_swap_grant_ref on the owner's own entries (plain copies, as Xen's): refs beyond
     /// the table bad_gntref, an entry in use eagain, the same ref twice nothing.

@@ -22,8 +22,13 @@ public enum GrantTableABI {
     public static let defaultMaxFrames = 64
     /// Mappings one domain may hold at once (then GNTST_no_space). Xen allows 262144
     /// (opt_max_maptrack_frames 1024 x 256 per page); swiftvisor keeps them on its own heap,
-    /// shared by every guest, and allows 1024 per domain.
-    public static let maximumHandles = 1024
+    /// shared by every guest, and allows 8192 per domain: a Linux driver domain serving two
+    /// vifs (netback: 256 pending TX slots per queue, a queue per vCPU) and a disk (blkback:
+    /// up to 1056 persistent grants per ring) needs several thousand. A domain that fills its
+    /// maptrack makes the hypervisor hold 8192 x 24 bytes = 192 KiB, one 256 KiB heap block
+    /// (Heap's power-of-two classes), besides the smaller blocks its growth freed; and it grows
+    /// only while the heap has room to spare (`GrantTable.mayAllocate`), else GNTST_no_space.
+    public static let maximumHandles = 8192
     /// GNTTAB_MAX_VERSION on Arm.
     public static let version: UInt32 = 1
     /// INVALID_GFN as a 64-bit xen_pfn_t: a frame not mapped anywhere (setup_table's answer).
