@@ -107,7 +107,7 @@ struct TimeoutOption<Default: TimeoutDefault>: ParsableArguments {
 }
 
 enum RunTimeout: TimeoutDefault { static let help = "default: 60" }
-enum LinuxTimeout: TimeoutDefault { static let help = "default: 300; none when the guests are left at a shell" }
+enum LinuxTimeout: TimeoutDefault { static let help = "default: 600; none when the guests are left at a shell" }
 enum BenchTimeout: TimeoutDefault { static let help = "per boot; default: 120, or 300 with --linux" }
 
 func printConfigErrors(_ errors: [ConfigError]) {
@@ -202,7 +202,7 @@ extension Swiftvisor {
             let config = try LinuxSystem.prepare(guests: network.guests, shell: interactive, hvc0: ["beta"],
                                                  extraArguments: LinuxNetwork.merge(LinuxSystem.xenmeetPair, network.arguments),
                                                  keys: network.keys) { print($0) }
-            try runSystem(config, machine, console, timeout: timeout.seconds ?? (interactive ? 1e9 : 300))
+            try runSystem(config, machine, console, timeout: timeout.seconds ?? (interactive ? 1e9 : 600))
         }
     }
 
