@@ -8,7 +8,8 @@ import SwiftvisorCore
 /// Boot order: the kernel runs `/init` (a short script: mounts, hostname, /etc/inittab), which
 /// execs busybox `init`; init runs `/sbin/swiftvisor-report` once (`sysinit`: the lines the
 /// system tests check), then either a shell on the console (`swiftvisor.shell` on the command
-/// line) or `poweroff`.
+/// line) or `poweroff`. Between the two, `/sbin/swiftvisor-net` brings up a driver domain or a
+/// frontend's network and disk (LinuxNetworkScripts: nothing without its command-line words).
 ///
 /// Command-line words it reads: `swiftvisor.name=NAME` (the hostname), `swiftvisor.marker=M`,
 /// `swiftvisor.shell`, `swiftvisor.boot=N` (added by the hypervisor from the second boot on),
@@ -25,10 +26,18 @@ public enum LinuxInitramfs {
     mount -t sysfs sysfs /sys
     mount -t devtmpfs devtmpfs /dev 2>/dev/null
     echo "swiftvisor-init: /init started"
-    # Linux's Xen device drivers that are modules in Debian's kernel (/dev/xen/evtchn, gntdev, gntalloc).
+    # Linux's Xen drivers that are modules in Debian's kernel, in dependency order (LinuxAssets.guestModules):
+    # /dev/xen/evtchn, gntdev, gntalloc in every Xen guest; a driver domain's backends, bridge and
+    # loop; the frontends (and ext4) for the PV devices this guest has (as udev would load them).
+    mods() { for m in "$@"; do insmod /lib/modules/xen/$m.ko || echo "swiftvisor-init: insmod $m failed"; done; }
     if [ -d /sys/hypervisor ] && [ "$(cat /sys/hypervisor/type 2>/dev/null)" = xen ]; then
-        for m in /lib/modules/xen/*.ko; do insmod "$m" || echo "swiftvisor-init: insmod $m failed"; done
+        mods xen-evtchn xen-gntdev xen-gntalloc
+        case " $(cat /proc/cmdline) " in *" swiftvisor.bridge="*|*" swiftvisor.disk-file="*) mods llc stp bridge loop xen-netback xen-blkback;; esac
+        ls /sys/bus/xen/devices 2>/dev/null | grep -q '^vif-' && mods xen-netfront
+        ls /sys/bus/xen/devices 2>/dev/null | grep -q '^vbd-' && mods crc16 mbcache jbd2 crc32c_generic ext4 xen-blkfront
     fi
+    for t in read write rm list ls; do ln -s xendevd /bin/xenstore-$t; done
+    /sbin/swiftvisor-net early
     shell=no
     for w in $(cat /proc/cmdline); do
         case "$w" in swiftvisor.name=*) hostname "${w#swiftvisor.name=}";; swiftvisor.shell) shell=yes;; esac
@@ -39,6 +48,7 @@ public enum LinuxInitramfs {
     if [ $shell = yes ]; then console="::respawn:/bin/cttyhack /bin/sh -l"; else console="::once:/sbin/poweroff"; fi
     cat > /etc/inittab <<EOF
     ::sysinit:/sbin/swiftvisor-report
+    ::sysinit:/sbin/swiftvisor-net
     $console
     ::ctrlaltdel:/sbin/reboot
     ::shutdown:/sbin/swiftvisor-shutdown
@@ -102,12 +112,14 @@ public enum LinuxInitramfs {
     """
 
     /// `counter` is Guests/LinuxTools/cntvct, which /init runs first (for `bench --linux`);
-    /// `tools` go to /bin under their file names (Guests/LinuxTools programs: xenmeet);
-    /// `modules` (kernel modules) to /lib/modules/xen, loaded by /init under Xen.
+    /// `tools` go to /bin under their file names (Guests/LinuxTools programs: xenmeet, xendevd
+    /// with its xenstore-* names); `modules` (kernel modules) to /lib/modules/xen, loaded by /init
+    /// under Xen; the network and disk scripts are LinuxNetworkScripts'.
     public static func build(busybox: URL, counter: URL, tools: [URL] = [], modules: [URL] = []) throws -> [UInt8] {
         var a = CPIOArchive()
         // Directories first: the kernel's unpacker creates entries in archive order.
-        for dir in ["bin", "sbin", "usr", "usr/bin", "usr/sbin", "proc", "sys", "dev", "tmp", "etc", "lib", "lib/modules", "lib/modules/xen"] {
+        for dir in ["bin", "sbin", "usr", "usr/bin", "usr/sbin", "proc", "sys", "dev", "tmp", "etc", "lib", "lib/modules", "lib/modules/xen",
+                    "etc/xen", "etc/xen/scripts", "run", "srv", "mnt"] {
             a.add(dir, .directory)
         }
         a.add("dev/console", .characterDevice(major: 5, minor: 1))
@@ -118,6 +130,10 @@ public enum LinuxInitramfs {
         a.add("init", .file(Array(initScript.utf8), executable: true))
         a.add("sbin/swiftvisor-report", .file(Array(reportScript.utf8), executable: true))
         a.add("sbin/swiftvisor-shutdown", .file(Array(shutdownScript.utf8), executable: true))
+        a.add("sbin/swiftvisor-net", .file(Array(LinuxNetworkScripts.netScript.utf8), executable: true))
+        a.add("sbin/swiftvisor-nettest", .file(Array(LinuxNetworkScripts.netTest.utf8), executable: true))
+        a.add("etc/xen/scripts/vif-bridge", .file(Array(LinuxNetworkScripts.vifBridge.utf8), executable: true))
+        a.add("etc/xen/scripts/block", .file(Array(LinuxNetworkScripts.block.utf8), executable: true))
         a.add("etc/profile", .file(Array(profile.utf8), executable: false))
         return a.finish()
     }

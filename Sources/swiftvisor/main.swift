@@ -178,13 +178,16 @@ extension Swiftvisor {
 
     struct Linux: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Boot Debian's arm64 Linux kernel with a busybox initramfs in two guests (2 vCPUs each).",
+            abstract: "Boot Debian's arm64 Linux kernel with a busybox initramfs in three guests (2 vCPUs each) with a network and a disk between them.",
             discussion: """
                 Downloads linux-image-*-arm64-unsigned and busybox-static from Debian once, into \
-                ~/.cache/swiftvisor (or $SWIFTVISOR_CACHE). At a shell, input goes to the first guest; \
-                Ctrl-] opens the hypervisor's console (`console beta` moves input to the other guest; \
-                `list`, `help`, `quit`). alpha's console is its PL011 (ttyAMA0), beta's is Xen's PV \
-                console (console=hvc0, served by the hypervisor).
+                ~/.cache/swiftvisor (or $SWIFTVISOR_CACHE). alpha is the driver domain: its bridge \
+                xenbr0 (10.0.0.1) joins the Xen PV network interfaces of beta (10.0.0.2) and gamma \
+                (10.0.0.3), and it serves beta's PV disk xvda (mounted on /mnt in beta) from a file. \
+                At a shell, input goes to the first guest; Ctrl-] opens the hypervisor's console \
+                (`console beta` moves input to another guest; `list`, `help`, `quit`). alpha's \
+                console is its PL011 (ttyAMA0), beta's is Xen's PV console (console=hvc0, served \
+                by the hypervisor).
                 """)
         @OptionGroup var machine: MachineOptions
         @OptionGroup var console: ConsoleOptions
@@ -195,8 +198,10 @@ extension Swiftvisor {
         func run() throws {
             let atTerminal = isatty(FileHandle.standardInput.fileDescriptor) != 0
             let interactive = shell ?? atTerminal
-            let config = try LinuxSystem.prepare(guests: ["alpha", "beta"], shell: interactive, hvc0: ["beta"],
-                                                 extraArguments: LinuxSystem.xenmeetPair) { print($0) }
+            let network = LinuxNetwork.standard
+            let config = try LinuxSystem.prepare(guests: network.guests, shell: interactive, hvc0: ["beta"],
+                                                 extraArguments: LinuxNetwork.merge(LinuxSystem.xenmeetPair, network.arguments),
+                                                 keys: network.keys) { print($0) }
             try runSystem(config, machine, console, timeout: timeout.seconds ?? (interactive ? 1e9 : 300))
         }
     }
