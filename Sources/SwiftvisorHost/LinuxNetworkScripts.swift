@@ -209,6 +209,8 @@ public enum LinuxNetworkScripts {
     /// - `send:PEER`: sends 32 MiB of random bytes to PEER:5001 and prints their sha256, takes
     ///   PEER's stream on port 5002 until it stops (PEER crashed), then pings the driver domain
     ///   (`DRIVER` after a second colon) and fetches its page, and waits for PEER's word on port 5003.
+    /// - `survive:DRIVER:NODE` (PVAttackSystemTests): waits (at most 10 min) until the xenstore
+    ///   node NODE (another guest's, readable by all) says `done`, then pings DRIVER and fetches its page.
     public static let netTest = """
     #!/bin/sh
     say() { echo "swiftvisor-init: net: $*"; }
@@ -257,6 +259,12 @@ public enum LinuxNetworkScripts {
         say "after the crash: wget http://$driver/: $(wget -q -O - http://$driver/)"
         timeout 300 nc -l -p 5003 -e sh -c 'exec cat > /tmp/back'
         say "from $peer after its reboot: $(cat /tmp/back 2>/dev/null)"
+        ;;
+    survive)
+        n=0; until [ "$(xenstore-read $driver 2>/dev/null)" = done ]; do n=$((n + 1)); [ $n -lt 600 ] || break; sleep 1; done
+        say "after the attacks: $driver is '$(xenstore-read $driver 2>&1)'"
+        if ping -c 3 -q $peer | grep -q ' 0% packet loss'; then say "after the attacks: ping $peer ok"; else say "after the attacks: ping $peer failed"; fi
+        say "after the attacks: wget http://$peer/: $(wget -q -O - http://$peer/)"
         ;;
     esac
     exit 0
