@@ -67,16 +67,18 @@ enum Xen {
         return withUnsafeMutablePointer(to: &a) { eventOp(3, UInt64(UInt(bitPattern: $0))) }
     }
 
+    /// One grant operation's structure, reused (the heap never frees).
+    nonisolated(unsafe) static let op = buffer(5)
+
     /// GNTTABOP_map_grant_ref(host_map) of `domid`'s `ref` at `place`: the status.
     static func map(ref: UInt64, of domid: UInt64, at place: UInt64, readOnly: Bool = false) -> Int64 {
-        let m = buffer(4)
+        let m = op
         m[0] = place; m[1] = (readOnly ? 2 | 4 : 2) | ref << 32; m[2] = domid | 0xAAAA << 16
         let r = grantOp(.mapGrantRef, address(m))
         return r == 0 ? Int64(Int16(truncatingIfNeeded: m[2] >> 16)) : r
     }
     /// GNTTABOP_copy of 64 bytes from `domid`'s `ref` into own frame `frame`: the status.
     static func copy(fromRef ref: UInt64, of domid: UInt64, into frame: UInt64) -> Int64 {
-        let op = buffer(5)
         op[0] = ref; op[1] = domid; op[2] = frame; op[3] = selfID
         op[4] = 64 | 1 << 16 | 0x7777 << 32   // GNTCOPY_source_gref
         let r = grantOp(.copy, address(op))
@@ -84,7 +86,6 @@ enum Xen {
     }
     /// GNTTABOP_copy of 64 bytes from own frame into `domid`'s `ref`: the status.
     static func copy(intoRef ref: UInt64, of domid: UInt64, from frame: UInt64) -> Int64 {
-        let op = buffer(5)
         op[0] = frame; op[1] = selfID; op[2] = ref; op[3] = domid
         op[4] = 64 | 2 << 16 | 0x7777 << 32   // GNTCOPY_dest_gref
         let r = grantOp(.copy, address(op))

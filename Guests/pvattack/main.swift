@@ -24,7 +24,10 @@ func seconds(_ n: UInt64) -> UInt64 { read_cntvct() + n * read_cntfrq() }
 func stateName(_ n: Int) -> String {
     n >= 0 && n < states.count ? "\(n) (\(states[n]))" : "\(n)"
 }
-func backendState() -> Int { Store.read(backend + "/state").flatMap { Int($0) } ?? -1 }
+/// The two paths polled and written most, as bytes once (Store.readInt/writeInt allocate nothing).
+nonisolated(unsafe) var backendStatePath: [UInt8] = []
+let frontendStatePath: [UInt8] = Array((frontend + "/state").utf8)
+func backendState() -> Int { backendStatePath.withUnsafeBufferPointer { Store.readInt($0) } }
 
 /// Polls the backend's state until it is one of `want` or `limit` seconds pass; the last seen.
 @discardableResult
@@ -38,7 +41,7 @@ func waitBackend(_ want: [Int], seconds limit: UInt64) -> Int {
     return s
 }
 
-func setFrontendState(_ n: Int) { Store.write(frontend + "/state", "\(n)") }
+func setFrontendState(_ n: Int) { frontendStatePath.withUnsafeBufferPointer { _ = Store.writeInt($0, n) } }
 
 /// Writes the keys netfront writes (talk_to_netback), then Connected; the backend's answer.
 func connect(tx: UInt64, rx: UInt64, port: Int64, then: () -> Void = {}) -> Int {
@@ -107,17 +110,18 @@ func guestMain(_ dtb: UInt64) {
     c.expect("add_to_physmap(grant_table, 0) -> 0", Xen.addToPhysmap(space: 1, index: 0, gpfn: Xen.grantWindow >> 12), 0)
     let me = Store.read("domid").flatMap { Int($0) } ?? 0
     // swiftvisor writes the vif's nodes once the backend's domain talks to the store.
-    var path = Store.read(frontend + "/backend")
+    let backendIDPath = Array((frontend + "/backend-id").utf8)
     let appear = seconds(300)
-    while path == nil && read_cntvct() < appear {
+    while backendIDPath.withUnsafeBufferPointer({ Store.readInt($0) }) < 0 && read_cntvct() < appear {
         for _ in 0..<500 { Guest.yield() }
-        path = Store.read(frontend + "/backend")
     }
+    let path = Store.read(frontend + "/backend")
     guard let path, let backendID = Store.read(frontend + "/backend-id").flatMap({ UInt16($0) }) else {
         say("no vif: nothing to attack")
         c.finish()
     }
     backend = path
+    backendStatePath = Array((path + "/state").utf8)
     let third: UInt64 = 2   // gamma, the driver domain's other frontend
     say("domain \(me), vif backend \(backend) (domain \(backendID))")
     let s0 = waitBackend([2], seconds: 300)
