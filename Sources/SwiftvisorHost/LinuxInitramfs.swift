@@ -37,11 +37,11 @@ public enum LinuxInitramfs {
         ls /sys/bus/xen/devices 2>/dev/null | grep -q '^vbd-' && mods crc16 mbcache jbd2 crc32c_generic ext4 xen-blkfront
     fi
     for t in read write rm list ls; do ln -s xendevd /bin/xenstore-$t; done
-    /sbin/swiftvisor-net early
     shell=no
     for w in $(cat /proc/cmdline); do
         case "$w" in swiftvisor.name=*) hostname "${w#swiftvisor.name=}";; swiftvisor.shell) shell=yes;; esac
     done
+    /sbin/swiftvisor-net early
     # After the report: a login shell on the console, or power off. /dev/console cannot be a
     # controlling tty (no job control, no Ctrl-C), so cttyhack reopens the device behind it
     # (/sys/class/tty/console/active: ttyAMA0 today) in the session init gave the shell.

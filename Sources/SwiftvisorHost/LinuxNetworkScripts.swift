@@ -132,7 +132,7 @@ public enum LinuxNetworkScripts {
                 path=${f%:*}; mkdir -p "${path%/*}"; truncate -s "${f##*:}M" "$path" && say "disk file $path: ${f##*:} MiB (sparse)"
             done
             mkdir -p /srv/www
-            echo "<p>hello from $(hostname), the driver domain (domain $(xenstore-read domid))</p>" > /srv/www/index.html
+            echo "<p>hello from $(hostname), the driver domain (domain $(xenstore-read domid), boot $boot)</p>" > /srv/www/index.html
             httpd -h /srv/www -p 80 && say "httpd serving http://${addr%/*}/"
             xendevd &
             say "xendevd started"
@@ -206,9 +206,12 @@ public enum LinuxNetworkScripts {
     /// - `receive:PEER`: boot 1 receives 32 MiB on TCP port 5001 and prints its sha256, then
     ///   reboots; boot 2 streams to PEER:5002 and crashes its kernel mid-transfer (sysrq c);
     ///   later boots (swiftvisor-net brought the network and disk back) tell PEER on port 5003.
+    /// - `driver`: (the driver domain) boot 1 reboots when a frontend asks on TCP port 5004.
     /// - `send:PEER`: sends 32 MiB of random bytes to PEER:5001 and prints their sha256, takes
     ///   PEER's stream on port 5002 until it stops (PEER crashed), then pings the driver domain
-    ///   (`DRIVER` after a second colon) and fetches its page, and waits for PEER's word on port 5003.
+    ///   (`DRIVER` after a second colon) and fetches its page, and waits for PEER's word on port 5003;
+    ///   then asks DRIVER to reboot and waits for its interface to come back, pings DRIVER and
+    ///   fetches its page again.
     /// - `survive:DRIVER:NODE` (PVAttackSystemTests): waits (at most 10 min) until the xenstore
     ///   node NODE (another guest's, readable by all) says `done`, then pings DRIVER and fetches its page.
     public static let netTest = """
@@ -229,13 +232,16 @@ public enum LinuxNetworkScripts {
             umount /mnt; sync
             reboot -f
         elif [ "$boot" = 2 ]; then
-            dd if=/dev/zero bs=64k count=100000 2>/dev/null | nc $peer 5002 &
-            sleep 4
-            say "crashing the kernel mid-transfer"
+            tx() { cat /sys/class/net/eth*/statistics/tx_bytes | awk '{ s += $1 } END { print s }'; }
+            start=$(tx)
+            n=0; until dd if=/dev/zero bs=64k count=100000 2>/dev/null | nc $peer 5002; do n=$((n + 1)); [ $n -lt 60 ] || break; sleep 1; done &
+            # Mid-transfer: once 4 MiB went out.
+            n=0; while [ $(($(tx) - start)) -lt 4194304 ] && [ $n -lt 120 ]; do n=$((n + 1)); sleep 1; done
+            say "crashing the kernel mid-transfer, $((($(tx) - start) / 1048576)) MiB sent"
             echo c > /proc/sysrq-trigger
         else
             n=0
-            until echo "$(hostname) is back (boot $boot)" | nc $peer 5003 2>/dev/null; do n=$((n + 1)); [ $n -lt 60 ] || break; sleep 1; done
+            until echo "$(hostname) is back (boot $boot)" | nc $peer 5003 2>/dev/null; do n=$((n + 1)); [ $n -lt 300 ] || break; sleep 1; done
         fi
         ;;
     send)
@@ -250,7 +256,7 @@ public enum LinuxNetworkScripts {
         rx() { cat /sys/class/net/eth*/statistics/rx_bytes | awk '{ s += $1 } END { print s }'; }
         start=$(rx)
         nc -l -p 5002 -e sh -c 'exec cat > /dev/null' &
-        n=0; while [ $(($(rx) - start)) -lt 1048576 ] && [ $n -lt 300 ]; do n=$((n + 1)); sleep 1; done
+        n=0; while [ $(($(rx) - start)) -lt 1048576 ] && [ $n -lt 400 ]; do n=$((n + 1)); sleep 1; done
         last=0; now=$(rx)
         while [ $((now - last)) -gt 65536 ]; do last=$now; sleep 5; now=$(rx); done
         say "the stream from $peer stopped after $(((now - start) / 1048576)) MiB"
@@ -259,6 +265,22 @@ public enum LinuxNetworkScripts {
         say "after the crash: wget http://$driver/: $(wget -q -O - http://$driver/)"
         timeout 300 nc -l -p 5003 -e sh -c 'exec cat > /tmp/back'
         say "from $peer after its reboot: $(cat /tmp/back 2>/dev/null)"
+        # The driver domain reboots: the interface goes with it and comes back (a new eth0,
+        # configured again by swiftvisor-net's loop).
+        n=0; until echo "$(hostname)" | nc $driver 5004 2>/dev/null; do n=$((n + 1)); [ $n -lt 60 ] || break; sleep 1; done
+        n=0; while ping -c 1 -W 1 $driver >/dev/null 2>&1 && [ $n -lt 120 ]; do n=$((n + 1)); sleep 1; done
+        say "$driver is gone"
+        n=0; until ping -c 1 -W 1 $driver >/dev/null 2>&1; do n=$((n + 1)); [ $n -lt 400 ] || break; sleep 1; done
+        if ping -c 3 -q $driver | grep -q ' 0% packet loss'; then say "after $driver's reboot: ping $driver ok"; else say "after $driver's reboot: ping $driver failed"; fi
+        say "after $driver's reboot: wget http://$driver/: $(wget -q -O - http://$driver/)"
+        ;;
+    driver)
+        # The driver domain reboots once when a frontend asks (TCP port 5004).
+        if [ "$boot" = 1 ]; then
+            timeout 1500 nc -l -p 5004 -e sh -c 'exec cat > /tmp/asked'
+            say "rebooting after $(cut -d. -f1 /proc/uptime) s up (boot 1), as $(cat /tmp/asked) asked"
+            reboot -f
+        fi
         ;;
     survive)
         n=0; until [ "$(xenstore-read $driver 2>/dev/null)" = done ]; do n=$((n + 1)); [ $n -lt 600 ] || break; sleep 1; done

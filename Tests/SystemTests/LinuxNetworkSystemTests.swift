@@ -12,7 +12,8 @@ import XCTest
 /// the earlier ones back after rebooting itself, while alpha keeps running; on its second boot
 /// beta crashes its kernel while streaming to gamma: alpha and gamma keep running, gamma still
 /// pings alpha and fetches its page, and beta (panic=-1: it reboots) comes back with its
-/// network and disk. The scenario's guest side is LinuxNetworkScripts.netTest.
+/// network and disk. Last, alpha reboots: gamma's interface goes and comes back, configured
+/// again, and gamma reaches alpha's new boot. The scenario's guest side is LinuxNetworkScripts.netTest.
 final class LinuxNetworkSystemTests: XCTestCase {
     func log(_ o: SystemRunner.Outcome) -> String { "\n--- console ---\n" + o.lines.joined(separator: "\n") }
 
@@ -20,7 +21,7 @@ final class LinuxNetworkSystemTests: XCTestCase {
 
     func test_pv_network_and_disk_between_linux_guests_through_a_driver_domain() throws {
         let network = LinuxNetwork.standard
-        let test = ["beta": "swiftvisor.nettest=receive:10.0.0.3 panic=-1",
+        let test = ["alpha": "swiftvisor.nettest=driver", "beta": "swiftvisor.nettest=receive:10.0.0.3 panic=-1",
                     "gamma": "swiftvisor.nettest=send:10.0.0.2:10.0.0.1"]
         let config = try LinuxSystem.prepare(guests: network.guests, extraArguments: LinuxNetwork.merge(network.arguments, test),
                                              keys: network.keys) { _ in }
@@ -30,18 +31,23 @@ final class LinuxNetworkSystemTests: XCTestCase {
             options.timeout = 900
             options.echo = false
             let o = try SystemRunner(log: { _ in }).run(config, options: options)
-            let alpha = o.report.guestLines["alpha"] ?? [], beta = o.report.guestLines["beta"] ?? [], gamma = o.report.guestLines["gamma"] ?? []
+            let alphaAll = o.report.guestLines["alpha"] ?? [], beta = o.report.guestLines["beta"] ?? [], gamma = o.report.guestLines["gamma"] ?? []
             func has(_ lines: [String], _ line: String) -> Bool { lines.contains(line) }
             func value(_ lines: [String], after prefix: String) -> String? {
                 lines.first { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
             }
             XCTAssertEqual(o.verdict, .success, cpu + log(o))
+            // alpha's two boots: the second when gamma asks, at the end.
+            let reboot = alphaAll.firstIndex { $0.hasPrefix("swiftvisor-init: net: rebooting after ") } ?? alphaAll.endIndex
+            let alpha = Array(alphaAll[..<reboot]), alphaBoot2 = Array(alphaAll[reboot...])
+            XCTAssertTrue(alphaAll.contains { $0.hasPrefix("swiftvisor-init: net: rebooting after ") && $0.hasSuffix(" s up (boot 1), as gamma asked") }, cpu + log(o))
 
             // The driver domain: its bridge, page, disk file and the hotplug scripts' work.
             XCTAssertTrue(has(alpha, "swiftvisor-init: net: bridge xenbr0 with 10.0.0.1/24"), cpu + log(o))
             XCTAssertTrue(has(alpha, "swiftvisor-init: net: httpd serving http://10.0.0.1/"), cpu + log(o))
             XCTAssertTrue(has(alpha, "swiftvisor-init: net: disk file /srv/beta-xvda.img: 32 MiB (sparse)"), cpu + log(o))
-            XCTAssertTrue(has(alpha, "xendevd: vif3.0 joined xenbr0"), cpu + log(o))
+            XCTAssertEqual(alpha.filter { $0 == "xendevd: vif3.0 joined xenbr0" }.count, 1, cpu + log(o))
+            XCTAssertEqual(alphaBoot2.filter { $0 == "xendevd: vif3.0 joined xenbr0" }.count, 1, cpu + log(o))
             // beta's vif and vbd, once per boot (three boots).
             XCTAssertEqual(alpha.filter { $0 == "xendevd: vif2.0 joined xenbr0" }.count, 3, cpu + log(o))
             XCTAssertEqual(alpha.filter { $0.hasPrefix("xendevd: vbd 2-51712: /srv/beta-xvda.img on /dev/loop") }.count, 3, cpu + log(o))
@@ -70,18 +76,30 @@ final class LinuxNetworkSystemTests: XCTestCase {
             XCTAssertEqual(Set(boot1).count, 1, cpu + log(o))
             XCTAssertEqual(beta.filter { $0.hasPrefix("swiftvisor-init: net: disk: /mnt/boots.txt: boot 2 of beta, ") }.count, 2, cpu + log(o))
             XCTAssertTrue(o.lines.contains("swiftvisor: guest 'beta' rebooting (boot 2)"), cpu + log(o))
-            XCTAssertEqual(alpha.filter { $0 == "swiftvisor-init: /init started" }.count, 1, "alpha did not restart; " + cpu + log(o))
-            XCTAssertTrue(alpha.contains { $0.hasPrefix("swiftvisor-init: net: no frontends left after ") && $0.hasSuffix(" s up (boot 1)") }, cpu + log(o))
+            XCTAssertEqual(alpha.filter { $0 == "swiftvisor-init: /init started" }.count, 1, "alpha did not restart meanwhile; " + cpu + log(o))
+            if let betaBack = o.lines.firstIndex(of: "swiftvisor: guest 'beta' rebooting (boot 3)"),
+               let alphaReboot = o.lines.firstIndex(of: "swiftvisor: guest 'alpha' rebooting (boot 2)") {
+                XCTAssertLessThan(betaBack, alphaReboot, cpu + log(o))
+            } else { XCTFail("beta's third boot, alpha's second; " + cpu + log(o)) }
 
             // beta crashed mid-transfer: alpha and gamma unharmed, gamma still reaches alpha.
-            XCTAssertTrue(has(beta, "swiftvisor-init: net: crashing the kernel mid-transfer"), cpu + log(o))
+            XCTAssertTrue(beta.contains { $0.hasPrefix("swiftvisor-init: net: crashing the kernel mid-transfer, ") }, cpu + log(o))
             XCTAssertTrue(o.lines.contains("swiftvisor: guest 'beta' crashed: its kernel panicked"), cpu + log(o))
-            XCTAssertTrue(gamma.contains { $0.hasPrefix("swiftvisor-init: net: the stream from 10.0.0.2 stopped after ") }, cpu + log(o))
+            // The stream had started (1 MiB or more) when beta crashed.
+            let stopped = value(gamma, after: "swiftvisor-init: net: the stream from 10.0.0.2 stopped after ")
+            XCTAssertGreaterThanOrEqual(Int(stopped?.split(separator: " ").first ?? "") ?? 0, 1, cpu + log(o))
             XCTAssertTrue(has(gamma, "swiftvisor-init: net: after the crash: ping 10.0.0.1 ok"), cpu + log(o))
-            XCTAssertTrue(has(gamma, "swiftvisor-init: net: after the crash: wget http://10.0.0.1/: <p>hello from alpha, the driver domain (domain 1)</p>"), cpu + log(o))
+            XCTAssertTrue(has(gamma, "swiftvisor-init: net: after the crash: wget http://10.0.0.1/: <p>hello from alpha, the driver domain (domain 1, boot 1)</p>"), cpu + log(o))
             // ... and beta came back, with its network.
             XCTAssertTrue(o.lines.contains("swiftvisor: guest 'beta' rebooting (boot 3)"), cpu + log(o))
             XCTAssertTrue(has(gamma, "swiftvisor-init: net: from 10.0.0.2 after its reboot: beta is back (boot 3)"), cpu + log(o))
+
+            // alpha rebooted: gamma's interface went with it and came back, configured again.
+            XCTAssertTrue(has(gamma, "swiftvisor-init: net: 10.0.0.1 is gone"), cpu + log(o))
+            XCTAssertEqual(gamma.filter { $0.hasPrefix("swiftvisor-init: net: eth0 up with 10.0.0.3/24 (mac 00:16:3e:") }.count, 2, cpu + log(o))
+            XCTAssertTrue(has(gamma, "swiftvisor-init: net: after 10.0.0.1's reboot: ping 10.0.0.1 ok"), cpu + log(o))
+            XCTAssertTrue(has(gamma, "swiftvisor-init: net: after 10.0.0.1's reboot: wget http://10.0.0.1/: <p>hello from alpha, the driver domain (domain 1, boot 2)</p>"), cpu + log(o))
+            XCTAssertTrue(alphaBoot2.contains { $0.hasPrefix("swiftvisor-init: net: no frontends left after ") && $0.hasSuffix(" s up (boot 2)") }, cpu + log(o))
 
             for guest in ["alpha", "gamma"] {
                 let lines = o.report.guestLines[guest] ?? []
