@@ -75,22 +75,29 @@ func reservationOp(_ command: XenMemoryOp.Command, start: UInt64, argument: UInt
         return .reschedule
     }
     f.pointee.x.0 = done
-    if command != .increaseReservation && done > start { followReservation(vm, hv) }
+    if command == .decreaseReservation && done > start { followReservation(vm, hv) }
     return .resume
 }
 
-/// The toolstack's `memory/target` follows what the guest holds after it gave pages back or
-/// took them again. Xen leaves the target alone and lets a domain populate any frame up to its
-/// maximum; here a domU's RAM is a fixed host range, so a target above what it holds only makes
-/// Linux's balloon chase the difference: with CONFIG_XEN_BALLOON_MEMORY_HOTPLUG it hotplugs
-/// address space below the guest's RAM (WARN in arm64's vmemmap_populate) once a backend frees
-/// some of its grant pages while others stay out (drivers/xen/balloon.c current_credit).
-/// With the target equal to what it holds, freed balloon pages stay in its balloon for reuse.
+/// After a guest gave pages back, the toolstack's `memory/target` comes down to what it holds
+/// (never up again in this boot). Xen leaves the target alone and lets a domain populate any
+/// frame up to its maximum; here a domU's RAM is a fixed host range, and a target above what
+/// it holds makes Linux's balloon chase the difference: a backend's grant pages come from the
+/// balloon (decrease_reservation), and once some are freed while others stay out, the balloon
+/// thread finds more credit than ballooned pages and, with CONFIG_XEN_BALLOON_MEMORY_HOTPLUG,
+/// hotplugs address space below the guest's RAM (WARN in arm64's vmemmap_populate;
+/// drivers/xen/balloon.c current_credit, reserve_additional_memory). With the target lowered,
+/// freed pages stay in the balloon for the next grant mapping. Lowered only: raising it again
+/// when the balloon repopulates would chase Linux's own reaction to the watch, back and forth.
 func followReservation(_ vm: VirtualMachine, _ hv: Hypervisor) {
     guard XenstoreGlue.server.isIntroduced(vm.domid.rawValue) else { return }
-    let kib = vm.hostRAM.size / 1024 - UInt64(vm.reservation.holeCount) * (PageSize.granule / 1024)
+    let all = vm.hostRAM.size / 1024
+    let held = all - UInt64(vm.reservation.holeCount) * (PageSize.granule / 1024)
+    let written = vm.xen.memoryTargetKiB == 0 ? all : vm.xen.memoryTargetKiB
+    guard held < written else { return }
+    vm.xen.memoryTargetKiB = held
     XenstoreGlue.server.write(XenstoreBytes.string("/local/domain/") + XenstoreBytes.decimal(UInt64(vm.domid.rawValue)) + XenstoreBytes.string("/memory/target"),
-                              value: XenstoreBytes.decimal(kib))
+                              value: XenstoreBytes.decimal(held))
     XenstoreGlue.serveAwaiting(hv)
 }
 

@@ -51,6 +51,9 @@ final class XenGuestState {
     /// The guest has signalled its store port at this boot: it talks to xenstore, so a
     /// shutdown is asked through control/shutdown.
     var storeConnected = false
+    /// The `memory/target` written since the guest was introduced (KiB; 0: the one xl writes,
+    /// all its RAM). Only ever lowered: `followReservation`.
+    var memoryTargetKiB: UInt64 = 0
     /// The console's `reboot` asked through control/shutdown: at the deadline the guest is
     /// rebooted rather than destroyed.
     var rebootWhenOverdue = false

@@ -47,6 +47,7 @@ enum XenstoreGlue {
             info.startTimeHundredths = XenGuest.bootSeconds &* 100 &+ since / f &* 100 &+ since % f &* 100 / f
         }
         x.storeConnected = false
+        x.memoryTargetKiB = 0
         server.introduce(info)
         XenDeviceGlue.connect(vm)
     }
