@@ -212,6 +212,8 @@ public enum LinuxNetworkScripts {
     ///   (`DRIVER` after a second colon) and fetches its page, and waits for PEER's word on port 5003;
     ///   then asks DRIVER to reboot and waits for its interface to come back, pings DRIVER and
     ///   fetches its page again.
+    /// - `survive:DRIVER:NODE` (PVAttackSystemTests): waits (at most 10 min) until the xenstore
+    ///   node NODE (another guest's, readable by all) says `done`, then pings DRIVER and fetches its page.
     public static let netTest = """
     #!/bin/sh
     say() { echo "swiftvisor-init: net: $*"; }
@@ -279,6 +281,12 @@ public enum LinuxNetworkScripts {
             say "rebooting after $(cut -d. -f1 /proc/uptime) s up (boot 1), as $(cat /tmp/asked) asked"
             reboot -f
         fi
+        ;;
+    survive)
+        n=0; until [ "$(xenstore-read $driver 2>/dev/null)" = done ]; do n=$((n + 1)); [ $n -lt 600 ] || break; sleep 1; done
+        say "after the attacks: $driver is '$(xenstore-read $driver 2>&1)'"
+        if ping -c 3 -q $peer | grep -q ' 0% packet loss'; then say "after the attacks: ping $peer ok"; else say "after the attacks: ping $peer failed"; fi
+        say "after the attacks: wget http://$peer/: $(wget -q -O - http://$peer/)"
         ;;
     esac
     exit 0
