@@ -30,6 +30,15 @@ enum XenstoreGlue {
     /// `!backlog.isEmpty`, as a plain flag: the timers check it at every world switch.
     nonisolated(unsafe) static var hasBacklog = false
 
+    /// What a driver domain's `memory/target` leaves below its RAM (at most 1/16 of it): Linux's
+    /// balloon gives that back at boot and keeps the pages in its list, and its backends take
+    /// the frames they map grants into from there (gnttab_alloc_pages without
+    /// XEN_UNPOPULATED_ALLOC) instead of ballooning out more while they run. A backend that
+    /// allocated and freed at once (netback's queue when a connect fails) otherwise raced the
+    /// balloon thread's stale target, which then hotplugged address space below the guest's RAM
+    /// (WARN in arm64's vmemmap_populate; see `followReservation`).
+    static let grantReserveKiB: UInt64 = 16 * 1024
+
     /// At a guest's (re)boot, after its ports are connected: the store as xl fills it.
     static func introduce(_ vm: VirtualMachine) {
         let x = vm.xen
@@ -48,6 +57,10 @@ enum XenstoreGlue {
         }
         x.storeConnected = false
         x.memoryTargetKiB = 0
+        if let hv = hypervisor, hv.devices.contains(where: { $0.backendDomain == vm.domid }) {
+            info.targetKiB = info.memoryKiB - min(Self.grantReserveKiB, info.memoryKiB / 16)
+            x.memoryTargetKiB = info.targetKiB!
+        }
         server.introduce(info)
         XenDeviceGlue.connect(vm)
     }

@@ -11,6 +11,8 @@ public struct XenstoreDomainInfo {
     public var vcpus: Int
     /// Guest memory in KiB (memory/static-max and memory/target).
     public var memoryKiB: UInt64
+    /// memory/target in KiB, when it is not all of `memoryKiB` (a driver domain's grant reserve).
+    public var targetKiB: UInt64?
     /// The store ring's event channel port and guest frame number, once the glue has them.
     public var storePort: UInt32?
     public var storeFrame: UInt64?
@@ -186,7 +188,7 @@ extension XenstoreServer {
         }
         // libxl__build_post.
         write(dom + s("/memory/static-max"), value: number(domain.memoryKiB))
-        write(dom + s("/memory/target"), value: number(domain.memoryKiB))
+        write(dom + s("/memory/target"), value: number(domain.targetKiB ?? domain.memoryKiB))
         write(dom + s("/memory/videoram"), value: s("0"))
         write(dom + s("/domid"), value: number(UInt64(domain.domid)))
         if let port = domain.storePort { write(dom + s("/store/port"), value: number(UInt64(port))) }
