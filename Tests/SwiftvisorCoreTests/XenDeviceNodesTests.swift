@@ -238,6 +238,34 @@ final class XenDeviceNodesTests: XCTestCase {
         XCTAssertEqual(server.text("/local/domain/2/device/vif/0/state"), "1")
     }
 
+    func test_a_connected_disk_stays_with_its_frontend_while_the_driver_domain_reboots() {
+        let devices = [vbd]
+        server.addDevice(vbd)
+        assertOK(frontend.write("device/vbd/51712/ring-ref", "8"))
+        assertOK(frontend.write("device/vbd/51712/state", "4"))
+        XCTAssertEqual(server.disconnectDevices(of: XenDomainID(rawValue: 1), devices), [vbd])
+        server.release(1)
+        // blkfront keeps its device (it could not unplug a mounted disk); the backend is gone.
+        XCTAssertTrue(server.isParked(vbd))
+        XCTAssertEqual(frontend.read("device/vbd/51712/ring-ref").text, "8")
+        XCTAssertNil(server.text("/local/domain/1/backend/vbd/2/51712/state"))
+        // Back, but not yet talking to the store: nothing yet.
+        server.introduceGuest(1)
+        XCTAssertEqual(server.connectDevices(of: XenDomainID(rawValue: 1), devices, backendReady: { _ in false }), [])
+        // Then the backend is written again and can read what blkfront wrote before.
+        XCTAssertEqual(server.connectDevices(of: XenDomainID(rawValue: 1), devices), [vbd])
+        XCTAssertFalse(server.isParked(vbd))
+        XCTAssertEqual(backend.read("backend/vbd/2/51712/state").text, "1")
+        XCTAssertEqual(backend.read("/local/domain/2/device/vbd/51712/ring-ref").text, "8")
+        XCTAssertEqual(backend.read("/local/domain/2/device/vbd/51712/state").text, "4")
+        assertError(third.read("/local/domain/2/device/vbd/51712/ring-ref"), "EACCES")
+        // A frontend that ends while parked takes its directory with it.
+        XCTAssertEqual(server.disconnectDevices(of: XenDomainID(rawValue: 1), devices), [vbd])
+        server.release(1)
+        server.disconnectDevices(of: XenDomainID(rawValue: 2), devices)
+        XCTAssertFalse(server.hasDevice(vbd))
+    }
+
     func test_a_closing_device_goes_with_its_driver_domain() {
         let devices = [vif]
         server.addDevice(vif)

@@ -19,7 +19,9 @@ extension XenstoreServer {
                                backendReady: (XenDomainID) -> Bool = { _ in true }) -> [XenDevice] {
         var connected: [XenDevice] = []
         for d in devices where (d.frontendDomain == domid || d.backendDomain == domid) && backendReady(d.backendDomain) {
-            if !hasDevice(d) && addDevice(d) { connected.append(d) }
+            if isParked(d) {
+                if restoreBackend(d) { connected.append(d) }
+            } else if !hasDevice(d) && addDevice(d) { connected.append(d) }
         }
         return connected
     }
@@ -34,7 +36,10 @@ extension XenstoreServer {
         var torn: [XenDevice] = []
         for d in devices where d.frontendDomain == domid || d.backendDomain == domid {
             guard hasDevice(d) else { continue }
-            if d.backendDomain == domid { removeDevice(d) } else { closeDevice(d) }
+            if d.backendDomain == domid {
+                if isParked(d) || parkDevice(d) { torn.append(d); continue }
+                removeDevice(d)
+            } else { closeDevice(d) }
             torn.append(d)
         }
         return torn

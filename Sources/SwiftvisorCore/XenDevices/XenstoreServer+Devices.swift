@@ -25,7 +25,16 @@ extension XenstoreServer {
         write(child(paths.frontendPath, s("backend")), value: paths.backendPath)
         for e in paths.front { write(child(paths.frontendPath, e.key), value: e.value, frontendPermissions) }
         for e in paths.readOnlyFront { write(child(paths.frontendPath, e.key), value: e.value, backendPermissions) }
+        writeBackend(device, paths)
+        return true
+    }
 
+    /// The backend and /libxl halves of `addDevice`.
+    private func writeBackend(_ device: XenDevice, _ paths: XenDeviceNodes) {
+        let f = device.frontendDomain.rawValue, b = device.backendDomain.rawValue
+        func s(_ text: StaticString) -> [UInt8] { XenstoreBytes.string(text) }
+        func child(_ dir: [UInt8], _ key: [UInt8]) -> [UInt8] { dir + s("/") + key }
+        let backendPermissions: [XenstorePermission] = [.none(Int32(b)), .read(Int32(f))]
         _ = request(.rm, paths.backendPath + [0])
         makeDirectory(paths.backendPath, backendPermissions)
         write(child(paths.backendPath, s("frontend")), value: paths.frontendPath)
@@ -33,6 +42,50 @@ extension XenstoreServer {
 
         for e in paths.back { write(child(paths.libxlPath, e.key), value: e.value) }
         current = 0
+    }
+
+    /// A connected block device whose driver domain ended: only its backend and /libxl
+    /// directories go; the frontend's `device/vbd/N` stays. Linux's blkfront cannot unplug a
+    /// disk that is mounted (its remove waits for I/O that never completes: the guest's xenwatch
+    /// thread hangs); left alone it ignores the backend's absence (XenbusStateUnknown) and, once
+    /// the driver domain is back and `restoreBackend` wrote the backend again, blkback finds the
+    /// frontend Connected, maps its ring (BACK_RING_ATTACH: requests made meanwhile are served)
+    /// and blkfront carries on. True if parked.
+    public func parkDevice(_ device: XenDevice) -> Bool {
+        let paths = XenDeviceNodes(device)
+        guard device.kind == .vbd, isIntroduced(device.frontendDomain.rawValue),
+              nodes[paths.frontendPath + XenstoreBytes.string("/state")]?.value == XenstoreBytes.string("4") else { return false }
+        _ = cleanUp(paths.backendPath)
+        _ = cleanUp(paths.libxlPath)
+        current = 0
+        return true
+    }
+
+    /// Whether `device` is parked: its frontend directory is there without its backend's.
+    public func isParked(_ device: XenDevice) -> Bool {
+        let paths = XenDeviceNodes(device)
+        return device.kind == .vbd && nodes[paths.frontendPath] != nil && nodes[paths.backendPath] == nil
+    }
+
+    /// A parked device's driver domain is back: its backend is written again, and the frontend's
+    /// nodes name it as a reader again (the driver domain's release made those entries ignored).
+    @discardableResult
+    public func restoreBackend(_ device: XenDevice) -> Bool {
+        let f = device.frontendDomain.rawValue, b = device.backendDomain.rawValue
+        guard isParked(device), f != b, isIntroduced(f), isIntroduced(b) else { return false }
+        let paths = XenDeviceNodes(device)
+        let backend = Int32(b)
+        for i in 0..<nodes.count {
+            var (path, node) = nodes.entry(at: i)
+            guard path == paths.frontendPath || path.starts(with: paths.frontendPath + [XenstorePath.slash]) else { continue }
+            var changed = false
+            for p in node.permissions.indices.dropFirst() where node.permissions[p].domid == backend && node.permissions[p].access.contains(.ignore) {
+                node.permissions[p].access = XenstorePermission.Access(rawValue: node.permissions[p].access.rawValue & ~XenstorePermission.Access.ignore.rawValue)
+                changed = true
+            }
+            if changed { nodes[path] = node }
+        }
+        writeBackend(device, paths)
         return true
     }
 
