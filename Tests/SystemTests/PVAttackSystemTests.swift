@@ -41,7 +41,10 @@ final class PVAttackSystemTests: XCTestCase {
 
     func test_a_hostile_netfront_leaves_the_driver_domain_and_a_third_guest_unharmed() throws {
         let config = try Self.system()
-        for cpu in SystemTests.only(SystemTests.cpus) {
+        // On the default CPU only: the attacks meet the same grant, event-channel and xenstore code
+        // on every CPU model (the max/VHE paths run in the grants and Linux network tests), and a
+        // second run would add 2.5 minutes to the suite.
+        for cpu in SystemTests.only(["cortex-a57"]) {
             var options = SystemRunner.Options()
             options.cpu = cpu
             options.timeout = 900
