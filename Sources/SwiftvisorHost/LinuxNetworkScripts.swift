@@ -301,9 +301,14 @@ public enum LinuxNetworkScripts {
             ping -c 3 -q $target >/dev/null   # neighbour entries, caches
             say "bench: ping $target: $(ping -c 10 -q $target | grep round-trip)"
             # The sender's nc ends when the receiver closed, after it read the last byte.
+            # This guest's CPU time (idle, all) in USER_HZ ticks, from /proc/stat's "cpu" line.
+            cpu() { awk '/^cpu / { print $5, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
+            c0=$(cpu)
             n=0; until t0=$(cntvct); nc $target 5010 < /tmp/zero; do n=$((n + 1)); [ $n -lt 60 ] || break; sleep 1; done
             t1=$(cntvct)
+            c1=$(cpu)
             say "bench: tcp $target: $(stat -c %s /tmp/zero) bytes in $((t1 - t0)) ticks"
+            say "bench: tcp $target: idle $((${c1% *} - ${c0% *})) of $((${c1#* } - ${c0#* })) cpu ticks"
         done
         rm -f /tmp/zero
         say "bench: done"

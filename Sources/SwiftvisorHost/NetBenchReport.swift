@@ -37,6 +37,12 @@ public struct NetBenchReport {
     var pingWallMicroseconds: Pair {
         Pair(betweenGuests: Double(wall.pingMicroseconds[Self.peer] ?? 0), loopback: Double(wall.pingMicroseconds[NetBenchmark.loopback] ?? 0))
     }
+    /// The frontend's idle share during the streams of the -icount boot: time that, if the
+    /// driver domain idled too, -icount's sleep=off warped rather than executed.
+    var tcpIdlePercent: Pair? {
+        guard let g = counted.tcpIdlePercent[Self.peer], let l = counted.tcpIdlePercent[NetBenchmark.loopback] else { return nil }
+        return Pair(betweenGuests: g, loopback: l)
+    }
     var streamBytes: UInt64 { counted.tcp[Self.peer]?.bytes ?? 0 }
 
     public static let unit = "guest instructions under -icount shift=0 (all cores), and wall time without -icount"
@@ -49,6 +55,7 @@ public struct NetBenchReport {
         }
         table.add(["ping round trip, instructions", UInt64(pingInstructions.betweenGuests).grouped, UInt64(pingInstructions.loopback).grouped])
         row("TCP stream, instructions per byte", tcpInstructionsPerByte, "%.1f")
+        if let idle = tcpIdlePercent { row("TCP stream, frontend idle % (-icount)", idle, "%.0f") }
         row("TCP stream, MB/s (wall time)", tcpMegabytesPerSecond, "%.1f")
         row("ping round trip, µs (wall time)", pingWallMicroseconds, "%.0f")
         return ["swiftvisor bench --net: \(Self.unit)", "", "Measured on"] + environment.lines + [
@@ -82,6 +89,7 @@ public struct NetBenchReport {
             figures: ["ping_round_trip_instructions": pingInstructions,
                       "tcp_instructions_per_byte": rounded(tcpInstructionsPerByte, 10),
                       "tcp_wall_megabytes_per_second": rounded(tcpMegabytesPerSecond, 10),
-                      "ping_round_trip_wall_microseconds": pingWallMicroseconds]))
+                      "ping_round_trip_wall_microseconds": pingWallMicroseconds].merging(
+                        tcpIdlePercent.map { ["tcp_frontend_idle_percent": rounded($0, 1)] } ?? [:]) { a, _ in a }))
     }
 }

@@ -21,6 +21,9 @@ public enum NetBenchmark {
         case ping(target: String, averageMicroseconds: UInt64)
         /// "tcp 10.0.0.1: 33554432 bytes in 123456 ticks".
         case tcp(target: String, bytes: UInt64, ticks: UInt64)
+        /// "tcp 10.0.0.1: idle 3 of 125 cpu ticks": the frontend's idle time during the stream
+        /// (/proc/stat, USER_HZ).
+        case tcpIdle(target: String, idle: UInt64, total: UInt64)
         case done
 
         public static let prefix = "swiftvisor-init: net: bench: "
@@ -37,6 +40,9 @@ public enum NetBenchmark {
                 let values = words[5].split(separator: "/")
                 guard values.count == 3, let avg = Self.thousandths(values[1]) else { return nil }
                 self = .ping(target: String(words[1].dropLast()), averageMicroseconds: avg)
+            } else if words.count == 8, words[0] == "tcp", words[1].hasSuffix(":"), words[2] == "idle", words[4] == "of", words[6] == "cpu",
+                      let idle = UInt64(words[3]), let total = UInt64(words[5]) {
+                self = .tcpIdle(target: String(words[1].dropLast()), idle: idle, total: total)
             } else if words.count == 7, words[0] == "tcp", words[1].hasSuffix(":"), words[3] == "bytes", words[4] == "in", words[6] == "ticks",
                       let bytes = UInt64(words[2]), let ticks = UInt64(words[5]) {
                 self = .tcp(target: String(words[1].dropLast()), bytes: bytes, ticks: ticks)
@@ -60,10 +66,13 @@ public enum NetBenchmark {
         public var counterKHz: UInt64
         public var pingMicroseconds: [String: UInt64]
         public var tcp: [String: (bytes: UInt64, ticks: UInt64)]
+        /// The frontend's idle share of its CPU time during each stream, in percent (absent when
+        /// the guest did not say).
+        public var tcpIdlePercent: [String: Double] = [:]
 
         public static func == (a: Boot, b: Boot) -> Bool {
             a.counterKHz == b.counterKHz && a.pingMicroseconds == b.pingMicroseconds
-                && a.tcp.mapValues { [$0.bytes, $0.ticks] } == b.tcp.mapValues { [$0.bytes, $0.ticks] }
+                && a.tcp.mapValues { [$0.bytes, $0.ticks] } == b.tcp.mapValues { [$0.bytes, $0.ticks] } && a.tcpIdlePercent == b.tcpIdlePercent
         }
 
         /// Nanoseconds of guest time (instructions under -icount shift=0) for counter ticks.
@@ -88,6 +97,7 @@ public enum NetBenchmark {
                 case .counter(let kHz): boot.counterKHz = kHz
                 case .ping(let target, let us): boot.pingMicroseconds[target] = us
                 case .tcp(let target, let bytes, let ticks): boot.tcp[target] = (bytes, ticks)
+                case .tcpIdle(let target, let idle, let total): boot.tcpIdlePercent[target] = Double(idle) * 100 / Double(max(total, 1))
                 case .done: done = true
                 }
             }

@@ -11,6 +11,7 @@ final class NetBenchmarkTests: XCTestCase {
         "swiftvisor-init: net: bench: tcp 127.0.0.1: 33554432 bytes in 1048576 ticks",
         "swiftvisor-init: net: bench: ping 10.0.0.1: round-trip min/avg/max = 0.301/1.402/2.999 ms",
         "swiftvisor-init: net: bench: tcp 10.0.0.1: 33554432 bytes in 4194304 ticks",
+        "swiftvisor-init: net: bench: tcp 10.0.0.1: idle 5 of 20 cpu ticks",
         "swiftvisor-init: net: bench: done",
     ]
 
@@ -18,7 +19,8 @@ final class NetBenchmarkTests: XCTestCase {
         XCTAssertEqual(NetBenchmark.Line(lines[1]), .counter(kHz: 62_500))
         XCTAssertEqual(NetBenchmark.Line(lines[2]), .ping(target: "127.0.0.1", averageMicroseconds: 85))
         XCTAssertEqual(NetBenchmark.Line(lines[5]), .tcp(target: "10.0.0.1", bytes: 33_554_432, ticks: 4_194_304))
-        XCTAssertEqual(NetBenchmark.Line(lines[6]), .done)
+        XCTAssertEqual(NetBenchmark.Line(lines[6]), .tcpIdle(target: "10.0.0.1", idle: 5, total: 20))
+        XCTAssertEqual(NetBenchmark.Line(lines[7]), .done)
         XCTAssertNil(NetBenchmark.Line(lines[0]))
     }
 
@@ -44,6 +46,7 @@ final class NetBenchmarkTests: XCTestCase {
         XCTAssertEqual(boot.nanosecondsPerByte("10.0.0.1"), 2.0)
         XCTAssertEqual(boot.megabytesPerSecond("10.0.0.1"), 500)
         XCTAssertEqual(boot.pingMicroseconds, ["127.0.0.1": 85, "10.0.0.1": 1402])
+        XCTAssertEqual(boot.tcpIdlePercent, ["10.0.0.1": 25])
     }
 
     func test_a_boot_that_did_not_finish_has_no_figures() {
