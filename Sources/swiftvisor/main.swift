@@ -283,7 +283,7 @@ extension Swiftvisor {
                 from run to run: first on one core (-smp 1, as the reference figures were taken), then, \
                 with --cores 2 or more, for the IPI round trip between two cores. Prints what it measured \
                 on, then each figure beside Xen 4.17's and KVM 6.1's counts from docs/performance.md and \
-                the ratio. Takes a few minutes.
+                the ratio. Takes a few minutes. --linux and --net boot Linux guests instead (docs/performance.md).
                 """)
         @OptionGroup var machine: MachineOptions
         @OptionGroup var timeout: TimeoutOption<BenchTimeout>
@@ -293,6 +293,10 @@ extension Swiftvisor {
         var net = false
         @Flag(help: "Print one JSON object (environment, figures, references) instead of the text report.")
         var json = false
+
+        func validate() throws {
+            if net && linux { throw ValidationError("--net and --linux are two different benchmarks: run one, then the other") }
+        }
 
         func run() throws {
             // Progress goes to standard error, so standard output is only the report (or the JSON).
