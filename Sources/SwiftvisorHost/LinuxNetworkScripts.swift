@@ -214,6 +214,11 @@ public enum LinuxNetworkScripts {
     ///   fetches its page again.
     /// - `survive:DRIVER:NODE` (PVAttackSystemTests): waits (at most 10 min) until the xenstore
     ///   node NODE (another guest's, readable by all) says `done`, then pings DRIVER and fetches its page.
+    /// - `bench-serve` (`swiftvisor bench --net`, a driver domain): takes TCP streams on port 5010,
+    ///   one after the other, and throws their bytes away.
+    /// - `bench:PEER` (`swiftvisor bench --net`, a frontend): ping round trips and a 32 MiB TCP
+    ///   stream with busybox nc, over loopback and to PEER (a `bench-serve`), timed with the
+    ///   counter (/bin/cntvct). Its lines are NetBenchmark.Line's.
     public static let netTest = """
     #!/bin/sh
     say() { echo "swiftvisor-init: net: $*"; }
@@ -281,6 +286,32 @@ public enum LinuxNetworkScripts {
             say "rebooting after $(cut -d. -f1 /proc/uptime) s up (boot 1), as $(cat /tmp/asked) asked"
             reboot -f
         fi
+        ;;
+    bench-serve)
+        # dd reads until the sender's nc half-closes; its exit closes the socket, which ends the sender's nc.
+        ( while :; do nc -l -p 5010 -e sh -c 'exec dd of=/dev/null bs=64k 2>/tmp/bench-dd'; say "bench: served a stream: $(tail -1 /tmp/bench-dd)"; done ) &
+        ;;
+    bench)
+        # The counter's frequency (ticks -> ns) as the kernel found it in CNTFRQ_EL0.
+        say "bench: counter $(dmesg | grep -o 'arch_timer: .*running at [0-9.]*MHz' | grep -o '[0-9.]*MHz' | head -1 | tr -d MHz) MHz"
+        dd if=/dev/zero of=/tmp/zero bs=1M count=32 2>/dev/null
+        n=0; until ping -c 1 -W 1 $peer >/dev/null 2>&1; do n=$((n + 1)); [ $n -lt 120 ] || break; sleep 1; done
+        nc -l -p 5010 -e sh -c 'exec dd of=/dev/null bs=64k 2>/dev/null' &
+        for target in 127.0.0.1 $peer; do
+            ping -c 3 -q $target >/dev/null   # neighbour entries, caches
+            say "bench: ping $target: $(ping -c 10 -q $target | grep round-trip)"
+            # The sender's nc ends when the receiver closed, after it read the last byte.
+            # This guest's CPU time (idle, all) in USER_HZ ticks, from /proc/stat's "cpu" line.
+            cpu() { awk '/^cpu / { print $5, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
+            c0=$(cpu)
+            n=0; until t0=$(cntvct); nc $target 5010 < /tmp/zero; do n=$((n + 1)); [ $n -lt 60 ] || break; sleep 1; done
+            t1=$(cntvct)
+            c1=$(cpu)
+            say "bench: tcp $target: $(stat -c %s /tmp/zero) bytes in $((t1 - t0)) ticks"
+            say "bench: tcp $target: idle $((${c1% *} - ${c0% *})) of $((${c1#* } - ${c0#* })) cpu ticks"
+        done
+        rm -f /tmp/zero
+        say "bench: done"
         ;;
     survive)
         n=0; until [ "$(xenstore-read $driver 2>/dev/null)" = done ]; do n=$((n + 1)); [ $n -lt 600 ] || break; sleep 1; done

@@ -108,7 +108,7 @@ struct TimeoutOption<Default: TimeoutDefault>: ParsableArguments {
 
 enum RunTimeout: TimeoutDefault { static let help = "default: 60" }
 enum LinuxTimeout: TimeoutDefault { static let help = "default: 600; none when the guests are left at a shell" }
-enum BenchTimeout: TimeoutDefault { static let help = "per boot; default: 120, or 300 with --linux" }
+enum BenchTimeout: TimeoutDefault { static let help = "per boot; default: 120, 300 with --linux, 900 with --net" }
 
 func printConfigErrors(_ errors: [ConfigError]) {
     for e in errors { FileHandle.standardError.write(Data("error: \(e)\n".utf8)) }
@@ -283,14 +283,20 @@ extension Swiftvisor {
                 from run to run: first on one core (-smp 1, as the reference figures were taken), then, \
                 with --cores 2 or more, for the IPI round trip between two cores. Prints what it measured \
                 on, then each figure beside Xen 4.17's and KVM 6.1's counts from docs/performance.md and \
-                the ratio. Takes a few minutes.
+                the ratio. Takes a few minutes. --linux and --net boot Linux guests instead (docs/performance.md).
                 """)
         @OptionGroup var machine: MachineOptions
         @OptionGroup var timeout: TimeoutOption<BenchTimeout>
         @Flag(help: "Instead: Debian's kernel booted directly on QEMU and as a guest, to the first line of /init.")
         var linux = false
+        @Flag(help: "Instead: two Linux guests (a driver domain and a frontend, 1 vCPU each): ping round trips and TCP streams between them and over loopback, in instructions under -icount and MB/s in wall time.")
+        var net = false
         @Flag(help: "Print one JSON object (environment, figures, references) instead of the text report.")
         var json = false
+
+        func validate() throws {
+            if net && linux { throw ValidationError("--net and --linux are two different benchmarks: run one, then the other") }
+        }
 
         func run() throws {
             // Progress goes to standard error, so standard output is only the report (or the JSON).
@@ -299,7 +305,13 @@ extension Swiftvisor {
             var options = SystemRunner.Options()
             machine.apply(to: &options)
             let lines: [String]
-            if linux {
+            if net {
+                progress("swiftvisor bench --net: booting a driver domain and a frontend twice, under -icount and without (\(machine.summary), -smp \(machine.coreCount))...")
+                let boots = try NetBenchmark.run(machine: options, timeout: timeout.seconds ?? 900, log: progress)
+                let report = NetBenchReport(environment: .collect(machine: options, commit: commit, consoleLines: boots.lines),
+                                            cores: machine.coreCount, counted: boots.counted, wall: boots.wall)
+                lines = json ? [report.json] : report.text
+            } else if linux {
                 progress("swiftvisor bench --linux: booting Debian's kernel directly, then as a guest (\(machine.summary), -smp \(machine.coreCount))...")
                 let boots = try Benchmark.linux(machine: options, timeout: timeout.seconds ?? 300, log: progress)
                 let report = LinuxBootReport(environment: .collect(machine: options, commit: commit, consoleLines: boots.lines),
