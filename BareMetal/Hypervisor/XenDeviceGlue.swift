@@ -43,7 +43,12 @@ enum XenDeviceGlue {
         if d.kind == .vbd && !d.vdev.isEmpty { Console.write(d.vdev) } else { Console.decimal(UInt64(d.devid)) }
         Console.write(" -> backend ")
         writeName(d.backendDomain, vm, hv)
-        if let endedName { Console.write(": torn down, '"); Console.write(endedName); Console.write("' ended") }
+        if let endedName {
+            // A parked disk (XenstoreServer.parkDevice) stays in its frontend for the driver domain's return.
+            Console.write(XenstoreGlue.server.isParked(d) ? ": backend gone, '" : ": torn down, '")
+            Console.write(endedName)
+            Console.write(XenstoreGlue.server.isParked(d) ? "' ended; the disk stays in its frontend until it is back" : "' ended")
+        }
         Console.write("\n")
     }
 
