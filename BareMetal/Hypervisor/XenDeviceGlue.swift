@@ -15,7 +15,13 @@ enum XenDeviceGlue {
     /// backend has talked to the store since it booted; the other ends' watches fire.
     static func connect(_ vm: VirtualMachine) {
         guard let hv = hypervisor, !hv.devices.isEmpty else { return }
-        let ready: (XenDomainID) -> Bool = { $0 == vm.domid ? vm.xen.storeConnected : hv.vm($0)?.xen.storeConnected == true }
+        // A driver domain in its first boot: no frontend can still hold an old device of it, and the
+        // frontends find their devices at once (Linux's /init looks for them). After a reboot: once it
+        // talked to the store.
+        let ready: (XenDomainID) -> Bool = { id in
+            guard let b = id == vm.domid ? vm : hv.vm(id) else { return false }
+            return b.boots <= 1 || b.xen.storeConnected
+        }
         for d in XenstoreGlue.server.connectDevices(of: vm.domid, hv.devices, backendReady: ready) { report(d, vm, hv, endedName: nil) }
         XenstoreGlue.serveAwaiting(hv)
     }

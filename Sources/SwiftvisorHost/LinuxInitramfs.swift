@@ -28,13 +28,14 @@ public enum LinuxInitramfs {
     echo "swiftvisor-init: /init started"
     # Linux's Xen drivers that are modules in Debian's kernel, in dependency order (LinuxAssets.guestModules):
     # /dev/xen/evtchn, gntdev, gntalloc in every Xen guest; a driver domain's backends, bridge and
-    # loop; the frontends (and ext4) for the PV devices this guest has (as udev would load them).
+    # loop; the frontends (and ext4) for PV devices.
     mods() { for m in "$@"; do insmod /lib/modules/xen/$m.ko || echo "swiftvisor-init: insmod $m failed"; done; }
     if [ -d /sys/hypervisor ] && [ "$(cat /sys/hypervisor/type 2>/dev/null)" = xen ]; then
         mods xen-evtchn xen-gntdev xen-gntalloc
         case " $(cat /proc/cmdline) " in *" swiftvisor.bridge="*|*" swiftvisor.disk-file="*) mods llc stp bridge loop xen-netback xen-blkback;; esac
-        ls /sys/bus/xen/devices 2>/dev/null | grep -q '^vif-' && mods xen-netfront
-        ls /sys/bus/xen/devices 2>/dev/null | grep -q '^vbd-' && mods crc16 mbcache jbd2 crc32c_generic ext4 xen-blkfront
+        # Always, as udev would once a device appears: the toolstack may plug one later (a driver
+        # domain that boots after this guest, or comes back from a reboot).
+        mods xen-netfront crc16 mbcache jbd2 crc32c_generic ext4 xen-blkfront
     fi
     for t in read write rm list ls; do ln -s xendevd /bin/xenstore-$t; done
     shell=no

@@ -28,12 +28,12 @@ final class CommandLineTests: XCTestCase {
     func test_bench_help_describes_every_option_and_timeout_is_only_on_commands_that_boot_qemu() throws {
         let (status, bench) = try output(["bench", "--help"])
         XCTAssertEqual(status, 0, bench)
-        for option in ["--cpu <model>", "--cores <n>", "--timeout <seconds>", "--linux", "--json"] {
+        for option in ["--cpu <model>", "--cores <n>", "--timeout <seconds>", "--linux", "--net", "--json"] {
             XCTAssertTrue(bench.contains(option), "\(option) missing:\n\(bench)")
         }
         // Help text wraps at the terminal's width: compare with runs of spaces and newlines as one.
         let words = bench.split(whereSeparator: \.isWhitespace).joined(separator: " ")
-        XCTAssertTrue(words.contains("(per boot; default: 120, or 300 with --linux)"), bench)
+        XCTAssertTrue(words.contains("(per boot; default: 120, 300 with --linux, 900 with --net)"), bench)
 
         let (_, check) = try output(["check", "--help"])
         XCTAssertTrue(check.contains("<system.toml>") && check.contains("The system description to check"), check)
