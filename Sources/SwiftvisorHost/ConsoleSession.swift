@@ -53,6 +53,12 @@ public final class ConsoleSession {
     private var atLineStart = true
     private var command: [UInt8] = []
     private var announcedInput = false
+    /// Notices about other guests' output, held while the focused guest is in the middle of a
+    /// line (so a notice never cuts its words), until it ends the line or `noticeHold` passes
+    /// (a shell prompt never ends its line).
+    private var heldNotices: [String] = []
+    private var heldSince: Date?
+    static let noticeHold: TimeInterval = 0.3
 
     /// `logDirectory`: where NAME.log files go (nil: none).
     public init(guestNames: [String], display: Display, escapeKey: UInt8 = ConsoleSession.defaultEscape, logDirectory: URL?) {
@@ -124,9 +130,10 @@ public final class ConsoleSession {
             if n == focus && !commandMode {
                 t.write(run)
                 atLineStart = run.last == UInt8(ascii: "\n")
+                if atLineStart { showHeldNotices() }
             } else if !noticed.contains(n) {
                 noticed.insert(n)
-                notice("\(name(n)) printed something; \(escapeName) then `console \(name(n))` shows it")
+                noticeOfOutput("\(name(n)) printed something; \(escapeName) then `console \(name(n))` shows it")
             }
         }
         // Whole lines for the report (and for line mode's display).
@@ -224,9 +231,32 @@ public final class ConsoleSession {
 
     private func notice(_ text: String) { terminalLine("[swiftvisor: \(text)]") }
 
+    /// A notice that may wait for the focused guest to end its line.
+    private func noticeOfOutput(_ text: String) {
+        if commandMode || atLineStart { notice(text); return }
+        heldNotices.append(text)
+        if heldSince == nil { heldSince = Date() }
+    }
+
+    private func showHeldNotices() {
+        let held = heldNotices
+        heldNotices.removeAll()
+        heldSince = nil
+        for text in held { notice(text) }
+    }
+
+    /// When `tick` has work: the held notices' time is up.
+    var tickDeadline: Date? { heldSince.map { $0.addingTimeInterval(Self.noticeHold) } }
+
+    /// Called by the run loop at least by `tickDeadline`: shows held notices whose time is up.
+    func tick(now: Date = Date()) {
+        if let d = tickDeadline, now >= d { showHeldNotices() }
+    }
+
     private func showHypervisorLine(_ text: String) {
         // Messages about another guest's state are notices; the rest is shown as it is.
         terminalLine(text)
+        showHeldNotices()   // the line is broken already
         for (n, guest) in guestNames.enumerated() where n != focus && text.hasPrefix("swiftvisor: guest '\(guest)' ") {
             noticed.remove(n)   // its next output is announced again
         }
@@ -284,6 +314,7 @@ public final class ConsoleSession {
         commandMode.toggle()
         command.removeAll()
         if commandMode {
+            showHeldNotices()
             if case .terminal(let t) = display {
                 t.write((atLineStart ? "" : "\r\n") + "[swiftvisor: hypervisor console; \(escapeName) goes back to '\(name(focus))']\r\n" + prompt)
                 atLineStart = false
@@ -368,6 +399,7 @@ public final class ConsoleSession {
 
     /// Whatever is left unfinished when the run ends.
     func finish() {
+        showHeldNotices()
         for (stream, line) in partial.sorted(by: { $0.key < $1.key }) where !line.isEmpty {
             emitLine(stream < 0 ? Self.text(line) : "\(name(stream)) | " + Self.text(line), stream: stream)
         }

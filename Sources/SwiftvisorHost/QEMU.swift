@@ -126,7 +126,7 @@ public enum QEMU {
             var fds = [pollfd(fd: fromQEMU[0], events: Int16(POLLIN), revents: 0),
                        pollfd(fd: signals[0], events: Int16(POLLIN), revents: 0)]
             if readsInput { fds.append(pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0)) }
-            let limit = min(quitDeadline ?? deadline, shutdownDeadline ?? deadline)
+            let limit = min(quitDeadline ?? deadline, shutdownDeadline ?? deadline, session.tickDeadline ?? deadline)
             let wait = Int32(max(0, min(limit.timeIntervalSinceNow, 1)) * 1000)
             let ready = poll(&fds, nfds_t(fds.count), wait)
             if ready < 0 && errno != EINTR { break }
@@ -149,6 +149,7 @@ public enum QEMU {
                 let n = read(STDIN_FILENO, &buffer, buffer.count)
                 if n > 0 { session.typed(Array(buffer[0..<n])) } else if n == 0 { readsInput = false }
             }
+            session.tick()
             if session.quitRequested && quitDeadline == nil { quitDeadline = Date().addingTimeInterval(10) }
         }
         let status = stop(pid, gently: output)

@@ -39,6 +39,37 @@ final class ConsoleSessionTests: XCTestCase {
         XCTAssertTrue(s.quitRequested)
     }
 
+    /// At a terminal, another guest's notice waits for the focused guest to end its line, or
+    /// for `noticeHold` (a prompt never ends its line): it never cuts the focused guest's words.
+    func test_a_notice_waits_for_the_focused_guest_to_end_its_line() throws {
+        var fds: [Int32] = [0, 0]
+        XCTAssertEqual(pipe(&fds), 0)
+        defer { close(fds[0]); close(fds[1]) }
+        _ = fcntl(fds[0], F_SETFL, O_NONBLOCK)
+        func shown() -> String {
+            var out: [UInt8] = [], buffer = [UInt8](repeating: 0, count: 4096)
+            while true { let n = read(fds[0], &buffer, buffer.count); if n <= 0 { break }; out += buffer[0..<n] }
+            return String(decoding: out, as: UTF8.self)
+        }
+        let s = ConsoleSession(guestNames: ["alpha", "beta"], display: .terminal(Terminal(input: -1, output: fds[1])), logDirectory: nil)
+        let dle = ConsoleMux.escape, notice = "[swiftvisor: beta printed something; Ctrl-] then `console beta` shows it]"
+        s.received([dle, 0x67, 0] + Array("hel".utf8) + [dle, 0x67, 1] + Array("b1\r\n".utf8) + [dle, 0x67, 0] + Array("lo\r\n".utf8))
+        XCTAssertEqual(shown(), "hello\r\n" + notice + "\r\n")
+        XCTAssertNil(s.tickDeadline)
+
+        // A prompt: the notice comes after noticeHold, on a line of its own.
+        s.received([dle, ConsoleMux.hypervisorStream] + Array("swiftvisor: guest 'beta' rebooted\r\n".utf8))   // beta is announced again
+        _ = shown()
+        s.received([dle, 0x67, 0] + Array("# ".utf8) + [dle, 0x67, 1] + Array("b2\r\n".utf8))
+        XCTAssertEqual(shown(), "# ")
+        let deadline = try XCTUnwrap(s.tickDeadline)
+        s.tick(now: deadline.addingTimeInterval(-0.01))
+        XCTAssertEqual(shown(), "")
+        s.tick(now: deadline)
+        XCTAssertEqual(shown(), "\r\n" + notice + "\r\n")
+        XCTAssertNil(s.tickDeadline)
+    }
+
     func test_escape_key_names() {
         XCTAssertEqual(ConsoleSession.escapeKey(named: "^]"), 0x1D)
         XCTAssertEqual(ConsoleSession.escapeKey(named: "ctrl-a"), 0x01)
