@@ -30,6 +30,19 @@ public enum Guest {
         word.withUTF8Buffer { w in bootArguments.utf8.split(separator: UInt8(ascii: " ")).contains { $0.elementsEqual(w) } }
     }
 
+    /// The decimal number after `prefix` in a boot argument ("victim-seconds=10" with prefix
+    /// "victim-seconds="), compared as bytes; nil when absent or not a number.
+    public static func bootArgumentNumber(_ prefix: StaticString) -> UInt64? {
+        prefix.withUTF8Buffer { p in
+            for word in bootArguments.utf8.split(separator: UInt8(ascii: " ")) where word.starts(with: p) {
+                let digits = word.dropFirst(p.count)
+                guard !digits.isEmpty, digits.count < 19, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+                return digits.reduce(UInt64(0)) { $0 * 10 + UInt64($1 - 0x30) }
+            }
+            return nil
+        }
+    }
+
     /// Writes a line on the emulated PL011 (one trapped store per byte), ended by CR LF as
     /// a serial console expects.
     public static func print(_ s: StaticString) {
