@@ -90,7 +90,9 @@ enum GuestBuilder {
 
     /// Fresh memory contents and the boot images; vCPU 0 at the entry point, the others off.
     /// No vCPU of `vm` may be running. Returns false (with a message) if the images do not fit.
-    static func load(_ vm: VirtualMachine) -> Bool {
+    /// `ramZeroed`: its RAM was zeroed and cleaned already, piece by piece (a reboot or
+    /// `create`: GuestRAMPreparation.swift); at the start it is cleared here.
+    static func load(_ vm: VirtualMachine, ramZeroed: Bool = false) -> Bool {
         let guest = vm.manifest
         func fail(_ why: StaticString) -> Bool {
             Console.log(.notStarted(guest: MessageText(guest.name), cause: MessageText(why)))
@@ -99,7 +101,7 @@ enum GuestBuilder {
         let base = vm.hostRAM.base, size = vm.hostRAM.size
         // Guests never see what was in this memory before (another guest's, or their last boot's).
         // SAFETY: this VM's host RAM, identity mapped at EL2 as Normal memory (2 MiB aligned).
-        clearRAM(vm)
+        if !ramZeroed { clearRAM(vm) }
 
         // SAFETY: the kernel module lies in reserved host RAM named by the manifest.
         let kernelBytes = UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: UInt(guest.kernel.base.rawValue)),
@@ -175,8 +177,7 @@ enum GuestBuilder {
                 Console.logGuest(vm.name, "': preparing "); Console.decimal(size >> 20); Console.write(" MiB of RAM... ")
                 Console.decimal(done * 100 / size); Console.write("%\n")
             }
-            zero_memory(base + done, n)
-            clean_dcache_to_poc(base + done, n)
+            zero_and_clean_to_poc(base + done, n)
             done += n
         }
     }

@@ -88,7 +88,7 @@ final class Hypervisor {
             if rebootsPending > 0 {
                 if let current = running(on: core), current.vm.state != .running { scheduler.stopRunning(core: core.index) }
                 unloadIfNotRunnable(core)
-                completeReboots()
+                _ = completeReboots(on: core)
             }
             if let slot = scheduler.next(core: core.index) {
                 let next = vcpus[slot]
@@ -119,13 +119,17 @@ final class Hypervisor {
         while !scheduler.hasRunnable || !canRunSomething(core) {
             let rebooting = rebootsPending > 0
             guard scheduler.hasLive || rebooting else { return }
-            if rebooting { completeReboots(); if canRunSomething(core) { break } }
+            // A rebooting VM's RAM still to zero: this core works on it instead of sleeping.
+            var preparing = false
+            if rebooting { preparing = completeReboots(on: core); if canRunSomething(core) { break } }
             runSoftwareTimers()
             if canRunSomething(core) { break }
             armTimer(core)
-            hypervisor_unlock()
-            wait_for_interrupt()
-            hypervisor_lock()
+            if !preparing {
+                hypervisor_unlock()
+                wait_for_interrupt()
+                hypervisor_lock()
+            }
             _ = handlePhysicalInterrupts(core)
         }
     }
@@ -346,16 +350,31 @@ final class Hypervisor {
         }
     }
 
-    /// Reloads rebooting VMs none of whose vCPUs runs anywhere any more.
-    func completeReboots() {
+    /// Reloads rebooting VMs none of whose vCPUs runs anywhere any more, once their RAM is
+    /// zeroed: at most one piece of that per call, with the lock released during it
+    /// (`prepareRAM`). True when RAM this core may zero is left.
+    func completeReboots(on core: PhysicalCPU) -> Bool {
+        var moreToPrepare = false, zeroedAPiece = false
         for vm in vms where vm.state == .rebooting {
             guard !vm.vcpus.contains(where: { scheduler.runningOn[$0.slot] != nil || $0.loadedOn != nil }) else { continue }
+            if !vm.ramPreparation.isComplete {
+                guard mayPrepareRAM(of: vm, on: core) else { continue }
+                guard !zeroedAPiece else { moreToPrepare = true; continue }
+                guard prepareRAM(vm, on: core) else { continue }   // another core is zeroing a piece of it
+                zeroedAPiece = true
+                // The lock was released meanwhile: the VM may have been destroyed.
+                guard vm.state == .rebooting, vm.ramPreparation.isComplete else {
+                    if vm.state == .rebooting { moreToPrepare = true }
+                    continue
+                }
+            }
             vm.lifecycle.beginBoot()
             rebootsPending -= 1
             // A guest created again: its vCPUs come back from `.finished`, powered off.
             for v in vm.vcpus { scheduler.revive(v.slot) }
             restoreFreshMemory(vm)
-            guard GuestBuilder.load(vm) else {
+            defer { vm.ramPreparation.restart() }   // loaded or failed, this RAM is not fresh
+            guard GuestBuilder.load(vm, ramZeroed: true) else {
                 vm.lifecycle.finish(.stopped("its images no longer load"))
                 for v in vm.vcpus { scheduler.setState(v.slot, .finished) }
                 continue
@@ -363,8 +382,10 @@ final class Hypervisor {
             for intid in vm.manifest.interrupts { cores[0].interrupts.unmaskSPI(intid) }
             vm.lifecycle.booted()
             scheduler.setState(vm.vcpus[0].slot, .runnable)
+            kick(for: vm.vcpus[0], woken: true)   // its core may be asleep
             if vm.boots == 1 { Console.log(.created(guest: MessageText(vm.name))) }
         }
+        return moreToPrepare
     }
 
     /// The guest shut itself down (`endingAs`: how `list` shows it, if not as shut down).

@@ -66,6 +66,8 @@ final class VirtualMachine {
     let xen: XenGuestState
     /// Boots so far (1 on first start).
     var boots: Int { lifecycle.boots }
+    /// Its RAM zeroed for the next boot while it is `.rebooting` (GuestRAMPreparation.swift).
+    var ramPreparation: RAMPreparation
 
     init(name: String, index: Int, vmid: VMID, vcpuCount: Int, hostRAM: AddressRange<HostPhysicalAddress>,
          stage2: TranslationTable<IdentityMappedTables>, manifest: BootManifest.Guest) {
@@ -82,6 +84,7 @@ final class VirtualMachine {
         self.ram = .init(base: layout.ramBase, size: hostRAM.size)
         self.reservation = RAMReservation(ram: .init(base: layout.ramBase, size: hostRAM.size))
         self.stage2 = stage2
+        self.ramPreparation = RAMPreparation(size: hostRAM.size, pieceSize: Hypervisor.ramPreparationPiece)
         self.vttbr = UInt64(vmid.rawValue) << 48 | stage2.root.rawValue
     }
 
