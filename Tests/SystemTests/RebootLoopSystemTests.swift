@@ -1,4 +1,5 @@
 import Foundation
+import SwiftvisorCore
 import SwiftvisorHost
 import XCTest
 
@@ -51,13 +52,14 @@ final class RebootLoopSystemTests: XCTestCase {
             XCTAssertEqual(boots.count, 10, log)
             XCTAssertTrue(boots.contains("rebooter: boot 10, resetting"), log)
             guard case .stopped(let cause)? = o.report.outcomes["rebooter"] else { return XCTFail("rebooter not stopped: " + log) }
-            XCTAssertTrue(cause.contains("rebooted too many times"), log)
+            XCTAssertTrue(cause.contains("rebooted \(VMLifecycle.maximumBoots) times"), log)
             let attacked = try XCTUnwrap(victim(o), log)
             // The share under attack is at least 90 % of the baseline's...
             XCTAssertGreaterThanOrEqual(attacked.percent * 10, baseline.percent * 9, log)
-            // ...and no gap is longer than the host's own noise allows (about 8 ms; a zeroing
-            // of the 512 MiB under the lock was 10 times that: docs/performance.md).
-            XCTAssertLessThanOrEqual(attacked.longestGapMicroseconds, max(2 * baseline.longestGapMicroseconds, 40_000), log)
+            // ...and its longest gap is far below the attack's before the zeroing left the lock
+            // (1.6 s: the victim then ran 8 ms of 3 s), within what host noise gives (the
+            // baseline's longest gap was 8 to 55 ms on a 2-core host shared with builds).
+            XCTAssertLessThanOrEqual(attacked.longestGapMicroseconds, max(4 * baseline.longestGapMicroseconds, 250_000), log)
         }
     }
 }
