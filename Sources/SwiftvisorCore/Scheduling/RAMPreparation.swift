@@ -9,6 +9,7 @@ public struct RAMPreparation {
     public struct Piece: Equatable {
         public let offset: UInt64
         public let length: UInt64
+        public init(offset: UInt64, length: UInt64) { self.offset = offset; self.length = length }
     }
 
     /// The RAM's size, and the most one piece covers.
