@@ -88,7 +88,7 @@ final class Hypervisor {
             if rebootsPending > 0 {
                 if let current = running(on: core), current.vm.state != .running { scheduler.stopRunning(core: core.index) }
                 unloadIfNotRunnable(core)
-                _ = completeReboots(on: core)
+                _ = completeReboots(on: core, idle: false)
             }
             if let slot = scheduler.next(core: core.index) {
                 let next = vcpus[slot]
@@ -121,7 +121,7 @@ final class Hypervisor {
             guard scheduler.hasLive || rebooting else { return }
             // A rebooting VM's RAM still to zero: this core works on it instead of sleeping.
             var preparing = false
-            if rebooting { preparing = completeReboots(on: core); if canRunSomething(core) { break } }
+            if rebooting { preparing = completeReboots(on: core, idle: true); if canRunSomething(core) { break } }
             runSoftwareTimers()
             if canRunSomething(core) { break }
             armTimer(core)
@@ -352,15 +352,16 @@ final class Hypervisor {
 
     /// Reloads rebooting VMs none of whose vCPUs runs anywhere any more, once their RAM is
     /// zeroed: at most one piece of that per call, with the lock released during it
-    /// (`prepareRAM`). True when RAM this core may zero is left.
-    func completeReboots(on core: PhysicalCPU) -> Bool {
+    /// (`prepareRAM`; `idle`: the core has nothing else to run, the piece may be long). True
+    /// when RAM this core may zero is left.
+    func completeReboots(on core: PhysicalCPU, idle: Bool) -> Bool {
         var moreToPrepare = false, zeroedAPiece = false
         for vm in vms where vm.state == .rebooting {
             guard !vm.vcpus.contains(where: { scheduler.runningOn[$0.slot] != nil || $0.loadedOn != nil }) else { continue }
             if !vm.ramPreparation.isComplete {
                 guard mayPrepareRAM(of: vm, on: core) else { continue }
                 guard !zeroedAPiece else { moreToPrepare = true; continue }
-                guard prepareRAM(vm, on: core) else { continue }   // another core is zeroing a piece of it
+                guard prepareRAM(vm, on: core, untilInterrupted: idle) else { continue }   // another core is zeroing a piece of it
                 zeroedAPiece = true
                 // The lock was released meanwhile: the VM may have been destroyed.
                 guard vm.state == .rebooting, vm.ramPreparation.isComplete else {

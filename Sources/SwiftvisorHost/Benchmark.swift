@@ -49,7 +49,11 @@ public enum Benchmark {
     /// `bench --linux`: Debian's kernel and the same initramfs booted (a) directly on QEMU `virt`
     /// and (b) as a swiftvisor guest, with the same vCPUs and memory, under -icount shift=0:
     /// instructions (all cores) and wall time from power-on to the first line of /init.
-    public struct LinuxBoot { public var instructions: UInt64; public var seconds: Double }
+    public struct LinuxBoot {
+        public var instructions: UInt64; public var seconds: Double
+        /// As a guest: the instructions before its first one (the hypervisor's boot and building the VM).
+        public var beforeGuest: UInt64? = nil
+    }
 
     /// Both boots, and the guest run's console (for the hypervisor's banner).
     public static func linux(machine template: SystemRunner.Options, timeout: Double, log: @escaping (String) -> Void)
@@ -93,7 +97,8 @@ public enum Benchmark {
             throw Failed(description: "the guest boot did not reach /init:\n" + outcome.lines.suffix(20).joined(separator: "\n"))
         }
         return (LinuxBoot(instructions: directTicks * instructionsPerTick, seconds: directAt.timeIntervalSince(start)),
-                LinuxBoot(instructions: (offset + guestTicks) * instructionsPerTick, seconds: at.timeIntervalSince(guestStart)),
+                LinuxBoot(instructions: (offset + guestTicks) * instructionsPerTick, seconds: at.timeIntervalSince(guestStart),
+                          beforeGuest: offset * instructionsPerTick),
                 outcome.lines)
     }
 

@@ -36,7 +36,9 @@ public struct LinuxBootReport {
                 "Instruction counts repeat from run to run; wall time is noisy.",
                 "swiftvisor adds \(added.grouped) instructions; \(ReferenceFigures.xen.title) adds about "
                     + "\(UInt64(ReferenceFigures.xenLinuxBootOverhead).grouped) (docs/performance.md).",
-            ]
+            ] + (guest.beforeGuest.map {
+                ["Before the guest's first instruction (swiftvisor's boot, building the VM): \($0.grouped) instructions."]
+            } ?? [])
     }
 
     struct JSONReport: Encodable {

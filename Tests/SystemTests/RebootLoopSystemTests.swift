@@ -54,6 +54,8 @@ final class RebootLoopSystemTests: XCTestCase {
             guard case .stopped(let cause)? = o.report.outcomes["rebooter"] else { return XCTFail("rebooter not stopped: " + log) }
             XCTAssertTrue(cause.contains("rebooted \(VMLifecycle.maximumBoots) times"), log)
             let attacked = try XCTUnwrap(victim(o), log)
+            print("reboot loop, \(cpu): victim beside a spinner \(baseline.percent) % (longest gap \(baseline.longestGapMicroseconds) us), "
+                  + "beside the reboot loop \(attacked.percent) % (longest gap \(attacked.longestGapMicroseconds) us)")
             // The share under attack is at least 90 % of the baseline's...
             XCTAssertGreaterThanOrEqual(attacked.percent * 10, baseline.percent * 9, log)
             // ...and its longest gap is far below the attack's before the zeroing left the lock

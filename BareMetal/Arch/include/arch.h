@@ -281,6 +281,13 @@ static inline void clean_dcache_to_poc(uint64_t start, uint64_t size) {
     __asm__ volatile("dsb ish; ic ialluis; dsb ish; isb" ::: "memory");
 }
 
+// A physical IRQ is pending at this core (ISR_EL1.I, read at EL2; Arm ARM D19.2.71), though
+// PSTATE.I keeps it from being taken.
+static inline _Bool physical_irq_pending(void) {
+    uint64_t isr; __asm__ volatile("mrs %0, isr_el1" : "=r"(isr));
+    return (isr & (1u << 7)) != 0;
+}
+
 // Zeroes [start, start+size) of Normal memory and cleans the zeroes to the Point of
 // Coherency, so that a guest starting with its MMU off (Non-cacheable accesses) reads zeroes
 // and no dirty line of ours is later written back over what it stored. Where DC ZVA is

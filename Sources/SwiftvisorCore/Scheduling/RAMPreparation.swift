@@ -36,10 +36,12 @@ public struct RAMPreparation {
         return Piece(offset: done, length: min(pieceSize, size - done))
     }
 
-    /// `core` zeroed the piece it claimed.
-    public mutating func finish(core: Int) {
+    /// `core` zeroed the first `zeroed` bytes of the piece it claimed (all of it, or less when
+    /// it stopped early for an interrupt: the rest is the next piece).
+    public mutating func finish(core: Int, zeroed: UInt64) {
         precondition(worker == core, "only the core that claimed a piece finishes it")
-        done += min(pieceSize, size - done)
+        precondition(zeroed <= min(pieceSize, size - done), "no more than the piece")
+        done += zeroed
         worker = nil
     }
 
