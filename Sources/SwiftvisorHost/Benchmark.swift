@@ -51,7 +51,8 @@ public enum Benchmark {
     /// instructions (all cores) and wall time from power-on to the first line of /init.
     public struct LinuxBoot {
         public var instructions: UInt64; public var seconds: Double
-        /// As a guest: the instructions before its first one (the hypervisor's boot and building the VM).
+        /// As a guest: the instructions before its VM was built (the hypervisor's own boot; the
+        /// counter offset is taken as the VM is created, before its RAM is zeroed).
         public var beforeGuest: UInt64? = nil
     }
 

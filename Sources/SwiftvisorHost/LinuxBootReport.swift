@@ -37,7 +37,7 @@ public struct LinuxBootReport {
                 "swiftvisor adds \(added.grouped) instructions; \(ReferenceFigures.xen.title) adds about "
                     + "\(UInt64(ReferenceFigures.xenLinuxBootOverhead).grouped) (docs/performance.md).",
             ] + (guest.beforeGuest.map {
-                ["Before the guest's first instruction (swiftvisor's boot, building the VM): \($0.grouped) instructions."]
+                ["Of the guest's, before its VM was built (swiftvisor's own boot, to its counter offset): \($0.grouped) instructions."]
             } ?? [])
     }
 
