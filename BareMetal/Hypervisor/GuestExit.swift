@@ -170,6 +170,11 @@ func handleSystemRegister(_ access: SystemRegisterAccess, esr: ESR, _ vcpu: Virt
         vcpu.setRegister(rt, 1 << 3 | (vcpu.osLock ? 1 << 1 : 0))   // OSLM = 0b10, OSLK
     case .osLockAccess:
         vcpu.osLock = vcpu.register(rt) & 1 != 0
+        SelfHostedDebug.setOSLock(vcpu.osLock, hv.thisCore)
+    case .debugRegister(let register):
+        if !SelfHostedDebug.access(register, isRead: access.isRead, rt, vcpu, on: hv.thisCore) {
+            return inject(.undefinedInstruction, at: 0, ipa: nil, esr: esr, cause: "debug register not implemented", vcpu, hv)
+        }
     case .readAsZeroWriteIgnored:
         if access.isRead { vcpu.setRegister(rt, 0) }
     case .cacheSetWay:

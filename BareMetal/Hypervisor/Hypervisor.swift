@@ -252,6 +252,7 @@ final class Hypervisor {
         unload(core)
         write_cntvoff_el2(next.vm.cntvoff)
         el1_context_restore(next.el1)
+        SelfHostedDebug.switchTo(next, on: core)
         fp_state_restore(next.fp)
         VirtualInterrupts.restore(next)
         write_vttbr_el2(next.vm.vttbr)

@@ -130,6 +130,20 @@ static inline uint64_t read_id_register(unsigned crm, unsigned op2) {
     return v;
 }
 SYSREG_RW(mdscr_el1)
+SYSREG_READ(id_aa64dfr0_el1)
+
+// A vCPU's breakpoint and watchpoint registers (DBGBVR/DBGBCR/DBGWVR/DBGWCR<n>_EL1, n < 16:
+// Arm ARM D19.3), switched with it (debug_registers.c).
+struct debug_registers {
+    uint64_t bvr[16], bcr[16], wvr[16], wcr[16];
+};
+// kind: 4 DBGBVR, 5 DBGBCR, 6 DBGWVR, 7 DBGWCR (the encoding's op2); n < 16.
+void debug_register_write(unsigned kind, unsigned n, uint64_t value);
+// Loads the first `breakpoints` and `watchpoints` of each (NULL: zeroes them all, disabling them).
+void debug_registers_load(const struct debug_registers *r, unsigned breakpoints, unsigned watchpoints);
+// OSLAR_EL1 (Arm ARM D19.3.31): 1 locks, 0 unlocks the OS lock; OSDLR_EL1.DLK (D19.3.29).
+static inline void write_oslar_el1(uint64_t v) { __asm__ volatile("msr oslar_el1, %0" :: "r"(v)); }
+static inline void write_osdlr_el1(uint64_t v) { __asm__ volatile("msr osdlr_el1, %0" :: "r"(v)); }
 
 // Clean and invalidate [start, start+size) to the Point of Coherency by VA (Arm ARM D7.5.9):
 // what a guest's set/way maintenance must achieve for its memory.

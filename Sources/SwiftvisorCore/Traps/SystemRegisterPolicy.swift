@@ -15,6 +15,8 @@ public enum SystemRegisterAction: Equatable {
     /// OSLSR_EL1: the OS lock is implemented (OSLM = 0b10) and OSLK as last written to OSLAR_EL1.
     case osLockStatus
     case osLockAccess
+    /// A breakpoint or watchpoint register (MDCR_EL2.TDA): the vCPU's own, switched with it.
+    case debugRegister(DebugRegister)
     /// Debug, PMU and other registers of features not offered: reads as zero, writes ignored.
     case readAsZeroWriteIgnored
     /// DC ISW/CSW/CISW (HCR_EL2.TSW): set/way maintenance, done by VA over the guest's RAM.
@@ -29,7 +31,8 @@ public enum SystemRegisterAction: Equatable {
         case (2, 0, 0, 2, 2): self = .debugControl                                   // MDSCR_EL1
         case (2, 0, 1, 1, 4): self = a.isRead ? .osLockStatus : .undefined           // OSLSR_EL1
         case (2, 0, 1, 0, 4): self = a.isRead ? .undefined : .osLockAccess           // OSLAR_EL1
-        case (2, _, _, _, _): self = .readAsZeroWriteIgnored       // breakpoints, watchpoints, OSDLR, claim tags...
+        case (2, 0, 0, _, 4...7): self = .debugRegister(DebugRegister(crm: a.crm, op2: a.op2)!)  // DBGB/WVR, DBGB/WCR
+        case (2, _, _, _, _): self = .readAsZeroWriteIgnored       // OSDLR, claim tags, DBGPRCR...
         case (3, 3, 9, _, _), (3, 0, 9, 14, _), (3, 3, 14, 8...15, _):
             self = .readAsZeroWriteIgnored                         // PMU: PMCR_EL0... PMUSERENR_EL0, PMEV*, PMINTEN*
         case (1, 0, 7, 6, 2), (1, 0, 7, 10, 2), (1, 0, 7, 14, 2): self = .cacheSetWay
