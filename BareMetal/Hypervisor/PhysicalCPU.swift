@@ -28,8 +28,6 @@ final class PhysicalCPU {
     /// A vCPU's breakpoints/watchpoints are in the hardware registers (SelfHostedDebug): cleared
     /// before a vCPU without any runs. True at boot until the first switch clears them.
     var debugRegistersLive = true
-    /// The hardware OS lock (OSLAR_EL1), which follows the loaded vCPU's.
-    var osLockLive = true
 
     init(index: Int, mpidr: UInt64, interrupts: InterruptController) {
         self.index = index

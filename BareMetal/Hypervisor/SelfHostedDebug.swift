@@ -15,35 +15,37 @@ enum SelfHostedDebug {
     static var breakpoints: UInt32 { UInt32(DebugRegister.breakpoints(dfr0: dfr0)) }
     static var watchpoints: UInt32 { UInt32(DebugRegister.watchpoints(dfr0: dfr0)) }
 
-    /// Every core at boot, before any guest: OS double lock off (OSDLR_EL1.DLK = 0, D19.3.29),
-    /// every breakpoint and watchpoint disabled.
+    /// Every core at boot, before any guest: OS double lock and OS lock off (OSDLR_EL1.DLK,
+    /// OSLAR_EL1: D19.3.29, D19.3.31; the guests' OS locks are emulated), every breakpoint and
+    /// watchpoint disabled.
     static func configureCore() {
         dfr0 = read_id_aa64dfr0_el1()
         write_osdlr_el1(0)
-        write_oslar_el1(1)
+        write_oslar_el1(0)
         debug_registers_load(nil, breakpoints, watchpoints)
     }
 
-    /// On a switch to `next` (after its EL1 context, which holds MDSCR_EL1, is restored).
+    /// On a switch to `next`: its registers, or zeroes if the outgoing vCPU's are live.
     @inline(__always)
     static func switchTo(_ next: VirtualCPU, on core: PhysicalCPU) {
         if next.debugRegistersInUse || core.debugRegistersLive { loadRegisters(next, core) }
-        if next.osLock != core.osLockLive { setOSLock(next.osLock, core) }
     }
 
+    /// The registers the hardware holds for `vcpu`: its own, or none while its OS lock is set.
+    /// The OS lock is emulated (the hardware's stays clear): while a guest holds it,
+    /// breakpoint and watchpoint exceptions are not generated (Arm ARM D2.5), as on hardware.
     @inline(never)
-    static func loadRegisters(_ next: VirtualCPU, _ core: PhysicalCPU) {
-        debug_registers_load(next.debugRegistersInUse ? UnsafePointer(next.debugRegisters) : nil, breakpoints, watchpoints)
-        core.debugRegistersLive = next.debugRegistersInUse
+    static func loadRegisters(_ vcpu: VirtualCPU, _ core: PhysicalCPU) {
+        let live = vcpu.debugRegistersInUse && !vcpu.osLock
+        debug_registers_load(live ? UnsafePointer(vcpu.debugRegisters) : nil, breakpoints, watchpoints)
+        core.debugRegistersLive = live
     }
 
-    /// The hardware OS lock follows the guest's: while it is locked, breakpoint, watchpoint and
-    /// software-step exceptions are not generated (D2.5), as on hardware.
+    /// A write to OSLAR_EL1 by the running `vcpu`.
     @inline(never)
-    static func setOSLock(_ locked: Bool, _ core: PhysicalCPU) {
-        write_oslar_el1(locked ? 1 : 0)
-        isb()
-        core.osLockLive = locked
+    static func setOSLock(_ locked: Bool, _ vcpu: VirtualCPU, on core: PhysicalCPU) {
+        vcpu.osLock = locked
+        if vcpu.debugRegistersInUse || core.debugRegistersLive { loadRegisters(vcpu, core) }
     }
 
     /// A trapped MRS/MSR of DBG{B,W}{V,C}R<n>_EL1. False when the register is not implemented
@@ -63,11 +65,14 @@ enum SelfHostedDebug {
         let value = register.sanitize(vcpu.register(rt))
         slot.pointee = value
         if value != 0 { vcpu.debugRegistersInUse = true }
-        if vcpu.debugRegistersInUse {
+        if vcpu.debugRegistersInUse && !vcpu.osLock {
             // The vCPU runs on this core: its registers are the live ones.
-            if !core.debugRegistersLive { loadRegisters(vcpu, core) }
-            debug_register_write(UInt32(register.kind.rawValue), UInt32(n), value)
-            isb()
+            if core.debugRegistersLive {
+                debug_register_write(UInt32(register.kind.rawValue), UInt32(n), value)
+                isb()
+            } else {
+                loadRegisters(vcpu, core)
+            }
         }
         return true
     }

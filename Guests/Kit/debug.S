@@ -111,6 +111,7 @@ debug_brk:
 // emulates (an OSLSR_EL1 read); returns x0, which the body counts up by one per `add`.
     .global debug_step_run
 debug_step_run:
+    msr     daifset, #8                 // D: no step here (it would overwrite ELR/SPSR_EL1)
     mrs     x1, mdscr_el1
     orr     x1, x1, #1
     msr     mdscr_el1, x1
