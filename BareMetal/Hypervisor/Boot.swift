@@ -246,6 +246,7 @@ func configureEL2(processor: Processor) {
     // MDCR_EL2: trap PMU (TPM, TPMCR) and debug (TDA, TDOSA, TDRA) registers; keep HPMN.
     write_mdcr_el2(MDCR.guest(pmcr: read_pmcr_el0()).rawValue)
     SelfHostedDebug.configureCore()
+    SelfHostedPMU.configureCore()
     // CNTHCTL_EL2: the guest may read the physical counter (EL1PCTEN) but its physical
     // timer traps (EL1PCEN clear) until it is virtualised (bit positions by E2H).
     write_cnthctl_el2(regime.cnthctl.rawValue)

@@ -174,6 +174,10 @@ func handleSystemRegister(_ access: SystemRegisterAccess, esr: ESR, _ vcpu: Virt
         if !SelfHostedDebug.access(register, isRead: access.isRead, rt, vcpu, on: hv.thisCore) {
             return inject(.undefinedInstruction, at: 0, ipa: nil, esr: esr, cause: "debug register not implemented", vcpu, hv)
         }
+    case .pmu(let register):
+        if !SelfHostedPMU.access(register, isRead: access.isRead, rt, vcpu, hv) {
+            return inject(.undefinedInstruction, at: 0, ipa: nil, esr: esr, cause: "PMU counter not implemented", vcpu, hv)
+        }
     case .readAsZeroWriteIgnored:
         if access.isRead { vcpu.setRegister(rt, 0) }
     case .cacheSetWay:

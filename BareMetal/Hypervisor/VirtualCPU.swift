@@ -31,6 +31,12 @@ final class VirtualCPU {
     /// Its breakpoints and watchpoints (SelfHostedDebug), and whether any was ever set since reset.
     let debugRegisters: UnsafeMutablePointer<debug_registers>
     var debugRegistersInUse = false
+    /// Its PMU (SelfHostedPMU): saved state, whether it has touched the PMU since reset, its
+    /// PMINTENSET_EL1 as it wrote it, and the overflow interrupts held off until it clears them.
+    let pmu: UnsafeMutablePointer<pmu_state>
+    var pmuInUse = false
+    var pmuInterruptEnables: UInt64 = 0
+    var pmuInterruptsHeld: UInt64 = 0
     /// The guest's EL1 physical timer, emulated.
     var physicalTimer = EmulatedTimer()
 
@@ -42,6 +48,8 @@ final class VirtualCPU {
         fp = .allocate(capacity: 1)
         debugRegisters = .allocate(capacity: 1)
         debugRegisters.initialize(to: debug_registers())
+        pmu = .allocate(capacity: 1)
+        pmu.initialize(to: pmu_state())
         frame.initialize(to: vcpu_frame())
         el1.initialize(to: el1_context())
         fp.initialize(to: fp_state())
@@ -65,6 +73,7 @@ final class VirtualCPU {
         lastInjectedVector = 0
         physicalTimer = EmulatedTimer()
         SelfHostedDebug.reset(self)
+        SelfHostedPMU.reset(self)
         gicDirty = true
     }
 

@@ -100,6 +100,28 @@ GUEST_SYSREG_RW(mdscr_el1, mdscr_el1)
 GUEST_SYSREG_RW(oslar_el1, oslar_el1)
 GUEST_SYSREG_RW(oslsr_el1, oslsr_el1)
 GUEST_SYSREG_RW(id_aa64dfr0_el1, id_aa64dfr0_el1)
+// Performance Monitors (PMUv3, Arm ARM D19.4).
+GUEST_SYSREG_RW(pmcr_el0, pmcr_el0)
+GUEST_SYSREG_RW(pmcntenset_el0, pmcntenset_el0)
+GUEST_SYSREG_RW(pmcntenclr_el0, pmcntenclr_el0)
+GUEST_SYSREG_RW(pmovsclr_el0, pmovsclr_el0)
+GUEST_SYSREG_RW(pmswinc_el0, pmswinc_el0)
+GUEST_SYSREG_RW(pmselr_el0, pmselr_el0)
+GUEST_SYSREG_RW(pmceid0_el0, pmceid0_el0)
+GUEST_SYSREG_RW(pmccntr_el0, pmccntr_el0)
+GUEST_SYSREG_RW(pmxevtyper_el0, pmxevtyper_el0)
+GUEST_SYSREG_RW(pmxevcntr_el0, pmxevcntr_el0)
+GUEST_SYSREG_RW(pmintenset_el1, pmintenset_el1)
+GUEST_SYSREG_RW(pmintenclr_el1, pmintenclr_el1)
+GUEST_SYSREG_RW(pmccfiltr_el0, pmccfiltr_el0)
+GUEST_SYSREG_RW(pmevcntr0_el0, pmevcntr0_el0)
+GUEST_SYSREG_RW(pmevtyper0_el0, pmevtyper0_el0)
+GUEST_SYSREG_RW(pmevcntr1_el0, pmevcntr1_el0)
+GUEST_SYSREG_RW(pmevtyper1_el0, pmevtyper1_el0)
+// `iterations` times a two-instruction loop (subs, b.ne), 0 < iterations.
+static inline void pmu_loop(uint64_t iterations) {
+    __asm__ volatile("1: subs %0, %0, #1\n b.ne 1b" : "+r"(iterations) :: "cc");
+}
 // The last debug exception taken by debug.S's vectors and how many (steps: software steps).
 struct debug_record { uint64_t esr, elr, far, count, steps; };
 extern volatile struct debug_record debug_record;
