@@ -37,6 +37,8 @@ enum SelfHostedDebug {
     @inline(never)
     static func loadRegisters(_ vcpu: VirtualCPU, _ core: PhysicalCPU) {
         let live = vcpu.debugRegistersInUse && !vcpu.osLock
+        // SAFETY: `debugRegisters` is the vCPU's own allocation; debug_registers.c reads its
+        // first `breakpoints` and `watchpoints` (at most 16, ID_AA64DFR0_EL1's four-bit fields).
         debug_registers_load(live ? UnsafePointer(vcpu.debugRegisters) : nil, breakpoints, watchpoints)
         core.debugRegistersLive = live
     }

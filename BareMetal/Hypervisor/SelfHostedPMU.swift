@@ -32,6 +32,8 @@ enum SelfHostedPMU {
         if next.pmuInUse { load(next, core) }
     }
 
+    // SAFETY (save, load): `vcpu.pmu` is the vCPU's own `struct pmu_state`, allocated for its
+    // lifetime; pmu.c touches its first `counters` (< 31) event counters only.
     @inline(never)
     static func save(_ vcpu: VirtualCPU, _ core: PhysicalCPU) {
         pmu_save(vcpu.pmu, UInt32(counters))

@@ -32,6 +32,9 @@ final class LinuxPerfSystemTests: XCTestCase {
         XCTAssertEqual(o.verdict, .success, log)
         XCTAssertEqual(typist.step, 2, "the script ran to its end" + log)
         let lines = o.report.guestLines[name] ?? []
+        for bad in SystemTests.linuxTrouble {
+            XCTAssertFalse(lines.contains { $0.contains(bad) }, "printed '\(bad)'" + log)
+        }
         XCTAssertTrue(lines.contains { $0.contains("hw perfevents: enabled with armv8_pmuv3") && $0.contains("PMU driver") }, log)
         let stat = try XCTUnwrap(lines.first { $0.hasPrefix("perfstat: ") }, log)
         XCTAssertTrue(stat.hasSuffix(" instructions: /bin/busybox true"), log)
