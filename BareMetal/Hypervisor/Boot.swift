@@ -67,6 +67,7 @@ func swiftvisorMain(_ dtbAddress: UInt64, _ currentEL: UInt64) {
         let timerINTID = platform.hypervisorTimerINTID ?? 26
         let virtualTimerINTID = platform.virtualTimerINTID ?? InterruptID.virtualTimer
         let maintenanceINTID = platform.maintenanceINTID ?? InterruptID.maintenance
+        SelfHostedPMU.physicalINTID = platform.pmuINTID
         // The boot core first, then the others the DTB lists with an enable method swiftvisor
         // knows (at most Limits.cores).
         let me = read_mpidr_el1() & 0xFF_00FF_FFFF

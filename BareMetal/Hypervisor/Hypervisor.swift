@@ -67,7 +67,7 @@ final class Hypervisor {
     }
 
     /// The PPIs and SGIs every core enables: its timers, maintenance, and the reschedule SGI.
-    var physicalInterrupts: [UInt32] { [timerINTID, virtualTimerINTID, maintenanceINTID, PhysicalCPU.rescheduleSGI, SelfHostedPMU.intid] }
+    var physicalInterrupts: [UInt32] { [timerINTID, virtualTimerINTID, maintenanceINTID, PhysicalCPU.rescheduleSGI] + (SelfHostedPMU.physicalINTID.map { [$0] } ?? []) }
 
     /// The core executing this code.
     @inline(__always) var thisCore: PhysicalCPU { cores[Int(this_core().pointee.core)] }
@@ -165,7 +165,7 @@ final class Hypervisor {
                 // LRs now, which also drops the maintenance level before its EOI.
                 v.gicDirty = true
                 VirtualInterrupts.prepareEntry(v)
-            } else if intid == SelfHostedPMU.intid {
+            } else if intid == SelfHostedPMU.physicalINTID {
                 SelfHostedPMU.overflowed(core, self)
             } else if intid == uartINTID {
                 Console.receive { consoleRouter.received($0, self) }

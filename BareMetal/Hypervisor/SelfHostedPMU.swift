@@ -13,7 +13,9 @@ enum SelfHostedPMU {
     /// PMCR_EL0.N: event counters, all the guest's.
     nonisolated(unsafe) static var counters = 0
     static var counterMask: UInt64 { PMURegister.counterMask(eventCounters: counters) }
-    /// The physical PMU interrupt: PPI 7 (INTID 23), as on QEMU's `virt` (its DT's `arm,armv8-pmuv3`).
+    /// The physical PMU interrupt, when the host DT's `arm,armv8-pmuv3` has it on a PPI (QEMU
+    /// virt: PPI 7, INTID 23), set at boot; guests always get theirs as INTID 23 (their DT).
+    nonisolated(unsafe) static var physicalINTID: UInt32?
     static let intid: UInt32 = 23
 
     /// Every core at boot: the PMU stopped.
