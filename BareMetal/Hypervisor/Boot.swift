@@ -67,6 +67,7 @@ func swiftvisorMain(_ dtbAddress: UInt64, _ currentEL: UInt64) {
         let timerINTID = platform.hypervisorTimerINTID ?? 26
         let virtualTimerINTID = platform.virtualTimerINTID ?? InterruptID.virtualTimer
         let maintenanceINTID = platform.maintenanceINTID ?? InterruptID.maintenance
+        SelfHostedPMU.physicalINTID = platform.pmuINTID
         // The boot core first, then the others the DTB lists with an enable method swiftvisor
         // knows (at most Limits.cores).
         let me = read_mpidr_el1() & 0xFF_00FF_FFFF
@@ -245,6 +246,8 @@ func configureEL2(processor: Processor) {
     write_cptr_el2(regime.cptr.rawValue)
     // MDCR_EL2: trap PMU (TPM, TPMCR) and debug (TDA, TDOSA, TDRA) registers; keep HPMN.
     write_mdcr_el2(MDCR.guest(pmcr: read_pmcr_el0()).rawValue)
+    SelfHostedDebug.configureCore()
+    SelfHostedPMU.configureCore()
     // CNTHCTL_EL2: the guest may read the physical counter (EL1PCTEN) but its physical
     // timer traps (EL1PCEN clear) until it is virtualised (bit positions by E2H).
     write_cnthctl_el2(regime.cnthctl.rawValue)

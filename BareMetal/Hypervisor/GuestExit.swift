@@ -169,7 +169,15 @@ func handleSystemRegister(_ access: SystemRegisterAccess, esr: ESR, _ vcpu: Virt
     case .osLockStatus:
         vcpu.setRegister(rt, 1 << 3 | (vcpu.osLock ? 1 << 1 : 0))   // OSLM = 0b10, OSLK
     case .osLockAccess:
-        vcpu.osLock = vcpu.register(rt) & 1 != 0
+        SelfHostedDebug.setOSLock(vcpu.register(rt) & 1 != 0, vcpu, on: hv.thisCore)
+    case .debugRegister(let register):
+        if !SelfHostedDebug.access(register, isRead: access.isRead, rt, vcpu, on: hv.thisCore) {
+            return inject(.undefinedInstruction, at: 0, ipa: nil, esr: esr, cause: "debug register not implemented", vcpu, hv)
+        }
+    case .pmu(let register):
+        if !SelfHostedPMU.access(register, isRead: access.isRead, rt, vcpu, hv) {
+            return inject(.undefinedInstruction, at: 0, ipa: nil, esr: esr, cause: "PMU counter not implemented", vcpu, hv)
+        }
     case .readAsZeroWriteIgnored:
         if access.isRead { vcpu.setRegister(rt, 0) }
     case .cacheSetWay:

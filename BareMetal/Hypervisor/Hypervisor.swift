@@ -67,7 +67,7 @@ final class Hypervisor {
     }
 
     /// The PPIs and SGIs every core enables: its timers, maintenance, and the reschedule SGI.
-    var physicalInterrupts: [UInt32] { [timerINTID, virtualTimerINTID, maintenanceINTID, PhysicalCPU.rescheduleSGI] }
+    var physicalInterrupts: [UInt32] { [timerINTID, virtualTimerINTID, maintenanceINTID, PhysicalCPU.rescheduleSGI] + (SelfHostedPMU.physicalINTID.map { [$0] } ?? []) }
 
     /// The core executing this code.
     @inline(__always) var thisCore: PhysicalCPU { cores[Int(this_core().pointee.core)] }
@@ -169,6 +169,8 @@ final class Hypervisor {
                 // LRs now, which also drops the maintenance level before its EOI.
                 v.gicDirty = true
                 VirtualInterrupts.prepareEntry(v)
+            } else if intid == SelfHostedPMU.physicalINTID {
+                SelfHostedPMU.overflowed(core, self)
             } else if intid == uartINTID {
                 Console.receive { consoleRouter.received($0, self) }
             } else if intid >= 32, Int(intid) - 32 < spiOwners.count, let vm = spiOwners[Int(intid) - 32] {
@@ -256,6 +258,8 @@ final class Hypervisor {
         unload(core)
         write_cntvoff_el2(next.vm.cntvoff)
         el1_context_restore(next.el1)
+        SelfHostedDebug.switchTo(next, on: core)
+        SelfHostedPMU.switchedIn(next, core)
         fp_state_restore(next.fp)
         VirtualInterrupts.restore(next)
         write_vttbr_el2(next.vm.vttbr)
@@ -293,6 +297,7 @@ final class Hypervisor {
     private func unload(_ core: PhysicalCPU) {
         guard let previous = core.loaded else { return }
         XenGuest.switchedOut(previous, self)
+        SelfHostedPMU.switchedOut(previous, core)
         el1_context_save(previous.el1)
         fp_state_save(previous.fp)
         VirtualInterrupts.save(previous)

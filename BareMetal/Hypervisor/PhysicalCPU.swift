@@ -25,6 +25,11 @@ final class PhysicalCPU {
     /// The vCPU whose CPU time this core is counting, and since when (physical counter).
     var accounting: VirtualCPU?
     var accountingSince: UInt64 = 0
+    /// A vCPU's breakpoints/watchpoints are in the hardware registers (SelfHostedDebug): cleared
+    /// before a vCPU without any runs. True at boot until the first switch clears them.
+    var debugRegistersLive = true
+    /// The loaded vCPU's PMU state is in the hardware PMU (SelfHostedPMU).
+    var pmuLive = false
 
     init(index: Int, mpidr: UInt64, interrupts: InterruptController) {
         self.index = index

@@ -28,6 +28,15 @@ final class VirtualCPU {
     var ranOnCores: UInt64 = 0
     /// OSLAR_EL1's last write (the OS lock is emulated, not the hardware's).
     var osLock = true
+    /// Its breakpoints and watchpoints (SelfHostedDebug), and whether any was ever set since reset.
+    let debugRegisters: UnsafeMutablePointer<debug_registers>
+    var debugRegistersInUse = false
+    /// Its PMU (SelfHostedPMU): saved state, whether it has touched the PMU since reset, its
+    /// PMINTENSET_EL1 as it wrote it, and the overflow interrupts held off until it clears them.
+    let pmu: UnsafeMutablePointer<pmu_state>
+    var pmuInUse = false
+    var pmuInterruptEnables: UInt64 = 0
+    var pmuInterruptsHeld: UInt64 = 0
     /// The guest's EL1 physical timer, emulated.
     var physicalTimer = EmulatedTimer()
 
@@ -37,6 +46,10 @@ final class VirtualCPU {
         frame = .allocate(capacity: 1)
         el1 = .allocate(capacity: 1)
         fp = .allocate(capacity: 1)
+        debugRegisters = .allocate(capacity: 1)
+        debugRegisters.initialize(to: debug_registers())
+        pmu = .allocate(capacity: 1)
+        pmu.initialize(to: pmu_state())
         frame.initialize(to: vcpu_frame())
         el1.initialize(to: el1_context())
         fp.initialize(to: fp_state())
@@ -59,6 +72,8 @@ final class VirtualCPU {
         el1.pointee.vpidr = read_midr_el1()
         lastInjectedVector = 0
         physicalTimer = EmulatedTimer()
+        SelfHostedDebug.reset(self)
+        SelfHostedPMU.reset(self)
         gicDirty = true
     }
 
@@ -82,5 +97,7 @@ final class VirtualCPU {
     }
 
     /// Steps over the trapped 32-bit instruction.
-    @inline(__always) func skipInstruction() { frame.pointee.elr_el2 &+= 4 }
+    /// Past an instruction the hypervisor emulated; it counts as stepped: a guest single-stepping
+    /// over it takes its Software Step exception at the next one (SPSR.SS cleared, Arm ARM D2.10.4).
+    @inline(__always) func skipInstruction() { frame.pointee.elr_el2 &+= 4; frame.pointee.spsr_el2 &= ~SPSR.softwareStep }
 }

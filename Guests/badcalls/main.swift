@@ -39,10 +39,10 @@ func guestMain(_ dtb: UInt64) {
     // Accesses the hypervisor cannot emulate become exceptions the guest can handle.
     let pair = Guest.probe { _ = probe_read_pair(0x0900_0000) }
     c.expect("LDP from the UART (ISV=0) -> external abort injected", (pair ?? 0) >> 26 == 0x25)
-    var pmcr: UInt64 = 1
+    var pmcr: UInt64 = 0
     let pmu = Guest.probe { pmcr = read_pmcr() }
-    c.expect("PMU register (not offered) reads as zero", pmu == nil && pmcr == 0)
-    c.expect("ID_AA64DFR0_EL1 hides the PMU (PMUVer = 0)", read_id_aa64dfr0() >> 8 & 0xF == 0)
+    c.expect("PMU register (the vCPU's own PMU) reads PMCR_EL0.N > 0", pmu == nil && pmcr >> 11 & 0x1F != 0)
+    c.expect("ID_AA64DFR0_EL1 shows the PMU (PMUVer = PMUv3)", read_id_aa64dfr0() >> 8 & 0xF != 0)
     let sgi0 = Guest.probe { write_icc_sgi0r(1 << 24 | 1) }
     c.expect("Group 0 SGI (not virtualised) -> undefined instruction injected", sgi0 != nil && sgi0! >> 26 == 0)
     let outside = Guest.probe { _ = probe_read64(ramEnd + 0x10_0000) }

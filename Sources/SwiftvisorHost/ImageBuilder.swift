@@ -79,7 +79,7 @@ public struct ImageBuilder {
         let program = BareMetalProgram(
             name: "hypervisor", module: "Hypervisor",
             swiftSources: try sources(in: layout.platform, ext: "swift") + sources(in: layout.hypervisor, ext: "swift"),
-            cSources: try sources(in: layout.arch, ext: "S") + ["libc.c", "heap_shims.c", "context.c"].map { layout.arch.appendingPathComponent($0) },
+            cSources: try sources(in: layout.arch, ext: "S") + ["libc.c", "heap_shims.c", "context.c", "debug_registers.c", "pmu.c"].map { layout.arch.appendingPathComponent($0) },
             include: layout.arch.appendingPathComponent("include"),
             linkerScript: layout.arch.appendingPathComponent("link.ld"), positionIndependent: true)
         let inputs = program.swiftSources + program.cSources

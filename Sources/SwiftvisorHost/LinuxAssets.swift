@@ -170,7 +170,7 @@ public enum LinuxSystem {
         var builder = ImageBuilder(toolchain: try Toolchain())
         builder.log = log
         let counter = try builder.buildLinuxTool("cntvct")
-        let tools = try ["xenmeet", "xendevd"].map { try builder.buildLinuxTool($0) }
+        let tools = try ["xenmeet", "xendevd", "perfstat"].map { try builder.buildLinuxTool($0) }
         let initramfs = assets.cacheDirectory.appendingPathComponent("initramfs.cpio")
         try Data(try LinuxInitramfs.build(busybox: busybox, counter: counter, tools: tools,
                                           modules: try assets.guestModules(kernel: kernel))).write(to: initramfs)

@@ -97,6 +97,7 @@ final class BoardDeviceTreeTests: XCTestCase {
             XCTAssertEqual(p.cpus, [HostCPU(mpidr: 0, enableMethod: .psci), HostCPU(mpidr: 1, enableMethod: .psci)])
             XCTAssertEqual(p.gicDistributor?.base, HostPhysicalAddress(0x0800_0000))
             XCTAssertEqual(p.psciConduit, .smc)
+            XCTAssertEqual(p.pmuINTID, 23, "arm,armv8-pmuv3 on PPI 7")
         }
     }
 

@@ -62,6 +62,12 @@ final class DeviceTreeTests: XCTestCase {
             XCTAssertEqual(chosen.property("linux,initrd-start")?.cells(at: 0, count: 2), 0x4100_0000)
             XCTAssertEqual(chosen.property("linux,initrd-end")?.cells(at: 0, count: 2), 0x4100_1000)
             XCTAssertEqual(tree.node(path: "/psci")?.property("cpu_on")?.u32(0), 0xC400_0003)
+            XCTAssertEqual(p.pmuINTID, 23, "the guest's PMU PPI read back as a host's")
+            // The PMU per vCPU: PMUv3 with its overflow interrupt on PPI 7 (INTID 23), level-high.
+            let pmu = try XCTUnwrap(tree.nodes(compatibleWith: "arm,armv8-pmuv3").first)
+            XCTAssertEqual(pmu.property("interrupts")?.u32(0), 1)
+            XCTAssertEqual(pmu.property("interrupts")?.u32(1), 7)
+            XCTAssertEqual((pmu.property("interrupts")?.u32(2) ?? 0) & 0xF, 4)
         }
     }
 

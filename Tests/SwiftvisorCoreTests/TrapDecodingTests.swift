@@ -68,9 +68,15 @@ final class TrapDecodingTests: XCTestCase {
     func test_system_register_policy() {
         XCTAssertEqual(SystemRegisterAction(access(2, 0, 0, 2, 2, read: false)), .debugControl, "MDSCR_EL1")
         XCTAssertEqual(SystemRegisterAction(access(2, 0, 1, 1, 4, read: true)), .osLockStatus, "OSLSR_EL1")
-        XCTAssertEqual(SystemRegisterAction(access(2, 0, 0, 5, 4, read: false)), .readAsZeroWriteIgnored, "DBGBVR5_EL1")
-        XCTAssertEqual(SystemRegisterAction(access(3, 3, 9, 14, 0, read: false)), .readAsZeroWriteIgnored, "PMUSERENR_EL0")
-        XCTAssertEqual(SystemRegisterAction(access(3, 3, 9, 12, 0, read: true)), .readAsZeroWriteIgnored, "PMCR_EL0")
+        XCTAssertEqual(SystemRegisterAction(access(2, 0, 0, 5, 4, read: false)), .debugRegister(DebugRegister(kind: .breakpointValue, index: 5)), "DBGBVR5_EL1")
+        XCTAssertEqual(SystemRegisterAction(access(2, 0, 0, 3, 7, read: true)), .debugRegister(DebugRegister(kind: .watchpointControl, index: 3)), "DBGWCR3_EL1")
+        XCTAssertEqual(SystemRegisterAction(access(2, 0, 1, 3, 4, read: false)), .readAsZeroWriteIgnored, "OSDLR_EL1")
+        XCTAssertEqual(SystemRegisterAction(access(3, 3, 9, 14, 0, read: false)), .pmu(.userEnable), "PMUSERENR_EL0")
+        XCTAssertEqual(SystemRegisterAction(access(3, 3, 9, 12, 0, read: true)), .pmu(.control), "PMCR_EL0")
+        XCTAssertEqual(SystemRegisterAction(access(3, 3, 14, 9, 2, read: true)), .pmu(.eventCounter(10)), "PMEVCNTR10_EL0")
+        XCTAssertEqual(SystemRegisterAction(access(3, 3, 14, 15, 6, read: false)), .pmu(.eventType(30)), "PMEVTYPER30_EL0")
+        XCTAssertEqual(SystemRegisterAction(access(3, 3, 14, 15, 7, read: false)), .pmu(.cycleFilter), "PMCCFILTR_EL0")
+        XCTAssertEqual(SystemRegisterAction(access(3, 0, 9, 14, 1, read: true)), .pmu(.interruptEnableSet), "PMINTENSET_EL1")
         XCTAssertEqual(SystemRegisterAction(access(3, 0, 0, 5, 0, read: true)), .idRegister(crm: 5, op2: 0), "ID_AA64DFR0_EL1")
         XCTAssertEqual(SystemRegisterAction(access(3, 0, 12, 11, 5, read: false)), .generateSGI)
         XCTAssertEqual(SystemRegisterAction(access(3, 3, 14, 2, 1, read: true)), .physicalTimer(.control))
@@ -81,12 +87,27 @@ final class TrapDecodingTests: XCTestCase {
     func test_id_registers_hide_unvirtualised_features() {
         // ID_AA64DFR0_EL1 of a Cortex-A57 (PMUv3, 6 breakpoints, 4 watchpoints, debug v8).
         let dfr0: UInt64 = 0x1030_5106
-        XCTAssertEqual(IDRegisters.sanitize(crm: 5, op2: 0, dfr0) >> 8 & 0xF, 0, "PMUVer hidden")
+        XCTAssertEqual(IDRegisters.sanitize(crm: 5, op2: 0, dfr0) >> 8 & 0xF, 1, "PMUVer kept: PMUv3 per vCPU")
+        XCTAssertEqual(PMURegister.sanitizeFilter(1 << 31 | 1 << 27 | 1 << 26 | 0x11), 1 << 31 | 0x11, "EL2 and EL3 never counted")
         XCTAssertEqual(IDRegisters.sanitize(crm: 5, op2: 0, dfr0) >> 12 & 0xF, 5, "breakpoints kept")
         XCTAssertEqual(IDRegisters.sanitize(crm: 4, op2: 0, 0x1_0000_0000_0011) >> 32 & 0xF, 0, "SVE hidden")
         XCTAssertEqual(IDRegisters.sanitize(crm: 6, op2: 1, 0xFFFF_FFFF) & 0xFF00_0FF0, 0, "pointer authentication hidden")
         XCTAssertEqual(IDRegisters.sanitize(crm: 6, op2: 1, 0xFFFF_FFFF) & 0x00FF_F000, 0x00FF_F000, "the rest kept")
         XCTAssertEqual(IDRegisters.sanitize(crm: 7, op2: 0, 0x1122), 0x1122, "MMFR0 untouched")
+    }
+
+    func test_debug_registers_are_the_implemented_ones_and_match_only_the_guest() {
+        let dfr0: UInt64 = 0x1030_5106   // Cortex-A57: 6 breakpoints, 4 watchpoints
+        XCTAssertEqual(DebugRegister.breakpoints(dfr0: dfr0), 6)
+        XCTAssertEqual(DebugRegister.watchpoints(dfr0: dfr0), 4)
+        XCTAssertTrue(DebugRegister(kind: .breakpointControl, index: 5).isImplemented(dfr0: dfr0))
+        XCTAssertFalse(DebugRegister(kind: .breakpointValue, index: 6).isImplemented(dfr0: dfr0))
+        XCTAssertFalse(DebugRegister(kind: .watchpointControl, index: 4).isImplemented(dfr0: dfr0))
+        // A breakpoint at EL1 and EL0 (BAS 0b1111, PMC 0b11, E) is kept; HMC and VMID matching go.
+        XCTAssertEqual(DebugRegister(kind: .breakpointControl, index: 0).sanitize(0x1E7), 0x1E7)
+        XCTAssertEqual(DebugRegister(kind: .breakpointControl, index: 0).sanitize(0x1E7 | 1 << 13 | 0x8 << 20), 0x1E7)
+        // A store watchpoint on 8 bytes (BAS 0xFF, LSC 0b10, PAC 0b11, E) is kept; HMC goes.
+        XCTAssertEqual(DebugRegister(kind: .watchpointControl, index: 1).sanitize(0x1FF7 | 1 << 13), 0x1FF7)
     }
 
     func test_exception_class_codes_round_trip() {

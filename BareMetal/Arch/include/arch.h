@@ -130,6 +130,41 @@ static inline uint64_t read_id_register(unsigned crm, unsigned op2) {
     return v;
 }
 SYSREG_RW(mdscr_el1)
+SYSREG_READ(id_aa64dfr0_el1)
+
+// A vCPU's breakpoint and watchpoint registers (DBGBVR/DBGBCR/DBGWVR/DBGWCR<n>_EL1, n < 16:
+// Arm ARM D19.3), switched with it (debug_registers.c).
+struct debug_registers {
+    uint64_t bvr[16], bcr[16], wvr[16], wcr[16];
+};
+// kind: 4 DBGBVR, 5 DBGBCR, 6 DBGWVR, 7 DBGWCR (the encoding's op2); n < 16.
+void debug_register_write(unsigned kind, unsigned n, uint64_t value);
+// Loads the first `breakpoints` and `watchpoints` of each (NULL: zeroes them all, disabling them).
+void debug_registers_load(const struct debug_registers *r, unsigned breakpoints, unsigned watchpoints);
+// A vCPU's PMU state (PMUv3, Arm ARM D19.4), switched with it (pmu.c).
+struct pmu_state {
+    uint64_t pmcr, cntenset, intenset, ovsset, selr, userenr, ccntr, ccfiltr;
+    uint64_t evcntr[31], evtyper[31];
+};
+// Saves the live PMU into `s` (its first `counters` event counters), then stops it: nothing
+// counts and no overflow interrupt is raised until the next pmu_load.
+void pmu_save(struct pmu_state *s, unsigned counters);
+void pmu_load(const struct pmu_state *s, unsigned counters);
+void pmu_stop(void);
+// PMEVCNTR<n>_EL0 / PMEVTYPER<n>_EL0 through PMSELR_EL0 (which is kept).
+uint64_t pmu_event_counter(unsigned n);
+void pmu_set_event_counter(unsigned n, uint64_t v);
+uint64_t pmu_event_type(unsigned n);
+void pmu_set_event_type(unsigned n, uint64_t v);
+SYSREG_WRITE(pmcr_el0)
+SYSREG_RW(pmcntenset_el0) SYSREG_WRITE(pmcntenclr_el0) SYSREG_RW(pmovsclr_el0) SYSREG_WRITE(pmovsset_el0)
+SYSREG_WRITE(pmswinc_el0) SYSREG_RW(pmselr_el0) SYSREG_READ(pmceid0_el0) SYSREG_READ(pmceid1_el0)
+SYSREG_RW(pmccntr_el0) SYSREG_RW(pmuserenr_el0) SYSREG_RW(pmintenset_el1) SYSREG_WRITE(pmintenclr_el1)
+SYSREG_RW(pmccfiltr_el0)
+
+// OSLAR_EL1 (Arm ARM D19.3.31): 1 locks, 0 unlocks the OS lock; OSDLR_EL1.DLK (D19.3.29).
+static inline void write_oslar_el1(uint64_t v) { __asm__ volatile("msr oslar_el1, %0" :: "r"(v)); }
+static inline void write_osdlr_el1(uint64_t v) { __asm__ volatile("msr osdlr_el1, %0" :: "r"(v)); }
 
 // Clean and invalidate [start, start+size) to the Point of Coherency by VA (Arm ARM D7.5.9):
 // what a guest's set/way maintenance must achieve for its memory.

@@ -91,6 +91,60 @@ GUEST_SYSREG_RW(cntp_ctl_el0, cntp_ctl_el0)
 GUEST_SYSREG_RW(cntp_tval_el0, cntp_tval_el0)
 GUEST_SYSREG_RW(cntv_cval_el0, cntv_cval_el0)
 GUEST_SYSREG_RW(cntp_cval_el0, cntp_cval_el0)
+// Self-hosted debug (Arm ARM D2, D19.3) and Guests/Kit/debug.S.
+GUEST_SYSREG_RW(dbgbvr0_el1, dbgbvr0_el1)
+GUEST_SYSREG_RW(dbgbcr0_el1, dbgbcr0_el1)
+GUEST_SYSREG_RW(dbgwvr0_el1, dbgwvr0_el1)
+GUEST_SYSREG_RW(dbgwcr0_el1, dbgwcr0_el1)
+GUEST_SYSREG_RW(mdscr_el1, mdscr_el1)
+GUEST_SYSREG_RW(oslar_el1, oslar_el1)
+GUEST_SYSREG_RW(oslsr_el1, oslsr_el1)
+GUEST_SYSREG_RW(id_aa64dfr0_el1, id_aa64dfr0_el1)
+// Performance Monitors (PMUv3, Arm ARM D19.4).
+GUEST_SYSREG_RW(pmcr_el0, pmcr_el0)
+GUEST_SYSREG_RW(pmcntenset_el0, pmcntenset_el0)
+GUEST_SYSREG_RW(pmcntenclr_el0, pmcntenclr_el0)
+GUEST_SYSREG_RW(pmovsclr_el0, pmovsclr_el0)
+GUEST_SYSREG_RW(pmswinc_el0, pmswinc_el0)
+GUEST_SYSREG_RW(pmselr_el0, pmselr_el0)
+GUEST_SYSREG_RW(pmceid0_el0, pmceid0_el0)
+GUEST_SYSREG_RW(pmccntr_el0, pmccntr_el0)
+GUEST_SYSREG_RW(pmxevtyper_el0, pmxevtyper_el0)
+GUEST_SYSREG_RW(pmxevcntr_el0, pmxevcntr_el0)
+GUEST_SYSREG_RW(pmintenset_el1, pmintenset_el1)
+GUEST_SYSREG_RW(pmintenclr_el1, pmintenclr_el1)
+GUEST_SYSREG_RW(pmccfiltr_el0, pmccfiltr_el0)
+GUEST_SYSREG_RW(pmevcntr0_el0, pmevcntr0_el0)
+GUEST_SYSREG_RW(pmevtyper0_el0, pmevtyper0_el0)
+GUEST_SYSREG_RW(pmevcntr1_el0, pmevcntr1_el0)
+GUEST_SYSREG_RW(pmevtyper1_el0, pmevtyper1_el0)
+// `iterations` times a two-instruction loop (subs, b.ne), 0 < iterations.
+static inline void pmu_loop(uint64_t iterations) {
+    __asm__ volatile("1: subs %0, %0, #1\n b.ne 1b" : "+r"(iterations) :: "cc");
+}
+// The last debug exception taken by debug.S's vectors and how many (steps: software steps).
+struct debug_record { uint64_t esr, elr, far, count, steps; };
+extern volatile struct debug_record debug_record;
+void debug_install_vectors(void);
+uint64_t debug_target(void);
+void debug_store(uint64_t address, uint64_t value);
+uint64_t debug_load(uint64_t address);
+void debug_brk(void);
+uint64_t debug_step_run(void);
+extern char debug_step_end[];
+static inline void debug_unmask(void) { __asm__ volatile("msr daifclr, #8" ::: "memory"); }
+static inline uint64_t debug_record_count(void) { return debug_record.count; }
+static inline uint64_t debug_record_steps(void) { return debug_record.steps; }
+static inline uint64_t debug_record_esr(void) { return debug_record.esr; }
+static inline uint64_t debug_record_elr(void) { return debug_record.elr; }
+static inline uint64_t debug_record_far(void) { return debug_record.far; }
+static inline void debug_record_clear(void) { debug_record.esr = 0; debug_record.elr = 0; debug_record.far = 0; debug_record.count = 0; debug_record.steps = 0; }
+extern volatile uint64_t debug_watched;
+static inline uint64_t debug_watched_address(void) { return (uint64_t)&debug_watched; }
+static inline uint64_t debug_step_end_address(void) { return (uint64_t)debug_step_end; }
+static inline uint64_t debug_target_address(void) { return (uint64_t)&debug_target; }
+static inline uint64_t debug_brk_address(void) { return (uint64_t)&debug_brk; }
+
 static inline uint64_t read_cntpct(void) { uint64_t v; __asm__ volatile("isb; mrs %0, cntpct_el0" : "=r"(v)); return v; }
 static inline void irq_enable(void) { __asm__ volatile("msr daifclr, #2" ::: "memory"); }
 static inline void irq_disable(void) { __asm__ volatile("msr daifset, #2" ::: "memory"); }

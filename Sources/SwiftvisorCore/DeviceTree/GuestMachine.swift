@@ -114,6 +114,13 @@ public enum GuestMachine {
         b.emptyProperty("always-on")
         b.endNode()
 
+        // The PMU per vCPU (issue 11): PMUv3, overflow interrupt PPI 7 (INTID 23), level-high,
+        // as QEMU's virt describes it.
+        b.beginNode("pmu")
+        b.property("compatible", string: "arm,armv8-pmuv3")
+        b.property("interrupts", cells: [1, 7, 4 | ppiCPUs])
+        b.endNode()
+
         b.beginNode("apb-pclk")
         b.property("compatible", string: "fixed-clock")
         b.property("#clock-cells", cells: [0])

@@ -26,6 +26,9 @@ public struct HostPlatform {
     public var virtualTimerINTID: UInt32?
     /// INTID of the GIC maintenance interrupt, from the GIC node's `interrupts`.
     public var maintenanceINTID: UInt32?
+    /// The PMU's overflow interrupt when it is a PPI (`arm,armv8-pmuv3`):
+    /// QEMU virt's PPI 7 (INTID 23). Boards that wire each core's PMU to an SPI have none here.
+    public var pmuINTID: UInt32?
     public var cpuMPIDRs: [UInt64] = []
     /// Each CPU's MPIDR and how it is started (PSCI or spin table).
     public var cpus: [HostCPU] = []
@@ -70,6 +73,10 @@ public struct HostPlatform {
            let ints = timer.property("interrupts"), let type = ints.u32(9), let number = ints.u32(10) {
             hypervisorTimerINTID = type == 1 ? number + 16 : number + 32
             if let vtype = ints.u32(6), let vnumber = ints.u32(7) { virtualTimerINTID = vtype == 1 ? vnumber + 16 : vnumber + 32 }
+        }
+        if let pmu = dt.nodes(compatibleWith: "arm,armv8-pmuv3").first,
+           let ints = pmu.property("interrupts"), ints.u32(0) == 1, let number = ints.u32(1) {
+            pmuINTID = number + 16
         }
         for compatible in ["arm,psci-1.0", "arm,psci-0.2", "arm,psci"] {
             if let psci = dt.nodes(compatibleWith: compatible).first, let method = psci.property("method") {

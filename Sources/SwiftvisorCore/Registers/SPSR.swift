@@ -19,6 +19,9 @@ public struct SPSR: Equatable {
     /// IL, bit 20: Illegal Execution state.
     public var il: Bool { get { bit(rawValue, 20) } set { rawValue = setting(rawValue, 20, newValue) } }
 
+    /// SS, bit 21: software step (Arm ARM D2.10.4); 0 after a stepped instruction completes.
+    public static let softwareStep: UInt64 = 1 << 21
+
     /// EL1h with D, A, I and F masked: how a guest kernel is entered (arm64 boot protocol).
     public static let el1hMasked = SPSR(rawValue: 0b1111 << 6 | Mode.el1h.rawValue)
 }

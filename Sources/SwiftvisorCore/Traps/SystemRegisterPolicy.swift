@@ -15,6 +15,10 @@ public enum SystemRegisterAction: Equatable {
     /// OSLSR_EL1: the OS lock is implemented (OSLM = 0b10) and OSLK as last written to OSLAR_EL1.
     case osLockStatus
     case osLockAccess
+    /// A breakpoint or watchpoint register (MDCR_EL2.TDA): the vCPU's own, switched with it.
+    case debugRegister(DebugRegister)
+    /// A Performance Monitors register (MDCR_EL2.TPM, TPMCR): the vCPU's own PMU, switched with it.
+    case pmu(PMURegister)
     /// Debug, PMU and other registers of features not offered: reads as zero, writes ignored.
     case readAsZeroWriteIgnored
     /// DC ISW/CSW/CISW (HCR_EL2.TSW): set/way maintenance, done by VA over the guest's RAM.
@@ -29,9 +33,10 @@ public enum SystemRegisterAction: Equatable {
         case (2, 0, 0, 2, 2): self = .debugControl                                   // MDSCR_EL1
         case (2, 0, 1, 1, 4): self = a.isRead ? .osLockStatus : .undefined           // OSLSR_EL1
         case (2, 0, 1, 0, 4): self = a.isRead ? .undefined : .osLockAccess           // OSLAR_EL1
-        case (2, _, _, _, _): self = .readAsZeroWriteIgnored       // breakpoints, watchpoints, OSDLR, claim tags...
+        case (2, 0, 0, _, 4...7): self = .debugRegister(DebugRegister(crm: a.crm, op2: a.op2)!)  // DBGB/WVR, DBGB/WCR
+        case (2, _, _, _, _): self = .readAsZeroWriteIgnored       // OSDLR, claim tags, DBGPRCR...
         case (3, 3, 9, _, _), (3, 0, 9, 14, _), (3, 3, 14, 8...15, _):
-            self = .readAsZeroWriteIgnored                         // PMU: PMCR_EL0... PMUSERENR_EL0, PMEV*, PMINTEN*
+            if let r = PMURegister(op0: a.op0, op1: a.op1, crn: a.crn, crm: a.crm, op2: a.op2) { self = .pmu(r) } else { self = .undefined }
         case (1, 0, 7, 6, 2), (1, 0, 7, 10, 2), (1, 0, 7, 14, 2): self = .cacheSetWay
         default:
             if let t = EmulatedTimer.register(a) { self = .physicalTimer(t) } else { self = .undefined }
@@ -48,7 +53,7 @@ public enum IDRegisters {
         case (4, 0): return [(35, 32), (47, 44), (43, 40)]                 // ID_AA64PFR0: SVE, AMU, MPAM
         case (4, 1): return [(11, 8), (27, 24), (19, 16), (55, 52)]        // ID_AA64PFR1: MTE, SME, MPAM_frac, NMI
         case (4, 4), (4, 5): return [(63, 0)]                              // ID_AA64ZFR0, ID_AA64SMFR0
-        case (5, 0): return [(11, 8), (7, 4), (35, 32), (47, 44), (43, 40)] // ID_AA64DFR0: PMUVer, TraceVer, PMSVer, TraceBuffer, BRBE... 
+        case (5, 0): return [(7, 4), (35, 32), (47, 44), (43, 40)]         // ID_AA64DFR0: TraceVer, PMSVer, TraceBuffer, BRBE (PMUVer: SelfHostedPMU)
         case (6, 1): return [(7, 4), (11, 8), (27, 24), (31, 28)]          // ID_AA64ISAR1: APA, API, GPA, GPI (pointer auth)
         case (6, 2): return [(15, 12), (11, 8)]                            // ID_AA64ISAR2: APA3, GPA3
         default: return []
