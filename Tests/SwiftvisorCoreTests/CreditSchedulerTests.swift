@@ -215,4 +215,17 @@ final class CreditSchedulerTests: XCTestCase {
         s.revive(b)
         XCTAssertEqual(s.states[b], .off)
     }
+
+    func test_a_vcpu_that_moves_keeps_its_lag_behind_its_core() {
+        var s = CreditScheduler(cores: 2, slice: 5_000)
+        let x = s.add(.runnable, affinity: 0b10), y = s.add(.runnable, group: 1), z = s.add(.runnable, affinity: 0b01, group: 2)
+        XCTAssertEqual(s.next(core: 0, now: 0), y)
+        XCTAssertEqual(s.next(core: 1, now: 0), x)
+        s.charge(x, ticks: 10_000_000, now: 10_000_000)
+        s.charge(y, ticks: 5_000_000, now: 10_000_000)
+        XCTAssertEqual(s.next(core: 1, now: 10_000_000), x)
+        XCTAssertEqual(s.next(core: 0, now: 10_000_000), z, "z has run nothing")
+        XCTAssertEqual(s.runtime(y, on: 1), 15_000_000, "y is 5 s ahead of core 0's floor, so of core 1's too")
+        XCTAssertEqual(s.next(core: 1, now: 20_000_000), x, "y does not take core 1 from x for 5 s")
+    }
 }

@@ -24,8 +24,11 @@ public enum VCPUState: Equatable {
 /// - `cap` (xl.cfg: percent of one core for the whole guest, 0 for none) is a budget per
 ///   `period`: a guest that used it is parked until the next period; overruns are carried.
 ///
-/// A vCPU runs on one core at a time and only on the cores its affinity allows. Times are in
-/// counter ticks; the caller passes `now` (the host tests use a fake clock).
+/// A vCPU runs on one core at a time and only on the cores its affinity allows. Each core has its
+/// own floor, and a vCPU's virtual runtime counts against the floor of the core it ran on last
+/// (`home`): when it moves, it keeps its lag behind (or lead over) the floor, as CFS renormalises
+/// a task that migrates, so a vCPU from a busy core neither starves nor is starved on another.
+/// Times are in counter ticks; the caller passes `now` (the host tests use a fake clock).
 public struct CreditScheduler {
     public static let defaultWeight: UInt32 = 256
 
@@ -43,6 +46,8 @@ public struct CreditScheduler {
     public private(set) var weight: [UInt32] = []
     /// The guest (cap group) of each vCPU.
     public private(set) var group: [Int] = []
+    /// The core each vCPU ran on last (or will start on): its virtual runtime counts against that floor.
+    public private(set) var home: [Int] = []
     /// Per core: the least virtual runtime it has picked (never decreasing).
     public private(set) var floor: [UInt64]
     /// Per core: when the current slice ends.
@@ -83,24 +88,34 @@ public struct CreditScheduler {
         affinity.append(allowed)
         weight.append(max(w, 1))
         group.append(g)
-        virtualRuntime.append(placement(allowed))
+        let start = leastLoaded(allowed)
+        home.append(start)
+        virtualRuntime.append(floor[start])
         while budget.count <= g { budget.append(0); used.append(0); periodStart.append(0) }
         budget[g] = period * UInt64(cap) / 100
         return states.count - 1
     }
 
-    /// The floor of the least loaded core `allowed` names: where a newcomer starts.
-    func placement(_ allowed: UInt64) -> UInt64 {
-        var least = UInt64.max
-        for core in 0..<coreCount where allowed & (1 << UInt64(core)) != 0 { least = min(least, floor[core]) }
-        return least == .max ? 0 : least
+    /// The allowed core with the lowest floor: where a newcomer starts.
+    func leastLoaded(_ allowed: UInt64) -> Int {
+        var best = 0, least = UInt64.max
+        for core in 0..<coreCount where allowed & (1 << UInt64(core)) != 0 && floor[core] < least { best = core; least = floor[core] }
+        return best
+    }
+
+    /// `slot`'s virtual runtime as it would count on `core`: the same lag behind that core's floor.
+    public func runtime(_ slot: Int, on core: Int) -> UInt64 {
+        let h = home[slot]
+        guard h != core else { return virtualRuntime[slot] }
+        let moved = Int64(bitPattern: virtualRuntime[slot]) - Int64(bitPattern: floor[h]) + Int64(bitPattern: floor[core])
+        return moved < 0 ? 0 : UInt64(moved)
     }
 
     /// `.finished` is terminal: another core may still be handling a trap of a vCPU whose VM
     /// was just ended, and must not bring it back. A vCPU powered on starts at the floor.
     public mutating func setState(_ slot: Int, _ state: VCPUState) {
         guard states[slot] != .finished else { return }
-        if states[slot] == .off && state == .runnable { virtualRuntime[slot] = max(virtualRuntime[slot], placement(affinity[slot])) }
+        if states[slot] == .off && state == .runnable { virtualRuntime[slot] = max(virtualRuntime[slot], floor[home[slot]]) }
         states[slot] = state
     }
 
@@ -154,12 +169,12 @@ public struct CreditScheduler {
     public func parked(_ slot: Int, now: UInt64) -> Bool { budgetLeft(group[slot], now: now) == 0 }
 
     /// A blocked vCPU has an interrupt: runnable again. Its virtual runtime is raised to at
-    /// most `sleeperCredit` before the floor of the cores it may use. Returns true if it was blocked.
+    /// most `sleeperCredit` before the floor of the core it ran on. Returns true if it was blocked.
     @discardableResult
     public mutating func wake(_ slot: Int) -> Bool {
         guard states[slot] == .blocked else { return false }   // (never a finished one)
         states[slot] = .runnable
-        let least = placement(affinity[slot])
+        let least = floor[home[slot]]
         if least > sleeperCredit { virtualRuntime[slot] = max(virtualRuntime[slot], least - sleeperCredit) }
         return true
     }
@@ -180,7 +195,7 @@ public struct CreditScheduler {
     public func shouldPreempt(_ slot: Int, core: Int, now: UInt64) -> Bool {
         guard eligible(slot, core: core, now: now) else { return false }
         guard let c = current(core: core), c != slot, eligible(c, core: core, now: now) else { return true }
-        return virtualRuntime[slot] &+ granularity < virtualRuntime[c]
+        return runtime(slot, on: core) &+ granularity < virtualRuntime[c]
     }
 
     /// The vCPU running on `core` gives way: at the next pick, any other eligible vCPU goes
@@ -200,13 +215,13 @@ public struct CreditScheduler {
         for i in 0..<n {
             let slot = (start + i) % n
             guard slot != skip, eligible(slot, core: core, now: now) else { continue }
-            if best == nil || virtualRuntime[slot] < virtualRuntime[best!] { best = slot }
+            if best == nil || runtime(slot, on: core) < runtime(best!, on: core) { best = slot }
         }
         if best == nil, let s = skip, eligible(s, core: core, now: now) { best = s }
         guard let pick = best else { return nil }
         if skip != nil && pick != skip { return take(pick, core: core, now: now) }
         if let c = current(core: core), c != pick, eligible(c, core: core, now: now), now < sliceEnd[core],
-           virtualRuntime[pick] &+ granularity >= virtualRuntime[c] {
+           runtime(pick, on: core) &+ granularity >= virtualRuntime[c] {
             return c   // its slice goes on
         }
         if current(core: core) == pick && now < sliceEnd[core] { return pick }
@@ -217,6 +232,8 @@ public struct CreditScheduler {
         if let previous = lastOnCore[core], previous != slot, runningOn[previous] == core { runningOn[previous] = nil }
         runningOn[slot] = core
         lastOnCore[core] = slot
+        virtualRuntime[slot] = runtime(slot, on: core)
+        home[slot] = core
         floor[core] = max(floor[core], virtualRuntime[slot])
         var length = slice
         if let left = budgetLeft(group[slot], now: now) { length = min(length, left) }
