@@ -96,7 +96,7 @@ final class Hypervisor {
             if let slot = scheduler.next(core: core.index, now: now) {
                 let next = vcpus[slot]
                 if next !== core.loaded { load(next, on: core) }
-                core.sliceEnd = scheduler.sliceEnd[core.index]
+                core.sliceEnd = scheduler.sliceEnd(core: core.index)
                 core.accounting = next
                 core.accountingSince = now
                 armTimer(core)
@@ -214,15 +214,21 @@ final class Hypervisor {
         }
         guard woken else { return }
         var idle: UInt64 = 0
-        for c in cores where c.idle { idle |= 1 << UInt64(c.index) }
-        let now = read_cntpct_el0()
-        let allowedHere = scheduler.affinity[vcpu.slot] & (1 << UInt64(me.index)) != 0
+        for i in 0..<cores.count where coreRefs[i].takeUnretainedValue().idle { idle |= 1 << UInt64(i) }
+        let allowed = scheduler.affinity[vcpu.slot]
+        let allowedHere = allowed & (1 << UInt64(me.index)) != 0
         if allowedHere && me.idle { me.wakeupPending = true; return }
-        if allowedHere && idle & scheduler.affinity[vcpu.slot] == 0 {
-            chargeRunning(me)
-            if scheduler.shouldPreempt(vcpu.slot, core: me.index, now: now) { me.wakeupPending = true; return }
+        let now = read_cntpct_el0()
+        if allowed & idle == 0 {
+            // Every core it may use is busy: compare with what their vCPUs have run until now.
+            if allowedHere {
+                chargeRunning(me)
+                if scheduler.shouldPreempt(vcpu.slot, core: me.index, now: now) { me.wakeupPending = true; return }
+            }
+            for i in 0..<cores.count where i != me.index && allowed & (1 << UInt64(i)) != 0 {
+                chargeRunning(coreRefs[i].takeUnretainedValue())
+            }
         }
-        for c in cores where c !== me && !c.idle { chargeRunning(c) }
         if let target = scheduler.coreToKick(for: vcpu.slot, idleCores: idle, except: me.index, now: now) {
             cores[target].sendReschedule()
         }

@@ -28,14 +28,14 @@ final class CreditSchedulerTests: XCTestCase {
         while now < duration {
             var until = duration
             if let c = current {
-                until = min(until, s.sliceEnd[0])
+                until = min(until, s.sliceEnd(core: 0))
                 if case .periodic(let run, _) = guests[c].0 { until = min(until, now + run - sinceWake[c]) }
             } else if let refill = s.nextRefill(now: now) { until = min(until, refill) }
             for w in wakeAt { if let w { until = min(until, w) } }
             let step = max(until, now + 1) - now
             if let c = current { ran[c] += step; sinceWake[c] += step; s.charge(c, ticks: step, now: now + step) }
             now += step
-            var reschedule = current == nil || now >= s.sliceEnd[0]
+            var reschedule = current == nil || now >= s.sliceEnd(core: 0)
             if let c = current, case .periodic(let run, let sleep) = guests[c].0, sinceWake[c] >= run {
                 s.setState(c, .blocked); sinceWake[c] = 0; wakeAt[c] = now + sleep
                 reschedule = true
@@ -93,7 +93,7 @@ final class CreditSchedulerTests: XCTestCase {
         var s = CreditScheduler(cores: 1, slice: 5_000, period: 10_000)
         let a = s.add(.runnable, group: 0, cap: 10)
         XCTAssertEqual(s.next(core: 0, now: 0), a)
-        XCTAssertEqual(s.sliceEnd[0], 1_000, "the slice ends where the budget does")
+        XCTAssertEqual(s.sliceEnd(core: 0), 1_000, "the slice ends where the budget does")
         s.charge(a, ticks: 1_000, now: 1_000)
         XCTAssertNil(s.next(core: 0, now: 1_000), "parked")
         s.stopRunning(core: 0)

@@ -51,13 +51,15 @@ public struct CreditScheduler {
     /// Per core: the least virtual runtime it has picked (never decreasing).
     public private(set) var floor: [UInt64]
     /// Per core: when the current slice ends.
-    public private(set) var sliceEnd: [UInt64]
+    public private(set) var sliceEnds: [UInt64]
     /// Per guest: cap budget per period in ticks (0: no cap), used in the current period, its start.
     public private(set) var budget: [UInt64] = []
     public private(set) var used: [UInt64] = []
     public private(set) var periodStart: [UInt64] = []
     /// Per core: its vCPU yielded (WFE, SCHEDOP_yield): another eligible one goes first.
     public private(set) var yielded: [Bool]
+    /// Some guest has a cap (so the switch path skips the budget checks when none has).
+    public private(set) var capped = false
     public let coreCount: Int
     public let slice: UInt64
     public let period: UInt64
@@ -72,7 +74,7 @@ public struct CreditScheduler {
         self.period = period
         lastOnCore = Array(repeating: nil, count: cores)
         floor = Array(repeating: 0, count: cores)
-        sliceEnd = Array(repeating: 0, count: cores)
+        sliceEnds = Array(repeating: 0, count: cores)
         yielded = Array(repeating: false, count: cores)
     }
 
@@ -93,6 +95,7 @@ public struct CreditScheduler {
         virtualRuntime.append(floor[start])
         while budget.count <= g { budget.append(0); used.append(0); periodStart.append(0) }
         budget[g] = period * UInt64(cap) / 100
+        if cap != 0 { capped = true }
         return states.count - 1
     }
 
@@ -137,7 +140,9 @@ public struct CreditScheduler {
 
     /// `slot` ran `ticks` more: its virtual runtime and its guest's cap budget pay for it.
     public mutating func charge(_ slot: Int, ticks: UInt64, now: UInt64) {
-        virtualRuntime[slot] &+= ticks &* UInt64(Self.defaultWeight) / UInt64(weight[slot])
+        let w = weight[slot]
+        virtualRuntime[slot] &+= w == Self.defaultWeight ? ticks : ticks &* UInt64(Self.defaultWeight) / UInt64(w)
+        guard capped else { return }
         let g = group[slot]
         guard budget[g] != 0 else { return }
         refill(g, now: now)
@@ -179,10 +184,15 @@ public struct CreditScheduler {
         return true
     }
 
+    @inline(__always)
     func eligible(_ slot: Int, core: Int, now: UInt64) -> Bool {
-        states[slot] == .runnable && !paused[slot] && (runningOn[slot] == nil || runningOn[slot] == core)
-            && affinity[slot] & (1 << UInt64(core)) != 0 && !parked(slot, now: now)
+        guard states[slot] == .runnable, !paused[slot], affinity[slot] & (1 << UInt64(core)) != 0 else { return false }
+        if let on = runningOn[slot], on != core { return false }
+        return !capped || !parked(slot, now: now)
     }
+
+    /// When the slice of the vCPU `core` runs ends.
+    public func sliceEnd(core: Int) -> UInt64 { sliceEnds[core] }
 
     /// The vCPU running on `core` (nil when it runs none).
     public func current(core: Int) -> Int? {
@@ -209,35 +219,41 @@ public struct CreditScheduler {
         let n = states.count
         guard n > 0 else { return nil }
         let start = lastOnCore[core].map { ($0 + 1) % n } ?? 0
-        let skip = yielded[core] ? current(core: core) : nil
-        yielded[core] = false
-        var best: Int?
-        for i in 0..<n {
-            let slot = (start + i) % n
-            guard slot != skip, eligible(slot, core: core, now: now) else { continue }
-            if best == nil || runtime(slot, on: core) < runtime(best!, on: core) { best = slot }
+        let running = current(core: core)
+        let skip = yielded[core] ? running : nil
+        if yielded[core] { yielded[core] = false }
+        var best = -1, bestRuntime = UInt64.max
+        var slot = start
+        for _ in 0..<n {
+            if slot != skip, eligible(slot, core: core, now: now) {
+                let r = runtime(slot, on: core)
+                if r < bestRuntime { best = slot; bestRuntime = r }
+            }
+            slot += 1
+            if slot == n { slot = 0 }
         }
-        if best == nil, let s = skip, eligible(s, core: core, now: now) { best = s }
-        guard let pick = best else { return nil }
-        if skip != nil && pick != skip { return take(pick, core: core, now: now) }
-        if let c = current(core: core), c != pick, eligible(c, core: core, now: now), now < sliceEnd[core],
-           runtime(pick, on: core) &+ granularity >= virtualRuntime[c] {
-            return c   // its slice goes on
+        if best < 0, let s = skip, eligible(s, core: core, now: now) { best = s; bestRuntime = virtualRuntime[s] }
+        guard best >= 0 else { return nil }
+        if skip == nil, let c = running, now < sliceEnds[core], eligible(c, core: core, now: now) {
+            // Its slice goes on unless the best is `granularity` behind it.
+            if c == best || bestRuntime &+ granularity >= virtualRuntime[c] { return c }
         }
-        if current(core: core) == pick && now < sliceEnd[core] { return pick }
-        return take(pick, core: core, now: now)
+        return take(best, core: core, now: now)
     }
 
     private mutating func take(_ slot: Int, core: Int, now: UInt64) -> Int {
         if let previous = lastOnCore[core], previous != slot, runningOn[previous] == core { runningOn[previous] = nil }
         runningOn[slot] = core
         lastOnCore[core] = slot
-        virtualRuntime[slot] = runtime(slot, on: core)
-        home[slot] = core
-        floor[core] = max(floor[core], virtualRuntime[slot])
+        if home[slot] != core {
+            virtualRuntime[slot] = runtime(slot, on: core)
+            home[slot] = core
+        }
+        let r = virtualRuntime[slot]
+        if r > floor[core] { floor[core] = r }
         var length = slice
-        if let left = budgetLeft(group[slot], now: now) { length = min(length, left) }
-        sliceEnd[core] = now &+ length
+        if capped, let left = budgetLeft(group[slot], now: now) { length = min(length, left) }
+        sliceEnds[core] = now &+ length
         return slot
     }
 
@@ -276,7 +292,7 @@ public struct CreditScheduler {
         return earliest
     }
 
-    public var hasCaps: Bool { budget.contains { $0 != 0 } }
+    public var hasCaps: Bool { capped }
     public var hasRunnable: Bool { states.contains(.runnable) }
     public var hasBlocked: Bool { states.contains(.blocked) }
     /// Some vCPU can still run or be woken: the machine is not finished.
