@@ -107,6 +107,7 @@ public struct CreditScheduler {
     }
 
     /// `slot`'s virtual runtime as it would count on `core`: the same lag behind that core's floor.
+    @inline(__always)
     public func runtime(_ slot: Int, on core: Int) -> UInt64 {
         let h = home[slot]
         guard h != core else { return virtualRuntime[slot] }
@@ -171,6 +172,7 @@ public struct CreditScheduler {
     }
 
     /// A capped guest that has used its budget waits for the next period.
+    @inline(__always)
     public func parked(_ slot: Int, now: UInt64) -> Bool { budgetLeft(group[slot], now: now) == 0 }
 
     /// A blocked vCPU has an interrupt: runnable again. Its virtual runtime is raised to at
@@ -192,9 +194,11 @@ public struct CreditScheduler {
     }
 
     /// When the slice of the vCPU `core` runs ends.
+    @inline(__always)
     public func sliceEnd(core: Int) -> UInt64 { sliceEnds[core] }
 
     /// The vCPU running on `core` (nil when it runs none).
+    @inline(__always)
     public func current(core: Int) -> Int? {
         guard let slot = lastOnCore[core], runningOn[slot] == core else { return nil }
         return slot
