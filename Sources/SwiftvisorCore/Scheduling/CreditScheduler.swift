@@ -161,6 +161,7 @@ public struct CreditScheduler {
     }
 
     /// Budget left to guest `g` in the period `now` is in (nil: no cap).
+    @inline(__always)
     public func budgetLeft(_ g: Int, now: UInt64) -> UInt64? {
         guard budget[g] != 0 else { return nil }
         var u = used[g]
