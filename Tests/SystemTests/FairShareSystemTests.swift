@@ -67,8 +67,10 @@ final class FairShareSystemTests: XCTestCase {
     }
 
     /// xl.cfg `weight` and `cap`. Asserts: two spinning victims on one core with weights 512 and
-    /// 256 ran in a ratio of 1.8 to 2.2 (host noise slows both alike); a victim alone on the
-    /// other core with `cap = 25` ran at most 30 % of its time (and ran).
+    /// 256 ran in a ratio of 1.2 to 3 (the heavier clearly ahead); a victim alone on the other
+    /// core with `cap = 25` ran at most 30 % of its time (and ran). The exact 2:1 (within 5 %)
+    /// is CreditSchedulerTests' (a fake clock): on this loaded host QEMU's vCPU threads stall
+    /// for up to 2 s at a time while the victims run about 1 s in all, and runs gave 1.3 to 2.3.
     func test_weights_give_shares_and_a_cap_holds() throws {
         for cpu in SystemTests.only(["cortex-a57", "max"]) {
             let o = try run("fairshare-weights.toml", cpu: cpu)
@@ -76,7 +78,7 @@ final class FairShareSystemTests: XCTestCase {
             XCTAssertEqual(o.verdict, .success, log)
             let heavy = try report(o, "heavy", log), light = try report(o, "light", log), capped = try report(o, "capped", log)
             let ratio = Double(heavy.ranMs) / Double(max(light.ranMs, 1))
-            XCTAssertTrue((1.8...2.2).contains(ratio), "weights 512:256 ran \(heavy.ranMs):\(light.ranMs) ms" + log)
+            XCTAssertTrue((1.2...3.0).contains(ratio), "weights 512:256 ran \(heavy.ranMs):\(light.ranMs) ms" + log)
             XCTAssertLessThanOrEqual(capped.percent, 30, log)
             XCTAssertGreaterThan(capped.ranMs, 0, log)
         }
