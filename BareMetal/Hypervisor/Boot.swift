@@ -104,7 +104,7 @@ func swiftvisorMain(_ dtbAddress: UInt64, _ currentEL: UInt64) {
         for (index, guest) in (manifest?.guests ?? []).enumerated() {
             if let vm = GuestBuilder.build(guest, index: index, vmid: VMID(UInt16(index + 1)), processor: processor, platform: platform,
                                            allocator: allocatorPointer) {
-                hv.add(vm, affinity: guest.affinity, interrupts: guest.interrupts)
+                hv.add(vm, affinity: guest.affinity, weight: guest.weight, cap: guest.cap, interrupts: guest.interrupts)
             }
         }
         Console.log("starting "); Console.decimal(UInt64(hv.vms.count)); Console.write(" guest(s) on ")

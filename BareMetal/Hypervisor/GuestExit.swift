@@ -95,8 +95,10 @@ func handleSynchronous(_ vcpu: VirtualCPU, _ hv: Hypervisor) -> ExitOutcome {
         hv.scheduler.setState(vcpu.slot, .blocked)
         return .reschedule
     case .waitForEvent:
-        // Events are not virtualised: a WFE lets the other vCPUs run.
+        // Events are not virtualised: a WFE lets the other vCPUs run (a spinlock's waiter
+        // gives way to the lock's holder).
         vcpu.skipInstruction()
+        hv.scheduler.yield(core: hv.thisCore.index)
         return .reschedule
     case .dataAbort(let abort):
         return handleDataAbort(abort, esr: esr, vcpu, hv)

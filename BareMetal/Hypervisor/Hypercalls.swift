@@ -47,6 +47,7 @@ func perform(_ call: XenHypercall, _ vcpu: VirtualCPU, _ hv: Hypervisor) -> Exit
         f.pointee.x.0 = 0   // no console input yet
     case .yield:
         f.pointee.x.0 = 0
+        hv.scheduler.yield(core: hv.thisCore.index)
         return .reschedule
     case .block:
         return block(vcpu, hv)
@@ -235,5 +236,7 @@ func cpuOn(target: UInt64, entry: UInt64, context: UInt64, _ vm: VirtualMachine,
     guard vm.ram.contains(GuestPhysicalAddress(entry)) else { return .invalidAddress }
     t.reset(entry: entry, x0: context)
     hv.scheduler.setState(t.slot, .runnable)
+    // An idle core takes it at once (not at its next tick).
+    hv.kick(for: t, woken: true)
     return .success
 }

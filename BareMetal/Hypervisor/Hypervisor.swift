@@ -7,7 +7,7 @@ final class Hypervisor {
     var vms: [VirtualMachine] = []
     /// vCPUs indexed by scheduler slot.
     var vcpus: [VirtualCPU] = []
-    var scheduler: RoundRobinScheduler
+    var scheduler: CreditScheduler
     var cores: [PhysicalCPU] = [] {
         didSet { for (i, c) in cores.enumerated() { coreRefs[i] = Unmanaged.passUnretained(c) } }
     }
@@ -37,14 +37,16 @@ final class Hypervisor {
 
     init(platform: HostPlatform, cores: Int, timerINTID: UInt32, virtualTimerINTID: UInt32, maintenanceINTID: UInt32) {
         self.platform = platform
-        self.scheduler = RoundRobinScheduler(cores: cores)
+        let slice = PreemptionTimer.sliceTicks()
+        // Cap budgets are per 10 ms, as credit2's CSCHED2_BDGT_REPL_PERIOD.
+        self.scheduler = CreditScheduler(cores: cores, slice: slice, period: read_cntfrq_el0() / 100)
         self.timerINTID = timerINTID
         self.virtualTimerINTID = virtualTimerINTID
         self.maintenanceINTID = maintenanceINTID
-        self.slice = PreemptionTimer.sliceTicks()
+        self.slice = slice
     }
 
-    func add(_ vm: VirtualMachine, affinity: UInt64, interrupts: [UInt32]) {
+    func add(_ vm: VirtualMachine, affinity: UInt64, weight: UInt32, cap: UInt32, interrupts: [UInt32]) {
         vms.append(vm)
         // Passed-through SPIs go to the boot core; the owner's vGIC routes them on from there.
         for intid in interrupts {
@@ -54,7 +56,7 @@ final class Hypervisor {
         }
         for vcpu in vm.vcpus {
             let state: VCPUState = vm.state == .finished ? .finished : vcpu.id.rawValue == 0 ? .runnable : .off
-            vcpu.slot = scheduler.add(state, affinity: affinity)
+            vcpu.slot = scheduler.add(state, affinity: affinity, group: vm.index, weight: weight, cap: cap)
             vcpus.append(vcpu)
         }
     }
@@ -90,11 +92,11 @@ final class Hypervisor {
                 unloadIfNotRunnable(core)
                 _ = completeReboots(on: core, idle: false)
             }
-            if let slot = scheduler.next(core: core.index) {
+            let now = read_cntpct_el0()
+            if let slot = scheduler.next(core: core.index, now: now) {
                 let next = vcpus[slot]
                 if next !== core.loaded { load(next, on: core) }
-                let now = read_cntpct_el0()
-                core.sliceEnd = now &+ slice
+                core.sliceEnd = scheduler.sliceEnd(core: core.index)
                 core.accounting = next
                 core.accountingSince = now
                 armTimer(core)
@@ -134,13 +136,23 @@ final class Hypervisor {
         }
     }
 
-    private func canRunSomething(_ core: PhysicalCPU) -> Bool { scheduler.canRun(core: core.index) }
+    private func canRunSomething(_ core: PhysicalCPU) -> Bool { scheduler.canRun(core: core.index, now: read_cntpct_el0()) }
 
-    /// Adds the time since the running vCPU was picked to its guest's CPU time (`list`).
+    /// Adds the time since the running vCPU was picked to its guest's CPU time (`list`) and
+    /// charges it to the vCPU's virtual runtime and its guest's cap.
     private func chargeCPUTime(_ core: PhysicalCPU) {
-        guard let v = core.accounting else { return }
-        v.vm.cpuTicks &+= read_cntpct_el0() &- core.accountingSince
+        chargeRunning(core)
         core.accounting = nil
+    }
+
+    /// Charges the vCPU running on `core` up to now (it goes on running).
+    private func chargeRunning(_ core: PhysicalCPU) {
+        guard let v = core.accounting else { return }
+        let now = read_cntpct_el0()
+        let ticks = now &- core.accountingSince
+        v.vm.cpuTicks &+= ticks
+        scheduler.charge(v.slot, ticks: ticks, now: now)
+        core.accountingSince = now
     }
 
     /// Handles every pending physical interrupt on `core`; true when the running vCPU should
@@ -197,7 +209,9 @@ final class Hypervisor {
         }
     }
 
-    /// A vCPU became runnable, or got an interrupt while running: make a core look at it.
+    /// A vCPU became runnable, or got an interrupt while running: make a core look at it. A
+    /// woken vCPU takes a busy core only when the scheduler says its share allows it (else
+    /// it runs when that core's slice ends); an idle core takes it at once.
     func kick(for vcpu: VirtualCPU, woken: Bool) {
         let me = thisCore
         if let core = scheduler.runningOn[vcpu.slot] {
@@ -206,13 +220,23 @@ final class Hypervisor {
         }
         guard woken else { return }
         var idle: UInt64 = 0
-        for c in cores where c.idle { idle |= 1 << UInt64(c.index) }
-        let allowedHere = scheduler.affinity[vcpu.slot] & (1 << UInt64(me.index)) != 0
-        if allowedHere && (idle == 0 || me.idle) { me.wakeupPending = true; return }
-        if let target = scheduler.coreToKick(for: vcpu.slot, idleCores: idle, except: allowedHere ? nil : me.index) {
-            if target == me.index { me.wakeupPending = true } else {
-                cores[target].sendReschedule()
+        for i in 0..<cores.count where coreRefs[i].takeUnretainedValue().idle { idle |= 1 << UInt64(i) }
+        let allowed = scheduler.affinity[vcpu.slot]
+        let allowedHere = allowed & (1 << UInt64(me.index)) != 0
+        if allowedHere && me.idle { me.wakeupPending = true; return }
+        let now = read_cntpct_el0()
+        if allowed & idle == 0 {
+            // Every core it may use is busy: compare with what their vCPUs have run until now.
+            if allowedHere {
+                chargeRunning(me)
+                if scheduler.shouldPreempt(vcpu.slot, core: me.index, now: now) { me.wakeupPending = true; return }
             }
+            for i in 0..<cores.count where i != me.index && allowed & (1 << UInt64(i)) != 0 {
+                chargeRunning(coreRefs[i].takeUnretainedValue())
+            }
+        }
+        if let target = scheduler.coreToKick(for: vcpu.slot, idleCores: idle, except: me.index, now: now) {
+            cores[target].sendReschedule()
         }
     }
 
@@ -248,6 +272,8 @@ final class Hypervisor {
             if v.loadedOn == nil { deadlines.include(v.virtualTimerDeadline) }
             deadlines.include(v.physicalTimer.deadline)
         }
+        // A capped guest waiting for its budget: its refill.
+        if scheduler.hasCaps, let refill = scheduler.nextRefill(now: read_cntpct_el0()) { deadlines.include(refill) }
         guard let deadline = deadlines.earliest else { PreemptionTimer.disarm(); return }
         PreemptionTimer.arm(at: deadline)
     }

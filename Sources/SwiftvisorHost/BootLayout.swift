@@ -81,6 +81,8 @@ public struct BootLayout {
                                 uuid: (g.uuid ?? Self.randomUUID()).bytes)
             guest.layout = g.layout
             guest.enhanced = g.enhanced
+            guest.weight = UInt32(clamping: g.weight)
+            guest.cap = UInt32(clamping: g.cap)
             guests.append(guest)
         }
         return (guests, modules, address)

@@ -90,6 +90,7 @@ public enum ConfigLoader {
         var name: String?, kernel: String?, memory: Int?, vcpus = 1, cmdline = "", ramdisk: String?, cpus: [Int] = []
         var iomem: [SystemDescription.DeviceMemory] = [], irqs: [Int] = [], autostart = true, uuid: GuestUUID?
         var layout = GuestLayout.Kind.virt
+        var weight = Int(CreditScheduler.defaultWeight), cap = 0
         var enhanced = XenEnhanced.enabled
         var vifs: [VirtualInterfaceSpec] = [], disks: [VirtualDiskSpec] = []
         var lines = SystemDescription.KeyLines(header: table.line)
@@ -105,6 +106,8 @@ public enum ConfigLoader {
             case ("kernel", .string(let s)): kernel = s
             case ("memory", .integer(let v)): memory = v
             case ("vcpus", .integer(let v)): vcpus = v
+            case ("weight", .integer(let v)): weight = v
+            case ("cap", .integer(let v)): cap = v
             case ("cmdline", .string(let s)): cmdline = s
             case ("ramdisk", .string(let s)): ramdisk = s
             case ("autostart", .boolean(let b)): autostart = b
@@ -163,6 +166,8 @@ public enum ConfigLoader {
             case ("layout", _): typeError(e, "a string, \"virt\" or \"xen\"")
             case ("memory", _): typeError(e, "an integer (MiB)")
             case ("vcpus", _): typeError(e, "an integer")
+            case ("weight", _): typeError(e, "an integer, 1 to 65535")
+            case ("cap", _): typeError(e, "an integer: percent of one core, 0 for no cap")
             case ("autostart", _): typeError(e, "true or false")
             default:
                 errors.append(ConfigError(file: file, line: e.line, key: e.key,
@@ -182,6 +187,8 @@ public enum ConfigLoader {
         g.uuid = uuid
         g.layout = layout
         g.enhanced = enhanced
+        g.weight = weight
+        g.cap = cap
         g.vifs = vifs
         g.disks = disks
         g.lines = lines

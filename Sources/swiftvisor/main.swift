@@ -219,6 +219,7 @@ extension Swiftvisor {
                 let description = checked.system.description
                 print("\(system): \(description.guests.count) guest(s)\(DeviceSummary.count(description)), machine RAM \(checked.boot.machineRAMMiB) MiB, \(machine.coreCount) core(s) (\(machine.summary)), OK")
                 for line in DeviceSummary.lines(description) { print(line) }
+                for line in SchedulingSummary.lines(description) { print(line) }
             } catch let errors as [ConfigError] {
                 printConfigErrors(errors)
                 throw ExitCode(2)

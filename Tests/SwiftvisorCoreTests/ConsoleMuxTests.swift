@@ -65,26 +65,6 @@ final class ConsoleMuxTests: XCTestCase {
         XCTAssertTrue(w.seen)
     }
 
-    func test_a_paused_vcpu_is_not_scheduled_and_a_finished_one_can_be_revived() {
-        var s = RoundRobinScheduler(cores: 1)
-        let a = s.add(.runnable), b = s.add(.runnable)
-        s.setPaused(a, true)
-        XCTAssertEqual(s.next(core: 0), b)
-        XCTAssertEqual(s.next(core: 0), b)
-        XCTAssertTrue(s.hasLive, "a paused guest keeps the machine up")
-        s.stopRunning(core: 0)
-        s.setState(b, .finished)
-        XCTAssertFalse(s.canRun(core: 0))
-        s.setPaused(a, false)
-        XCTAssertTrue(s.canRun(core: 0))
-        s.setState(b, .runnable)
-        XCTAssertEqual(s.states[b], .finished, "finished stays finished")
-        s.revive(b)
-        XCTAssertEqual(s.states[b], .off)
-        s.setState(b, .runnable)
-        XCTAssertEqual(s.states[b], .runnable)
-    }
-
     func test_the_manifest_carries_autostart() throws {
         let g = BootManifest.Guest(name: "later", kernel: .init(base: HostPhysicalAddress(0x5000_0000), size: 64),
                                    memoryBytes: 4 << 20, vcpus: 1, commandLine: "x", autostart: false)

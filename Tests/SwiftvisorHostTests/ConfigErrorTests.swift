@@ -44,7 +44,7 @@ final class ConfigErrorTests: XCTestCase {
         XCTAssertEqual(r.description.guests.map(\.name), ["a"])
         XCTAssertEqual(r.description.guests[0].vcpus, 2)
         XCTAssertEqual(errors(guest("memroy = 3\n").replacingOccurrences(of: "\n", with: "\r\n")),
-                       ["\(path):5: 'memroy': unknown key; a [[guest]] takes name, kernel, memory, vcpus, cmdline, ramdisk, cpus, iomem, irqs, autostart, uuid, layout, enhanced, vif, disk"])
+                       ["\(path):5: 'memroy': unknown key; a [[guest]] takes name, kernel, memory, vcpus, cmdline, ramdisk, cpus, iomem, irqs, autostart, uuid, layout, enhanced, vif, disk, weight, cap"])
     }
 
     func test_a_utf8_byte_order_mark_is_ignored() throws {

@@ -53,7 +53,7 @@ final class ConfigTests: XCTestCase {
     func test_unknown_key_is_named_with_its_line() {
         let e = errors("[[guest]]\nname = \"a\"\nkernel = \"kernel.elf\"\nmemory = 16\nmemroy = 3\n")
         XCTAssertEqual(e.count, 1)
-        XCTAssertTrue(e[0].hasSuffix("system.toml:5: 'memroy': unknown key; a [[guest]] takes name, kernel, memory, vcpus, cmdline, ramdisk, cpus, iomem, irqs, autostart, uuid, layout, enhanced, vif, disk"), e[0])
+        XCTAssertTrue(e[0].hasSuffix("system.toml:5: 'memroy': unknown key; a [[guest]] takes name, kernel, memory, vcpus, cmdline, ramdisk, cpus, iomem, irqs, autostart, uuid, layout, enhanced, vif, disk, weight, cap"), e[0])
     }
 
     func test_wrong_type() {

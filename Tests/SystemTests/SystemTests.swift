@@ -435,7 +435,7 @@ final class SystemTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: file) }
         XCTAssertThrowsError(try run(file, cpu: "cortex-a57")) { error in
             let messages = (error as? [ConfigError])?.map(\.description) ?? []
-            XCTAssertTrue(messages.contains { $0.hasSuffix(":5: 'speed': unknown key; a [[guest]] takes name, kernel, memory, vcpus, cmdline, ramdisk, cpus, iomem, irqs, autostart, uuid, layout, enhanced, vif, disk") }, "\(messages)")
+            XCTAssertTrue(messages.contains { $0.hasSuffix(":5: 'speed': unknown key; a [[guest]] takes name, kernel, memory, vcpus, cmdline, ramdisk, cpus, iomem, irqs, autostart, uuid, layout, enhanced, vif, disk, weight, cap") }, "\(messages)")
             XCTAssertTrue(messages.contains { $0.contains("no built-in guest by that name") }, "\(messages)")
         }
     }

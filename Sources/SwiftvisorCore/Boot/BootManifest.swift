@@ -23,6 +23,9 @@ public struct BootManifest: Equatable {
         public var layout: GuestLayout.Kind = .virt
         /// Which Xen interfaces it is told about (dom0less `xen,enhanced`): flags bits 2:1.
         public var enhanced: XenEnhanced = .enabled
+        /// xl.cfg `weight` (1...65535) and `cap` (percent of one core, 0: none).
+        public var weight: UInt32 = CreditScheduler.defaultWeight
+        public var cap: UInt32 = 0
 
         public init(name: String, kernel: AddressRange<HostPhysicalAddress>, ramdisk: AddressRange<HostPhysicalAddress>? = nil,
                     memoryBytes: UInt64, vcpus: Int, commandLine: String, affinity: UInt64 = 0,
@@ -55,12 +58,15 @@ public struct BootManifest: Equatable {
     public static let maxDeviceMemoryRanges = Limits.deviceMemoryRanges
     public static let maxInterrupts = Limits.interrupts
     /// Entry layout: name 0-63, images and sizes 64-111, iomem 112-175, irqs 176-207,
-    /// flags 208-215 (bit 0: do not start at boot; bit 3: the xen layout), uuid 216-231, cmdline 232-.
+    /// flags 208-215 (bit 0: do not start at boot; bit 3: the xen layout; bits 31:16: weight, 0
+    /// meaning the default; bits 47:32: cap), uuid 216-231, cmdline 232-.
     static let flagsOffset = 208
     static let notAutostartFlag: UInt64 = 1 << 0
     /// Flags bits 2:1: `XenEnhanced`.
     static let enhancedShift: UInt64 = 1
     static let xenLayoutFlag: UInt64 = 1 << 3
+    static let weightShift: UInt64 = 16
+    static let capShift: UInt64 = 32
     static let uuidOffset = 216
     static let commandLineOffset = 232
     public static let maxCommandLineLength = Limits.commandLineLength
@@ -98,7 +104,8 @@ public struct BootManifest: Equatable {
             }
             for i in 0..<Self.maxInterrupts { e.appendLE(UInt64(i < g.interrupts.count ? g.interrupts[i] : 0), size: 4) }
             e.appendLE((g.autostart ? 0 : Self.notAutostartFlag) | UInt64(g.enhanced.rawValue) << Self.enhancedShift
-                       | (g.layout == .xen ? Self.xenLayoutFlag : 0), size: 8)
+                       | (g.layout == .xen ? Self.xenLayoutFlag : 0)
+                       | UInt64(g.weight & 0xFFFF) << Self.weightShift | UInt64(g.cap & 0xFFFF) << Self.capShift, size: 8)
             for i in 0..<16 { e.append(i < g.uuid.count ? g.uuid[i] : 0) }
             e.append(contentsOf: g.commandLine.utf8.prefix(Self.maxCommandLineLength))
             while e.count < Self.entrySize { e.append(0) }
@@ -166,6 +173,9 @@ public struct BootManifest: Equatable {
                 throw .badEntry(index: i)
             }
             guest.enhanced = enhanced
+            let weight = UInt32(truncatingIfNeeded: flags >> Self.weightShift & 0xFFFF)
+            guest.weight = weight == 0 ? CreditScheduler.defaultWeight : weight
+            guest.cap = UInt32(truncatingIfNeeded: flags >> Self.capShift & 0xFFFF)
             guests.append(guest)
         }
         for i in 0..<deviceCount {

@@ -3,7 +3,7 @@
 public struct SystemDescription: Equatable {
     /// The keys a `[[guest]]` table takes (xl.cfg names, and `autostart`).
     public enum Key: String, CaseIterable {
-        case name, kernel, memory, vcpus, cmdline, ramdisk, cpus, iomem, irqs, autostart, uuid, layout, enhanced, vif, disk
+        case name, kernel, memory, vcpus, cmdline, ramdisk, cpus, iomem, irqs, autostart, uuid, layout, enhanced, vif, disk, weight, cap
     }
 
     /// The line of each key as written, for messages; a key not written reports its table's line.
@@ -50,6 +50,12 @@ public struct SystemDescription: Equatable {
         public var layout: GuestLayout.Kind = .virt
         /// Which Xen interfaces the guest is told about (dom0less `xen,enhanced`; default enabled).
         public var enhanced: XenEnhanced = .enabled
+        /// Its vCPUs' share of a core against others' (xl.cfg `weight`, 1...65535, default 256 as
+        /// Xen's credit2): each vCPU gets weight / (sum of the weights on its core).
+        public var weight = Int(CreditScheduler.defaultWeight)
+        /// The most CPU the guest's vCPUs use together, in percent of one core (xl.cfg `cap`;
+        /// 0: no cap, 100: one core), even when the cores are otherwise idle.
+        public var cap = 0
         /// PV network interfaces served by other guests (xl.cfg `vif`).
         public var vifs: [VirtualInterfaceSpec] = []
         /// PV disks served by other guests (xl.cfg `disk`).
@@ -97,6 +103,8 @@ public struct SystemDescription: Equatable {
     public static let minimumMemoryMiB = Limits.minimumMemoryMiB
     public static let maximumMemoryMiB = Limits.maximumMemoryMiB
     public static let maximumVCPUs = Limits.vcpusPerGuest
+    /// xl.cfg `weight`'s upper bound (Xen's credit schedulers take 1...65535).
+    public static let maximumWeight = 65535
     public static let maximumCores = Limits.cores
     /// Host RAM all guests together may use in this version.
     public static let maximumTotalMemoryMiB = Limits.maximumTotalMemoryMiB
@@ -170,6 +178,12 @@ public struct SystemDescription: Equatable {
             }
             for c in g.cpus where c < 0 || c >= Limits.cores {
                 result.append(g.problem(.cpus, "core \(c) is outside 0...\(Limits.cores - 1): swiftvisor runs on at most \(Limits.cores) cores"))
+            }
+            if g.weight < 1 || g.weight > Self.maximumWeight {
+                result.append(g.problem(.weight, "\(g.weight) is not a weight: write 1 to \(Self.maximumWeight) (xl.cfg's range; 256 is the default)"))
+            }
+            if g.cap < 0 || g.cap > 100 * g.vcpus {
+                result.append(g.problem(.cap, "\(g.cap) is not a cap for \(g.vcpus) vCPU(s): write 0 (no cap) to \(100 * g.vcpus) (percent of one core)"))
             }
             if g.commandLine.utf8.count > Limits.commandLineLength {
                 result.append(g.problem(.cmdline, "\(g.commandLine.utf8.count) bytes long, but at most \(Limits.commandLineLength) fit in the boot manifest"))
