@@ -25,6 +25,9 @@ final class PhysicalCPU {
     /// The vCPU whose CPU time this core is counting, and since when (physical counter).
     var accounting: VirtualCPU?
     var accountingSince: UInt64 = 0
+    /// The active state this core last gave its physical virtual-timer PPI (`TimerLines`); the
+    /// guest's deactivation through a linked list register may have cleared it since.
+    var virtualTimerActive = false
 
     init(index: Int, mpidr: UInt64, interrupts: InterruptController) {
         self.index = index

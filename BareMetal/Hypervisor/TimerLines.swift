@@ -31,6 +31,7 @@ enum TimerLines {
     /// EOImode 0 also deactivated it): active again until the guest deactivates the virtual one.
     static func virtualTimerFired(_ v: VirtualCPU, _ core: PhysicalCPU, _ hv: Hypervisor) {
         core.interrupts.setPrivateActive(physicalVirtualTimerINTID, true)
+        core.virtualTimerActive = true
         setVirtualLine(v, high: true, hv)
         v.gicDirty = true
     }
@@ -41,7 +42,7 @@ enum TimerLines {
     static func resampleVirtual(_ v: VirtualCPU, _ hv: Hypervisor) {
         let high = asserted(read_guest_cntv_ctl_el0())
         if high != v.virtualTimerLine { setVirtualLine(v, high: high, hv) }
-        hv.thisCore.interrupts.setPrivateActive(physicalVirtualTimerINTID, high)
+        setPhysicalActive(high, hv.thisCore)
     }
 
     /// World switch out, after the registers and list registers were saved: the line from the
@@ -54,7 +55,17 @@ enum TimerLines {
     /// World switch in: the physical PPI active exactly while the incoming vCPU's line is high
     /// (its list register, if loaded, is linked to it).
     static func switchedIn(_ v: VirtualCPU, _ core: PhysicalCPU) {
-        core.interrupts.setPrivateActive(physicalVirtualTimerINTID, v.virtualTimerLine)
+        setPhysicalActive(v.virtualTimerLine, core)
+    }
+
+    /// Only what changes is written (an MMIO write on every world switch otherwise). When the
+    /// guest has deactivated it meanwhile, the write skipped leaves it inactive with the line
+    /// high: it fires once more and `virtualTimerFired` makes it active (one exit, no loss).
+    @inline(__always)
+    static func setPhysicalActive(_ active: Bool, _ core: PhysicalCPU) {
+        guard active != core.virtualTimerActive else { return }
+        core.interrupts.setPrivateActive(physicalVirtualTimerINTID, active)
+        core.virtualTimerActive = active
     }
 
     /// The guest wrote CNTP_CTL/CVAL/TVAL: the emulated timer's line follows at once.
