@@ -47,6 +47,7 @@ enum TimerLines {
 
     /// World switch out, after the registers and list registers were saved: the line from the
     /// saved CNTV_CTL (whose ISTATUS was read before the timer was stopped).
+    @inline(__always)
     static func switchedOut(_ v: VirtualCPU, _ hv: Hypervisor) {
         let high = asserted(v.el1.pointee.cntv_ctl)
         if high != v.virtualTimerLine { setVirtualLine(v, high: high, hv) }
@@ -54,6 +55,7 @@ enum TimerLines {
 
     /// World switch in: the physical PPI active exactly while the incoming vCPU's line is high
     /// (its list register, if loaded, is linked to it).
+    @inline(__always)
     static func switchedIn(_ v: VirtualCPU, _ core: PhysicalCPU) {
         setPhysicalActive(v.virtualTimerLine, core)
     }

@@ -55,9 +55,9 @@ func disableInGIC(_ intid: UInt32) {
     Interrupts.register32(icenabler0).store(1 << intid)
 }
 
-/// Takes interrupts until `count` have arrived or 1 s of counter time passed.
+/// Takes interrupts until `count` have arrived or 5 s of counter time passed.
 func takeInterrupts(until count: Int, _ t: Timer) {
-    let end = t.counter + read_cntfrq()
+    let end = t.counter + 5 * read_cntfrq()
     irq_enable()
     while interrupts < count && t.counter < end {}
     irq_disable()
@@ -137,10 +137,14 @@ func checkTimer(_ t: Timer) {
     let set = t.compareValue, after = t.counter
     check(t, "TVAL sets CVAL to counter + TVAL", set >= start + 5 * tick && set <= after + 5 * tick,
           "CVAL \(hex(set)), counter \(hex(start))..\(hex(after))")
+    // A second ahead, so that no descheduling of this guest (or of QEMU) makes it expire
+    // before it is read back.
+    t.setTimerValue(Int32(1_000 * tick))
     t.setControl(enable | imask)
     let remaining = t.timerValue
-    check(t, "TVAL counts down from what was written", remaining > 0 && remaining <= Int32(5 * tick), "TVAL \(remaining)")
-    let deadline = t.counter + read_cntfrq()
+    check(t, "TVAL counts down from what was written", remaining > 0 && remaining <= Int32(1_000 * tick), "TVAL \(remaining)")
+    t.setTimerValue(Int32(tick))
+    let deadline = t.counter + 5 * read_cntfrq()
     while t.control & istatus == 0 && t.counter < deadline {}
     let late = t.timerValue
     check(t, "TVAL negative after expiry", late < 0, "TVAL \(late)")
