@@ -86,6 +86,7 @@ func swiftvisorMain(_ dtbAddress: UInt64, _ currentEL: UInt64) {
         let hv = Hypervisor(platform: platform, cores: mpidrs.count, timerINTID: timerINTID,
                             virtualTimerINTID: virtualTimerINTID, maintenanceINTID: maintenanceINTID)
         VirtualCPUInterface.select(platform)
+        TimerLines.physicalVirtualTimerINTID = virtualTimerINTID
         for (index, mpidr) in mpidrs.enumerated() {
             guard let gic = InterruptController(platform: platform, mpidr: mpidr) else {
                 Console.log(.panic("no GIC redistributor or CPU interface for CPU "), endLine: false); Console.hex(mpidr); Console.write("\n")

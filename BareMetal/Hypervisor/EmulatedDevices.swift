@@ -28,13 +28,22 @@ func handleDataAbort(_ abort: DataAbort, esr: ESR, _ vcpu: VirtualCPU, _ hv: Hyp
         // writes) do not, and cost nothing more.
         if vm.uart.interruptLine != vm.uartLine { VirtualInterrupts.updateUARTLine(vm, hv) }
     case .gicDistributor:
+        TimerLines.beforeGICAccess(vcpu, hv)
         let result = vm.gic.version == .v2 ? vm.gic.gicv2DistributorAccess(vcpu: vcpu.id.rawValue, access) : vm.gic.distributorAccess(access)
         read = result.read
         for v in result.effect.kick { VirtualInterrupts.kick(vm.vcpus[v], hv) }
     case .gicRedistributor where vm.gic.version == .v2:
         return inject(.dataAbort(write: abort.isWrite), at: abort.virtualAddress, ipa: abort.ipa.rawValue, esr: esr,
                       cause: "access outside its memory and devices", vcpu, hv)
+    case .rtc:
+        // A PL031 has word registers only (DDI 0224 3.2).
+        guard access.width == 4 else {
+            return inject(.dataAbort(write: abort.isWrite), at: abort.virtualAddress, ipa: abort.ipa.rawValue, esr: esr,
+                          cause: "PL031 access not 32 bits wide", vcpu, hv)
+        }
+        read = RealTimeClock.access(access, vm, hv)
     case .gicRedistributor(let frame):
+        TimerLines.beforeGICAccess(vcpu, hv)
         let result = vm.gic.redistributorAccess(frame: frame, access)
         read = result.read
         for v in result.effect.kick { VirtualInterrupts.kick(vm.vcpus[v], hv) }

@@ -144,6 +144,7 @@ enum GuestBuilder {
         vm.gic = VirtualGIC(vcpuCount: guest.vcpus, version: VirtualCPUInterface.version)
         for intid in guest.interrupts { vm.gic.markPassthrough(intid) }
         vm.uart = PL011()
+        RealTimeClock.reset(vm)
         vm.uartLine = false
         vm.injections = 0
         vm.panicWatch = KernelPanicWatch()
@@ -153,7 +154,7 @@ enum GuestBuilder {
         invalidateTranslations(vm)
         for vcpu in vm.vcpus {
             vcpu.reset(entry: placement.entry.rawValue, x0: vcpu.id.rawValue == 0 ? dtbIPA : 0)
-            vcpu.listRegisters = ListRegisterFile(count: VirtualInterrupts.listRegisterCount)
+            vcpu.listRegisters = TimerLines.listRegisterFile()
             vcpu.vmcr = 0; vcpu.ap0r0 = 0; vcpu.ap1r0 = 0; vcpu.underflowWanted = false; vcpu.osLock = true
         }
         XenGuest.reset(vm)

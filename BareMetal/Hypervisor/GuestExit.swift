@@ -160,6 +160,7 @@ func handleSystemRegister(_ access: SystemRegisterAccess, esr: ESR, _ vcpu: Virt
             vcpu.setRegister(rt, vcpu.physicalTimer.read(timerRegister, now: now))
         } else {
             vcpu.physicalTimer.write(timerRegister, vcpu.register(rt), now: now)
+            TimerLines.physicalTimerWritten(vcpu, now: now, hv)
             hv.runSoftwareTimers()
             hv.armTimer(hv.thisCore)
         }

@@ -164,18 +164,20 @@ final class Hypervisor {
             let intid = acknowledged.intid
             if intid == InterruptController.spurious { break }
             // Each source below is silenced before its end of interrupt, so a level-sensitive
-            // line is low again when the interrupt is deactivated.
-            defer { core.interrupts.endOfInterrupt(acknowledged) }
+            // line is low again when the interrupt is deactivated (the virtual timer's is left
+            // active instead, after its end of interrupt: TimerLines).
+            var completed = false
+            defer { if !completed { core.interrupts.endOfInterrupt(acknowledged) } }
             if intid == timerINTID {
                 PreemptionTimer.disarm()   // until armTimer() runs again
                 runSoftwareTimers()
                 if read_cntpct_el0() >= core.sliceEnd { sliceOver = true }
             } else if intid == virtualTimerINTID, let v = core.loaded {
-                // The loaded vCPU's CNTV fired: mask it and deliver the virtual PPI. As on Xen,
-                // the guest sees CNTV_CTL.IMASK set and unmasks when it reprograms the timer,
-                // as Linux's handler does (docs/architecture.md).
-                write_guest_cntv_ctl_el0(read_guest_cntv_ctl_el0() | TimerControl.masked)
-                VirtualInterrupts.raise(InterruptID.virtualTimer, vm: v.vm, vcpu: v.id.rawValue, self)
+                // The loaded vCPU's CNTV fired: its line rises; the physical PPI stays active
+                // until the guest deactivates the linked virtual one (TimerLines).
+                core.interrupts.endOfInterrupt(acknowledged)
+                completed = true
+                TimerLines.virtualTimerFired(v, core, self)
             } else if intid == maintenanceINTID, let v = core.loaded {
                 // Underflow (LRs have room again) or EOI of a passed-through SPI: reconcile the
                 // LRs now, which also drops the maintenance level before its EOI.
@@ -247,13 +249,13 @@ final class Hypervisor {
         if shutdownsPending > 0 { destroyOverdueShutdowns(now: now) }
         if XenGuest.timedPolls > 0 { XenGuest.endTimedOutPolls(now: now, self) }
         if XenstoreGlue.hasBacklog { XenstoreGlue.serveBacklog(self) }
+        if RealTimeClock.armedAlarms > 0 { RealTimeClock.fireAlarms(now: now, self) }
         for v in vcpus where v.vm.state == .running {
-            if v.loadedOn == nil, TimerDeadlines.hasPassed(v.virtualTimerDeadline, now: now) {
-                v.el1.pointee.cntv_ctl |= TimerControl.masked
-                VirtualInterrupts.raise(InterruptID.virtualTimer, vm: v.vm, vcpu: v.id.rawValue, self)
+            if v.loadedOn == nil, !v.virtualTimerLine, TimerDeadlines.hasPassed(v.virtualTimerDeadline, now: now) {
+                TimerLines.setVirtualLine(v, high: true, self)
             }
             if v.physicalTimer.fire(now: now) {   // CNTPCT: no offset
-                VirtualInterrupts.raise(InterruptID.physicalTimer, vm: v.vm, vcpu: v.id.rawValue, self)
+                TimerLines.setLine(InterruptID.physicalTimer, v, high: true, self)
             }
         }
     }
@@ -266,10 +268,11 @@ final class Hypervisor {
             for vm in vms { deadlines.include(vm.shutdownDeadline) }
         }
         if XenGuest.timedPolls > 0 { XenGuest.includePollDeadlines(&deadlines, self) }
+        if RealTimeClock.armedAlarms > 0 { RealTimeClock.includeAlarms(&deadlines, self) }
         // A store ring with more than one exit's work: served again in a millisecond.
         if XenstoreGlue.hasBacklog { deadlines.include(read_cntpct_el0() &+ read_cntfrq_el0() / 1000) }
         for v in vcpus where v.vm.state == .running {
-            if v.loadedOn == nil { deadlines.include(v.virtualTimerDeadline) }
+            if v.loadedOn == nil && !v.virtualTimerLine { deadlines.include(v.virtualTimerDeadline) }
             deadlines.include(v.physicalTimer.deadline)
         }
         // A capped guest waiting for its budget: its refill.
@@ -288,6 +291,7 @@ final class Hypervisor {
         SelfHostedPMU.switchedIn(next, core)
         fp_state_restore(next.fp)
         VirtualInterrupts.restore(next)
+        TimerLines.switchedIn(next, core)
         write_vttbr_el2(next.vm.vttbr)
         isb()
         // TLB entries are tagged with the VMID, not the vCPU: if another vCPU of this VM ran on
@@ -327,6 +331,7 @@ final class Hypervisor {
         el1_context_save(previous.el1)
         fp_state_save(previous.fp)
         VirtualInterrupts.save(previous)
+        TimerLines.switchedOut(previous, self)
         VirtualCPUInterface.writeHCR(0)
         previous.loadedOn = nil
         core.loaded = nil

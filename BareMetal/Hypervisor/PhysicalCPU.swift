@@ -30,6 +30,9 @@ final class PhysicalCPU {
     var debugRegistersLive = true
     /// The loaded vCPU's PMU state is in the hardware PMU (SelfHostedPMU).
     var pmuLive = false
+    /// The active state this core last gave its physical virtual-timer PPI (`TimerLines`); the
+    /// guest's deactivation through a linked list register may have cleared it since.
+    var virtualTimerActive = false
 
     init(index: Int, mpidr: UInt64, interrupts: InterruptController) {
         self.index = index

@@ -16,7 +16,7 @@ final class VirtualCPU {
     /// means the guest cannot handle its own exceptions, so it is stopped instead.
     var lastInjectedVector: UInt64 = 0
     /// Mirror of ICH_LR<n>_EL2 and what each holds.
-    var listRegisters = ListRegisterFile(count: VirtualInterrupts.listRegisterCount)
+    var listRegisters = TimerLines.listRegisterFile()
     /// The LRs need reconciling with the VM's virtual GIC before the next entry.
     var gicDirty = true
     var underflowWanted = false
@@ -39,6 +39,8 @@ final class VirtualCPU {
     var pmuInterruptsHeld: UInt64 = 0
     /// The guest's EL1 physical timer, emulated.
     var physicalTimer = EmulatedTimer()
+    /// The virtual timer's interrupt line as last sampled (TimerLines).
+    var virtualTimerLine = false
 
     init(vm: VirtualMachine, id: VCPUID) {
         self.vm = vm
@@ -74,6 +76,7 @@ final class VirtualCPU {
         physicalTimer = EmulatedTimer()
         SelfHostedDebug.reset(self)
         SelfHostedPMU.reset(self)
+        virtualTimerLine = false
         gicDirty = true
     }
 

@@ -52,6 +52,8 @@ enum VirtualInterrupts {
         guard vcpu.gicDirty else { return }
         vcpu.gicDirty = false
         syncFromHardware(vcpu)
+        // While its timer's line is high, each exit samples it again (TimerLines).
+        if vcpu.virtualTimerLine { TimerLines.resampleVirtual(vcpu, hypervisor.unsafelyUnwrapped); vcpu.gicDirty = vcpu.virtualTimerLine }
         vcpu.underflowWanted = vcpu.listRegisters.refresh(&vcpu.vm.gic, vcpu: vcpu.id.rawValue)
         var changed = vcpu.listRegisters.changed
         var n = 0

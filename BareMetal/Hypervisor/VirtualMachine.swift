@@ -30,6 +30,11 @@ final class VirtualMachine {
     var uart = PL011()
     /// The level last given to the vGIC for the UART's interrupt line (a cheap check per access).
     var uartLine = false
+    /// The emulated PL031 RTC (virt layout), its interrupt line's level as last given to the
+    /// vGIC, and the counter value of its pending alarm (`RealTimeClock`).
+    var rtc = PL031()
+    var rtcLine = false
+    var rtcAlarm: UInt64?
     var gic: VirtualGIC
     /// CNTVOFF_EL2: the guest's virtual counter starts near zero when the VM is built.
     let cntvoff: UInt64

@@ -72,6 +72,12 @@ struct GICv2 {
     }
     func endOfInterrupt(_ a: AcknowledgedInterrupt) { Self.register32(cpuInterface + C.eoir.rawValue).store(a.iar) }
 
+    /// Sets or clears the active state of one of this core's PPIs (GICD_ISACTIVER0 /
+    /// GICD_ICACTIVER0, banked per CPU, IHI0048B 4.3.8): see `GICv3.setPrivateActive`.
+    func setPrivateActive(_ intid: UInt32, _ active: Bool) {
+        Self.register32(distributor + (active ? D.isactiver : D.icactiver).rawValue).store(1 << intid)
+    }
+
     /// GICD_SGIR from whichever core runs this, to this controller's core: TargetListFilter 0,
     /// CPUTargetList = its mask (IHI0048B 4.3.15).
     func sendSGI(_ intid: UInt32) {

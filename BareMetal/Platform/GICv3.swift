@@ -93,6 +93,13 @@ struct GICv3 {
     }
     func endOfInterrupt(_ a: AcknowledgedInterrupt) { write_icc_eoir1_el1(UInt64(a.iar)) }
 
+    /// Sets or clears the active state of one of this core's PPIs (GICR_ISACTIVER0 /
+    /// GICR_ICACTIVER0, IHI0069 12.11): an active interrupt is not signalled again until it
+    /// is deactivated, here by the guest through a list register's HW link.
+    func setPrivateActive(_ intid: UInt32, _ active: Bool) {
+        Self.register32(redistributor + (active ? R.isactiver0 : R.icactiver0).rawValue).store(1 << intid)
+    }
+
     /// ICC_SGI1R_EL1 (IHI0069 12.2.23) from whichever core runs this, to this controller's core:
     /// Aff3.Aff2.Aff1 of the target and its Aff0 as a TargetList bit.
     func sendSGI(_ intid: UInt32) {

@@ -72,6 +72,14 @@ enum InterruptController {
         }
     }
 
+    /// The active state of one of this core's PPIs (run on the core itself).
+    func setPrivateActive(_ intid: UInt32, _ active: Bool) {
+        switch self {
+        case .gicv3(let g): g.setPrivateActive(intid, active)
+        case .gicv2(let g): g.setPrivateActive(intid, active)
+        }
+    }
+
     /// An SGI to this controller's core, sent from any core.
     func sendSGI(_ intid: UInt32) {
         switch self {

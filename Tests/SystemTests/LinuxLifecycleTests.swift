@@ -13,11 +13,17 @@ final class LinuxLifecycleTests: XCTestCase {
     func test_linux_reboot_and_poweroff_typed_at_the_shell_go_through_init() throws {
         let name = "lifecycle"
         let config = try LinuxSystem.prepare(guests: [name], shell: true) { _ in }
+        // The guest's `date +%s` and the host's time when its answer arrived.
+        var clock: (guest: Int, host: Int)?
         let typist = SystemTests.Typist { t, line in
             switch (t.step, line) {
             case (0, "\(name) | swiftvisor-init: done"):
                 t.step = 1; return "hostname\n"
             case (1, "\(name) | \(name)"):
+                // Its real time, from the emulated PL031 (no Xen drivers in the virt layout).
+                t.step = 10; return "echo clock-$(date +%s)\n"
+            case (10, let l) where l.hasPrefix("\(name) | clock-"):
+                if let s = Int(l.dropFirst("\(name) | clock-".count)) { clock = (s, Int(Date().timeIntervalSince1970)) }
                 // A child shell that would tick forever; Ctrl-C must reach it as SIGINT.
                 t.step = 2; return "sh -c 'while :; do echo tick; sleep 1; done'\n"
             case (2, "\(name) | tick"):
@@ -46,6 +52,10 @@ final class LinuxLifecycleTests: XCTestCase {
         for bad in SystemTests.linuxTrouble {
             XCTAssertFalse(lines.contains { $0.contains(bad) }, "printed '\(bad)'" + log(o))
         }
+        // Linux set its clock from the emulated PL031, and `date` is the host's time within 60 s.
+        XCTAssertTrue(lines.contains { $0.contains("rtc-pl031") && $0.contains("setting system clock") }, log(o))
+        if let clock { XCTAssertLessThan(abs(clock.guest - clock.host), 60, "date +%s \(clock.guest), host \(clock.host)" + log(o)) }
+        else { XCTFail("no answer to date +%s" + log(o)) }
         // Its name: the hostname, in uname and in the shell's prompt.
         XCTAssertTrue(lines.contains(name), "hostname" + log(o))
         XCTAssertTrue(lines.contains { $0.hasPrefix("swiftvisor-init: uname: Linux \(name) ") }, log(o))

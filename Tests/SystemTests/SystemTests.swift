@@ -252,7 +252,7 @@ final class SystemTests: XCTestCase {
             XCTAssertTrue(rtc.contains("PL031 PeriphID0: 0x31"), "the device's own registers; " + cpu + log(o))
             XCTAssertEqual(rtc.last, "rtc alarm interrupts: 3 of 3 (ok)", cpu + log(o))
             XCTAssertTrue(o.report.guestLines["probe"]?.contains {
-                $0.hasPrefix("probe PL031 RTC (not given to guests) IPA 0x9010000: read refused") } ?? false, cpu + log(o))
+                $0.hasPrefix("probe PL031 RTC, 64-bit IPA 0x9010000: read refused") } ?? false, cpu + log(o))
         }
     }
 

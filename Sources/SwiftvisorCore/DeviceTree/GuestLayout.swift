@@ -43,6 +43,8 @@ public struct GuestLayout: Equatable {
     public let gicCPUInterface: AddressRange<GuestPhysicalAddress>
     /// The most RAM this machine has room for at `ramBase`, in bytes.
     public let maximumRAM: UInt64
+    /// The emulated PL031 RTC (virt only: Xen's domU has none).
+    public let rtc: AddressRange<GuestPhysicalAddress>?
 
     /// The UART's register frame is one 4 KiB page in both layouts (PL011, GUEST_PL011_SIZE).
     @inlinable public static var uartSize: UInt64 { 0x1000 }
@@ -67,6 +69,7 @@ public struct GuestLayout: Equatable {
             gicCPUInterface = GuestMachine.gicCPUInterface
             // QEMU virt has RAM up to 0x40_0000_0000 below its high PCIe window.
             maximumRAM = 255 << 30
+            rtc = GuestMachine.rtc
         case .xen:
             uartBase = XenDomUMachine.uart.base
             uartSPI = XenDomUMachine.uartSPI
@@ -74,6 +77,7 @@ public struct GuestLayout: Equatable {
             gicRedistributorBase = XenDomUMachine.gicRedistributorBase
             gicCPUInterface = XenDomUMachine.gicCPUInterface
             maximumRAM = XenDomUMachine.ram0.size
+            rtc = nil
         }
     }
 

@@ -16,6 +16,9 @@ public enum GuestMachine {
     static let gicPhandle: UInt32 = 0x8001
     /// UART interrupt: SPI 1, level-high (as QEMU `virt` describes it).
     public static let uartSPI: UInt32 = 1
+    /// The emulated PL031 real-time clock (`PL031`) and its interrupt, SPI 2 (INTID 34), as QEMU virt's.
+    @inlinable public static var rtc: AddressRange<GuestPhysicalAddress> { AddressRange(base: GuestPhysicalAddress(0x0901_0000), size: 0x1000) }
+    public static let rtcSPI: UInt32 = 2
     /// Virtual MPIDR_EL1 of vCPU `n`: Aff0 = n, with bit 31 RES1 (Arm ARM D19.2.107).
     public static func mpidr(vcpu n: Int) -> UInt64 { 1 << 31 | UInt64(n) }
 
@@ -135,6 +138,14 @@ public enum GuestMachine {
         b.property("interrupts", cells: [0, uartSPI, 4])
         b.property("clock-names", strings: ["uartclk", "apb_pclk"])
         b.property("clocks", cells: [0x8000, 0x8000])
+        b.endNode()
+
+        b.beginNode("pl031@9010000")
+        b.property("compatible", strings: ["arm,pl031", "arm,primecell"])
+        b.property("reg", u64Pairs: [rtc.base.rawValue, rtc.size])
+        b.property("interrupts", cells: [0, rtcSPI, 4])
+        b.property("clock-names", string: "apb_pclk")
+        b.property("clocks", cells: [0x8000])
         b.endNode()
     }
 }

@@ -10,6 +10,8 @@ public enum EmulatedDevice: Equatable {
     case gicDistributor
     /// The GICv3 redistributor frame pair of vCPU `frame` (`VirtualGIC.redistributorAccess`).
     case gicRedistributor(frame: Int)
+    /// The PL031 real-time clock (`PL031`), virt layout only.
+    case rtc
 
     /// The device at `ipa` in a VM of `layout` and the offset into it (into its own frame for
     /// a redistributor), or nil when no device is there. This is the registration table: one
@@ -24,6 +26,7 @@ public enum EmulatedDevice: Equatable {
             let offset = ipa.offset(from: layout.gicRedistributorBase)
             return (.gicRedistributor(frame: Int(offset / VirtualGIC.redistributorStride)), offset % VirtualGIC.redistributorStride)
         }
+        if let rtc = layout.rtc, rtc.contains(ipa) { return (.rtc, ipa.offset(from: rtc.base)) }
         return nil
     }
 }

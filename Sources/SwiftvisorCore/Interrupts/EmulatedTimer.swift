@@ -4,8 +4,8 @@ public struct EmulatedTimer: Equatable {
     /// CTL.ENABLE (bit 0) and CTL.IMASK (bit 1) as the guest wrote them.
     public private(set) var control: UInt64 = 0
     public private(set) var compareValue: UInt64 = 0
-    /// Raised already for the current programming: a level interrupt is raised once, and
-    /// again only after the guest reprograms the timer.
+    /// The interrupt line as last sampled: high while the timer condition holds with the
+    /// timer enabled and unmasked (Arm ARM D11.2.4). The guest's PPI is pending exactly then.
     public private(set) var raised = false
 
     public init() {}
@@ -39,13 +39,21 @@ public struct EmulatedTimer: Equatable {
         case .compareValue: compareValue = value
         case .timerValue: compareValue = now &+ UInt64(bitPattern: Int64(Int32(truncatingIfNeeded: value)))
         }
-        raised = false
     }
 
-    /// The counter value at which it fires, or nil when it cannot.
+    /// The timer's interrupt output at `now`: ENABLE, IMASK clear and the condition met.
+    public func output(now: UInt64) -> Bool { enabled && !masked && now >= compareValue }
+
+    /// Samples the output (after the guest wrote a register): the line's new level.
+    public mutating func sample(now: UInt64) -> Bool {
+        raised = output(now: now)
+        return raised
+    }
+
+    /// The counter value at which the line rises, or nil when it cannot (or is high).
     public var deadline: UInt64? { enabled && !masked && !raised ? compareValue : nil }
 
-    /// True (once) when the interrupt should be raised at `now`.
+    /// True (once) when the line rises at `now`; it stays high until a write lowers it.
     public mutating func fire(now: UInt64) -> Bool {
         guard let d = deadline, now >= d else { return false }
         raised = true

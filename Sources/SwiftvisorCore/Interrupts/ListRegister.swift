@@ -16,8 +16,11 @@ public struct ListRegister: Equatable {
 
     /// Group, bit 60: Group 1 (a GICv3 guest's interrupts; a GICv2 guest's as IGROUPR says).
     public var group1: Bool { rawValue & 1 << 60 != 0 }
-    /// HW, bit 61: linked to a physical interrupt (never set by swiftvisor).
+    /// HW, bit 61: linked to a physical interrupt, which the guest's deactivation of the
+    /// virtual one deactivates (IHI0069 4.9; swiftvisor links the virtual timer's PPI).
     public var hardware: Bool { rawValue & 1 << 61 != 0 }
+    /// pINTID, bits 44:32 (HW = 1): the physical interrupt deactivated with this one.
+    public var physicalINTID: UInt32 { UInt32(truncatingIfNeeded: rawValue >> 32) & 0x1FFF }
     /// EOI, bit 41 (HW = 0): a maintenance interrupt when the guest deactivates it.
     public var notifiesOnCompletion: Bool { !hardware && rawValue & 1 << 41 != 0 }
 
@@ -27,6 +30,14 @@ public struct ListRegister: Equatable {
     public static func pending(_ intid: UInt32, priority: UInt8, group1: Bool = true, notifyOnCompletion: Bool = false) -> ListRegister {
         ListRegister(rawValue: State.pending.rawValue << 62 | (group1 ? 1 << 60 : 0) | UInt64(priority) << 48
                      | (notifyOnCompletion ? 1 << 41 : 0) | UInt64(intid))
+    }
+
+    /// A pending interrupt linked to physical interrupt `physical` (HW = 1, pINTID): the
+    /// guest's deactivation deactivates the physical one too (IHI0069 4.9.1), as KVM links
+    /// the timers' PPIs.
+    public static func pending(_ intid: UInt32, priority: UInt8, group1: Bool = true, linkedTo physical: UInt32) -> ListRegister {
+        ListRegister(rawValue: State.pending.rawValue << 62 | 1 << 61 | (group1 ? 1 << 60 : 0) | UInt64(priority) << 48
+                     | UInt64(physical & 0x1FFF) << 32 | UInt64(intid))
     }
 
     public static let empty = ListRegister(rawValue: 0)
@@ -44,6 +55,12 @@ public struct ListRegisterFile: Equatable {
     /// Bit n set when `refresh` found passed-through SPI 32+n completed by the guest: the
     /// hypervisor unmasks the physical SPI again.
     public private(set) var completedPassthrough: UInt64 = 0
+    /// The virtual interrupt loaded with the HW bit, and the physical INTID it is linked to
+    /// (the virtual timer's PPI; `InterruptController.spurious`: none).
+    public var linkedVirtualINTID: UInt32 = 1023
+    public var linkedPhysicalINTID: UInt32 = 1023
+    /// Registers `withdraw` emptied: written to hardware with the next `refresh`'s changes.
+    private var withdrawn: UInt16 = 0
 
     public init(count: Int) {
         registers = Array(repeating: .empty, count: count)
@@ -60,7 +77,8 @@ public struct ListRegisterFile: Equatable {
     /// Returns true when interrupts are still waiting for a free register: the caller then
     /// asks for the underflow maintenance interrupt (ICH_HCR_EL2.UIE).
     public mutating func refresh(_ gic: inout VirtualGIC, vcpu: Int) -> Bool {
-        changed = 0
+        changed = withdrawn
+        withdrawn = 0
         completedPassthrough = 0
         // 1. What the guest did with the interrupts we gave it.
         for i in registers.indices {
@@ -104,10 +122,23 @@ public struct ListRegisterFile: Equatable {
     private mutating func load(_ i: (intid: UInt32, priority: UInt8), into slot: Int, _ gic: inout VirtualGIC, vcpu: Int) {
         gic.moveToListRegister(i.intid, vcpu: vcpu)
         let s = gic.state(i.intid, vcpu: vcpu)
-        registers[slot] = .pending(i.intid, priority: i.priority, group1: s?.group1 ?? true,
-                                   notifyOnCompletion: s?.passthrough ?? false)
+        registers[slot] = i.intid == linkedVirtualINTID
+            ? .pending(i.intid, priority: i.priority, group1: s?.group1 ?? true, linkedTo: linkedPhysicalINTID)
+            : .pending(i.intid, priority: i.priority, group1: s?.group1 ?? true, notifyOnCompletion: s?.passthrough ?? false)
         owners[slot] = i.intid
         changed |= 1 << UInt16(slot)
+    }
+
+    /// A level-sensitive line fell: a register still holding `intid` only pending (the guest
+    /// has not taken it) is emptied, so the interrupt is no longer pending, as on hardware
+    /// (an active one stays: the guest is handling it). Needs the registers read back first.
+    public mutating func withdraw(_ intid: UInt32, _ gic: inout VirtualGIC, vcpu: Int) {
+        for i in registers.indices where owners[i] == intid && registers[i].state == .pending {
+            gic.returnFromListRegister(intid, vcpu: vcpu, pending: false, active: false)
+            owners[i] = nil
+            registers[i] = .empty
+            withdrawn |= 1 << UInt16(i)
+        }
     }
 
     /// After a `refresh`: does the vCPU have an interrupt pending (for WFI)?
