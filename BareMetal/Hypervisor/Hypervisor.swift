@@ -255,6 +255,7 @@ final class Hypervisor {
         fp_state_restore(next.fp)
         VirtualInterrupts.restore(next)
         write_vttbr_el2(next.vm.vttbr)
+        SetWay.writeHCR(next)   // HCR_EL2.TVM is per vCPU
         isb()
         // TLB entries are tagged with the VMID, not the vCPU: if another vCPU of this VM ran on
         // this core last, its stage-1 entries (same ASIDs, other page tables) must go.

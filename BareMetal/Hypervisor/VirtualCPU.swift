@@ -30,6 +30,8 @@ final class VirtualCPU {
     var osLock = true
     /// The guest's EL1 physical timer, emulated.
     var physicalTimer = EmulatedTimer()
+    /// Set/way maintenance: HCR_EL2.TVM and a clean in progress (SetWay.swift).
+    var setWay = SetWayEmulation()
 
     init(vm: VirtualMachine, id: VCPUID) {
         self.vm = vm
@@ -59,6 +61,7 @@ final class VirtualCPU {
         el1.pointee.vpidr = read_midr_el1()
         lastInjectedVector = 0
         physicalTimer = EmulatedTimer()
+        setWay.reset()
         gicDirty = true
     }
 
