@@ -2,7 +2,8 @@ import Foundation
 import XCTest
 @testable import SwiftvisorHost
 
-/// Issue 11 §1: nothing a guest triggers holds the hypervisor lock for long. A guest that loops
+/// Issue 11 §1: nothing a guest triggers holds the hypervisor lock for long. Guests/flood floods
+/// console_io with 16 KiB writes; and a guest that loops
 /// on set/way cache maintenance (Guests/setway: DC CISW sweeps, caches off and on, 256 MiB of
 /// RAM) runs on core 0 beside Guests/victim on core 1, which spins with interrupts masked and
 /// measures how much of its time it ran and its longest gap. Before set/way was emulated as
@@ -40,34 +41,54 @@ final class LockHoldSystemTests: XCTestCase {
     }
 
     func test_a_set_way_loop_does_not_starve_a_victim_on_the_other_core() throws {
-        for cpu in SystemTests.only(["cortex-a57", "max"]) {
-            let baseline = try run("lockhold-baseline.toml", cpu: cpu)
-            let attack = try run("lockhold-setway.toml", cpu: cpu)
-            let log = cpu + "\n--- baseline ---\n" + baseline.lines.joined(separator: "\n")
-                + "\n--- set/way attack ---\n" + attack.lines.joined(separator: "\n")
-            XCTAssertEqual(baseline.verdict, .success, log)
-            XCTAssertEqual(attack.verdict, .success, log)
-            guard let before = Self.victimFigures(baseline.report.guestLines["victim"] ?? []),
-                  let during = Self.victimFigures(attack.report.guestLines["victim"] ?? []) else {
-                XCTFail("no victim figures\n" + log); continue
-            }
-            print("LockHoldSystemTests \(cpu): victim beside a spinner ran \(before.share / 10) %, longest gap \(before.longestGapMicroseconds) us; "
-                  + "beside the set/way loop \(during.share / 10) %, longest gap \(during.longestGapMicroseconds) us")
-            XCTAssertGreaterThanOrEqual(during.share * 10, before.share * 9,
-                                        "the victim keeps at least 90 % of its baseline share\n" + log)
-            // The set/way loop asks for a clean of 256 MiB (~27 ms under QEMU) about every
-            // round; done under the lock, the victim's exits waited for each.
-            XCTAssertLessThan(during.longestGapMicroseconds, max(2 * before.longestGapMicroseconds, 20_000),
-                              "the victim's longest gap stays near the baseline's\n" + log)
-            // The attacker itself: its memory, written with caches on, reads back the same with
-            // them off in every round (the cleans happened), and it ran to the end.
-            let attacker = attack.report.guestLines["neighbour"] ?? []
-            guard let summary = attacker.last(where: { $0.hasPrefix("setway: ") && $0.contains(" rounds of ") }) else {
-                XCTFail("no set/way summary\n" + log); continue
-            }
+        try victimKeepsItsShare(beside: "lockhold-setway.toml") { summary in
+            // Its memory, written with caches on, reads back the same with them off in every
+            // round (the cleans happened), and it ran to the end.
             let words = summary.split(separator: " ")
-            XCTAssertTrue(words.count >= 2 && Int(words[1]).map { $0 > 0 } == true, summary)
-            XCTAssertTrue(summary.hasSuffix(": \(words[1]) of \(words[1])"), "every round read back intact: " + summary)
+            guard words.count >= 2, summary.contains(" rounds of "), let rounds = Int(words[1]), rounds > 0 else { return false }
+            return summary.hasSuffix(": \(rounds) of \(rounds)")
+        }
+    }
+
+    func test_a_console_flood_does_not_starve_a_victim_on_the_other_core() throws {
+        // Every 16 KiB write answered 0 and shown (continued 128 bytes per exit).
+        try victimKeepsItsShare(beside: "lockhold-flood.toml") { summary in
+            summary.hasPrefix("flood: ") && summary.hasSuffix(" writes of 16384 bytes, all answered 0")
+                && !summary.hasPrefix("flood: 0 ")
+        }
+    }
+
+    /// Runs the victim beside a plain spinner (the baseline) and beside the attacker in
+    /// `system` ("neighbour"), whose last line must satisfy `attackerDone`. The victim must
+    /// get at least 90 % of the baseline's share, with its longest gap under twice the
+    /// baseline's (host noise) or 20 ms. Host noise only lowers a run's share at random, where
+    /// holding the lock lowers every attack run's: up to three baseline/attack pairs, one of
+    /// which must pass.
+    func victimKeepsItsShare(beside system: String, attackerDone: (String) -> Bool) throws {
+        machines: for cpu in SystemTests.only(["cortex-a57", "max"]) {
+            var verdicts: [String] = []
+            for attempt in 1...3 {
+                let baseline = try run("lockhold-baseline.toml", cpu: cpu)
+                let attack = try run(system, cpu: cpu)
+                let log = cpu + "\n--- baseline ---\n" + baseline.lines.suffix(40).joined(separator: "\n")
+                    + "\n--- attack ---\n" + attack.lines.suffix(40).joined(separator: "\n")
+                XCTAssertEqual(baseline.verdict, .success, log)
+                XCTAssertEqual(attack.verdict, .success, log)
+                let attacker = (attack.report.guestLines["neighbour"] ?? []).last ?? ""
+                XCTAssertTrue(attackerDone(attacker), "the attacker's summary: " + attacker + "\n" + log)
+                guard let before = Self.victimFigures(baseline.report.guestLines["victim"] ?? []),
+                      let during = Self.victimFigures(attack.report.guestLines["victim"] ?? []) else {
+                    XCTFail("no victim figures\n" + log); continue machines
+                }
+                let figures = "\(cpu) attempt \(attempt): victim beside a spinner ran \(before.share / 10) %, longest gap "
+                    + "\(before.longestGapMicroseconds) us; beside \(system) \(during.share / 10) %, longest gap \(during.longestGapMicroseconds) us"
+                print("LockHoldSystemTests " + figures)
+                verdicts.append(figures)
+                if during.share * 10 >= before.share * 9
+                    && during.longestGapMicroseconds < max(2 * before.longestGapMicroseconds, 20_000) { continue machines }
+            }
+            XCTFail("the victim kept less than 90 % of its baseline share, or had long gaps, in every attempt:\n"
+                    + verdicts.joined(separator: "\n"))
         }
     }
 }
