@@ -27,6 +27,8 @@ func swiftvisorGuestExit(_ frame: UnsafeMutablePointer<vcpu_frame>, _ kind: UInt
             frame.pointee.x.0 = result
             return frame
         }
+        // The rest of a set/way sweep: nothing to do, no lock needed (SetWay.swift).
+        if esr.exceptionClassCode == ExceptionClass.Code.systemRegister64, SetWay.skipWithoutLock(esr, frame) { return frame }
     }
     hypervisor_lock()
     defer { hypervisor_unlock() }

@@ -17,9 +17,32 @@ enum SetWay {
     /// DC ISW/CSW/CISW.
     @inline(never)
     static func operation(_ vcpu: VirtualCPU, _ hv: Hypervisor) -> ExitOutcome {
+        let wasTrapping = vcpu.setWay.trapsVirtualMemoryControls
         let step = vcpu.setWay.setWayOperation()
-        writeHCR(vcpu)
+        // Only on a change: under QEMU an HCR_EL2 write takes its global I/O lock.
+        if vcpu.setWay.trapsVirtualMemoryControls != wasTrapping { writeHCR(vcpu) }
         return perform(step, vcpu, hv) {}
+    }
+
+    /// A set/way operation with nothing to do (HCR_EL2.TVM already set, no clean in progress:
+    /// the rest of a sweep, 33,280 traps for QEMU's caches) is skipped before the lock is
+    /// taken: it reads only the running vCPU's own `setWay`, which no other core changes while
+    /// the vCPU runs here. False for anything else, which takes the usual path.
+    @inline(never)
+    static func skipWithoutLock(_ esr: ESR, _ frame: UnsafeMutablePointer<vcpu_frame>) -> Bool {
+        guard SystemRegisterAction(SystemRegisterAccess(esr: esr)) == .cacheSetWay else { return false }
+        // SAFETY: as in swiftvisorGuestExit: exits happen only after boot set these; the
+        // hypervisor, its cores and vCPUs are never freed; only this core changes its `loaded`.
+        return hypervisorRef.unsafelyUnwrapped._withUnsafeGuaranteedRef { hv in
+            hv.coreRefs[Int(this_core().pointee.core)]._withUnsafeGuaranteedRef { core in
+                guard let loaded = core.loadedRef else { return false }
+                return loaded._withUnsafeGuaranteedRef { vcpu in
+                    guard vcpu.setWay.trapsVirtualMemoryControls, vcpu.setWay.cursor == nil else { return false }
+                    frame.pointee.elr_el2 &+= 4
+                    return true
+                }
+            }
+        }
     }
 
     /// A write (MSR) to SCTLR_EL1, TTBR0/1_EL1, TCR_EL1, ... trapped by HCR_EL2.TVM: the value

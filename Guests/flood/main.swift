@@ -1,4 +1,5 @@
 import CGuest
+import SwiftvisorCore
 
 /// The console-flood attack of the lock tests (issue 11): with interrupts masked, for
 /// `flood-seconds=N` of counter time (default 3, 1...60), it writes 16 KiB console_io writes

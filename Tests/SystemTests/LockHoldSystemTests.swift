@@ -2,8 +2,7 @@ import Foundation
 import XCTest
 @testable import SwiftvisorHost
 
-/// Issue 11 §1: nothing a guest triggers holds the hypervisor lock for long. Guests/flood floods
-/// console_io with 16 KiB writes; and a guest that loops
+/// Issue 11 §1: nothing a guest triggers holds the hypervisor lock for long. A guest that loops
 /// on set/way cache maintenance (Guests/setway: DC CISW sweeps, caches off and on, 256 MiB of
 /// RAM) runs on core 0 beside Guests/victim on core 1, which spins with interrupts masked and
 /// measures how much of its time it ran and its longest gap. Before set/way was emulated as
@@ -27,7 +26,7 @@ final class LockHoldSystemTests: XCTestCase {
     static func victimFigures(_ lines: [String]) -> VictimFigures? {
         guard let line = lines.last(where: { $0.hasPrefix("victim: ran ") }) else { return nil }
         let words = line.split(separator: " ")
-        guard words.count >= 11, let ran = Int(words[2]), let total = Int(words[5]), let gap = Int(words[10]) else { return nil }
+        guard words.count >= 12, let ran = Int(words[2]), let total = Int(words[5]), let gap = Int(words[11]) else { return nil }
         return VictimFigures(ranMilliseconds: ran, totalMilliseconds: total, longestGapMicroseconds: gap)
     }
 
@@ -47,14 +46,6 @@ final class LockHoldSystemTests: XCTestCase {
             let words = summary.split(separator: " ")
             guard words.count >= 2, summary.contains(" rounds of "), let rounds = Int(words[1]), rounds > 0 else { return false }
             return summary.hasSuffix(": \(rounds) of \(rounds)")
-        }
-    }
-
-    func test_a_console_flood_does_not_starve_a_victim_on_the_other_core() throws {
-        // Every 16 KiB write answered 0 and shown (continued 128 bytes per exit).
-        try victimKeepsItsShare(beside: "lockhold-flood.toml") { summary in
-            summary.hasPrefix("flood: ") && summary.hasSuffix(" writes of 16384 bytes, all answered 0")
-                && !summary.hasPrefix("flood: 0 ")
         }
     }
 
