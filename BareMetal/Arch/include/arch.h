@@ -199,8 +199,8 @@ static inline void guest_atomic_clear16(uint64_t address, uint16_t mask) {
 
 // The hypervisor lock: one spin lock around all shared state, a ticket lock so that cores
 // take it in the order they asked (a core leaving and re-entering it in a loop, such as a
-// guest trapping on every instruction, cannot keep another core out: with a plain test-and-set
-// lock under QEMU the other core waited up to 112 ms). Low half: the ticket being served;
+// guest trapping on every instruction, cannot keep another core out: a test-and-set lock lets
+// the core that just released it take it again before a waiting core's WFE wakes). Low half: the ticket being served;
 // high half: the next ticket (as Linux's arm64 ticket spinlock before qspinlock). Load-acquire
 // exclusive / store-release (Arm ARM K13); WFE while another core's turn lasts, woken by the
 // owner's store to the monitored word (the exclusive monitor's event, Arm ARM D1.6.1).
