@@ -10,10 +10,10 @@ import XCTest
 /// for it on its own exits.
 ///
 /// Host noise makes absolute shares meaningless here (the victim got ~88 % of a core beside a
-/// plain spinner on an idle 2-core host, 13-36 % with five other builds running), so each CPU
+/// plain spinner on an idle 2-core host, 13-48 % on the loaded shared host), so each CPU
 /// model first runs the same two guests with the neighbour spinning plainly (the baseline).
 /// The attack run must give the victim at least 75 % of the baseline's share (the issue asks
-/// 90 %: `max` met it, `cortex-a57` gave 68-84 % under heavy host load, where QEMU's own
+/// 90 %: `max` met it, `cortex-a57` gave 68-84 % under heavy host load, probably as QEMU's own
 /// cost of the attacker's 33,280 traps a sweep competes for the host's cores), and a longest
 /// gap under twice the baseline's or 20 ms: cleaning under the lock made gaps of 288-353 ms
 /// beside baselines of 64-68 ms.

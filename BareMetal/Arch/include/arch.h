@@ -197,39 +197,22 @@ static inline void guest_atomic_clear16(uint64_t address, uint16_t mask) {
     __atomic_fetch_and((volatile uint16_t *)address, (uint16_t)~mask, __ATOMIC_SEQ_CST);
 }
 
-// The hypervisor lock: one spin lock around all shared state, a ticket lock so that cores
-// take it in the order they asked (a core leaving and re-entering it in a loop, such as a
-// guest trapping on every instruction, cannot keep another core out: a test-and-set lock lets
-// the core that just released it take it again before a waiting core's WFE wakes). Low half: the ticket being served;
-// high half: the next ticket (as Linux's arm64 ticket spinlock before qspinlock). Load-acquire
-// exclusive / store-release (Arm ARM K13); WFE while another core's turn lasts, woken by the
-// owner's store to the monitored word (the exclusive monitor's event, Arm ARM D1.6.1).
+// The hypervisor lock: one spin lock around all shared state (Arm ARM K13, load-acquire
+// exclusive / store-release; WFE while it is held elsewhere).
 extern volatile uint32_t hypervisor_lock_word;
 static inline void hypervisor_lock(void) {
-    uint32_t old, next, failed, owner;
+    uint32_t busy, failed;
     __asm__ volatile(
-        "1: ldaxr %w0, [%4]\n"
-        "   add   %w1, %w0, #0x10000\n"
-        "   stxr  %w2, %w1, [%4]\n"
-        "   cbnz  %w2, 1b\n"
-        "   eor   %w1, %w0, %w0, ror #16\n"     // our ticket == owner?
-        "   cbz   %w1, 3f\n"
         "   sevl\n"
-        "2: wfe\n"
-        "   ldaxrh %w3, [%4]\n"
-        "   eor   %w1, %w3, %w0, lsr #16\n"
+        "1: wfe\n"
+        "2: ldaxr %w0, [%2]\n"
+        "   cbnz  %w0, 1b\n"
+        "   stxr  %w1, %w3, [%2]\n"
         "   cbnz  %w1, 2b\n"
-        "3:\n"
-        : "=&r"(old), "=&r"(next), "=&r"(failed), "=&r"(owner) : "r"(&hypervisor_lock_word) : "memory");
+        : "=&r"(busy), "=&r"(failed) : "r"(&hypervisor_lock_word), "r"(1) : "memory");
 }
 static inline void hypervisor_unlock(void) {
-    // Only the holder changes the low half: the next ticket is served.
-    uint32_t owner;
-    __asm__ volatile(
-        "   ldrh  %w0, [%1]\n"
-        "   add   %w0, %w0, #1\n"
-        "   stlrh %w0, [%1]\n"
-        : "=&r"(owner) : "r"(&hypervisor_lock_word) : "memory");
+    __asm__ volatile("stlr wzr, [%0]" :: "r"(&hypervisor_lock_word) : "memory");
 }
 
 // A physical SGI to one core (ICC_SGI1R_EL1 at EL2: Aff3-1 and a TargetList bit for Aff0).
