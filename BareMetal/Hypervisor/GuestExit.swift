@@ -27,6 +27,8 @@ func swiftvisorGuestExit(_ frame: UnsafeMutablePointer<vcpu_frame>, _ kind: UInt
             frame.pointee.x.0 = result
             return frame
         }
+        // The rest of a set/way sweep: nothing to do, no lock needed (SetWay.swift).
+        if esr.exceptionClassCode == ExceptionClass.Code.systemRegister64, SetWay.skipWithoutLock(esr, frame) { return frame }
     }
     hypervisor_lock()
     defer { hypervisor_unlock() }
@@ -184,14 +186,10 @@ func handleSystemRegister(_ access: SystemRegisterAccess, esr: ESR, _ vcpu: Virt
     case .readAsZeroWriteIgnored:
         if access.isRead { vcpu.setRegister(rt, 0) }
     case .cacheSetWay:
-        // Set/way operations only make sense for the physical caches' geometry; the guest's
-        // intent, that its memory reach the Point of Coherency, is met by VA over all its RAM
-        // (as KVM does). A sweep issues one operation per set and way of each level; the whole
-        // RAM is cleaned once per sweep, at the one whose operand is level 0, set 0, way 0.
-        if vcpu.register(rt) == 0 {
-            let ram = vcpu.vm.hostRAM
-            clean_invalidate_dcache_to_poc(ram.base.rawValue, ram.size)
-        }
+        // Cleans by VA on the transitions that need it, without the lock (SetWay.swift).
+        return SetWay.operation(vcpu, hv)
+    case .virtualMemoryControl(let register):
+        return SetWay.controlWrite(register, vcpu.register(rt), vcpu, hv)
     case .undefined:
         return inject(.undefinedInstruction, at: 0, ipa: nil, esr: esr, cause: "system register access not virtualised", vcpu, hv)
     }

@@ -35,14 +35,7 @@ func perform(_ call: XenHypercall, _ vcpu: VirtualCPU, _ hv: Hypervisor) -> Exit
     case .features(let buffer):
         f.pointee.x.0 = features(buffer: buffer, vcpu)
     case .consoleWrite(let buffer, let length):
-        // Checked in full before any byte is shown, so a bad buffer prints nothing.
-        let vm = vcpu.vm
-        // LF becomes CR LF, as Xen's serial console writes a guest's console_io text.
-        let ok = GuestMemory.read(buffer, length: length, vcpu: vcpu) {
-            if $0 == UInt8(ascii: "\n") { vm.consoleOutput(UInt8(ascii: "\r")) }
-            vm.consoleOutput($0)
-        }
-        f.pointee.x.0 = ok ? 0 : XenABI.Errno.efault.returnValue
+        consoleWrite(buffer: buffer, length: length, vcpu)
     case .consoleRead:
         f.pointee.x.0 = 0   // no console input yet
     case .yield:

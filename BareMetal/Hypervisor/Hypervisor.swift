@@ -293,6 +293,7 @@ final class Hypervisor {
         VirtualInterrupts.restore(next)
         TimerLines.switchedIn(next, core)
         write_vttbr_el2(next.vm.vttbr)
+        SetWay.writeHCR(next)   // HCR_EL2.TVM is per vCPU
         isb()
         // TLB entries are tagged with the VMID, not the vCPU: if another vCPU of this VM ran on
         // this core last, its stage-1 entries (same ASIDs, other page tables) must go.

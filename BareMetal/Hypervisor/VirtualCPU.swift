@@ -41,6 +41,8 @@ final class VirtualCPU {
     var physicalTimer = EmulatedTimer()
     /// The virtual timer's interrupt line as last sampled (TimerLines).
     var virtualTimerLine = false
+    /// Set/way maintenance: HCR_EL2.TVM and a clean in progress (SetWay.swift).
+    var setWay = SetWayEmulation()
 
     init(vm: VirtualMachine, id: VCPUID) {
         self.vm = vm
@@ -77,6 +79,7 @@ final class VirtualCPU {
         SelfHostedDebug.reset(self)
         SelfHostedPMU.reset(self)
         virtualTimerLine = false
+        setWay.reset()
         gicDirty = true
     }
 

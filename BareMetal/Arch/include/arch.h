@@ -66,6 +66,8 @@ SYSREG_RW(cnthp_ctl_el2) SYSREG_RW(cnthp_cval_el2) SYSREG_RW(tpidr_el2)
 SYSREG_RW(vmpidr_el2) SYSREG_RW(vpidr_el2)
 SYSREG_READ(cntpct_el0) SYSREG_READ(cntfrq_el0) SYSREG_READ(pmcr_el0)
 SYSREG_RW(par_el1)
+// ISR_EL1 at EL2: the physical A, I, F interrupts pending (Arm ARM D19.2.80), masked or not.
+SYSREG_READ(isr_el1)
 
 // EL2 regime, set once at boot before any guest state is touched (EL2Mode.swift): 0 with
 // HCR_EL2.E2H = 0, 1 with E2H = 1. With E2H = 1 the EL1 names at EL2 reach EL2's own
@@ -84,6 +86,15 @@ GUEST_SYSREG(elr_el1, elr_el1, S3_5_C4_C0_1)      // ELR_EL12
 GUEST_SYSREG(spsr_el1, spsr_el1, S3_5_C4_C0_0)    // SPSR_EL12
 GUEST_SYSREG(vbar_el1, vbar_el1, S3_5_C12_C0_0)   // VBAR_EL12
 GUEST_SYSREG(sctlr_el1, sctlr_el1, S3_5_C1_C0_0)  // SCTLR_EL12
+// The rest of the EL1 virtual memory controls, written for a guest while HCR_EL2.TVM traps them.
+GUEST_SYSREG(ttbr0_el1, ttbr0_el1, S3_5_C2_C0_0)  // TTBR0_EL12
+GUEST_SYSREG(ttbr1_el1, ttbr1_el1, S3_5_C2_C0_1)  // TTBR1_EL12
+GUEST_SYSREG(tcr_el1, tcr_el1, S3_5_C2_C0_2)      // TCR_EL12
+GUEST_SYSREG(mair_el1, mair_el1, S3_5_C10_C2_0)   // MAIR_EL12
+GUEST_SYSREG(amair_el1, amair_el1, S3_5_C10_C3_0) // AMAIR_EL12
+GUEST_SYSREG(contextidr_el1, contextidr_el1, S3_5_C13_C0_1)  // CONTEXTIDR_EL12
+GUEST_SYSREG(afsr0_el1, afsr0_el1, S3_5_C5_C1_0)  // AFSR0_EL12
+GUEST_SYSREG(afsr1_el1, afsr1_el1, S3_5_C5_C1_1)  // AFSR1_EL12
 // The loaded vCPU's virtual timer (Arm ARM D11.2.4), masked when it fires at EL2. With E2H = 1
 // CNTV_CTL_EL0 at EL2 is the EL2 virtual timer (CNTHV_CTL_EL2), not the guest's.
 GUEST_SYSREG(cntv_ctl_el0, cntv_ctl_el0, S3_5_C14_C3_1)   // CNTV_CTL_EL02

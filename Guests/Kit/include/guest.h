@@ -145,6 +145,34 @@ static inline uint64_t debug_step_end_address(void) { return (uint64_t)debug_ste
 static inline uint64_t debug_target_address(void) { return (uint64_t)&debug_target; }
 static inline uint64_t debug_brk_address(void) { return (uint64_t)&debug_brk; }
 
+// Cache geometry and maintenance by set/way (Arm ARM D7.5.9, D19.2.25 CLIDR_EL1, D19.2.24 CCSIDR_EL1).
+static inline uint64_t read_clidr(void) { uint64_t v; __asm__ volatile("mrs %0, clidr_el1" : "=r"(v)); return v; }
+static inline uint64_t read_ccsidr(uint64_t csselr) {
+    uint64_t v; __asm__ volatile("msr csselr_el1, %1; isb; mrs %0, ccsidr_el1" : "=r"(v) : "r"(csselr) : "memory"); return v;
+}
+static inline uint64_t read_id_aa64mmfr2(void) { uint64_t v; __asm__ volatile("mrs %0, id_aa64mmfr2_el1" : "=r"(v)); return v; }
+static inline void dc_cisw(uint64_t v) { __asm__ volatile("dc cisw, %0" :: "r"(v) : "memory"); }
+// Sums `count` (> 0) 64-bit words from `address` (identity mapped, 8-byte aligned) with the
+// MMU and data cache off (SCTLR_EL1.M and C clear), then turns them on again: what memory
+// holds without the caches. No stack or unaligned access in between.
+static inline uint64_t sum_with_caches_off(uint64_t address, uint64_t count) {
+    uint64_t sctlr, off, value, sum = 0;
+    __asm__ volatile(
+        "mrs  %[s], sctlr_el1\n"
+        "bic  %[o], %[s], #5\n"
+        "dsb  sy\n"
+        "msr  sctlr_el1, %[o]\n"
+        "isb\n"
+        "1: ldr %[v], [%[a]], #8\n"
+        "add  %[sum], %[sum], %[v]\n"
+        "subs %[n], %[n], #1\n"
+        "b.ne 1b\n"
+        "msr  sctlr_el1, %[s]\n"
+        "isb\n"
+        : [s] "=&r"(sctlr), [o] "=&r"(off), [v] "=&r"(value), [sum] "+r"(sum), [a] "+r"(address), [n] "+r"(count)
+        :: "memory");
+    return sum;
+}
 static inline uint64_t read_cntpct(void) { uint64_t v; __asm__ volatile("isb; mrs %0, cntpct_el0" : "=r"(v)); return v; }
 static inline void irq_enable(void) { __asm__ volatile("msr daifclr, #2" ::: "memory"); }
 static inline void irq_disable(void) { __asm__ volatile("msr daifset, #2" ::: "memory"); }

@@ -60,6 +60,11 @@ public enum XenABI {
     public static let version: UInt64 = 4 << 16 | 17
     /// Longest CONSOLEIO_write accepted in one call; longer ones get -EINVAL.
     public static let maxConsoleWrite: UInt64 = 16 * 1024
+    /// Bytes of a CONSOLEIO_write shown per exit; the rest continues the hypercall (the HVC
+    /// runs again with the arguments advanced), as Xen's guest_console_write copies 128 bytes
+    /// at a time and creates a continuation when preemption is due: the hypervisor lock is
+    /// held for one chunk, not for a whole 16 KiB write.
+    public static let consoleWriteChunk: UInt64 = 128
 }
 
 /// A Xen hypercall whose number and arguments have been checked.

@@ -31,6 +31,9 @@ public struct HCR: Equatable {
     public var tacr: Bool { get { bit(rawValue, 21) } set { rawValue = setting(rawValue, 21, newValue) } }
     /// TSW, bit 22: trap data cache maintenance by set/way, which cannot be virtualised as is.
     public var tsw: Bool { get { bit(rawValue, 22) } set { rawValue = setting(rawValue, 22, newValue) } }
+    /// TVM, bit 26: trap writes to the EL1 virtual memory control registers (SCTLR_EL1, TTBRn_EL1,
+    /// TCR_EL1, ...). Set per vCPU while its set/way maintenance is emulated (SetWayEmulation).
+    public var tvm: Bool { get { bit(rawValue, 26) } set { rawValue = setting(rawValue, 26, newValue) } }
     /// RW, bit 31: EL1 is AArch64.
     public var rw: Bool { get { bit(rawValue, 31) } set { rawValue = setting(rawValue, 31, newValue) } }
     /// E2H, bit 34: EL2 runs in the EL2&0 regime (VHE). Set only in `EL2Regime.el2And0`.

@@ -23,6 +23,9 @@ public enum SystemRegisterAction: Equatable {
     case readAsZeroWriteIgnored
     /// DC ISW/CSW/CISW (HCR_EL2.TSW): set/way maintenance, done by VA over the guest's RAM.
     case cacheSetWay
+    /// Writes to the EL1 virtual memory controls, trapped by HCR_EL2.TVM while a vCPU's
+    /// set/way maintenance is emulated (SetWayEmulation): written to the register.
+    case virtualMemoryControl(VirtualMemoryControlRegister)
     /// Anything else: the guest gets an Undefined Instruction exception.
     case undefined
 
@@ -39,7 +42,9 @@ public enum SystemRegisterAction: Equatable {
             if let r = PMURegister(op0: a.op0, op1: a.op1, crn: a.crn, crm: a.crm, op2: a.op2) { self = .pmu(r) } else { self = .undefined }
         case (1, 0, 7, 6, 2), (1, 0, 7, 10, 2), (1, 0, 7, 14, 2): self = .cacheSetWay
         default:
-            if let t = EmulatedTimer.register(a) { self = .physicalTimer(t) } else { self = .undefined }
+            if !a.isRead, let r = VirtualMemoryControlRegister(op0: a.op0, op1: a.op1, crn: a.crn, crm: a.crm, op2: a.op2) {
+                self = .virtualMemoryControl(r)
+            } else if let t = EmulatedTimer.register(a) { self = .physicalTimer(t) } else { self = .undefined }
         }
     }
 }
