@@ -47,6 +47,8 @@ final class VirtualMachine {
     var paused: Bool { lifecycle.paused }
     var crashed: Bool { lifecycle.crashed }
     var panicWatch = KernelPanicWatch()
+    /// What of its console output reaches the physical console (a flood is dropped, not waited for).
+    var consoleRate = ConsoleRateLimit()
     /// Physical counter when this boot started and when it ended; counter ticks its vCPUs ran.
     var startedAt: UInt64 = 0
     var endedAt: UInt64 = 0
@@ -108,6 +110,7 @@ final class VirtualMachine {
             lifecycle.noteCrash()
             Console.log(.crashed(guest: MessageText(name)))
         }
+        guard withinConsoleRate() else { return }
         if Console.multiplexed { Console.guestByte(index, byte); return }
         if Console.partialLineOwner == vmid.rawValue {
             if byte == UInt8(ascii: "\n") { Console.put(byte); Console.partialLineOwner = nil }
@@ -115,6 +118,27 @@ final class VirtualMachine {
             return
         }
         if consoleLine.append(byte) { flushConsole() }
+    }
+
+    /// Whether this byte goes out (ConsoleRateLimit); says when a flood starts being dropped
+    /// and, once the guest is under its rate again, how much was lost.
+    @inline(__always)
+    private func withinConsoleRate() -> Bool {
+        switch consoleRate.admit(now: read_cntpct_el0(), frequency: read_cntfrq_el0()) {
+        case .print:
+            return true
+        case .printAfterDropping(let lost):
+            flushConsole()
+            Console.logGuest(name, "' console output resumes: ")
+            Console.decimal(lost); Console.write(" bytes were dropped\n")
+            return true
+        case .drop(let first):
+            if first {
+                flushConsole()
+                Console.logGuest(name, "' writes to its console faster than 32 KiB/s: its output is dropped until it slows down\n")
+            }
+            return false
+        }
     }
 
     /// The focused guest waits (in WFI) with an unfinished line, such as a prompt: show it.
