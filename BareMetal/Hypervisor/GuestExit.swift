@@ -94,7 +94,7 @@ func handleSynchronous(_ vcpu: VirtualCPU, _ hv: Hypervisor) -> ExitOutcome {
         vcpu.skipInstruction()
         if VirtualInterrupts.hasPending(vcpu) { return .resume }
         vcpu.vm.showUnfinishedLine()
-        hv.scheduler.setState(vcpu.slot, .blocked)
+        hv.scheduler.block(vcpu.slot, now: read_cntpct_el0())
         return .reschedule
     case .waitForEvent:
         // Events are not virtualised: a WFE lets the other vCPUs run (a spinlock's waiter

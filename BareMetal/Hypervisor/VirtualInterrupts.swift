@@ -32,7 +32,7 @@ enum VirtualInterrupts {
     /// it waits in WFI, and make the core that runs (or should run) it notice.
     static func kick(_ vcpu: VirtualCPU, _ hv: Hypervisor) {
         vcpu.gicDirty = true
-        let woken = hv.scheduler.wake(vcpu.slot)
+        let woken = hv.scheduler.wake(vcpu.slot, now: read_cntpct_el0())
         hv.kick(for: vcpu, woken: woken)
     }
 

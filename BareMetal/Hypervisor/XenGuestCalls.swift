@@ -218,7 +218,7 @@ func poll(argument: UInt64, _ vcpu: VirtualCPU, _ hv: Hypervisor) -> ExitOutcome
     XenGuest.startPoll(vcpu, port: count == 1 ? Int64(last) : -1,
                        deadline: timeout == 0 ? nil : XenGuest.counter(atSystemTime: timeout))
     f.pointee.x.0 = 0
-    hv.scheduler.setState(vcpu.slot, .blocked)
+    hv.scheduler.block(vcpu.slot, now: read_cntpct_el0())
     if timeout != 0 { hv.runSoftwareTimers() }   // a timeout already past ends the poll at once
     return .reschedule
 }
@@ -230,7 +230,7 @@ func block(_ vcpu: VirtualCPU, _ hv: Hypervisor) -> ExitOutcome {
     vcpu.frame.pointee.x.0 = 0
     vcpu.frame.pointee.spsr_el2 &= ~(1 << 7)   // SPSR_EL2.I (Arm ARM C5.2.18)
     if VirtualInterrupts.hasPending(vcpu) { return .resume }
-    hv.scheduler.setState(vcpu.slot, .blocked)
+    hv.scheduler.block(vcpu.slot, now: read_cntpct_el0())
     return .reschedule
 }
 

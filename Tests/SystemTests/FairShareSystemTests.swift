@@ -38,8 +38,10 @@ final class FairShareSystemTests: XCTestCase {
     ///
     /// 1. The booster runs 4 ms, arms its virtual timer 50 us ahead and WFIs, in a loop, on the
     ///    victim's core. On core 1, in the same run, the same victim beside a plain spinner (the
-    ///    baseline). Asserts: the victim ran at least 70 % of what the baseline ran (the
-    ///    round-robin scheduler, which put a woken vCPU first, gave it 15 ms of 3,000).
+    ///    baseline: half of core 1, less the host's stalls). Asserts: the victim ran at least
+    ///    80 % of what the baseline ran, i.e. it got about its half of core 0 too (the round-robin
+    ///    scheduler, which put a woken vCPU first, gave it 15 ms of 3,000; a 2.5 ms wake-up
+    ///    credit for a 50 us nap let the booster take the core back 50 us after each nap).
     /// 2. The booster's second vCPU (on either core) wakes it with an SGI every 50 us. Asserts:
     ///    the victim's share of its time is at least half the baseline's share of run 1 (three
     ///    busy vCPUs on two cores: its fair share is one half to two thirds of core 0), and it
@@ -54,7 +56,7 @@ final class FairShareSystemTests: XCTestCase {
             XCTAssertEqual(o.verdict, .success, log)
             let victim = try report(o, "victim", log), baseline = try report(o, "baseline", log)
             XCTAssertTrue((o.report.guestLines["booster"] ?? []).contains { $0.hasPrefix("booster: ran ") }, log)
-            XCTAssertGreaterThanOrEqual(victim.ranMs * 10, baseline.ranMs * 7, "beside the booster vs beside a spinner" + log)
+            XCTAssertGreaterThanOrEqual(victim.ranMs * 10, baseline.ranMs * 8, "beside the booster vs beside a spinner" + log)
 
             let s = try run("fairshare-sgi.toml", cpu: cpu)
             let sgiLog = cpu + "\n--- console ---\n" + s.lines.joined(separator: "\n") + "\n--- baseline run ---\n" + log

@@ -20,7 +20,9 @@ public enum VCPUState: Equatable {
 /// - A vCPU that really slept is placed at most `sleeperCredit` before the core's floor (the
 ///   least virtual runtime the core has run; never decreasing), so it runs at once on wake-up
 ///   (low latency) but cannot bank its sleep as credit (credit2 and CFS bound a sleeper's lag
-///   the same way).
+///   the same way). The credit is never more than the time it slept: a vCPU that naps 50 us
+///   is placed 50 us before the floor, too little to preempt (`granularity`), so the booster's
+///   wake-ups never cut the running vCPU's slice short.
 /// - `cap` (xl.cfg: percent of one core for the whole guest, 0 for none) is a budget per
 ///   `period`: a guest that used it is parked until the next period; overruns are carried.
 ///
@@ -41,6 +43,8 @@ public struct CreditScheduler {
     public private(set) var lastOnCore: [Int?]
     /// vCPUs of a paused guest (the console's `pause`): they keep their state but never run.
     public private(set) var paused: [Bool] = []
+    /// When each vCPU last blocked (`block`): a wake-up's credit is at most the time since.
+    public private(set) var blockedSince: [UInt64] = []
     /// Time charged so far, scaled by 256 / weight.
     public private(set) var virtualRuntime: [UInt64] = []
     public private(set) var weight: [UInt32] = []
@@ -85,6 +89,7 @@ public struct CreditScheduler {
         states.append(state)
         runningOn.append(nil)
         paused.append(false)
+        blockedSince.append(0)
         let all: UInt64 = coreCount >= 64 ? ~0 : (1 << UInt64(coreCount)) - 1
         let allowed = mask & all == 0 ? all : mask & all
         affinity.append(allowed)
@@ -132,6 +137,13 @@ public struct CreditScheduler {
         used[group[slot]] = 0
     }
 
+    /// `slot` waits for an interrupt (WFI, SCHEDOP_block, SCHEDOP_poll) from `now` on.
+    public mutating func block(_ slot: Int, now: UInt64) {
+        guard states[slot] != .finished else { return }
+        states[slot] = .blocked
+        blockedSince[slot] = now
+    }
+
     public mutating func setPaused(_ slot: Int, _ value: Bool) { paused[slot] = value }
 
     /// The vCPU running on `core` has stopped running there (switched out, blocked, finished).
@@ -176,14 +188,17 @@ public struct CreditScheduler {
     @inline(__always)
     public func parked(_ slot: Int, now: UInt64) -> Bool { budgetLeft(group[slot], now: now) == 0 }
 
-    /// A blocked vCPU has an interrupt: runnable again. Its virtual runtime is raised to at
-    /// most `sleeperCredit` before the floor of the core it ran on. Returns true if it was blocked.
+    /// A blocked vCPU has an interrupt at `now`: runnable again. Its virtual runtime is raised
+    /// to at most `sleeperCredit`, and at most the time it slept, before the floor of the core
+    /// it ran on. Returns true if it was blocked.
     @discardableResult
-    public mutating func wake(_ slot: Int) -> Bool {
+    public mutating func wake(_ slot: Int, now: UInt64 = .max) -> Bool {
         guard states[slot] == .blocked else { return false }   // (never a finished one)
         states[slot] = .runnable
+        let slept = now > blockedSince[slot] ? now &- blockedSince[slot] : 0
+        let credit = min(sleeperCredit, slept)
         let least = floor[home[slot]]
-        if least > sleeperCredit { virtualRuntime[slot] = max(virtualRuntime[slot], least - sleeperCredit) }
+        virtualRuntime[slot] = max(virtualRuntime[slot], least > credit ? least &- credit : 0)
         return true
     }
 
