@@ -12,6 +12,15 @@ func handleDataAbort(_ abort: DataAbort, esr: ESR, _ vcpu: VirtualCPU, _ hv: Hyp
         return inject(.dataAbort(write: abort.isWrite), at: abort.virtualAddress, ipa: abort.ipa.rawValue, esr: esr,
                       cause: "access outside its memory and devices", vcpu, hv)
     }
+    switch abort.deviceHandling {
+    case .emulate: break
+    case .skipCacheMaintenance:
+        vcpu.skipInstruction(esr)
+        return .resume
+    case .inject:
+        return inject(.dataAbort(write: abort.isWrite), at: abort.virtualAddress, ipa: abort.ipa.rawValue, esr: esr,
+                      cause: "device fault that is not a plain access's translation fault", vcpu, hv)
+    }
     // ISV=0 (load/store pair, writeback, SIMD): no syndrome to emulate from (Arm ARM D19.2.40).
     guard abort.syndromeValid else {
         return inject(.dataAbort(write: abort.isWrite), at: abort.virtualAddress, ipa: abort.ipa.rawValue, esr: esr,
@@ -40,6 +49,6 @@ func handleDataAbort(_ abort: DataAbort, esr: ESR, _ vcpu: VirtualCPU, _ hv: Hyp
         for v in result.effect.kick { VirtualInterrupts.kick(vm.vcpus[v], hv) }
     }
     if !access.isWrite { vcpu.setRegister(access.register, access.loadedValue(read)) }
-    vcpu.skipInstruction()
+    vcpu.skipInstruction(esr)
     return .resume
 }

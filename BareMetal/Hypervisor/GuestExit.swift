@@ -89,14 +89,14 @@ func handleSynchronous(_ vcpu: VirtualCPU, _ hv: Hypervisor) -> ExitOutcome {
     case .waitForInterrupt:
         // WFI completes at once if an interrupt is pending (even one PSTATE masks);
         // otherwise the vCPU sleeps until one is (Arm ARM D1.6.2).
-        vcpu.skipInstruction()
+        vcpu.skipInstruction(esr)
         if VirtualInterrupts.hasPending(vcpu) { return .resume }
         vcpu.vm.showUnfinishedLine()
         hv.scheduler.setState(vcpu.slot, .blocked)
         return .reschedule
     case .waitForEvent:
         // Events are not virtualised: a WFE lets the other vCPUs run.
-        vcpu.skipInstruction()
+        vcpu.skipInstruction(esr)
         return .reschedule
     case .dataAbort(let abort):
         return handleDataAbort(abort, esr: esr, vcpu, hv)

@@ -256,6 +256,8 @@ final class Hypervisor {
         VirtualInterrupts.restore(next)
         write_vttbr_el2(next.vm.vttbr)
         isb()
+        // Spectre-v2/BHB: one VM's branch training must not steer another (not within a VM).
+        if core.lastVMID != next.vm.vmid.rawValue { BranchPredictorHardening.switchedVM(to: next.vm.vmid.rawValue, on: core) }
         // TLB entries are tagged with the VMID, not the vCPU: if another vCPU of this VM ran on
         // this core last, its stage-1 entries (same ASIDs, other page tables) must go.
         if next.vm.lastVCPUOnCore[core.index] != next.id.rawValue {

@@ -83,4 +83,6 @@ final class VirtualCPU {
 
     /// Steps over the trapped 32-bit instruction.
     @inline(__always) func skipInstruction() { frame.pointee.elr_el2 &+= 4 }
+    /// Past the instruction `esr` reports: 2 bytes for a 16-bit T32 one (AArch32 EL0), else 4.
+    @inline(__always) func skipInstruction(_ esr: ESR) { frame.pointee.elr_el2 &+= esr.instructionLength }
 }
