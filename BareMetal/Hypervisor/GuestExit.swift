@@ -94,6 +94,8 @@ func handleSynchronous(_ vcpu: VirtualCPU, _ hv: Hypervisor) -> ExitOutcome {
         vcpu.vm.showUnfinishedLine()
         hv.scheduler.setState(vcpu.slot, .blocked)
         return .reschedule
+    case .waitForInterruptWithTimeout(let rt):
+        return waitWithTimeout(until: vcpu.register(rt), esr: esr, vcpu, hv)
     case .waitForEvent:
         // Events are not virtualised: a WFE lets the other vCPUs run.
         vcpu.skipInstruction(esr)

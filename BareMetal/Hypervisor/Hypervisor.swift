@@ -222,6 +222,7 @@ final class Hypervisor {
                 v.el1.pointee.cntv_ctl |= TimerControl.masked
                 VirtualInterrupts.raise(InterruptID.virtualTimer, vm: v.vm, vcpu: v.id.rawValue, self)
             }
+            if TimerDeadlines.hasPassed(v.waitDeadline, now: now) { WaitWithTimeout.timedOut(v, self) }
             if v.physicalTimer.fire(now: now) {   // CNTPCT: no offset
                 VirtualInterrupts.raise(InterruptID.physicalTimer, vm: v.vm, vcpu: v.id.rawValue, self)
             }
@@ -241,6 +242,7 @@ final class Hypervisor {
         for v in vcpus where v.vm.state == .running {
             if v.loadedOn == nil { deadlines.include(v.virtualTimerDeadline) }
             deadlines.include(v.physicalTimer.deadline)
+            deadlines.include(v.waitDeadline)
         }
         guard let deadline = deadlines.earliest else { PreemptionTimer.disarm(); return }
         PreemptionTimer.arm(at: deadline)

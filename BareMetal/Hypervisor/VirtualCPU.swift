@@ -30,6 +30,8 @@ final class VirtualCPU {
     var osLock = true
     /// The guest's EL1 physical timer, emulated.
     var physicalTimer = EmulatedTimer()
+    /// A WFIT's timeout as a physical counter value, while the vCPU waits in it (nil otherwise).
+    var waitDeadline: UInt64?
 
     init(vm: VirtualMachine, id: VCPUID) {
         self.vm = vm

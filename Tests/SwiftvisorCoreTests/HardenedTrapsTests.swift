@@ -159,6 +159,14 @@ final class HardenedTrapsTests: XCTestCase {
         XCTAssertEqual(plain.handlerState, SPSR(rawValue: SPSR.Mode.el1h.rawValue | 0b1111 << 6))
     }
 
+    // 6. WFIT.
+    func test_wfit_decodes_with_its_timeout_register() {
+        // EC 0x01, IL, RN = 3, RV = 1, TI = 0b10.
+        XCTAssertEqual(Trap(esr: ESR(rawValue: 0x0600_0000 | 1 << 25 | 3 << 5 | 0b110), far: 0, hpfar: 0), .waitForInterruptWithTimeout(register: 3))
+        XCTAssertEqual(Trap(esr: ESR(rawValue: 0x0600_0000 | 0b111), far: 0, hpfar: 0), .waitForEvent, "WFET")
+        XCTAssertEqual(Trap(esr: ESR(rawValue: 0x0600_0000), far: 0, hpfar: 0), .waitForInterrupt)
+    }
+
     // 7. GICD_IROUTER written as two words.
     func test_either_half_of_irouter_reroutes_and_kicks() {
         var gic = VirtualGIC(vcpuCount: 4)
