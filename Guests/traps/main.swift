@@ -55,6 +55,15 @@ func guestMain(_ dtb: UInt64) {
     c.expect("CPU_SUSPEND -> SUCCESS", suspended, 0)
     c.expect("CPU_SUSPEND returned once the timer interrupt was pending", woke >= deadline)
 
+    // WFIT (FEAT_WFxT, where the CPU has it): no interrupt pending, so it ends at its timeout.
+    if read_id_aa64isar2_el1() & 0xF != 0 {
+        let timeout = read_cntvct() + read_cntfrq() / 500
+        guest_wfit(timeout)
+        c.expect("WFIT returned at its timeout, not before", read_cntvct() >= timeout)
+    } else {
+        Guest.print("no FEAT_WFxT")
+    }
+
     // Cache maintenance by VA on an emulated device (the UART): skipped, as KVM does.
     c.expect("DC CIVAC on the UART -> no fault", Guest.probe { dc_civac(0x0900_0000) } == nil)
     c.expect("still alive", Guest.consoleWrite("traps done"), 0)

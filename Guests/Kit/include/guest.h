@@ -41,6 +41,12 @@ GUEST_SYSREG_READ(lorid_el1, S3_0_C10_C4_7)      // FEAT_LOR (HCR_EL2.TLOR)
 GUEST_SYSREG_READ(erridr_el1, S3_0_C5_C3_0)      // FEAT_RAS error records (HCR_EL2.TERR)
 GUEST_SYSREG_READ(trfcr_el1, S3_0_C1_C2_1)       // FEAT_TRF (MDCR_EL2.TTRF)
 GUEST_SYSREG_READ(id_aa64mmfr1_el1, id_aa64mmfr1_el1)
+GUEST_SYSREG_READ(id_aa64isar2_el1, S3_0_C0_C6_2)  // WFxT, bits 3:0
+// WFIT x0 (FEAT_WFxT; encoded by hand for assemblers without it): WFI until CNTVCT_EL0 >= timeout.
+static inline void guest_wfit(uint64_t timeout) {
+    register uint64_t x0 __asm__("x0") = timeout;
+    __asm__ volatile(".inst 0xd5031020" :: "r"(x0) : "memory");
+}
 static inline void dc_civac(uint64_t address) { __asm__ volatile("dc civac, %0" :: "r"(address) : "memory"); }
 
 static inline uint64_t read_cntvct(void) { uint64_t v; __asm__ volatile("isb; mrs %0, cntvct_el0" : "=r"(v)); return v; }
