@@ -163,6 +163,8 @@ final class HardenedTrapsTests: XCTestCase {
     func test_wfit_decodes_with_its_timeout_register() {
         // EC 0x01, IL, RN = 3, RV = 1, TI = 0b10.
         XCTAssertEqual(Trap(esr: ESR(rawValue: 0x0600_0000 | 1 << 25 | 3 << 5 | 0b110), far: 0, hpfar: 0), .waitForInterruptWithTimeout(register: 3))
+        XCTAssertEqual(Trap(esr: ESR(rawValue: 0x0600_0000 | 1 << 25 | 0b010), far: 0, hpfar: 0), .waitForInterruptWithTimeout(register: nil),
+                       "RV = 0 (QEMU 10.0): the register is unknown")
         XCTAssertEqual(Trap(esr: ESR(rawValue: 0x0600_0000 | 0b111), far: 0, hpfar: 0), .waitForEvent, "WFET")
         XCTAssertEqual(Trap(esr: ESR(rawValue: 0x0600_0000), far: 0, hpfar: 0), .waitForInterrupt)
     }

@@ -19,8 +19,8 @@ final class HardenedTrapsSystemTests: XCTestCase {
         var vhe = false
         var board = Board.virt
         /// SMCCC_ARCH_FEATURES for WORKAROUND_1, _2, _3: Cortex-A57/A72 are affected by
-        /// Spectre-v2 and BHB (0: offered); QEMU's `max` has CSV2 (WORKAROUND_1 1: not required)
-        /// but no CSV2_3/ECBHB and is on no list (WORKAROUND_3 -1, as KVM for an unknown core).
+        /// Spectre-v2 and BHB (0: offered); QEMU 10's `max` has CSV2 and ECBHB/CSV2_3 (1: not
+        /// required); store bypass is offered nowhere (-1; in-order cores get -2, NOT_REQUIRED).
         var features: String
         var description: String { board == .virt ? (vhe ? cpu + " --vhe" : cpu) : "--machine \(board.rawValue)" }
     }
@@ -29,8 +29,8 @@ final class HardenedTrapsSystemTests: XCTestCase {
         let qemu10 = try BackportQEMU(cacheDirectory: LinuxAssets.defaultCache, log: { _ in }).fetch(reason: "HCR_EL2.TIDCP")
         let machines = SystemTests.only([
             Machine(cpu: "cortex-a57", features: "WORKAROUND_1 0, WORKAROUND_2 -1, WORKAROUND_3 0"),
-            Machine(cpu: "max", features: "WORKAROUND_1 1, WORKAROUND_2 -1, WORKAROUND_3 -1"),
-            Machine(cpu: "max", vhe: true, features: "WORKAROUND_1 1, WORKAROUND_2 -1, WORKAROUND_3 -1"),
+            Machine(cpu: "max", features: "WORKAROUND_1 1, WORKAROUND_2 -1, WORKAROUND_3 1"),
+            Machine(cpu: "max", vhe: true, features: "WORKAROUND_1 1, WORKAROUND_2 -1, WORKAROUND_3 1"),
             Machine(cpu: "cortex-a72", board: .raspi4b, features: "WORKAROUND_1 0, WORKAROUND_2 -1, WORKAROUND_3 0"),
         ])
         for machine in machines {
@@ -60,7 +60,9 @@ final class HardenedTrapsSystemTests: XCTestCase {
                 XCTAssertTrue(lines.contains("ok SMCCC_ARCH_WORKAROUND_1 (HVC) -> 0") && lines.contains("ok SMCCC_ARCH_WORKAROUND_3 -> 0"), log)
             }
             // QEMU 10's max has FEAT_WFxT; the Cortex models do not.
-            if machine.cpu == "max" { XCTAssertTrue(lines.contains("ok WFIT returned at its timeout, not before"), log) }
+            // (QEMU 10.0 reports a trapped WFIT without its register, ESR.RV = 0: the hypervisor
+            // cannot know the timeout and lets it end at once, so only its return is asserted.)
+            if machine.cpu == "max" { XCTAssertTrue(lines.contains("ok WFIT returned"), log) }
             else { XCTAssertTrue(lines.contains("no FEAT_WFxT"), log) }
         }
     }

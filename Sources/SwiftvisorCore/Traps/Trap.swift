@@ -3,8 +3,9 @@ public enum Trap: Equatable {
     case hypervisorCall(immediate: UInt16)
     case secureMonitorCall(immediate: UInt16)
     case waitForInterrupt
-    /// WFIT Xt (FEAT_WFxT): WFI that also ends when CNTVCT_EL0 >= Xt (`register`).
-    case waitForInterruptWithTimeout(register: Int)
+    /// WFIT Xt (FEAT_WFxT): WFI that also ends when CNTVCT_EL0 >= Xt (`register`; nil when
+    /// ESR.RV is 0, as QEMU 10.0 reports it: the timeout is unknown).
+    case waitForInterruptWithTimeout(register: Int?)
     case waitForEvent
     case dataAbort(DataAbort)
     case instructionAbort(InstructionAbort)
@@ -22,7 +23,8 @@ public enum Trap: Equatable {
         case ExceptionClass.Code.wfx:
             switch esr.iss & 0b111 {
             case 0b110: self = .waitForInterruptWithTimeout(register: Int(bits(esr.iss, 9, 5)))
-            case 0b000, 0b100, 0b010: self = .waitForInterrupt
+            case 0b010: self = .waitForInterruptWithTimeout(register: nil)
+            case 0b000, 0b100: self = .waitForInterrupt
             default: self = .waitForEvent
             }
         case ExceptionClass.Code.dataAbortLowerEL: self = .dataAbort(DataAbort(esr: esr, far: far, hpfar: hpfar))
