@@ -43,7 +43,7 @@ public struct DataAbort: Equatable {
     }
 
     /// DFSC 0b0001LL: a translation fault at level LL (0b101011: level -1, FEAT_LPA2).
-    public var isTranslationFault: Bool { faultStatus & 0b11_1100 == 0b00_0100 || faultStatus == 0b10_1011 }
+    @inlinable @inline(__always) public var isTranslationFault: Bool { faultStatus & 0b11_1100 == 0b00_0100 || faultStatus == 0b10_1011 }
 
     /// What to do with a fault on an emulated device's range, as KVM's kvm_handle_guest_abort
     /// and io_mem_abort: only a translation fault of a plain access is emulated.
@@ -57,7 +57,8 @@ public struct DataAbort: Equatable {
         case inject
     }
 
-    public var deviceHandling: DeviceHandling {
+    /// (Inlined: the device path tests it on every access.)
+    @inlinable @inline(__always) public var deviceHandling: DeviceHandling {
         if !isTranslationFault || stage1PageTableWalk { return .inject }
         return cacheMaintenance ? .skipCacheMaintenance : .emulate
     }
