@@ -46,6 +46,7 @@ func swiftvisorMain(_ dtbAddress: UInt64, _ currentEL: UInt64) {
     if platform.bootArgument("swiftvisor.vhe") == 1 && !processor.hasVHE {
         Console.log("swiftvisor.vhe=1 ignored: this CPU has no VHE (ID_AA64MMFR1_EL1.VH = 0)\n")
     }
+    BranchPredictorHardening.detect(processor: processor, conduit: platform.psciConduit)
 
     var allocator = PhysicalRangeAllocator(ram: platform.ram)
     // Firmware's pages: /memreserve/, /reserved-memory, spin-table release addresses.
@@ -130,7 +131,7 @@ func startSecondaryCores(_ hv: Hypervisor) {
     secondary_boot_data.mair = read_mair_el2()
     secondary_boot_data.sctlr = read_sctlr_el2()
     secondary_boot_data.vbar = read_vbar_el2()
-    secondary_boot_data.hcr = EL2Mode.regime.hcr.rawValue
+    secondary_boot_data.hcr = Processor.featureTraps.applied(to: EL2Mode.regime.hcr).rawValue
     withUnsafeMutableBytes(of: &secondary_boot_data.stack_top) { stacks in
         // link.ld and arch.h give Limits.cores stacks of 16 KiB.
         for i in 0..<Limits.cores {
@@ -239,7 +240,8 @@ func readManifest(platform: HostPlatform, allocator: inout PhysicalRangeAllocato
 /// EL2 controls that stay the same for every guest.
 func configureEL2(processor: Processor) {
     let regime = EL2Mode.regime
-    write_hcr_el2(regime.hcr.rawValue)
+    // TLOR/TERR only where FEAT_LOR/FEAT_RAS exist (RES0 otherwise): `FeatureTraps`.
+    write_hcr_el2(Processor.featureTraps.applied(to: regime.hcr).rawValue)
     // VTCR_EL2: 39-bit IPA walked from level 1, Write-Back Inner Shareable, 4 KiB granule,
     // PS from PARange (VTCR.guest).
     write_vtcr_el2(VTCR.guest(outputSize: processor.outputSizeEncoding).rawValue)
@@ -249,6 +251,8 @@ func configureEL2(processor: Processor) {
     write_mdcr_el2(MDCR.guest(pmcr: read_pmcr_el0()).rawValue)
     SelfHostedDebug.configureCore()
     SelfHostedPMU.configureCore()
+    // TPMS/TTRF (SPE, trace filter) only where the CPU has them: set on top, in their own write.
+    write_mdcr_el2(Processor.featureTraps.applied(to: MDCR(rawValue: read_mdcr_el2())).rawValue)
     // CNTHCTL_EL2: the guest may read the physical counter (EL1PCTEN) but its physical
     // timer traps (EL1PCEN clear) until it is virtualised (bit positions by E2H).
     write_cnthctl_el2(regime.cnthctl.rawValue)

@@ -12,6 +12,8 @@ func handleDataAbort(_ abort: DataAbort, esr: ESR, _ vcpu: VirtualCPU, _ hv: Hyp
         return inject(.dataAbort(write: abort.isWrite), at: abort.virtualAddress, ipa: abort.ipa.rawValue, esr: esr,
                       cause: "access outside its memory and devices", vcpu, hv)
     }
+    // Not a plain access's translation fault (rare): out of line, off the device path.
+    if abort.deviceHandling != .emulate { return handleUnusualDeviceFault(abort, esr: esr, vcpu, hv) }
     // ISV=0 (load/store pair, writeback, SIMD): no syndrome to emulate from (Arm ARM D19.2.40).
     guard abort.syndromeValid else {
         return inject(.dataAbort(write: abort.isWrite), at: abort.virtualAddress, ipa: abort.ipa.rawValue, esr: esr,
@@ -49,6 +51,18 @@ func handleDataAbort(_ abort: DataAbort, esr: ESR, _ vcpu: VirtualCPU, _ hv: Hyp
         for v in result.effect.kick { VirtualInterrupts.kick(vm.vcpus[v], hv) }
     }
     if !access.isWrite { vcpu.setRegister(access.register, access.loadedValue(read)) }
-    vcpu.skipInstruction()
+    vcpu.skipInstruction(esr)
     return .resume
+}
+
+/// Cache maintenance by VA on a device is stepped over; a stage-1 walk into a device or a
+/// fault other than translation is injected (KVM's kvm_handle_guest_abort, io_mem_abort).
+@inline(never)
+func handleUnusualDeviceFault(_ abort: DataAbort, esr: ESR, _ vcpu: VirtualCPU, _ hv: Hypervisor) -> ExitOutcome {
+    if abort.deviceHandling == .skipCacheMaintenance {
+        vcpu.skipInstruction(esr)
+        return .resume
+    }
+    return inject(.dataAbort(write: abort.isWrite), at: abort.virtualAddress, ipa: abort.ipa.rawValue, esr: esr,
+                  cause: "device fault that is not a plain access's translation fault", vcpu, hv)
 }

@@ -16,7 +16,7 @@ enum ExceptionInjection {
         let interrupted = SPSR(rawValue: frame.pointee.spsr_el2)
         let exception = InjectedException(kind, interrupted: interrupted,
                                           guestSCTLR: SCTLR(rawValue: read_guest_sctlr_el1()),
-                                          hasPAN: Processor.hasPAN)
+                                          hasPAN: Processor.hasPAN, hasDIT: Processor.hasDIT, hasSSBS: Processor.hasSSBS)
         if exception.recordsFaultAddress { write_guest_far_el1(faultAddress) }
         write_guest_esr_el1(exception.syndrome.rawValue)
         write_guest_elr_el1(pc)

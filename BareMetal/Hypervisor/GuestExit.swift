@@ -91,15 +91,23 @@ func handleSynchronous(_ vcpu: VirtualCPU, _ hv: Hypervisor) -> ExitOutcome {
     case .waitForInterrupt:
         // WFI completes at once if an interrupt is pending (even one PSTATE masks);
         // otherwise the vCPU sleeps until one is (Arm ARM D1.6.2).
-        vcpu.skipInstruction()
+        vcpu.skipInstruction(esr)
         if VirtualInterrupts.hasPending(vcpu) { return .resume }
         vcpu.vm.showUnfinishedLine()
         hv.scheduler.block(vcpu.slot, now: read_cntpct_el0())
         return .reschedule
+    case .waitForInterruptWithTimeout(let rt):
+        guard let rt else {
+            // Timeout register unknown (ESR.RV = 0): complete at once, after letting others
+            // run (a WFIT may end early, Arm ARM D1.6.2; sleeping could be for ever).
+            vcpu.skipInstruction(esr)
+            return .reschedule
+        }
+        return waitWithTimeout(until: vcpu.register(rt), esr: esr, vcpu, hv)
     case .waitForEvent:
         // Events are not virtualised: a WFE lets the other vCPUs run (a spinlock's waiter
         // gives way to the lock's holder).
-        vcpu.skipInstruction()
+        vcpu.skipInstruction(esr)
         hv.scheduler.yield(core: hv.thisCore.index)
         return .reschedule
     case .dataAbort(let abort):

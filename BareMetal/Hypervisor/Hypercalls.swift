@@ -193,7 +193,22 @@ func handleSMCCC(_ vcpu: VirtualCPU, _ hv: Hypervisor) -> ExitOutcome {
     var result: UInt64
     switch call {
     case .smcccVersion: result = SMCCCCall.implementedSMCCCVersion
-    case .smcccArchFeatures(let fid): result = SMCCCCall.archFeatures(of: fid)
+    case .smcccArchFeatures(let fid):
+        result = SMCCCCall.archFeatures(of: fid) ?? BranchPredictorHardening.mitigations.archFeatures(of: fid) ?? SMCCCCall.Status.notSupported.returnValue
+    case .archWorkaround1, .archWorkaround3:
+        // No result is defined (DEN0028 7.5.3); x0 = 0 as KVM's hyp vector leaves it.
+        BranchPredictorHardening.invalidate()
+        result = SMCCCCall.Status.success.returnValue
+    case .archWorkaround2: result = SMCCCCall.Status.notSupported.returnValue
+    case .cpuSuspend:
+        // Every power state is entered as a standby that returns SUCCESS (DEN0022 5.4.2 lets a
+        // powerdown request return so; KVM does the same): the vCPU sleeps as in WFI until an
+        // interrupt is pending, even one PSTATE masks.
+        f.pointee.x.0 = SMCCCCall.Status.success.returnValue
+        if VirtualInterrupts.hasPending(vcpu) { return .resume }
+        vcpu.vm.showUnfinishedLine()
+        hv.scheduler.setState(vcpu.slot, .blocked)
+        return .reschedule
     case .psciVersion: result = SMCCCCall.implementedPSCIVersion
     case .psciFeatures(let fid): result = SMCCCCall.psciFeatures(of: fid)
     case .migrateInfoType: result = 2   // Trusted OS not present or does not need migration

@@ -254,6 +254,7 @@ final class Hypervisor {
             if v.loadedOn == nil, !v.virtualTimerLine, TimerDeadlines.hasPassed(v.virtualTimerDeadline, now: now) {
                 TimerLines.setVirtualLine(v, high: true, self)
             }
+            if TimerDeadlines.hasPassed(v.waitDeadline, now: now) { WaitWithTimeout.timedOut(v, self) }
             if v.physicalTimer.fire(now: now) {   // CNTPCT: no offset
                 TimerLines.setLine(InterruptID.physicalTimer, v, high: true, self)
             }
@@ -274,6 +275,7 @@ final class Hypervisor {
         for v in vcpus where v.vm.state == .running {
             if v.loadedOn == nil && !v.virtualTimerLine { deadlines.include(v.virtualTimerDeadline) }
             deadlines.include(v.physicalTimer.deadline)
+            deadlines.include(v.waitDeadline)
         }
         // A capped guest waiting for its budget: its refill.
         if scheduler.hasCaps, let refill = scheduler.nextRefill(now: read_cntpct_el0()) { deadlines.include(refill) }
@@ -295,6 +297,8 @@ final class Hypervisor {
         write_vttbr_el2(next.vm.vttbr)
         SetWay.writeHCR(next)   // HCR_EL2.TVM is per vCPU
         isb()
+        // Spectre-v2/BHB: one VM's branch training must not steer another (not within a VM).
+        if core.lastVMID != next.vm.vmid.rawValue { BranchPredictorHardening.switchedVM(to: next.vm.vmid.rawValue, on: core) }
         // TLB entries are tagged with the VMID, not the vCPU: if another vCPU of this VM ran on
         // this core last, its stage-1 entries (same ASIDs, other page tables) must go.
         if next.vm.lastVCPUOnCore[core.index] != next.id.rawValue {

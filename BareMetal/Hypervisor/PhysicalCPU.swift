@@ -22,6 +22,8 @@ final class PhysicalCPU {
     /// A vCPU this core may run was woken: reschedule at the next opportunity.
     var wakeupPending = false
     var idle = false
+    /// VMID of the VM whose vCPU ran here last (0: none yet), for `BranchPredictorHardening`.
+    var lastVMID: UInt16 = 0
     /// The vCPU whose CPU time this core is counting, and since when (physical counter).
     var accounting: VirtualCPU?
     var accountingSince: UInt64 = 0

@@ -43,6 +43,8 @@ final class VirtualCPU {
     var virtualTimerLine = false
     /// Set/way maintenance: HCR_EL2.TVM and a clean in progress (SetWay.swift).
     var setWay = SetWayEmulation()
+    /// A WFIT's timeout as a physical counter value, while the vCPU waits in it (nil otherwise).
+    var waitDeadline: UInt64?
 
     init(vm: VirtualMachine, id: VCPUID) {
         self.vm = vm
@@ -106,4 +108,8 @@ final class VirtualCPU {
     /// Past an instruction the hypervisor emulated; it counts as stepped: a guest single-stepping
     /// over it takes its Software Step exception at the next one (SPSR.SS cleared, Arm ARM D2.10.4).
     @inline(__always) func skipInstruction() { frame.pointee.elr_el2 &+= 4; frame.pointee.spsr_el2 &= ~SPSR.softwareStep }
+    /// Past the instruction `esr` reports: 2 bytes for a 16-bit T32 one (AArch32 EL0), else 4; stepped as above.
+    @inline(__always) func skipInstruction(_ esr: ESR) {
+        frame.pointee.elr_el2 &+= esr.instructionLength; frame.pointee.spsr_el2 &= ~SPSR.softwareStep
+    }
 }

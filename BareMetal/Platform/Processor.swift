@@ -25,6 +25,14 @@ struct Processor {
     /// ID_AA64MMFR1_EL1.PAN, bits 23:20: Privileged Access Never (FEAT_PAN) present, so taking
     /// an exception may set PSTATE.PAN (`InjectedException`).
     static var hasPAN: Bool { (read_id_aa64mmfr1_el1() >> 20) & 0xF != 0 }
+    /// ID_AA64PFR0_EL1.DIT, bits 51:48 (FEAT_DIT): exception entry keeps PSTATE.DIT.
+    static var hasDIT: Bool { (read_id_aa64pfr0_el1() >> 48) & 0xF != 0 }
+    /// ID_AA64PFR1_EL1.SSBS, bits 7:4 (FEAT_SSBS): exception entry sets PSTATE.SSBS from SCTLR_ELx.DSSBS.
+    static var hasSSBS: Bool { (read_id_register(4, 1) >> 4) & 0xF != 0 }
+    /// The optional traps this CPU has the controls for (TLOR, TERR, TPMS, TTRF).
+    static var featureTraps: FeatureTraps {
+        FeatureTraps(pfr0: read_id_aa64pfr0_el1(), mmfr1: read_id_aa64mmfr1_el1(), dfr0: read_id_register(5, 0))
+    }
     /// Stage-2 input size (VTCR_EL2.T0SZ = 25).
     static let ipaBits: UInt64 = 39
 }

@@ -23,7 +23,7 @@ func guestMain(_ dtb: UInt64) {
     c.expect("PSCI_VERSION = 1.1", smccc_hvc(UInt64(version), 0, 0, 0), 0x1_0001)
     c.expect("PSCI_VERSION via SMC", smccc_smc(UInt64(version), 0, 0, 0), 0x1_0001)
     c.expect("SMCCC_VERSION = 1.1", smccc_hvc(0x8000_0000, 0, 0, 0), 0x1_0001)
-    c.expect("SMCCC_ARCH_FEATURES(unknown) -> NOT_SUPPORTED", smccc_hvc(0x8000_0001, 0x8000_8000, 0, 0), -1)
+    c.expect("SMCCC_ARCH_FEATURES(unknown) -> NOT_SUPPORTED", smccc_hvc(0x8000_0001, 0x8000_1234, 0, 0), -1)
     c.expect("PSCI_FEATURES(CPU_ON) = 0", smccc_hvc(0x8400_000A, 0xC400_0003, 0, 0), 0)
     c.expect("PSCI_FEATURES(unknown) -> NOT_SUPPORTED", smccc_hvc(0x8400_000A, 0x8400_00FF, 0, 0), -1)
     c.expect("AFFINITY_INFO(self) = ON", smccc_hvc(0xC400_0004, read_mpidr() & 0xFF_FFFF, 0, 0), 0)

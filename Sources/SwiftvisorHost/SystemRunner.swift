@@ -27,6 +27,8 @@ public struct SystemRunner {
         public var escapeKey = ConsoleSession.defaultEscape
         /// Use this QEMU instead of the one on PATH (tests: a QEMU with fewer data files).
         public var qemu: String?
+        /// Use this installation (tests: QEMU 10 for `virt`, whose CPU models trap what 7.2's do not).
+        public var qemuInstallation: QEMUInstallation?
         /// More QEMU arguments (tests: `-dtb` with a host device tree of their own).
         public var extraQEMUArguments: [String] = []
         /// Start the hypervisor image at this physical address (2 MiB aligned) rather than
@@ -115,7 +117,7 @@ public struct SystemRunner {
         var builder = ImageBuilder(layout: layout, toolchain: try Toolchain())
         builder.log = log
         let image = try builder.buildHypervisor()
-        let qemu = try options.qemu.map { QEMUInstallation.probe($0) } ?? QEMUInstallation.locate(for: options.board, log: log)
+        let qemu = try options.qemuInstallation ?? options.qemu.map { QEMUInstallation.probe($0) } ?? QEMUInstallation.locate(for: options.board, log: log)
         let runDirectory = try Self.makeRunDirectory(in: layout)
         var kernel = image, imageArguments: [String] = []
         if let address = options.loadAddress {

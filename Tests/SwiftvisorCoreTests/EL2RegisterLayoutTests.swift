@@ -32,8 +32,8 @@ final class EL2RegisterLayoutTests: XCTestCase {
     }
 
     func test_cptr_in_both_layouts() {
-        XCTAssertEqual(CPTR.guest(.el2).rawValue, 0x33FF, "the value used with E2H = 0")
-        XCTAssertEqual(CPTR.guest(.el2And0).rawValue, 0b11 << 20, "the value used with E2H = 1")
+        XCTAssertEqual(CPTR.guest(.el2).rawValue, 0x10_33FF, "the value used with E2H = 0 (TTA, bit 20)")
+        XCTAssertEqual(CPTR.guest(.el2And0).rawValue, 0b11 << 20 | 1 << 28, "the value used with E2H = 1 (TTA, bit 28)")
         let nvhe = CPTR.guest(.el2)
         XCTAssertFalse(nvhe.tfp); XCTAssertTrue(nvhe.tz); XCTAssertTrue(nvhe.tsm)
         let vhe = CPTR.guest(.el2And0)

@@ -360,6 +360,17 @@ static inline void zero_and_clean_to_poc(uint64_t start, uint64_t size) {
     clean_dcache_to_poc(start, size);
 }
 
+// Spectre-v2 without the firmware's SMCCC_ARCH_WORKAROUND_1: IC IALLU, which also invalidates
+// the branch target buffer on Cortex-A57/A72 where EL3 set CPUACTLR_EL1's bit for it.
+static inline void branch_predictor_invalidate_local(void) {
+    __asm__ volatile("ic iallu; dsb nsh; isb" ::: "memory");
+}
+// Spectre-BHB: k (> 0) taken branches overwrite the branch history (Linux's spectre_bhb_loop:
+// k = 8 on Cortex-A57/A72).
+static inline void branch_history_clear(uint64_t k) {
+    __asm__ volatile("1: b 2f\n2: subs %0, %0, #1\n b.ne 1b\n dsb nsh\n isb" : "+r"(k) :: "cc", "memory");
+}
+
 // A firmware call with the SMC or HVC conduit the DTB names (SMCCC); returns x0.
 static inline uint64_t firmware_call_smc(uint64_t fid, uint64_t a1, uint64_t a2, uint64_t a3) {
     register uint64_t x0 __asm__("x0") = fid, x1 __asm__("x1") = a1, x2 __asm__("x2") = a2, x3 __asm__("x3") = a3;

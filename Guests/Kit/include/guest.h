@@ -29,6 +29,26 @@ static inline int64_t hvc_unknown_immediate(void) {
     return (int64_t)x0;
 }
 
+// Guests/traps: registers a guest must not learn host facts from or use (issue 11 §2).
+#define GUEST_SYSREG_READ(name, enc) \
+    static inline uint64_t read_##name(void) { uint64_t v = 0; __asm__ volatile("mrs %0, " #enc : "+r"(v) :: "memory"); return v; }
+GUEST_SYSREG_READ(l2ctlr_el1, S3_1_C11_C0_2)     // Cortex-A57/A72 IMPLEMENTATION DEFINED: core count
+GUEST_SYSREG_READ(l2ectlr_el1, S3_1_C11_C0_3)
+GUEST_SYSREG_READ(cpuactlr_el1, S3_1_C15_C2_0)
+GUEST_SYSREG_READ(cpuectlr_el1, S3_1_C15_C2_1)
+GUEST_SYSREG_READ(cbar_el1, S3_1_C15_C3_0)       // physical GIC base
+GUEST_SYSREG_READ(lorid_el1, S3_0_C10_C4_7)      // FEAT_LOR (HCR_EL2.TLOR)
+GUEST_SYSREG_READ(erridr_el1, S3_0_C5_C3_0)      // FEAT_RAS error records (HCR_EL2.TERR)
+GUEST_SYSREG_READ(trfcr_el1, S3_0_C1_C2_1)       // FEAT_TRF (MDCR_EL2.TTRF)
+GUEST_SYSREG_READ(id_aa64mmfr1_el1, id_aa64mmfr1_el1)
+GUEST_SYSREG_READ(id_aa64isar2_el1, S3_0_C0_C6_2)  // WFxT, bits 3:0
+// WFIT x0 (FEAT_WFxT; encoded by hand for assemblers without it): WFI until CNTVCT_EL0 >= timeout.
+static inline void guest_wfit(uint64_t timeout) {
+    register uint64_t x0 __asm__("x0") = timeout;
+    __asm__ volatile(".inst 0xd5031020" :: "r"(x0) : "memory");
+}
+static inline void dc_civac(uint64_t address) { __asm__ volatile("dc civac, %0" :: "r"(address) : "memory"); }
+
 static inline uint64_t read_cntvct(void) { uint64_t v; __asm__ volatile("isb; mrs %0, cntvct_el0" : "=r"(v)); return v; }
 static inline void dsb_ish(void) { __asm__ volatile("dsb ish" ::: "memory"); }
 static inline uint64_t read_cntfrq(void) { uint64_t v; __asm__ volatile("mrs %0, cntfrq_el0" : "=r"(v)); return v; }

@@ -49,7 +49,8 @@ public struct InjectedException: Equatable {
     ///   - interrupted: the guest's PSTATE when it trapped (SPSR_EL2).
     ///   - guestSCTLR: the guest's SCTLR_EL1 (SPAN decides PSTATE.PAN).
     ///   - hasPAN: the CPU implements FEAT_PAN (ID_AA64MMFR1_EL1.PAN != 0).
-    public init(_ kind: Kind, interrupted: SPSR, guestSCTLR: SCTLR, hasPAN: Bool) {
+    ///   - hasDIT, hasSSBS: FEAT_DIT (ID_AA64PFR0_EL1.DIT), FEAT_SSBS (ID_AA64PFR1_EL1.SSBS).
+    public init(_ kind: Kind, interrupted: SPSR, guestSCTLR: SCTLR, hasPAN: Bool, hasDIT: Bool = false, hasSSBS: Bool = false) {
         origin = Self.origin(of: interrupted)
         // Same-EL classes when EL1 itself faulted, lower-EL classes from EL0 (D19.2.40).
         let fromEL1 = origin == .currentELWithSP0 || origin == .currentELWithSPx
@@ -68,7 +69,8 @@ public struct InjectedException: Equatable {
             syndrome = ESR(exceptionClass: .unknown, iss: 0)
             recordsFaultAddress = false
         }
-        handlerState = Self.handlerState(interrupted: interrupted, guestSCTLR: guestSCTLR, hasPAN: hasPAN)
+        handlerState = Self.handlerState(interrupted: interrupted, guestSCTLR: guestSCTLR, hasPAN: hasPAN,
+                                         hasDIT: hasDIT, hasSSBS: hasSSBS)
     }
 
     /// The quarter of the vector table for an exception taken to EL1 from `interrupted`
@@ -79,12 +81,15 @@ public struct InjectedException: Equatable {
         return interrupted.usesSPx ? .currentELWithSPx : .currentELWithSP0
     }
 
-    /// AArch64.TakeException, target EL1: EL1h (M = 0b0101), D, A, I and F masked, IL and SS
-    /// clear; PAN is set if SCTLR_EL1.SPAN is 0 (FEAT_PAN) and otherwise kept.
-    static func handlerState(interrupted: SPSR, guestSCTLR: SCTLR, hasPAN: Bool) -> SPSR {
+    /// AArch64.TakeException, target EL1: EL1h (M = 0b0101), D, A, I and F masked; IL, SS,
+    /// BTYPE and UAO clear; PAN is set if SCTLR_EL1.SPAN is 0 (FEAT_PAN) and otherwise kept;
+    /// DIT kept (FEAT_DIT; bit 21 of an AArch32 SPSR); SSBS = SCTLR_EL1.DSSBS (FEAT_SSBS).
+    static func handlerState(interrupted: SPSR, guestSCTLR: SCTLR, hasPAN: Bool, hasDIT: Bool = false, hasSSBS: Bool = false) -> SPSR {
         var s = SPSR(rawValue: SPSR.Mode.el1h.rawValue)
         s.daif = 0b1111
         if hasPAN { s.pan = interrupted.pan || !guestSCTLR.span }
+        if hasDIT { s.setDIT(interrupted.dit) }
+        if hasSSBS { s.ssbs = guestSCTLR.dssbs }
         return s
     }
 

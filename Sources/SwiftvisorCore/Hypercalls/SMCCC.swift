@@ -3,6 +3,12 @@
 public enum SMCCCCall: Equatable {
     case smcccVersion
     case smcccArchFeatures(functionID: UInt32)
+    /// SMCCC_ARCH_WORKAROUND_1/_3 (DEN0028 7.5, 7.7): invalidate the branch predictor (and
+    /// the branch history); _2 (7.6, speculative store bypass) is not offered.
+    case archWorkaround1, archWorkaround2, archWorkaround3
+    /// PSCI CPU_SUSPEND (DEN0022 5.4): `powerState`, then the entry point and context a
+    /// powerdown state would resume at (unused: every state is entered as a standby).
+    case cpuSuspend(powerState: UInt64, entry: UInt64, context: UInt64)
     case psciVersion
     case psciFeatures(functionID: UInt32)
     case cpuOn(targetMPIDR: UInt64, entry: UInt64, context: UInt64)
@@ -16,6 +22,11 @@ public enum SMCCCCall: Equatable {
     public enum FunctionID: UInt32 {
         case smcccVersion = 0x8000_0000
         case smcccArchFeatures = 0x8000_0001
+        case archWorkaround1 = 0x8000_8000
+        case archWorkaround2 = 0x8000_7FFF
+        case archWorkaround3 = 0x8000_3FFF
+        case cpuSuspend32 = 0x8400_0001
+        case cpuSuspend64 = 0xC400_0001
         case psciVersion = 0x8400_0000
         case cpuOff = 0x8400_0002
         case cpuOn32 = 0x8400_0003
@@ -49,6 +60,10 @@ public enum SMCCCCall: Equatable {
         switch f {
         case .smcccVersion: self = .smcccVersion
         case .smcccArchFeatures: self = .smcccArchFeatures(functionID: UInt32(truncatingIfNeeded: a1))
+        case .archWorkaround1: self = .archWorkaround1
+        case .archWorkaround2: self = .archWorkaround2
+        case .archWorkaround3: self = .archWorkaround3
+        case .cpuSuspend32, .cpuSuspend64: self = .cpuSuspend(powerState: a1, entry: a2, context: a3)
         case .psciVersion: self = .psciVersion
         case .psciFeatures: self = .psciFeatures(functionID: UInt32(truncatingIfNeeded: a1))
         case .cpuOn32, .cpuOn64: self = .cpuOn(targetMPIDR: a1, entry: a2, context: a3)
@@ -60,17 +75,24 @@ public enum SMCCCCall: Equatable {
         }
     }
 
-    /// PSCI_FEATURES: 0 for every function swiftvisor implements, NOT_SUPPORTED otherwise.
+    /// PSCI_FEATURES: 0 for every PSCI function swiftvisor implements (CPU_SUSPEND: 0, the
+    /// original power_state format, no OS-initiated mode: DEN0022 5.15.2) and for SMCCC_VERSION,
+    /// which is how a caller learns SMCCC 1.1 is there (DEN0028 7.2.1); NOT_SUPPORTED otherwise.
     public static func psciFeatures(of functionID: UInt32) -> UInt64 {
-        guard let f = FunctionID(rawValue: functionID), f != .smcccVersion, f != .smcccArchFeatures else {
+        guard let f = FunctionID(rawValue: functionID),
+              f != .smcccArchFeatures, f != .archWorkaround1, f != .archWorkaround2, f != .archWorkaround3 else {
             return Status.notSupported.returnValue
         }
         return Status.success.returnValue
     }
 
-    /// SMCCC_ARCH_FEATURES: no firmware workarounds are offered (SMCCC 7.5); SMCCC_VERSION
-    /// itself is mandatory and answers 0 (SMCCC 7.2.1 says callers may query it).
-    public static func archFeatures(of functionID: UInt32) -> UInt64 {
-        functionID == FunctionID.smcccArchFeatures.rawValue ? Status.success.returnValue : Status.notSupported.returnValue
+    /// SMCCC_ARCH_FEATURES: 0 for SMCCC_ARCH_FEATURES itself (DEN0028 7.3); the workarounds
+    /// depend on the physical CPU (nil: `SpectreMitigations.archFeatures`); NOT_SUPPORTED otherwise.
+    public static func archFeatures(of functionID: UInt32) -> UInt64? {
+        switch functionID {
+        case FunctionID.smcccArchFeatures.rawValue: return Status.success.returnValue
+        case FunctionID.archWorkaround1.rawValue, FunctionID.archWorkaround2.rawValue, FunctionID.archWorkaround3.rawValue: return nil
+        default: return Status.notSupported.returnValue
+        }
     }
 }

@@ -26,8 +26,9 @@ public enum StatelessHypercall {
         case .psciFeatures(let fid): return SMCCCCall.psciFeatures(of: fid)
         case .smcccArchFeatures(let fid): return SMCCCCall.archFeatures(of: fid)
         case .migrateInfoType: return 2
-        case .notSupported: return SMCCCCall.Status.notSupported.returnValue
-        case .cpuOn, .cpuOff, .affinityInfo, .systemOff, .systemReset: return nil
+        case .notSupported, .archWorkaround2: return SMCCCCall.Status.notSupported.returnValue
+        case .cpuOn, .cpuOff, .affinityInfo, .systemOff, .systemReset, .cpuSuspend: return nil
+        case .archWorkaround1, .archWorkaround3: return nil   // invalidates the branch predictor
         }
     }
 }

@@ -39,8 +39,12 @@ extension VirtualGIC {
                 effect = write32(offset, UInt32(truncatingIfNeeded: a.value), frame: frame)
                 effect.kick += write32(offset + 4, UInt32(truncatingIfNeeded: a.value >> 32), frame: frame).kick
             case 4 where distributor && Self.isRouter(offset):
-                // Half of an IROUTER: Aff0 lives in the low word; the high word is ignored.
-                if offset & 4 == 0 { effect = distributorWrite64(offset: offset, value: a.value) }
+                // Half of an IROUTER (a 64-bit register written as two words, IHI0069 12.1.3):
+                // the register with that half replaced, written whole, so either half
+                // re-routes and kicks as a 64-bit write does.
+                let register = offset & ~7, old = distributorRead64(offset: register) ?? 0
+                let value = offset & 4 == 0 ? old & ~0xFFFF_FFFF | a.value & 0xFFFF_FFFF : old & 0xFFFF_FFFF | a.value << 32
+                effect = distributorWrite64(offset: register, value: value)
             case 4:
                 effect = write32(offset, UInt32(truncatingIfNeeded: a.value), frame: frame)
             default:

@@ -10,6 +10,9 @@ public struct ESR: Equatable {
     @inlinable @inline(__always) public var exceptionClassCode: UInt8 { UInt8(truncatingIfNeeded: bits(rawValue, 31, 26)) }
     /// IL, bit 25: the trapped instruction was 32 bits long.
     public var instructionLength32: Bool { bit(rawValue, 25) }
+    /// Bytes to step over the trapped instruction: 4, or 2 for a 16-bit T32 instruction
+    /// (IL = 0, only from AArch32 EL0). Branch-free: it is on the device path.
+    @inlinable @inline(__always) public var instructionLength: UInt64 { 2 &+ (rawValue >> 24 & 2) }
     /// ISS, bits 24:0: instruction-specific syndrome.
     @inlinable @inline(__always) public var iss: UInt64 { bits(rawValue, 24, 0) }
 

@@ -27,6 +27,10 @@ public struct HCR: Equatable {
     public var tid3: Bool { get { bit(rawValue, 18) } set { rawValue = setting(rawValue, 18, newValue) } }
     /// TSC, bit 19: trap guest SMC to EL2.
     public var tsc: Bool { get { bit(rawValue, 19) } set { rawValue = setting(rawValue, 19, newValue) } }
+    /// TIDCP, bit 20: trap EL1 accesses to the IMPLEMENTATION DEFINED system register space
+    /// (op0 = 3, CRn = 11 or 15: L2CTLR_EL1, CPUACTLR_EL1, CBAR_EL1...), which leak physical
+    /// facts (core count, GIC base) (Arm ARM D19.2.49; D18.3.2 for the reserved space).
+    public var tidcp: Bool { get { bit(rawValue, 20) } set { rawValue = setting(rawValue, 20, newValue) } }
     /// TACR, bit 21: trap ACTLR_EL1 accesses (implementation defined register).
     public var tacr: Bool { get { bit(rawValue, 21) } set { rawValue = setting(rawValue, 21, newValue) } }
     /// TSW, bit 22: trap data cache maintenance by set/way, which cannot be virtualised as is.
@@ -36,6 +40,10 @@ public struct HCR: Equatable {
     public var tvm: Bool { get { bit(rawValue, 26) } set { rawValue = setting(rawValue, 26, newValue) } }
     /// RW, bit 31: EL1 is AArch64.
     public var rw: Bool { get { bit(rawValue, 31) } set { rawValue = setting(rawValue, 31, newValue) } }
+    /// TLOR, bit 35 (FEAT_LOR, RES0 without it): trap the LORegion registers.
+    public var tlor: Bool { get { bit(rawValue, 35) } set { rawValue = setting(rawValue, 35, newValue) } }
+    /// TERR, bit 36 (FEAT_RAS, RES0 without it): trap the error record registers (ERR*, ERX*).
+    public var terr: Bool { get { bit(rawValue, 36) } set { rawValue = setting(rawValue, 36, newValue) } }
     /// E2H, bit 34: EL2 runs in the EL2&0 regime (VHE). Set only in `EL2Regime.el2And0`.
     public var e2h: Bool { get { bit(rawValue, 34) } set { rawValue = setting(rawValue, 34, newValue) } }
 
@@ -48,6 +56,7 @@ public struct HCR: Equatable {
         h.twi = true; h.twe = true
         h.tsc = true; h.tacr = true
         h.tid3 = true; h.tsw = true
+        h.tidcp = true
         h.rw = true
         return h
     }

@@ -17,6 +17,10 @@ public struct MDCR: Equatable {
     public var tdosa: Bool { get { bit(rawValue, 10) } set { rawValue = setting(rawValue, 10, newValue) } }
     /// TDRA, bit 11: trap debug ROM address registers.
     public var tdra: Bool { get { bit(rawValue, 11) } set { rawValue = setting(rawValue, 11, newValue) } }
+    /// TPMS, bit 14 (FEAT_SPE, RES0 without it): trap the Statistical Profiling registers.
+    public var tpms: Bool { get { bit(rawValue, 14) } set { rawValue = setting(rawValue, 14, newValue) } }
+    /// TTRF, bit 19 (FEAT_TRF, RES0 without it): trap the trace filter controls (TRFCR_EL1).
+    public var ttrf: Bool { get { bit(rawValue, 19) } set { rawValue = setting(rawValue, 19, newValue) } }
 
     /// PMCR_EL0.N, bits 15:11: the number of event counters implemented (Arm ARM D19.4.8).
     public static func eventCounters(pmcr: UInt64) -> UInt64 { bits(pmcr, 15, 11) }

@@ -18,6 +18,8 @@ public struct SCTLR: Equatable {
     /// SPAN, bit 23 (EL1 layout): 0 = PSTATE.PAN is set on taking an exception to this EL
     /// (FEAT_PAN, pseudocode AArch64.TakeException).
     public var span: Bool { get { bit(rawValue, 23) } set { rawValue = setting(rawValue, 23, newValue) } }
+    /// DSSBS, bit 44 (FEAT_SSBS): PSTATE.SSBS on taking an exception to this EL.
+    public var dssbs: Bool { get { bit(rawValue, 44) } set { rawValue = setting(rawValue, 44, newValue) } }
 
     /// The bits RES1 in SCTLR_EL2 with E2H = 0: 4, 5, 11, 16, 18, 22, 23, 28, 29. In SCTLR_EL1's
     /// layout (E2H = 1) the same bits are SA0, CP15BEN, EOS, nTWI, nTWE, EIS, SPAN, nTLSMD and

@@ -16,6 +16,12 @@ public struct SPSR: Equatable {
     public var daif: UInt64 { get { bits(rawValue, 9, 6) } set { rawValue = setting(rawValue, 9, 6, to: newValue) } }
     /// PAN, bit 22: Privileged Access Never (FEAT_PAN).
     public var pan: Bool { get { bit(rawValue, 22) } set { rawValue = setting(rawValue, 22, newValue) } }
+    /// SSBS, bit 12 (AArch64 state, FEAT_SSBS): speculative store bypass safe.
+    public var ssbs: Bool { get { bit(rawValue, 12) } set { rawValue = setting(rawValue, 12, newValue) } }
+    /// DIT, bit 24 in AArch64 state, bit 21 in AArch32 state (FEAT_DIT): data independent timing.
+    public var dit: Bool { isAArch32 ? bit(rawValue, 21) : bit(rawValue, 24) }
+    /// DIT of an AArch64 state (bit 24).
+    public mutating func setDIT(_ on: Bool) { rawValue = setting(rawValue, 24, on) }
     /// IL, bit 20: Illegal Execution state.
     public var il: Bool { get { bit(rawValue, 20) } set { rawValue = setting(rawValue, 20, newValue) } }
 

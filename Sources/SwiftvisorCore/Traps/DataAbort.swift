@@ -18,6 +18,8 @@ public struct DataAbort: Equatable {
     public var isWrite: Bool
     /// S1PTW, bit 7: fault on a stage-2 walk of the guest's stage-1 tables.
     public var stage1PageTableWalk: Bool
+    /// CM, bit 8: the fault came from a cache maintenance (or address translation) instruction.
+    public var cacheMaintenance: Bool
     /// DFSC, bits 5:0: data fault status code.
     public var faultStatus: UInt8
 
@@ -36,7 +38,29 @@ public struct DataAbort: Equatable {
         sixtyFourBit = bit(iss, 15)
         stage1PageTableWalk = bit(iss, 7)
         isWrite = bit(iss, 6)
+        cacheMaintenance = bit(iss, 8)
         faultStatus = UInt8(bits(iss, 5, 0))
+    }
+
+    /// DFSC 0b0001LL: a translation fault at level LL (0b101011: level -1, FEAT_LPA2).
+    @inlinable @inline(__always) public var isTranslationFault: Bool { faultStatus & 0b11_1100 == 0b00_0100 || faultStatus == 0b10_1011 }
+
+    /// What to do with a fault on an emulated device's range, as KVM's kvm_handle_guest_abort
+    /// and io_mem_abort: only a translation fault of a plain access is emulated.
+    public enum DeviceHandling: Equatable {
+        /// Emulate the access (still needs a valid syndrome, ISV).
+        case emulate
+        /// Cache maintenance by VA (DC CIVAC...) of a device: nothing to maintain; step over it.
+        case skipCacheMaintenance
+        /// Anything else (not a translation fault, or the guest's stage-1 walk reaching the
+        /// device): the guest gets the abort.
+        case inject
+    }
+
+    /// (Inlined: the device path tests it on every access.)
+    @inlinable @inline(__always) public var deviceHandling: DeviceHandling {
+        if !isTranslationFault || stage1PageTableWalk { return .inject }
+        return cacheMaintenance ? .skipCacheMaintenance : .emulate
     }
 
     /// HPFAR_EL2.FIPA, bits 43:4, holds IPA bits 55:12 (Arm ARM D19.2.51).

@@ -41,6 +41,14 @@ public enum SystemRegisterAction: Equatable {
         case (3, 3, 9, _, _), (3, 0, 9, 14, _), (3, 3, 14, 8...15, _):
             if let r = PMURegister(op0: a.op0, op1: a.op1, crn: a.crn, crm: a.crm, op2: a.op2) { self = .pmu(r) } else { self = .undefined }
         case (1, 0, 7, 6, 2), (1, 0, 7, 10, 2), (1, 0, 7, 14, 2): self = .cacheSetWay
+        case (3, _, 11, _, _), (3, _, 15, _, _):
+            // IMPLEMENTATION DEFINED space (HCR_EL2.TIDCP; Arm ARM D18.3.2): L2CTLR_EL1,
+            // L2ECTLR_EL1, CPUACTLR_EL1, CPUECTLR_EL1, CBAR_EL1... would tell the physical core
+            // count and GIC base. UNDEF, as KVM (Linux reads none of them at EL1 as a guest).
+            self = .undefined
+        case (3, 0, 5, 3, 0), (3, 0, 5, 3, 1), (3, 0, 5, 4, _), (3, 0, 5, 5, _):
+            // RAS error records (HCR_EL2.TERR): ERRIDR_EL1 reads 0, no records; RAZ/WI as KVM.
+            self = .readAsZeroWriteIgnored
         default:
             if !a.isRead, let r = VirtualMemoryControlRegister(op0: a.op0, op1: a.op1, crn: a.crn, crm: a.crm, op2: a.op2) {
                 self = .virtualMemoryControl(r)
@@ -59,6 +67,7 @@ public enum IDRegisters {
         case (4, 1): return [(11, 8), (27, 24), (19, 16), (55, 52)]        // ID_AA64PFR1: MTE, SME, MPAM_frac, NMI
         case (4, 4), (4, 5): return [(63, 0)]                              // ID_AA64ZFR0, ID_AA64SMFR0
         case (5, 0): return [(7, 4), (35, 32), (47, 44), (43, 40)]         // ID_AA64DFR0: TraceVer, PMSVer, TraceBuffer, BRBE (PMUVer: SelfHostedPMU)
+        case (7, 1): return [(19, 16)]                                     // ID_AA64MMFR1: LO (HCR_EL2.TLOR traps them)
         case (6, 1): return [(7, 4), (11, 8), (27, 24), (31, 28)]          // ID_AA64ISAR1: APA, API, GPA, GPI (pointer auth)
         case (6, 2): return [(15, 12), (11, 8)]                            // ID_AA64ISAR2: APA3, GPA3
         default: return []
