@@ -241,7 +241,8 @@ func readManifest(platform: HostPlatform, allocator: inout PhysicalRangeAllocato
 func configureEL2(processor: Processor) {
     let regime = EL2Mode.regime
     // TLOR/TERR only where FEAT_LOR/FEAT_RAS exist (RES0 otherwise): `FeatureTraps`.
-    write_hcr_el2(Processor.featureTraps.applied(to: regime.hcr).rawValue)
+    SetWay.baseHCR = Processor.featureTraps.applied(to: regime.hcr)
+    write_hcr_el2(SetWay.baseHCR.rawValue)
     // VTCR_EL2: 39-bit IPA walked from level 1, Write-Back Inner Shareable, 4 KiB granule,
     // PS from PARange (VTCR.guest).
     write_vtcr_el2(VTCR.guest(outputSize: processor.outputSizeEncoding).rawValue)

@@ -63,8 +63,12 @@ enum SetWay {
 
     /// HCR_EL2 for `vcpu` (loaded on this core): the guests' configuration, TVM as its
     /// set/way state wants. Written at every world switch and when TVM changes.
+    /// HCR_EL2 for guests on this machine: the EL2 regime's, with the optional traps this CPU
+    /// has (FeatureTraps: TLOR, TERR); set once at boot by configureEL2.
+    nonisolated(unsafe) static var baseHCR = HCR(rawValue: 0)
+
     static func writeHCR(_ vcpu: VirtualCPU) {
-        var hcr = EL2Mode.regime.hcr
+        var hcr = baseHCR
         hcr.tvm = vcpu.setWay.trapsVirtualMemoryControls
         write_hcr_el2(hcr.rawValue)
     }
