@@ -4,7 +4,10 @@ import SwiftvisorCore
 /// Stage-2 data aborts: accesses to emulated devices are carried out through the device
 /// registry (`EmulatedDevice.at`) and one `MMIOAccess` per access (width and sign rules);
 /// anything else the guest may not touch becomes an injected external abort.
-@inline(__always)
+/// (Transparent, not `@inline(__always)`: the optimizer inlines an always-inline function of
+/// more than 64 blocks only into a caller still under 64, which the exit path no longer is;
+/// the call it left cost a PL011 read 66 instructions in `bench`.)
+@_transparent
 func handleDataAbort(_ abort: DataAbort, esr: ESR, _ vcpu: VirtualCPU, _ hv: Hypervisor) -> ExitOutcome {
     let vm = vcpu.vm
     guard let (device, offset) = EmulatedDevice.at(abort.ipa, layout: vm.layout, vcpus: vm.vcpus.count) else {
