@@ -331,10 +331,14 @@ public final class ConsoleSession {
             if case .terminal(let t) = display {
                 let back = returnTarget.map { "\(escapeName) goes back to '\(name($0))'" }
                     ?? "no guest is running (`create NAME` starts one, `quit` ends swiftvisor)"
-                t.write((atLineStart ? "" : "\r\n") + "[swiftvisor: hypervisor console; \(back)]\r\n" + prompt)
+                t.write((atLineStart ? "" : "\r\n") + "[swiftvisor: hypervisor console, `help` lists its commands; \(back)]\r\n" + prompt)
                 atLineStart = false
             }
-        } else if let target = returnTarget, target != focus {
+            return
+        }
+        // Leaving: the prompt line gives way to the guest's console.
+        if case .terminal(let t) = display { t.write("\r\u{1B}[K"); atLineStart = true }
+        if let target = returnTarget, target != focus {
             // The focused guest ended (or was picked with `console` after it ended).
             switchTo(target, replay: true, because: liveness.ending[focus].map { "\(name(focus)) \($0)" })
         } else {
@@ -353,12 +357,14 @@ public final class ConsoleSession {
     private func followFocus(after text: String) {
         guard let ended = liveness.consume(text), ended == focus, let how = liveness.ending[ended] else { return }
         let why = "\(name(ended)) \(how)"
+        // In line mode nothing is said before input comes (as `announceFocus`).
+        let quiet = !isTerminal && !announcedInput
         if let next = liveness.nextLive(after: ended) {
-            if commandMode {
+            if commandMode || quiet {
                 focus = next
                 send(ConsoleMux.focusOn(guest: next))
                 replayOnReturn = true
-                tell("\(why); \(escapeName) goes back to '\(name(next))'")
+                if !quiet { tell("\(why); \(escapeName) goes back to '\(name(next))'") }
             } else {
                 switchTo(next, replay: true, because: why)
             }
@@ -370,7 +376,7 @@ public final class ConsoleSession {
             command.removeAll()
             t.write((atLineStart ? "" : "\r\n") + "[swiftvisor: \(why); no guest is running: hypervisor console (`create NAME` starts one, `quit` ends swiftvisor)]\r\n" + prompt)
             atLineStart = false
-        } else {
+        } else if !quiet {
             tell("\(why); no guest is running")
         }
     }

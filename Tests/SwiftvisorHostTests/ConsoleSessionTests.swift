@@ -134,9 +134,24 @@ final class ConsoleFocusTests: XCTestCase {
         XCTAssertEqual(sent, [])
     }
 
+    func test_in_line_mode_nothing_is_said_before_input_comes() {
+        let s = ConsoleSession(guestNames: ["alpha", "beta"], display: .lines(nil), logDirectory: nil)
+        var sent: [UInt8] = []
+        s.send = { sent += $0 }
+        s.start()
+        sent = []
+        s.received(hypervisor("swiftvisor: guest 'alpha' shut down: poweroff (exit code 0); vCPUs ran on cores 0:{0}"))
+        XCTAssertEqual(s.lines, ["swiftvisor: guest 'alpha' shut down: poweroff (exit code 0); vCPUs ran on cores 0:{0}"])
+        XCTAssertEqual(s.focus, 1)
+        XCTAssertEqual(sent, ConsoleMux.focusOn(guest: 1))
+        s.typed(Array("x".utf8))
+        XCTAssertEqual(s.lines.last, "swiftvisor: input goes to guest 'beta'; Ctrl-] for the hypervisor console (help lists its commands)")
+    }
+
     func test_a_guest_not_started_is_skipped_and_one_created_again_takes_input() {
         let s = ConsoleSession(guestNames: ["later", "alpha", "beta"], display: .lines(nil), logDirectory: nil)
         s.start()
+        s.announceFocus()   // as when input has come
         s.received(hypervisor("swiftvisor: guest 'later': 4 MiB at host 0x48000000, VMID 1, 1 vCPU(s), entry 0x40080000, counter offset 0; not started (autostart = false): `create NAME` starts it"))
         XCTAssertEqual(s.focus, 1, s.lines.joined(separator: "\n"))
         XCTAssertEqual(s.lines.last, "swiftvisor: later is not started; input goes to guest 'alpha'")
@@ -158,14 +173,15 @@ final class ConsoleFocusTests: XCTestCase {
         s.received([dle, 0x67, 0] + Array("alpha:/# ".utf8))
         s.typed([ConsoleSession.defaultEscape] + Array("console beta\r".utf8))
         s.typed([ConsoleSession.defaultEscape] + Array("shutdown beta\r".utf8))
-        XCTAssertTrue(screen.read().hasSuffix("[swiftvisor: hypervisor console; Ctrl-] goes back to 'beta']\r\n(swiftvisor) shutdown beta\r\n(swiftvisor) "))
+        XCTAssertTrue(screen.read().hasSuffix("[swiftvisor: hypervisor console, `help` lists its commands; Ctrl-] goes back to 'beta']\r\n(swiftvisor) shutdown beta\r\n(swiftvisor) "))
         sent = []
         s.received(hypervisor("swiftvisor: guest 'beta' shut down: poweroff (exit code 0); vCPUs ran on cores 0:{1}"))
         XCTAssertEqual(screen.read(), "\r\u{1B}[Kswiftvisor: guest 'beta' shut down: poweroff (exit code 0); vCPUs ran on cores 0:{1}\r\n(swiftvisor) "
                        + "\r\u{1B}[K[swiftvisor: beta shut down (poweroff); Ctrl-] goes back to 'alpha']\r\n(swiftvisor) ")
         XCTAssertEqual(sent, ConsoleMux.focusOn(guest: 0))
         s.typed([ConsoleSession.defaultEscape])
-        XCTAssertEqual(screen.read(), "\r\n[swiftvisor: console: alpha (Ctrl-] for the hypervisor console)]\r\nalpha:/# ", "alpha's prompt shown again")
+        XCTAssertEqual(screen.read(), "\r\u{1B}[K[swiftvisor: console: alpha (Ctrl-] for the hypervisor console)]\r\nalpha:/# ",
+                       "the prompt line erased, alpha's prompt shown again")
         XCTAssertEqual(s.focus, 0)
         XCTAssertFalse(s.commandMode)
         sent = []
@@ -177,7 +193,7 @@ final class ConsoleFocusTests: XCTestCase {
         s.typed([ConsoleSession.defaultEscape] + Array("console beta\r".utf8))
         XCTAssertTrue(screen.read().contains("[swiftvisor: console: beta, which shut down (poweroff): it reads no input (Ctrl-] for the hypervisor console)]"))
         s.typed([ConsoleSession.defaultEscape])
-        XCTAssertTrue(screen.read().hasSuffix("[swiftvisor: hypervisor console; Ctrl-] goes back to 'alpha']\r\n(swiftvisor) "))
+        XCTAssertTrue(screen.read().hasSuffix("[swiftvisor: hypervisor console, `help` lists its commands; Ctrl-] goes back to 'alpha']\r\n(swiftvisor) "))
         s.typed([ConsoleSession.defaultEscape])
         XCTAssertTrue(screen.read().contains("[swiftvisor: beta shut down (poweroff); console: alpha (Ctrl-] for the hypervisor console)]"))
         XCTAssertEqual(s.focus, 0)

@@ -107,12 +107,12 @@ final class ConsoleTests: XCTestCase {
 
         mark = t.screen.count
         t.type(Self.escape)
-        XCTAssertTrue(t.waitFor("[swiftvisor: hypervisor console; Ctrl-] goes back to 'alpha']", after: mark, timeout: 10), t.text)
+        XCTAssertTrue(t.waitFor("[swiftvisor: hypervisor console, `help` lists its commands; Ctrl-] goes back to 'alpha']", after: mark, timeout: 10), t.text)
         t.type("console beta\r")
         XCTAssertTrue(t.waitFor("[swiftvisor: console: beta (Ctrl-] for the hypervisor console)]", after: mark, timeout: 10), t.text)
         mark = t.screen.count
         t.type(Self.escape)
-        XCTAssertTrue(t.waitFor("[swiftvisor: hypervisor console; Ctrl-] goes back to 'beta']", after: mark, timeout: 10), t.text)
+        XCTAssertTrue(t.waitFor("[swiftvisor: hypervisor console, `help` lists its commands; Ctrl-] goes back to 'beta']", after: mark, timeout: 10), t.text)
         t.type("shutdown beta\r")
         XCTAssertTrue(t.waitFor("swiftvisor: guest 'beta' destroyed: it did not shut down within the grace period", after: mark, timeout: 60), t.text)
         XCTAssertTrue(t.waitFor("[swiftvisor: beta was destroyed; Ctrl-] goes back to 'alpha']", after: mark, timeout: 10), t.text)
