@@ -42,9 +42,14 @@ public enum ContentNamedFile {
     /// Earlier builds' files (and temporary files a killed run left) not used since `date`.
     static func removeStale(in directory: URL, prefix: String, extension ext: String, except keep: String, olderThan date: Date) {
         let fm = FileManager.default
+        // PREFIX-HASH.EXT, or .PREFIX-HASH.EXT.PID.RANDOM.tmp: only names this code gives.
+        func named(_ rest: Substring) -> Bool {
+            rest.count >= 17 + ext.count && rest.prefix(16).allSatisfy(\.isHexDigit) && rest.dropFirst(16).hasPrefix("." + ext)
+        }
         for entry in (try? fm.contentsOfDirectory(atPath: directory.path)) ?? [] where entry != keep {
-            let ours = (entry.hasPrefix(prefix + "-") && entry.hasSuffix("." + ext))
-                || (entry.hasPrefix("." + prefix + "-") && entry.hasSuffix(".tmp"))
+            let ours = (entry.hasPrefix(prefix + "-") && entry.hasSuffix("." + ext) && entry.count == prefix.count + 18 + ext.count
+                        && named(entry.dropFirst(prefix.count + 1)))
+                || (entry.hasPrefix("." + prefix + "-") && entry.hasSuffix(".tmp") && named(entry.dropFirst(prefix.count + 2)))
             guard ours else { continue }
             let path = directory.appendingPathComponent(entry).path
             if let modified = (try? fm.attributesOfItem(atPath: path))?[.modificationDate] as? Date, modified < date {

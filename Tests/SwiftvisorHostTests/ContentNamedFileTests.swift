@@ -66,11 +66,14 @@ final class ContentNamedFileTests: XCTestCase {
         let recent = try ContentNamedFile.write(Array("an hour ago".utf8), in: directory, prefix: "initramfs", extension: "cpio")
         let leftover = directory.appendingPathComponent(".initramfs-0000000000000000.cpio.123.456.tmp")
         let unrelated = directory.appendingPathComponent("linux-alpha-0000000000000000.toml")
-        for f in [leftover, unrelated] { try Data("x".utf8).write(to: f) }
-        for (f, age) in [(old, 7 * 86400.0), (recent, 3600), (leftover, 2 * 86400), (unrelated, 7 * 86400)] {
+        let fixedName = directory.appendingPathComponent("initramfs-netbench.cpio")   // an earlier version's name
+        for f in [leftover, unrelated, fixedName] { try Data("x".utf8).write(to: f) }
+        let day: TimeInterval = 86400
+        let ages: [(URL, TimeInterval)] = [(old, 7 * day), (recent, day / 24), (leftover, 2 * day), (unrelated, 7 * day), (fixedName, 7 * day)]
+        for (f, age) in ages {
             try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-age)], ofItemAtPath: f.path)
         }
         let now = try ContentNamedFile.write(Array("this build".utf8), in: directory, prefix: "initramfs", extension: "cpio")
-        XCTAssertEqual(try entries(), [recent.lastPathComponent, now.lastPathComponent, unrelated.lastPathComponent].sorted())
+        XCTAssertEqual(try entries(), [recent.lastPathComponent, now.lastPathComponent, unrelated.lastPathComponent, fixedName.lastPathComponent].sorted())
     }
 }
