@@ -7,7 +7,7 @@ final class Hypervisor {
     var vms: [VirtualMachine] = []
     /// vCPUs indexed by scheduler slot.
     var vcpus: [VirtualCPU] = []
-    var scheduler: CreditScheduler
+    let scheduler: CreditScheduler
     var cores: [PhysicalCPU] = [] {
         didSet { for (i, c) in cores.enumerated() { coreRefs[i] = Unmanaged.passUnretained(c) } }
     }
@@ -19,7 +19,6 @@ final class Hypervisor {
     let timerINTID: UInt32
     let virtualTimerINTID: UInt32
     let maintenanceINTID: UInt32
-    let slice: UInt64
     let platform: HostPlatform
     /// INTID of the physical console UART's interrupt, and where its input goes.
     var uartINTID: UInt32?
@@ -37,13 +36,11 @@ final class Hypervisor {
 
     init(platform: HostPlatform, cores: Int, timerINTID: UInt32, virtualTimerINTID: UInt32, maintenanceINTID: UInt32) {
         self.platform = platform
-        let slice = PreemptionTimer.sliceTicks()
         // Cap budgets are per 10 ms, as credit2's CSCHED2_BDGT_REPL_PERIOD.
-        self.scheduler = CreditScheduler(cores: cores, slice: slice, period: read_cntfrq_el0() / 100)
+        self.scheduler = CreditScheduler(cores: cores, slice: PreemptionTimer.sliceTicks(), period: read_cntfrq_el0() / 100)
         self.timerINTID = timerINTID
         self.virtualTimerINTID = virtualTimerINTID
         self.maintenanceINTID = maintenanceINTID
-        self.slice = slice
     }
 
     func add(_ vm: VirtualMachine, affinity: UInt64, weight: UInt32, cap: UInt32, interrupts: [UInt32]) {
