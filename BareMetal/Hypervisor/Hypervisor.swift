@@ -259,7 +259,9 @@ final class Hypervisor {
     }
 
     /// Programs this core's CNTHP for the earliest of: its slice end, a software timer's
-    /// deadline. (Every core arms for every software deadline; whichever fires first runs it.)
+    /// deadline. A vCPU's timers are armed only on the core it ran on last (the scheduler's
+    /// `home`, where it waits), so that one guest's timer does not wake every core; the
+    /// console's, Xen's and the RTC's deadlines on every core. Whichever fires runs them all.
     func armTimer(_ core: PhysicalCPU) {
         var deadlines = TimerDeadlines(sliceEnd: core.sliceEnd)
         if shutdownsPending > 0 {
@@ -269,7 +271,8 @@ final class Hypervisor {
         if RealTimeClock.armedAlarms > 0 { RealTimeClock.includeAlarms(&deadlines, self) }
         // A store ring with more than one exit's work: served again in a millisecond.
         if XenstoreGlue.hasBacklog { deadlines.include(read_cntpct_el0() &+ read_cntfrq_el0() / 1000) }
-        for v in vcpus where v.vm.state == .running {
+        let home = scheduler.home
+        for v in vcpus where home[v.slot] == core.index && v.vm.state == .running {
             if v.loadedOn == nil && !v.virtualTimerLine { deadlines.include(v.virtualTimerDeadline) }
             deadlines.include(v.physicalTimer.deadline)
             deadlines.include(v.waitDeadline)

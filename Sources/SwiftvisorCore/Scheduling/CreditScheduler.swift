@@ -42,7 +42,7 @@ public final class CreditScheduler {
     public private(set) var count = 0
     @usableFromInline var stateColumn: SchedulerColumn<VCPUState>
     /// Core each vCPU is running on.
-    @usableFromInline var runningOnColumn: SchedulerColumn<Int?>
+    @usableFromInline var runningOnColumn: SchedulerSlotColumn
     /// Cores each vCPU may run on (bit n: core n).
     @usableFromInline var affinityColumn: SchedulerColumn<UInt64>
     /// vCPUs of a paused guest (the console's `pause`): they keep their state but never run.
@@ -55,9 +55,9 @@ public final class CreditScheduler {
     /// The guest (cap group) of each vCPU.
     var groupColumn: SchedulerColumn<Int>
     /// The core each vCPU ran on last (or will start on): its virtual runtime counts against that floor.
-    var homeColumn: SchedulerColumn<Int>
+    @usableFromInline var homeColumn: SchedulerColumn<Int>
     /// Per core: the vCPU it ran last.
-    @usableFromInline let lastOnCoreColumn: SchedulerColumn<Int?>
+    @usableFromInline let lastOnCoreColumn: SchedulerSlotColumn
     /// Per core: the least virtual runtime it has run (never decreasing): moved on a pick and
     /// as its vCPU is charged, up to the least of the vCPUs that waited at the last pick.
     let floorColumn: SchedulerColumn<UInt64>
@@ -83,14 +83,14 @@ public final class CreditScheduler {
     public let sleeperCredit: UInt64
 
     @inlinable public var states: SchedulerColumnView<VCPUState> { SchedulerColumnView(stateColumn, count: count) }
-    @inlinable public var runningOn: SchedulerColumnView<Int?> { SchedulerColumnView(runningOnColumn, count: count) }
+    @inlinable public var runningOn: SchedulerSlotView { SchedulerSlotView(runningOnColumn, count: count) }
     @inlinable public var affinity: SchedulerColumnView<UInt64> { SchedulerColumnView(affinityColumn, count: count) }
     @inlinable public var virtualRuntime: SchedulerColumnView<UInt64> { SchedulerColumnView(virtualRuntimeColumn, count: count) }
-    @inlinable public var lastOnCore: SchedulerColumnView<Int?> { SchedulerColumnView(lastOnCoreColumn, count: coreCount) }
+    @inlinable public var lastOnCore: SchedulerSlotView { SchedulerSlotView(lastOnCoreColumn, count: coreCount) }
     public var paused: SchedulerColumnView<Bool> { SchedulerColumnView(pausedColumn, count: count) }
     public var weight: SchedulerColumnView<UInt32> { SchedulerColumnView(weightColumn, count: count) }
     public var group: SchedulerColumnView<Int> { SchedulerColumnView(groupColumn, count: count) }
-    public var home: SchedulerColumnView<Int> { SchedulerColumnView(homeColumn, count: count) }
+    @inlinable public var home: SchedulerColumnView<Int> { SchedulerColumnView(homeColumn, count: count) }
     public var floor: SchedulerColumnView<UInt64> { SchedulerColumnView(floorColumn, count: coreCount) }
 
     /// `slice`: the longest a vCPU runs before others with less virtual runtime get the core
@@ -102,7 +102,7 @@ public final class CreditScheduler {
         granularity = slice / 5
         sleeperCredit = slice / 2
         stateColumn = SchedulerColumn(count: 0, repeating: .off)
-        runningOnColumn = SchedulerColumn(count: 0, repeating: nil)
+        runningOnColumn = SchedulerSlotColumn(count: 0)
         affinityColumn = SchedulerColumn(count: 0, repeating: 0)
         pausedColumn = SchedulerColumn(count: 0, repeating: false)
         blockedSinceColumn = SchedulerColumn(count: 0, repeating: 0)
@@ -110,7 +110,7 @@ public final class CreditScheduler {
         weightColumn = SchedulerColumn(count: 0, repeating: 0)
         groupColumn = SchedulerColumn(count: 0, repeating: 0)
         homeColumn = SchedulerColumn(count: 0, repeating: 0)
-        lastOnCoreColumn = SchedulerColumn(count: cores, repeating: nil)
+        lastOnCoreColumn = SchedulerSlotColumn(count: cores)
         floorColumn = SchedulerColumn(count: cores, repeating: 0)
         waitingLeastColumn = SchedulerColumn(count: cores, repeating: .max)
         sliceEndColumn = SchedulerColumn(count: cores, repeating: 0)

@@ -61,3 +61,36 @@ public struct SchedulerColumnView<Element>: RandomAccessCollection {
     @inlinable public var endIndex: Int { count }
     @inlinable public subscript(i: Int) -> Element { base[i] }
 }
+
+/// A column of optional slots (a vCPU's core, a core's vCPU) stored as one `Int`, -1 for none:
+/// an `Int?` takes 9 bytes, which with strict alignment is read and written a byte at a time.
+@usableFromInline
+struct SchedulerSlotColumn {
+    @usableFromInline var column: SchedulerColumn<Int>
+
+    init(count: Int) { column = SchedulerColumn(count: count, repeating: -1) }
+
+    @inlinable
+    subscript(i: Int) -> Int? {
+        get { let value = column[i]; return value < 0 ? nil : value }
+        nonmutating set { column[i] = newValue ?? -1 }
+    }
+
+    mutating func append(_ value: Int?, count: Int) { column.append(value ?? -1, count: count) }
+    func release(count: Int) { column.release(count: count) }
+}
+
+/// A read-only view of a `SchedulerSlotColumn` (`CreditScheduler.runningOn`, `lastOnCore`).
+public struct SchedulerSlotView: RandomAccessCollection {
+    @usableFromInline let base: UnsafeMutablePointer<Int>
+    public let count: Int
+
+    @inlinable init(_ column: SchedulerSlotColumn, count: Int) {
+        base = column.column.base
+        self.count = count
+    }
+
+    @inlinable public var startIndex: Int { 0 }
+    @inlinable public var endIndex: Int { count }
+    @inlinable public subscript(i: Int) -> Int? { let value = base[i]; return value < 0 ? nil : value }
+}
