@@ -92,7 +92,7 @@ final class Hypervisor {
             let now = read_cntpct_el0()
             if let slot = scheduler.next(core: core.index, now: now) {
                 let next = vcpus[slot]
-                if next !== core.loaded { load(next, on: core) }
+                if !core.hasLoaded(next) { load(next, on: core) }
                 core.sliceEnd = scheduler.sliceEnd(core: core.index)
                 core.accounting = next
                 core.accountingSince = now
@@ -144,11 +144,14 @@ final class Hypervisor {
 
     /// Charges the vCPU running on `core` up to now (it goes on running).
     private func chargeRunning(_ core: PhysicalCPU) {
-        guard let v = core.accounting else { return }
+        guard let ref = core.accountingRef else { return }
         let now = read_cntpct_el0()
         let ticks = now &- core.accountingSince
-        v.vm.cpuTicks &+= ticks
-        scheduler.charge(v.slot, ticks: ticks, now: now)
+        // SAFETY: vCPUs are owned by `vcpus` for the hypervisor's lifetime.
+        ref._withUnsafeGuaranteedRef { v in
+            v.vm.cpuTicks &+= ticks
+            scheduler.charge(v.slot, ticks: ticks, now: now)
+        }
         core.accountingSince = now
     }
 
