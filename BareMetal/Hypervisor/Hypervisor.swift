@@ -7,6 +7,8 @@ final class Hypervisor {
     var vms: [VirtualMachine] = []
     /// vCPUs indexed by scheduler slot.
     var vcpus: [VirtualCPU] = []
+    /// `vcpus` without reference counting, for the switch path (as `coreRefs`).
+    let vcpuRefs = UnsafeMutablePointer<Unmanaged<VirtualCPU>>.allocate(capacity: Limits.guests * Limits.vcpusPerGuest)
     let scheduler: CreditScheduler
     var cores: [PhysicalCPU] = [] {
         didSet { for (i, c) in cores.enumerated() { coreRefs[i] = Unmanaged.passUnretained(c) } }
@@ -54,6 +56,7 @@ final class Hypervisor {
         for vcpu in vm.vcpus {
             let state: VCPUState = vm.state == .finished ? .finished : vcpu.id.rawValue == 0 ? .runnable : .off
             vcpu.slot = scheduler.add(state, affinity: affinity, group: vm.index, weight: weight, cap: cap)
+            vcpuRefs[vcpus.count] = Unmanaged.passUnretained(vcpu)
             vcpus.append(vcpu)
         }
     }
@@ -91,14 +94,15 @@ final class Hypervisor {
             }
             let now = read_cntpct_el0()
             if let slot = scheduler.next(core: core.index, now: now) {
-                let next = vcpus[slot]
-                if !core.hasLoaded(next) { load(next, on: core) }
-                core.sliceEnd = scheduler.sliceEnd(core: core.index)
-                core.accounting = next
-                core.accountingSince = now
-                armTimer(core)
-                VirtualInterrupts.prepareEntry(next)
-                return next.frame
+                // SAFETY: `vcpus` owns every vCPU for the hypervisor's lifetime.
+                return vcpuRefs[slot]._withUnsafeGuaranteedRef { next in
+                    if !core.hasLoaded(next) { load(next, on: core) }
+                    core.sliceEnd = scheduler.sliceEnd(core: core.index)
+                    core.startAccounting(next, since: now)
+                    armTimer(core)
+                    VirtualInterrupts.prepareEntry(next)
+                    return next.frame
+                }
             }
             guard scheduler.hasLive || rebootsPending > 0 else { allGuestsFinished() }
             idleUntilRunnable(core)

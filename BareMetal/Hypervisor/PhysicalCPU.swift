@@ -49,6 +49,12 @@ final class PhysicalCPU {
         context.initialize(to: core_context(frame: nil, core: UInt64(index)))
     }
 
+    /// Starts counting `v`'s CPU time from `now`.
+    @inline(__always) func startAccounting(_ v: VirtualCPU, since now: UInt64) {
+        accountingRef = Unmanaged.passUnretained(v)
+        accountingSince = now
+    }
+
     /// `v` is the loaded vCPU (compared without reference counting).
     @inline(__always) func hasLoaded(_ v: VirtualCPU) -> Bool {
         loadedRef?.toOpaque() == Unmanaged.passUnretained(v).toOpaque()
