@@ -314,7 +314,7 @@ final class Hypervisor {
         }
         next.loadedOn = core.index
         next.ranOnCores |= 1 << UInt64(core.index)
-        core.loaded = next
+        core.markLoaded(next)
         XenGuest.switchedIn(next)
     }
 
@@ -337,15 +337,18 @@ final class Hypervisor {
 
     /// Saves the loaded vCPU's state to memory, so that any core can run it next.
     private func unload(_ core: PhysicalCPU) {
-        guard let previous = core.loaded else { return }
-        XenGuest.switchedOut(previous, self)
-        SelfHostedPMU.switchedOut(previous, core)
-        el1_context_save(previous.el1)
-        fp_state_save(previous.fp)
-        VirtualInterrupts.save(previous)
-        TimerLines.switchedOut(previous, self)
-        VirtualCPUInterface.writeHCR(0)
-        previous.loadedOn = nil
+        // SAFETY: `vcpus` owns every vCPU (no reference counting on the switch path).
+        guard let loaded = core.loadedRef else { return }
+        loaded._withUnsafeGuaranteedRef { previous in
+            XenGuest.switchedOut(previous, self)
+            SelfHostedPMU.switchedOut(previous, core)
+            el1_context_save(previous.el1)
+            fp_state_save(previous.fp)
+            VirtualInterrupts.save(previous)
+            TimerLines.switchedOut(previous, self)
+            VirtualCPUInterface.writeHCR(0)
+            previous.loadedOn = nil
+        }
         core.loaded = nil
     }
 

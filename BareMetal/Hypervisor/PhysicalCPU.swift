@@ -49,6 +49,9 @@ final class PhysicalCPU {
         context.initialize(to: core_context(frame: nil, core: UInt64(index)))
     }
 
+    /// `v`'s state is now in this core's registers (`loaded`, set without reference counting).
+    @inline(__always) func markLoaded(_ v: VirtualCPU) { loadedRef = Unmanaged.passUnretained(v) }
+
     /// Starts counting `v`'s CPU time from `now`.
     @inline(__always) func startAccounting(_ v: VirtualCPU, since now: UInt64) {
         accountingRef = Unmanaged.passUnretained(v)
