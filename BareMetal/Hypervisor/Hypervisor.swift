@@ -219,9 +219,14 @@ final class Hypervisor {
     /// woken vCPU takes a busy core only when the scheduler says its share allows it (else
     /// it runs when that core's slice ends); an idle core takes it at once.
     func kick(for vcpu: VirtualCPU, woken: Bool) {
-        let me = thisCore
+        // SAFETY: the cores live as long as the hypervisor (no reference counting on this
+        // path, which every SGI and wake-up takes).
+        coreRefs[Int(this_core().pointee.core)]._withUnsafeGuaranteedRef { kick(for: vcpu, woken: woken, from: $0) }
+    }
+
+    private func kick(for vcpu: VirtualCPU, woken: Bool, from me: PhysicalCPU) {
         if let core = scheduler.runningOn[vcpu.slot] {
-            if core != me.index { cores[core].sendReschedule() }
+            if core != me.index { coreRefs[core]._withUnsafeGuaranteedRef { $0.sendReschedule() } }
             return
         }
         guard woken else { return }
@@ -242,7 +247,7 @@ final class Hypervisor {
             }
         }
         if let target = scheduler.coreToKick(for: vcpu.slot, idleCores: idle, except: me.index, now: now) {
-            cores[target].sendReschedule()
+            coreRefs[target]._withUnsafeGuaranteedRef { $0.sendReschedule() }
         }
     }
 
