@@ -7,31 +7,12 @@ import XCTest
 /// it ran). QEMU's vCPU threads share the host's cores with other work, so a victim's share is
 /// compared with a baseline measured in the same run where one exists; the bounds are wide.
 final class FairShareSystemTests: XCTestCase {
-    let systems = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Systems")
-
-    /// "victim: ran R ms of T ms (P %), longest gap G us, gaps over 1 ms: N"
-    struct VictimReport {
-        var ranMs: Int, totalMs: Int, percent: Int, longestGapUs: Int
-
-        init?(_ lines: [String]) {
-            guard let line = lines.first(where: { $0.hasPrefix("victim: ran ") }) else { return nil }
-            let numbers = line.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
-            guard numbers.count >= 5 else { return nil }
-            (ranMs, totalMs, percent, longestGapUs) = (numbers[0], numbers[1], numbers[2], numbers[3])
-        }
-    }
-
     func run(_ system: String, cpu: String) throws -> SystemRunner.Outcome {
-        var options = SystemRunner.Options()
-        options.cpu = cpu
-        options.cores = 2
-        options.timeout = 120
-        options.echo = false
-        return try SystemRunner(log: { _ in }).run(systems.appendingPathComponent(system), options: options)
+        try AttackSystems.run(system, cpu: cpu)
     }
 
-    func report(_ o: SystemRunner.Outcome, _ guest: String, _ log: String) throws -> VictimReport {
-        try XCTUnwrap(VictimReport(o.report.guestLines[guest] ?? []), "no report from \(guest)" + log)
+    func report(_ o: SystemRunner.Outcome, _ guest: String, _ log: String) throws -> VictimFigures {
+        try AttackSystems.figures(o, guest, log)
     }
 
     /// Two attacks on a victim pinned to core 0, with equal weights:
@@ -56,7 +37,7 @@ final class FairShareSystemTests: XCTestCase {
             XCTAssertEqual(o.verdict, .success, log)
             let victim = try report(o, "victim", log), baseline = try report(o, "baseline", log)
             XCTAssertTrue((o.report.guestLines["booster"] ?? []).contains { $0.hasPrefix("booster: ran ") }, log)
-            XCTAssertGreaterThanOrEqual(victim.ranMs * 10, baseline.ranMs * 8, "beside the booster vs beside a spinner" + log)
+            XCTAssertGreaterThanOrEqual(victim.ranMilliseconds * 10, baseline.ranMilliseconds * 8, "beside the booster vs beside a spinner" + log)
 
             let s = try run("fairshare-sgi.toml", cpu: cpu)
             let sgiLog = cpu + "\n--- console ---\n" + s.lines.joined(separator: "\n") + "\n--- baseline run ---\n" + log
@@ -64,7 +45,7 @@ final class FairShareSystemTests: XCTestCase {
             let attacked = try report(s, "victim", sgiLog)
             XCTAssertTrue((s.report.guestLines["booster"] ?? []).contains { $0.hasPrefix("booster: ran ") }, sgiLog)
             XCTAssertGreaterThanOrEqual(attacked.percent * 2, baseline.percent, "beside the SGI booster vs the baseline" + sgiLog)
-            XCTAssertLessThan(attacked.longestGapUs, 1_000_000, sgiLog)
+            XCTAssertLessThan(attacked.longestGapMicroseconds, 1_000_000, sgiLog)
         }
     }
 
@@ -79,10 +60,10 @@ final class FairShareSystemTests: XCTestCase {
             let log = cpu + "\n--- console ---\n" + o.lines.joined(separator: "\n")
             XCTAssertEqual(o.verdict, .success, log)
             let heavy = try report(o, "heavy", log), light = try report(o, "light", log), capped = try report(o, "capped", log)
-            let ratio = Double(heavy.ranMs) / Double(max(light.ranMs, 1))
-            XCTAssertTrue((1.2...3.0).contains(ratio), "weights 512:256 ran \(heavy.ranMs):\(light.ranMs) ms" + log)
+            let ratio = Double(heavy.ranMilliseconds) / Double(max(light.ranMilliseconds, 1))
+            XCTAssertTrue((1.2...3.0).contains(ratio), "weights 512:256 ran \(heavy.ranMilliseconds):\(light.ranMilliseconds) ms" + log)
             XCTAssertLessThanOrEqual(capped.percent, 30, log)
-            XCTAssertGreaterThan(capped.ranMs, 0, log)
+            XCTAssertGreaterThan(capped.ranMilliseconds, 0, log)
         }
     }
 }

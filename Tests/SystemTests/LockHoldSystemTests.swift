@@ -18,29 +18,11 @@ import XCTest
 /// gap under twice the baseline's or 20 ms: cleaning under the lock made gaps of 288-353 ms
 /// beside baselines of 64-68 ms.
 final class LockHoldSystemTests: XCTestCase {
-    let systems = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Systems")
-
-    struct VictimFigures {
-        var ranMilliseconds: Int, totalMilliseconds: Int, longestGapMicroseconds: Int
-        /// Per mille of its time that it ran.
-        var share: Int { ranMilliseconds * 1000 / max(totalMilliseconds, 1) }
-    }
-
-    /// "victim: ran R ms of T ms (P %), longest gap G us, gaps over 1 ms: N".
-    static func victimFigures(_ lines: [String]) -> VictimFigures? {
-        guard let line = lines.last(where: { $0.hasPrefix("victim: ran ") }) else { return nil }
-        let words = line.split(separator: " ")
-        guard words.count >= 12, let ran = Int(words[2]), let total = Int(words[5]), let gap = Int(words[11]) else { return nil }
-        return VictimFigures(ranMilliseconds: ran, totalMilliseconds: total, longestGapMicroseconds: gap)
-    }
+    /// The victim's figures among its console lines (Support/VictimFigures.swift).
+    static func victimFigures(_ lines: [String]) -> VictimFigures? { VictimFigures(lines) }
 
     func run(_ system: String, cpu: String) throws -> SystemRunner.Outcome {
-        var options = SystemRunner.Options()
-        options.cpu = cpu
-        options.cores = 2
-        options.timeout = 120
-        options.echo = false
-        return try SystemRunner(log: { _ in }).run(systems.appendingPathComponent(system), options: options)
+        try AttackSystems.run(system, cpu: cpu)
     }
 
     func test_a_set_way_loop_does_not_starve_a_victim_on_the_other_core() throws {

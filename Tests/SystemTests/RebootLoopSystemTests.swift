@@ -10,28 +10,10 @@ import XCTest
 /// released on the rebooter's own core, so the victim's exits never wait for it. The baseline
 /// is the victim beside a plain spinner on core 1 (host noise: shared/PLATFORM.md).
 final class RebootLoopSystemTests: XCTestCase {
-    let systems = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Systems")
-
-    struct VictimReport { var percent: Int; var longestGapMicroseconds: Int }
-
-    /// "victim: ran R ms of T ms (P %), longest gap G us, gaps over 1 ms: N"
-    func victim(_ o: SystemRunner.Outcome) -> VictimReport? {
-        guard let line = o.report.guestLines["victim"]?.first(where: { $0.hasPrefix("victim: ran ") }) else { return nil }
-        func number(after marker: String) -> Int? {
-            guard let r = line.range(of: marker) else { return nil }
-            return Int(line[r.upperBound...].prefix { $0.isNumber })
-        }
-        guard let p = number(after: "ms ("), let g = number(after: "longest gap ") else { return nil }
-        return VictimReport(percent: p, longestGapMicroseconds: g)
-    }
+    func victim(_ o: SystemRunner.Outcome) -> VictimFigures? { VictimFigures(o, "victim") }
 
     func run(_ system: String, cpu: String) throws -> SystemRunner.Outcome {
-        var options = SystemRunner.Options()
-        options.cpu = cpu
-        options.cores = 2
-        options.timeout = 120
-        options.echo = false
-        return try SystemRunner(log: { _ in }).run(systems.appendingPathComponent(system), options: options)
+        try AttackSystems.run(system, cpu: cpu)
     }
 
     /// Rounds of (baseline, attack) at most: the host's load moves the victim's share between
