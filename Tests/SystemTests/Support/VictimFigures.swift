@@ -38,12 +38,13 @@ enum AttackSystems {
     static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Systems")
 
-    /// Boots `system` on `cpu`, quietly; with `countingInstructions`, under QEMU
-    /// `-icount shift=0,sleep=off` (see `runCounted`).
-    static func run(_ system: String, cpu: String, countingInstructions: Bool = false, timeout: Double = 120) throws -> SystemRunner.Outcome {
+    /// Boots `system` on a `virt` machine with `cores` cores of model `cpu`, quietly; with
+    /// `countingInstructions`, under QEMU `-icount shift=0,sleep=off`.
+    static func run(_ system: String, cpu: String, countingInstructions: Bool = false, cores: Int = 2,
+                    timeout: Double = 120) throws -> SystemRunner.Outcome {
         var options = SystemRunner.Options()
         options.cpu = cpu
-        options.cores = 2
+        options.cores = cores
         options.timeout = timeout
         options.echo = false
         options.countInstructions = countingInstructions
