@@ -9,38 +9,32 @@ import XCTest
 /// KVM does, each sweep cleaned all of the guest's RAM under the lock, and the victim waited
 /// for it on its own exits.
 ///
-/// Host noise makes absolute shares meaningless here (the victim got ~88 % of a core beside a
-/// plain spinner on an idle 2-core host, 13-48 % on the loaded shared host), so each CPU
-/// model first runs the same two guests with the neighbour spinning plainly (the baseline).
-/// The attack run must give the victim at least 75 % of the baseline's share (the issue asks
-/// 90 %: `max` met it, `cortex-a57` gave 68-84 % under heavy host load, probably as QEMU's own
-/// cost of the attacker's 33,280 traps a sweep competes for the host's cores), and a longest
-/// gap under twice the baseline's or 20 ms: cleaning under the lock made gaps of 288-353 ms
-/// beside baselines of 64-68 ms.
+/// The set/way test runs under QEMU `-icount shift=0,sleep=off` (one host thread runs both
+/// cores round-robin, the counter follows the instructions executed): the host's load, which
+/// moved the victim's share between 13 and 88 % of a core, does not show, and a core waiting
+/// for the lock (WFE, a yield under QEMU's round-robin) leaves its turn to the holder, so a
+/// long hold shows as the victim's gap. Since the counter follows both cores, the victim beside
+/// a plain spinner (the baseline, lockhold-baseline.toml) gets about half of the counter's time,
+/// with gaps of the other core's turns (5 ms): each CPU model runs the baseline and the attack
+/// once, and the attack must leave the victim at least 90 % of the baseline's share (issue 11
+/// §4), with a longest gap at most twice the baseline's.
+///
+/// What the figures mean under -icount: `hypervisor_lock` starts with SEVL; WFE, and under
+/// QEMU's round-robin (no MTTCG) every WFE ends the core's turn, even when the lock is free. The
+/// set/way guest takes the lock on many of its exits, so its core gets short turns and the
+/// victim most of the counter (959 ms of 1 s against 554 ms beside the plain spinner, longest
+/// gaps 5.08 and 5.00 ms, the same on both CPU models and from run to run): the share bound
+/// is easily met. A long hold would still show, as the victim's gap: the victim's core,
+/// waiting for the lock, yields every turn to the holder, whose work then runs in counter time
+/// (cleaning 256 MiB by VA under the lock is some 16 M instructions, 16 ms, against the bound
+/// of twice the baseline's 5 ms). Checked: with SetWay's clean kept under the lock, the victim
+/// read 647 ms with a longest gap of 21.0 ms, and this test failed on the gap.
 final class LockHoldSystemTests: XCTestCase {
-    let systems = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Systems")
-
-    struct VictimFigures {
-        var ranMilliseconds: Int, totalMilliseconds: Int, longestGapMicroseconds: Int
-        /// Per mille of its time that it ran.
-        var share: Int { ranMilliseconds * 1000 / max(totalMilliseconds, 1) }
-    }
-
-    /// "victim: ran R ms of T ms (P %), longest gap G us, gaps over 1 ms: N".
-    static func victimFigures(_ lines: [String]) -> VictimFigures? {
-        guard let line = lines.last(where: { $0.hasPrefix("victim: ran ") }) else { return nil }
-        let words = line.split(separator: " ")
-        guard words.count >= 12, let ran = Int(words[2]), let total = Int(words[5]), let gap = Int(words[11]) else { return nil }
-        return VictimFigures(ranMilliseconds: ran, totalMilliseconds: total, longestGapMicroseconds: gap)
-    }
+    /// The victim's figures among its console lines (Support/VictimFigures.swift).
+    static func victimFigures(_ lines: [String]) -> VictimFigures? { VictimFigures(lines) }
 
     func run(_ system: String, cpu: String) throws -> SystemRunner.Outcome {
-        var options = SystemRunner.Options()
-        options.cpu = cpu
-        options.cores = 2
-        options.timeout = 120
-        options.echo = false
-        return try SystemRunner(log: { _ in }).run(systems.appendingPathComponent(system), options: options)
+        try AttackSystems.run(system, cpu: cpu)
     }
 
     func test_a_set_way_loop_does_not_starve_a_victim_on_the_other_core() throws {
@@ -74,36 +68,23 @@ final class LockHoldSystemTests: XCTestCase {
     }
 
     /// Runs the victim beside a plain spinner (the baseline) and beside the attacker in
-    /// `system` ("neighbour"), whose last line must satisfy `attackerDone`. The victim must
-    /// get at least 75 % of the baseline's share, with its longest gap under twice the
-    /// baseline's (host noise) or 20 ms. Host noise only lowers a run's share at random, where
-    /// holding the lock lowers every attack run's: up to three baseline/attack pairs, one of
-    /// which must pass.
+    /// `system` ("neighbour"), both under -icount, whose last line must satisfy `attackerDone`.
+    /// The victim must get at least 90 % of the baseline's share, with its longest gap at most
+    /// twice the baseline's.
     func victimKeepsItsShare(beside system: String, attackerDone: (String) -> Bool) throws {
-        machines: for cpu in SystemTests.only(["cortex-a57", "max"]) {
-            var verdicts: [String] = []
-            for attempt in 1...3 {
-                let baseline = try run("lockhold-baseline.toml", cpu: cpu)
-                let attack = try run(system, cpu: cpu)
-                let log = cpu + "\n--- baseline ---\n" + baseline.lines.suffix(40).joined(separator: "\n")
-                    + "\n--- attack ---\n" + attack.lines.suffix(40).joined(separator: "\n")
-                XCTAssertEqual(baseline.verdict, .success, log)
-                XCTAssertEqual(attack.verdict, .success, log)
-                let attacker = (attack.report.guestLines["neighbour"] ?? []).last ?? ""
-                XCTAssertTrue(attackerDone(attacker), "the attacker's summary: " + attacker + "\n" + log)
-                guard let before = Self.victimFigures(baseline.report.guestLines["victim"] ?? []),
-                      let during = Self.victimFigures(attack.report.guestLines["victim"] ?? []) else {
-                    XCTFail("no victim figures\n" + log); continue machines
-                }
-                let figures = "\(cpu) attempt \(attempt): victim beside a spinner ran \(before.share / 10) %, longest gap "
-                    + "\(before.longestGapMicroseconds) us; beside \(system) \(during.share / 10) %, longest gap \(during.longestGapMicroseconds) us"
-                print("LockHoldSystemTests " + figures)
-                verdicts.append(figures)
-                if during.share * 4 >= before.share * 3
-                    && during.longestGapMicroseconds < max(2 * before.longestGapMicroseconds, 20_000) { continue machines }
-            }
-            XCTFail("the victim kept less than 75 % of its baseline share, or had long gaps, in every attempt:\n"
-                    + verdicts.joined(separator: "\n"))
+        for cpu in SystemTests.only(["cortex-a57", "max"]) {
+            let baseline = try AttackSystems.run("lockhold-baseline.toml", cpu: cpu, countingInstructions: true)
+            let attack = try AttackSystems.run(system, cpu: cpu, countingInstructions: true)
+            let log = cpu + AttackSystems.log(baseline, "baseline", last: 40) + AttackSystems.log(attack, "attack", last: 40)
+            XCTAssertEqual(baseline.verdict, .success, log)
+            XCTAssertEqual(attack.verdict, .success, log)
+            let attacker = (attack.report.guestLines["neighbour"] ?? []).last ?? ""
+            XCTAssertTrue(attackerDone(attacker), "the attacker's summary: " + attacker + "\n" + log)
+            let before = try AttackSystems.figures(baseline, "victim", log), during = try AttackSystems.figures(attack, "victim", log)
+            let figures = "\(cpu): victim beside a spinner \(before.summary); beside \(system) \(during.summary)"
+            print("LockHoldSystemTests " + figures)
+            XCTAssertGreaterThanOrEqual(during.share * 10, before.share * 9, figures + log)
+            XCTAssertLessThanOrEqual(during.longestGapMicroseconds, 2 * before.longestGapMicroseconds, figures + log)
         }
     }
 }

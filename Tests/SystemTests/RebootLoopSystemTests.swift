@@ -6,76 +6,50 @@ import XCTest
 /// Issue 11 §1, the reboot loop: Guests/rebooter (512 MiB, core 1) asks for PSCI SYSTEM_RESET
 /// at every boot, so its RAM is zeroed again and again until `VMLifecycle.maximumBoots` (10)
 /// stops it, while Guests/victim spins with interrupts masked on core 0 and measures how much
-/// of 3 s it ran and its longest gap. The zeroing runs in 2 MiB pieces with the hypervisor lock
-/// released on the rebooter's own core, so the victim's exits never wait for it. The baseline
-/// is the victim beside a plain spinner on core 1 (host noise: shared/PLATFORM.md).
+/// of 1 s it ran and its longest gap. The zeroing runs in 2 MiB pieces with the hypervisor lock
+/// released on the rebooter's own core, so the victim's exits never wait for it.
+///
+/// It runs under QEMU `-icount shift=0,sleep=off` (one host thread runs both cores round-robin, the
+/// counter follows the instructions executed), so the host's load does not show and the figures
+/// repeat; a core waiting for the lock yields its turn to the holder (WFE), so a long hold shows
+/// as the victim's gap. The counter follows both cores, so the victim's share depends on what
+/// core 1 runs: it is compared with a baseline, the victim beside a plain spinner on core 1
+/// (reboot-loop-baseline.toml, Guests/hog: 739 ms of 1 s, longest gap 5.0 ms). The rebooter's
+/// core takes the lock often, and the lock's first WFE ends a core's turn under QEMU's
+/// round-robin, so the victim gets more of the counter beside the reboot loop (939 ms, longest
+/// gap 3.5 ms): the share bound is easily met, and the gap bound (twice the baseline's) is what
+/// a hold would break (zeroing and cleaning 512 MiB, DC ZVA and DC CVAC a 64-byte block at a
+/// time, is some 25 M instructions, 25 ms, per reboot).
 final class RebootLoopSystemTests: XCTestCase {
-    let systems = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Systems")
-
-    struct VictimReport { var percent: Int; var longestGapMicroseconds: Int }
-
-    /// "victim: ran R ms of T ms (P %), longest gap G us, gaps over 1 ms: N"
-    func victim(_ o: SystemRunner.Outcome) -> VictimReport? {
-        guard let line = o.report.guestLines["victim"]?.first(where: { $0.hasPrefix("victim: ran ") }) else { return nil }
-        func number(after marker: String) -> Int? {
-            guard let r = line.range(of: marker) else { return nil }
-            return Int(line[r.upperBound...].prefix { $0.isNumber })
-        }
-        guard let p = number(after: "ms ("), let g = number(after: "longest gap ") else { return nil }
-        return VictimReport(percent: p, longestGapMicroseconds: g)
-    }
+    func victim(_ o: SystemRunner.Outcome) -> VictimFigures? { VictimFigures(o, "victim") }
 
     func run(_ system: String, cpu: String) throws -> SystemRunner.Outcome {
-        var options = SystemRunner.Options()
-        options.cpu = cpu
-        options.cores = 2
-        options.timeout = 120
-        options.echo = false
-        return try SystemRunner(log: { _ in }).run(systems.appendingPathComponent(system), options: options)
+        try AttackSystems.run(system, cpu: cpu, countingInstructions: true)
     }
 
-    /// Rounds of (baseline, attack) at most: the host's load moves the victim's share between
-    /// runs by more than the 10 % allowed (beside the spinner alone it read 23 to 33 % on a
-    /// 2-core host shared with builds), so a round whose attack run meets the bound against
-    /// its own baseline passes. Before the zeroing left the lock no round could: the victim
-    /// ran 8 ms of 3 s (0 %), with a 1.6 s gap.
-    static let rounds = 3
-
     func test_a_reboot_loop_does_not_stall_a_guest_on_another_core() throws {
-        // Not under -icount: the counter would follow both cores' instructions.
         for cpu in SystemTests.only(["cortex-a57"]) {
-            var figures: [String] = []
-            var passed = false
-            for _ in 0..<Self.rounds where !passed {
-                let base = try run("reboot-loop-baseline.toml", cpu: cpu)
-                let baseLog = cpu + " baseline\n--- console ---\n" + base.lines.joined(separator: "\n")
-                XCTAssertEqual(base.verdict, .success, baseLog)
-                let baseline = try XCTUnwrap(victim(base), baseLog)
+            let base = try run("reboot-loop-baseline.toml", cpu: cpu)
+            let baseLog = cpu + " baseline" + AttackSystems.log(base, "console")
+            XCTAssertEqual(base.verdict, .success, baseLog)
+            let baseline = try XCTUnwrap(victim(base), baseLog)
 
-                let o = try run("reboot-loop.toml", cpu: cpu)
-                let log = cpu + " (baseline: \(baseline.percent) %, longest gap \(baseline.longestGapMicroseconds) us)\n--- console ---\n"
-                    + o.lines.joined(separator: "\n")
-                XCTAssertNil(o.report.panic, log)
-                XCTAssertEqual(o.report.outcomes["victim"], .shutDown(reason: "poweroff", exitCode: 0), log)
-                // Every boot up to the limit happened: nine reboots, each zeroing 512 MiB.
-                let boots = (o.report.guestLines["rebooter"] ?? []).filter { $0.hasPrefix("rebooter: boot ") && $0.hasSuffix(", resetting") }
-                XCTAssertEqual(boots.count, VMLifecycle.maximumBoots, log)
-                XCTAssertTrue(boots.contains("rebooter: boot \(VMLifecycle.maximumBoots), resetting"), log)
-                guard case .stopped(let cause)? = o.report.outcomes["rebooter"] else { return XCTFail("rebooter not stopped: " + log) }
-                XCTAssertTrue(cause.contains("rebooted \(VMLifecycle.maximumBoots) times"), log)
-                let attacked = try XCTUnwrap(victim(o), log)
-                let line = "victim beside a spinner \(baseline.percent) % (longest gap \(baseline.longestGapMicroseconds) us), "
-                    + "beside the reboot loop \(attacked.percent) % (longest gap \(attacked.longestGapMicroseconds) us)"
-                print("reboot loop, \(cpu): " + line)
-                figures.append(line)
-                // The share under attack is at least 90 % of the baseline's, and its longest gap
-                // far below the attack's before the zeroing left the lock (1.6 s), within what
-                // host noise gives (the baseline's longest gap read 8 to 260 ms here).
-                passed = attacked.percent * 10 >= baseline.percent * 9
-                    && attacked.longestGapMicroseconds <= max(4 * baseline.longestGapMicroseconds, 250_000)
-            }
-            XCTAssertTrue(passed, cpu + ": in no round did the victim keep 90 % of its baseline share with a gap under the bound:\n"
-                          + figures.joined(separator: "\n"))
+            let o = try run("reboot-loop.toml", cpu: cpu)
+            let log = cpu + " (baseline: \(baseline.summary))" + AttackSystems.log(o, "console", last: 200)
+            XCTAssertNil(o.report.panic, log)
+            XCTAssertEqual(o.report.outcomes["victim"], .shutDown(reason: "poweroff", exitCode: 0), log)
+            // Every boot up to the limit happened: nine reboots, each zeroing 512 MiB.
+            let boots = (o.report.guestLines["rebooter"] ?? []).filter { $0.hasPrefix("rebooter: boot ") && $0.hasSuffix(", resetting") }
+            XCTAssertEqual(boots.count, VMLifecycle.maximumBoots, log)
+            XCTAssertTrue(boots.contains("rebooter: boot \(VMLifecycle.maximumBoots), resetting"), log)
+            guard case .stopped(let cause)? = o.report.outcomes["rebooter"] else { return XCTFail("rebooter not stopped: " + log) }
+            XCTAssertTrue(cause.contains("rebooted \(VMLifecycle.maximumBoots) times"), log)
+            let attacked = try XCTUnwrap(victim(o), log)
+            print("RebootLoopSystemTests \(cpu): victim beside a spinner \(baseline.summary); beside the reboot loop \(attacked.summary)")
+            // At least 90 % of the baseline's share (issue 11 §4), and a longest gap at most
+            // twice the baseline's (zeroing under the lock gave a 1.6 s gap, 0 % of 3 s).
+            XCTAssertGreaterThanOrEqual(attacked.share * 10, baseline.share * 9, log)
+            XCTAssertLessThanOrEqual(attacked.longestGapMicroseconds, 2 * baseline.longestGapMicroseconds, log)
         }
     }
 }
