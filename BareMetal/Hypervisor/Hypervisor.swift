@@ -54,8 +54,10 @@ final class Hypervisor {
             vm.gic.markPassthrough(intid)
             cores[0].interrupts.configureSPI(intid)
         }
+        // A guest starting with the hypervisor is `.rebooting` until its RAM is prepared.
+        if vm.state == .rebooting { rebootsPending += 1 }
         for vcpu in vm.vcpus {
-            let state: VCPUState = vm.state == .finished ? .finished : vcpu.id.rawValue == 0 ? .runnable : .off
+            let state: VCPUState = vm.state == .finished ? .finished : vcpu.id.rawValue == 0 && vm.state == .running ? .runnable : .off
             vcpu.slot = scheduler.add(state, affinity: affinity, group: vm.index, weight: weight, cap: cap)
             vcpus.append(vcpu)
         }
@@ -391,14 +393,23 @@ final class Hypervisor {
         }
     }
 
-    /// Reloads rebooting VMs none of whose vCPUs runs anywhere any more, once their RAM is
-    /// zeroed: at most one piece of that per call, with the lock released during it
-    /// (`prepareRAM`; `idle`: the core has nothing else to run, the piece may be long). True
-    /// when RAM this core may zero is left.
+    /// Reloads rebooting (or starting) VMs none of whose vCPUs runs anywhere any more, once
+    /// their RAM is zeroed and their images copied in: at most one piece of that per call,
+    /// with the lock released during it (`prepareRAM`; `idle`: the core has nothing else to
+    /// run, the piece may be long). True when RAM this core may prepare is left.
     func completeReboots(on core: PhysicalCPU, idle: Bool) -> Bool {
         var moreToPrepare = false, zeroedAPiece = false
         for vm in vms where vm.state == .rebooting {
             guard !vm.vcpus.contains(where: { scheduler.runningOn[$0.slot] != nil || $0.loadedOn != nil }) else { continue }
+            if vm.bootImages == nil {   // first created by the console: place its images
+                guard let images = GuestBuilder.planImages(vm) else {
+                    vm.lifecycle.finish(.stopped("its images no longer load"))
+                    rebootsPending -= 1
+                    continue
+                }
+                vm.bootImages = images
+                vm.ramPreparation.plan(images.copies)
+            }
             if !vm.ramPreparation.isComplete {
                 guard mayPrepareRAM(of: vm, on: core) else { continue }
                 guard !zeroedAPiece else { moreToPrepare = true; continue }
@@ -416,7 +427,7 @@ final class Hypervisor {
             for v in vm.vcpus { scheduler.revive(v.slot) }
             restoreFreshMemory(vm)
             defer { vm.ramPreparation.restart() }   // loaded or failed, this RAM is not fresh
-            guard GuestBuilder.load(vm, ramZeroed: true) else {
+            guard GuestBuilder.load(vm, vm.bootImages!) else {
                 vm.lifecycle.finish(.stopped("its images no longer load"))
                 for v in vm.vcpus { scheduler.setState(v.slot, .finished) }
                 continue
@@ -425,7 +436,8 @@ final class Hypervisor {
             vm.lifecycle.booted()
             scheduler.setState(vm.vcpus[0].slot, .runnable)
             kick(for: vm.vcpus[0], woken: true)   // its core may be asleep
-            if vm.boots == 1 { Console.log(.created(guest: MessageText(vm.name))) }
+            if vm.boots == 1 && !vm.startsWithHypervisor { Console.log(.created(guest: MessageText(vm.name))) }
+            vm.startsWithHypervisor = false
         }
         return moreToPrepare
     }
