@@ -66,25 +66,24 @@ enum GuestBuilder {
                                 hostRAM: .init(base: base, size: size), stage2: stage2, manifest: guest)
         vm.xen.magicPages = magicPages
         for n in 0..<guest.vcpus { vm.vcpus.append(VirtualCPU(vm: vm, id: VCPUID(n))) }
-        // Without autostart it stays finished (not started) until the console's `create`. With
-        // it, it starts as `create` starts a guest: its RAM zeroed and its images copied in by
-        // the cores it may run on, with the lock released (GuestRAMPreparation.swift), so a
-        // large guest does not keep the others from starting (issue 11 §1).
-        var entry = vm.vcpus[0].frame.pointee.elr_el2
+        // Without autostart it stays finished (not started) until the console's `create`, which
+        // prepares its RAM with the lock released (GuestRAMPreparation.swift). With it, it is
+        // prepared and loaded here: at the start no other core runs yet and the lock is not
+        // taken, and every guest is built before any runs (as Xen's dom0less builds every
+        // domU before unpausing them).
         if guest.autostart {
             guard let images = planImages(vm) else { return nil }
             vm.bootImages = images
             vm.ramPreparation.plan(images.copies)
-            entry = images.entry
-            vm.lifecycle = VMLifecycle(autostart: false)
-            vm.lifecycle.create()
-            vm.startsWithHypervisor = true
+            Hypervisor.prepareRAMAtStart(vm)
+            defer { vm.ramPreparation.restart() }   // loaded or failed, this RAM is not fresh
+            guard load(vm, images) else { return nil }
         }
 
         // With where its virtual counter starts on the physical one (CNTVOFF_EL2), for `bench --linux`.
         Console.log(.built(guest: MessageText(guest.name), .init(
             mebibytes: size >> 20, hostBase: base.rawValue, vmid: UInt64(vmid.rawValue), vcpus: UInt64(guest.vcpus),
-            entry: entry, counterOffset: vm.cntvoff, autostart: guest.autostart)))
+            entry: vm.vcpus[0].frame.pointee.elr_el2, counterOffset: vm.cntvoff, autostart: guest.autostart)))
         return vm
     }
 

@@ -47,7 +47,6 @@ extension Hypervisor {
     /// invalidates what the TLBs hold for it.
     func create(_ vm: VirtualMachine) {
         guard vm.lifecycle.create() else { return }
-        vm.startsWithHypervisor = false   // (destroyed while it was starting: announced now)
         rebootsPending += 1
         thisCore.wakeupPending = true
     }

@@ -1,9 +1,10 @@
 import CArch
 import SwiftvisorCore
 
-/// A starting, rebooting or created VM's RAM zeroed and cleaned to the Point of Coherency, and
-/// its kernel and initrd copied in, before its next boot, one piece at a time with the
-/// hypervisor lock released (issue 11 §1): a guest rebooting in a loop with a large memory or
+/// A rebooting or created VM's RAM zeroed and cleaned to the Point of Coherency, and its
+/// kernel and initrd copied in, before its next boot, one piece at a time with the hypervisor
+/// lock released (issue 11 §1; at the start, before the lock is first taken, the same pieces
+/// inline): a guest rebooting in a loop with a large memory or
 /// large images no longer holds every core waiting while its RAM is prepared. The VM stays
 /// `.rebooting` meanwhile (none of its vCPUs runs, no other domain maps its pages: `reboot`
 /// released its grants), so only the core holding the piece touches that RAM. Its own cores
@@ -32,12 +33,39 @@ extension Hypervisor {
     /// and returns with the lock held.
     func prepareRAM(_ vm: VirtualMachine, on core: PhysicalCPU, untilInterrupted: Bool) -> Bool {
         guard let piece = vm.ramPreparation.claim(core: core.index) else { return false }
-        if piece.source == nil { showProgress(vm, zeroed: piece.offset) }
+        hypervisor_unlock()
+        let prepared = Self.prepare(piece, of: vm, untilInterrupted: untilInterrupted)
+        hypervisor_lock()
+        vm.ramPreparation.finish(core: core.index, prepared: prepared)
+        return true
+    }
+
+    /// A guest that starts with the hypervisor: all of its RAM prepared at once, with a
+    /// progress line per quarter for a large one. Only while the guests are built, before
+    /// the lock is first taken and before any other core runs.
+    static func prepareRAMAtStart(_ vm: VirtualMachine) {
+        let size = vm.hostRAM.size
+        var quartersShown: UInt64 = 0
+        while let piece = vm.ramPreparation.claim(core: 0) {
+            while size >= progressThreshold && piece.source == nil && quartersShown < 4 && piece.offset >= quartersShown * (size / 4) {
+                // "swiftvisor: guest 'x': preparing 16384 MiB of RAM... 50%"
+                Console.logGuest(vm.name, "': preparing "); Console.decimal(size >> 20); Console.write(" MiB of RAM... ")
+                Console.decimal(quartersShown * 25); Console.write("%\n")
+                quartersShown += 1
+            }
+            vm.ramPreparation.finish(core: 0, prepared: prepare(piece, of: vm, untilInterrupted: true))
+        }
+    }
+
+    /// Zeroes `piece` of `vm`'s RAM, or copies a boot image's bytes into it, and cleans it to
+    /// the Point of Coherency: one step, or (`untilInterrupted`) steps until the piece is done or
+    /// a physical interrupt is pending. Returns the bytes done. The lock need not be held: the
+    /// caller holds the piece.
+    private static func prepare(_ piece: RAMPreparation.Piece, of vm: VirtualMachine, untilInterrupted: Bool) -> UInt64 {
         let start = vm.hostRAM.base.rawValue + piece.offset
         var prepared: UInt64 = 0
-        hypervisor_unlock()
         repeat {
-            let n = min(Self.ramPreparationStep, piece.length - prepared)
+            let n = min(ramPreparationStep, piece.length - prepared)
             if let source = piece.source {
                 // SAFETY: the VM's own host RAM as below; the source is a boot module in
                 // reserved host RAM, which nothing writes. The guest starts with its MMU and
@@ -53,24 +81,11 @@ extension Hypervisor {
             }
             prepared += n
         } while untilInterrupted && prepared < piece.length && !physical_irq_pending()
-        hypervisor_lock()
-        vm.ramPreparation.finish(core: core.index, prepared: prepared)
-        return true
+        return prepared
     }
 
-    /// RAM from which a progress line is printed at each quarter when the guest starts with
-    /// the hypervisor: zeroing and cleaning 1 GiB takes a few seconds under QEMU's TCG,
-    /// 16 GiB most of a minute.
+    /// RAM from which a progress line is printed at each quarter when a guest starts with the
+    /// hypervisor: zeroing and cleaning 1 GiB takes a few seconds under QEMU's TCG, 16 GiB
+    /// most of a minute.
     static let progressThreshold: UInt64 = 1 << 30
-
-    /// "swiftvisor: guest 'x': preparing 16384 MiB of RAM... 50%", once per quarter reached.
-    private func showProgress(_ vm: VirtualMachine, zeroed: UInt64) {
-        let size = vm.hostRAM.size
-        guard vm.startsWithHypervisor, size >= Self.progressThreshold else { return }
-        while vm.preparationQuartersShown < 4 && zeroed >= vm.preparationQuartersShown * (size / 4) {
-            Console.logGuest(vm.name, "': preparing "); Console.decimal(size >> 20); Console.write(" MiB of RAM... ")
-            Console.decimal(vm.preparationQuartersShown * 25); Console.write("%\n")
-            vm.preparationQuartersShown += 1
-        }
-    }
 }

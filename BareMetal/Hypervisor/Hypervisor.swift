@@ -54,10 +54,8 @@ final class Hypervisor {
             vm.gic.markPassthrough(intid)
             cores[0].interrupts.configureSPI(intid)
         }
-        // A guest starting with the hypervisor is `.rebooting` until its RAM is prepared.
-        if vm.state == .rebooting { rebootsPending += 1 }
         for vcpu in vm.vcpus {
-            let state: VCPUState = vm.state == .finished ? .finished : vcpu.id.rawValue == 0 && vm.state == .running ? .runnable : .off
+            let state: VCPUState = vm.state == .finished ? .finished : vcpu.id.rawValue == 0 ? .runnable : .off
             vcpu.slot = scheduler.add(state, affinity: affinity, group: vm.index, weight: weight, cap: cap)
             vcpus.append(vcpu)
         }
@@ -393,7 +391,7 @@ final class Hypervisor {
         }
     }
 
-    /// Reloads rebooting (or starting) VMs none of whose vCPUs runs anywhere any more, once
+    /// Reloads rebooting (or created) VMs none of whose vCPUs runs anywhere any more, once
     /// their RAM is zeroed and their images copied in: at most one piece of that per call,
     /// with the lock released during it (`prepareRAM`; `idle`: the core has nothing else to
     /// run, the piece may be long). True when RAM this core may prepare is left.
@@ -436,8 +434,7 @@ final class Hypervisor {
             vm.lifecycle.booted()
             scheduler.setState(vm.vcpus[0].slot, .runnable)
             kick(for: vm.vcpus[0], woken: true)   // its core may be asleep
-            if vm.boots == 1 && !vm.startsWithHypervisor { Console.log(.created(guest: MessageText(vm.name))) }
-            vm.startsWithHypervisor = false
+            if vm.boots == 1 { Console.log(.created(guest: MessageText(vm.name))) }
         }
         return moreToPrepare
     }

@@ -77,11 +77,6 @@ final class VirtualMachine {
     /// (GuestRAMPreparation.swift), and where those images go (planned at the first boot).
     var ramPreparation: RAMPreparation
     var bootImages: GuestBuilder.BootImages?
-    /// Starting with the hypervisor (autostart), not by the console's `create`: its first
-    /// boot is not announced as a creation, and a large RAM's preparation shows its progress.
-    var startsWithHypervisor = false
-    /// Quarters of the RAM zeroed so far that a progress line was printed for.
-    var preparationQuartersShown: UInt64 = 0
 
     init(name: String, index: Int, vmid: VMID, vcpuCount: Int, hostRAM: AddressRange<HostPhysicalAddress>,
          stage2: TranslationTable<IdentityMappedTables>, manifest: BootManifest.Guest) {
