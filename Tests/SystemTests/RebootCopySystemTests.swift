@@ -10,9 +10,10 @@ import XCTest
 /// it ran and its longest gap. The copies run in 2 MiB pieces with the hypervisor lock
 /// released on the rebooter's own core (GuestRAMPreparation.swift), so the victim's exits
 /// never wait for them. The baseline is the victim beside a plain spinner on core 1 (host
-/// noise: shared/PLATFORM.md). Measured on a loaded 2-core host: with the copies under the
-/// lock the victim ran 5-8 % (baselines 23-29 %) with 0.6-0.9 s gaps; with them out of it,
-/// 18-67 % (baselines 25-60 %) with 32-48 ms gaps, the baseline's own.
+/// noise: shared/PLATFORM.md). Measured on a 2-core host: with the copies under the lock the
+/// victim ran 19-24 % (baselines 45-64 %) with 0.24-0.38 s gaps (loaded host: 5-8 % of 23-29 %,
+/// 0.6-0.9 s); with them out of it, 42-50 % (baselines 43-45 %) with 20-24 ms gaps (loaded
+/// host: 18-67 % of 22-60 %, 32-48 ms), the baseline's own.
 ///
 /// Without `-icount` by default: in wall time a TCG core copying 96 MiB holds the lock long.
 /// SWIFTVISOR_REBOOT_COPY_ICOUNT=1 runs it under `-icount shift=0,sleep=off`, where the copy is
