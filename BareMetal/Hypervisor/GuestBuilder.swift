@@ -66,9 +66,18 @@ enum GuestBuilder {
                                 hostRAM: .init(base: base, size: size), stage2: stage2, manifest: guest)
         vm.xen.magicPages = magicPages
         for n in 0..<guest.vcpus { vm.vcpus.append(VirtualCPU(vm: vm, id: VCPUID(n))) }
-        // Without autostart it stays finished (not started) until the console's `create`.
+        // Without autostart it stays finished (not started) until the console's `create`, which
+        // prepares its RAM with the lock released (GuestRAMPreparation.swift). With it, it is
+        // prepared and loaded here: at the start no other core runs yet and the lock is not
+        // taken, and every guest is built before any runs (as Xen's dom0less builds every
+        // domU before unpausing them).
         if guest.autostart {
-            guard load(vm) else { return nil }
+            guard let images = planImages(vm) else { return nil }
+            vm.bootImages = images
+            vm.ramPreparation.plan(images.copies)
+            Hypervisor.prepareRAMAtStart(vm)
+            defer { vm.ramPreparation.restart() }   // loaded or failed, this RAM is not fresh
+            guard load(vm, images) else { return nil }
         }
 
         // With where its virtual counter starts on the physical one (CNTVOFF_EL2), for `bench --linux`.
@@ -88,32 +97,33 @@ enum GuestBuilder {
         for i in 0..<vm.lastVCPUOnCore.count { vm.lastVCPUOnCore[i] = nil }
     }
 
-    /// Fresh memory contents and the boot images; vCPU 0 at the entry point, the others off.
-    /// No vCPU of `vm` may be running. Returns false (with a message) if the images do not fit.
-    /// `ramZeroed`: its RAM was zeroed and cleaned already, piece by piece (a reboot or
-    /// `create`: GuestRAMPreparation.swift); at the start it is cleared here.
-    static func load(_ vm: VirtualMachine, ramZeroed: Bool = false) -> Bool {
-        let guest = vm.manifest
-        func fail(_ why: StaticString) -> Bool {
-            Console.log(.notStarted(guest: MessageText(guest.name), cause: MessageText(why)))
-            return false
-        }
-        let base = vm.hostRAM.base, size = vm.hostRAM.size
-        // Guests never see what was in this memory before (another guest's, or their last boot's).
-        // SAFETY: this VM's host RAM, identity mapped at EL2 as Normal memory (2 MiB aligned).
-        if !ramZeroed { clearRAM(vm) }
+    /// Where a guest's images go in its RAM (the same at every boot): the kernel's segments
+    /// and the initrd, copied in by the preparation with the lock released, and where the
+    /// device tree goes (built at each boot: its command line names the boot).
+    struct BootImages {
+        let entry: UInt64
+        let dtbIPA: UInt64
+        let initrd: AddressRange<GuestPhysicalAddress>?
+        let copies: [RAMPreparation.Copy]
+    }
 
+    /// Reads the kernel's headers and places its images in `vm`'s RAM; nil (with a message)
+    /// if they do not fit.
+    static func planImages(_ vm: VirtualMachine) -> BootImages? {
+        let guest = vm.manifest
+        func fail(_ why: StaticString) -> BootImages? {
+            Console.log(.notStarted(guest: MessageText(guest.name), cause: MessageText(why)))
+            return nil
+        }
         // SAFETY: the kernel module lies in reserved host RAM named by the manifest.
         let kernelBytes = UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: UInt(guest.kernel.base.rawValue)),
                                                  count: Int(guest.kernel.size))
         guard let image = try? KernelImage.parse(kernelBytes) else { return fail("kernel is neither an AArch64 ELF nor an arm64 Image") }
         guard let placement = try? image.placement(in: vm.ram) else { return fail("kernel does not fit in guest RAM") }
-        for segment in placement.copies {
-            let destination = vm.hostAddress(GuestPhysicalAddress(segment.physicalAddress))!
-            UnsafeMutableRawPointer(bitPattern: UInt(destination.rawValue))!
-                .copyMemory(from: kernelBytes.baseAddress! + Int(segment.fileOffset), byteCount: Int(segment.fileSize))
+        var copies = placement.copies.map {
+            RAMPreparation.Copy(source: guest.kernel.base.rawValue + $0.fileOffset,
+                                offset: $0.physicalAddress - vm.ram.base.rawValue, length: $0.fileSize)
         }
-
         // Device tree in the last 2 MiB of RAM, the initrd just below it (arm64 booting.rst).
         let dtbIPA = vm.ram.end.rawValue - PageSize.level2Block
         var initrd: AddressRange<GuestPhysicalAddress>?
@@ -121,25 +131,37 @@ enum GuestBuilder {
             let at = alignDown(dtbIPA - r.size, PageSize.granule)
             guard at >= placement.end.rawValue else { return fail("initrd does not fit in guest RAM") }
             initrd = .init(base: GuestPhysicalAddress(at), size: r.size)
-            UnsafeMutableRawPointer(bitPattern: UInt(vm.hostAddress(GuestPhysicalAddress(at))!.rawValue))!
-                .copyMemory(from: UnsafeRawPointer(bitPattern: UInt(r.base.rawValue))!, byteCount: Int(r.size))
+            copies.append(.init(source: r.base.rawValue, offset: at - vm.ram.base.rawValue, length: r.size))
         }
+        guard dtbIPA >= placement.end.rawValue else { return fail("no room for the device tree in guest RAM") }
+        return BootImages(entry: placement.entry.rawValue, dtbIPA: dtbIPA, initrd: initrd, copies: copies)
+    }
+
+    /// The rest of a boot once its RAM is prepared (zeroed, `images` copied in): the device
+    /// tree, the vCPUs reset (vCPU 0 at the entry point, the others off), fresh emulated
+    /// devices. No vCPU of `vm` may be running. Returns false (with a message) if the device
+    /// tree does not fit. Bounded work, under the lock: the device tree is a few KiB.
+    static func load(_ vm: VirtualMachine, _ images: BootImages) -> Bool {
+        let guest = vm.manifest
+        func fail(_ why: StaticString) -> Bool {
+            Console.log(.notStarted(guest: MessageText(guest.name), cause: MessageText(why)))
+            return false
+        }
+        let size = vm.hostRAM.size, dtbIPA = images.dtbIPA
         // From the second boot on the guest can tell it was restarted: swiftvisor.boot=N.
         let bootArguments = vm.boots > 1 ? guest.commandLine + " swiftvisor.boot=\(vm.boots)" : guest.commandLine
-        let dtb = vm.layout.deviceTree(memoryBytes: size, vcpus: guest.vcpus, bootArguments: bootArguments, initrd: initrd,
+        let dtb = vm.layout.deviceTree(memoryBytes: size, vcpus: guest.vcpus, bootArguments: bootArguments, initrd: images.initrd,
                                        xen: XenGuest.hypervisorNode(for: guest))
-        guard dtbIPA >= placement.end.rawValue, UInt64(dtb.count) <= PageSize.level2Block else {
-            return fail("no room for the device tree in guest RAM")
-        }
+        guard UInt64(dtb.count) <= PageSize.level2Block else { return fail("no room for the device tree in guest RAM") }
+        let dtbHost = vm.hostAddress(GuestPhysicalAddress(dtbIPA))!.rawValue
+        // SAFETY: the last 2 MiB of this VM's host RAM (identity mapped at EL2, Normal memory),
+        // zeroed by the preparation; none of its vCPUs runs.
         dtb.withUnsafeBytes {
-            UnsafeMutableRawPointer(bitPattern: UInt(vm.hostAddress(GuestPhysicalAddress(dtbIPA))!.rawValue))!
-                .copyMemory(from: $0.baseAddress!, byteCount: $0.count)
+            UnsafeMutableRawPointer(bitPattern: UInt(dtbHost))!.copyMemory(from: $0.baseAddress!, byteCount: $0.count)
         }
-        // The guest starts with its MMU and caches off: make everything written reach memory.
-        // (The zeroes of clearRAM are cleaned there; this covers the images and device tree.)
-        clean_dcache_to_poc(base.rawValue, min(size, placement.end.offset(from: vm.ram.base)))
-        if let initrd { clean_dcache_to_poc(vm.hostAddress(initrd.base)!.rawValue, initrd.size) }
-        clean_dcache_to_poc(vm.hostAddress(GuestPhysicalAddress(dtbIPA))!.rawValue, PageSize.level2Block)
+        // The guest starts with its MMU and caches off: what was written must reach memory
+        // (Arm ARM D7.5). The zeroes and the images were cleaned as they were prepared.
+        clean_dcache_to_poc(dtbHost, UInt64(dtb.count))
 
         vm.gic = VirtualGIC(vcpuCount: guest.vcpus, version: VirtualCPUInterface.version)
         for intid in guest.interrupts { vm.gic.markPassthrough(intid) }
@@ -153,33 +175,11 @@ enum GuestBuilder {
         vm.cpuTicks = 0
         invalidateTranslations(vm)
         for vcpu in vm.vcpus {
-            vcpu.reset(entry: placement.entry.rawValue, x0: vcpu.id.rawValue == 0 ? dtbIPA : 0)
+            vcpu.reset(entry: images.entry, x0: vcpu.id.rawValue == 0 ? dtbIPA : 0)
             vcpu.listRegisters = TimerLines.listRegisterFile()
             vcpu.vmcr = 0; vcpu.ap0r0 = 0; vcpu.ap1r0 = 0; vcpu.underflowWanted = false; vcpu.osLock = true
         }
         XenGuest.reset(vm)
         return true
-    }
-
-    /// RAM from which a progress line is printed at each quarter: zeroing and cleaning 1 GiB
-    /// takes a few seconds under QEMU's TCG, 16 GiB most of a minute.
-    static let progressThreshold: UInt64 = 1 << 30
-
-    /// Zeroes the VM's RAM and cleans it to the Point of Coherency, a piece at a time, with
-    /// progress lines for a large VM ("swiftvisor: guest 'x': preparing 16384 MiB of RAM... 50%").
-    static func clearRAM(_ vm: VirtualMachine) {
-        let base = vm.hostRAM.base.rawValue, size = vm.hostRAM.size
-        let pieces: UInt64 = size >= progressThreshold ? 4 : 1
-        let piece = alignUp(size / pieces, PageSize.level2Block)
-        var done: UInt64 = 0
-        while done < size {
-            let n = min(piece, size - done)
-            if pieces > 1 {
-                Console.logGuest(vm.name, "': preparing "); Console.decimal(size >> 20); Console.write(" MiB of RAM... ")
-                Console.decimal(done * 100 / size); Console.write("%\n")
-            }
-            zero_and_clean_to_poc(base + done, n)
-            done += n
-        }
     }
 }

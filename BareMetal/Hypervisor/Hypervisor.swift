@@ -406,14 +406,23 @@ final class Hypervisor {
         }
     }
 
-    /// Reloads rebooting VMs none of whose vCPUs runs anywhere any more, once their RAM is
-    /// zeroed: at most one piece of that per call, with the lock released during it
-    /// (`prepareRAM`; `idle`: the core has nothing else to run, the piece may be long). True
-    /// when RAM this core may zero is left.
+    /// Reloads rebooting (or created) VMs none of whose vCPUs runs anywhere any more, once
+    /// their RAM is zeroed and their images copied in: at most one piece of that per call,
+    /// with the lock released during it (`prepareRAM`; `idle`: the core has nothing else to
+    /// run, the piece may be long). True when RAM this core may prepare is left.
     func completeReboots(on core: PhysicalCPU, idle: Bool) -> Bool {
         var moreToPrepare = false, zeroedAPiece = false
         for vm in vms where vm.state == .rebooting {
             guard !vm.vcpus.contains(where: { scheduler.runningOn[$0.slot] != nil || $0.loadedOn != nil }) else { continue }
+            if vm.bootImages == nil {   // first created by the console: place its images
+                guard let images = GuestBuilder.planImages(vm) else {
+                    vm.lifecycle.finish(.stopped("its images no longer load"))
+                    rebootsPending -= 1
+                    continue
+                }
+                vm.bootImages = images
+                vm.ramPreparation.plan(images.copies)
+            }
             if !vm.ramPreparation.isComplete {
                 guard mayPrepareRAM(of: vm, on: core) else { continue }
                 guard !zeroedAPiece else { moreToPrepare = true; continue }
@@ -431,7 +440,7 @@ final class Hypervisor {
             for v in vm.vcpus { scheduler.revive(v.slot) }
             restoreFreshMemory(vm)
             defer { vm.ramPreparation.restart() }   // loaded or failed, this RAM is not fresh
-            guard GuestBuilder.load(vm, ramZeroed: true) else {
+            guard GuestBuilder.load(vm, vm.bootImages!) else {
                 vm.lifecycle.finish(.stopped("its images no longer load"))
                 for v in vm.vcpus { scheduler.setState(v.slot, .finished) }
                 continue

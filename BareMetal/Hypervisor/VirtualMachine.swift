@@ -73,8 +73,10 @@ final class VirtualMachine {
     let xen: XenGuestState
     /// Boots so far (1 on first start).
     var boots: Int { lifecycle.boots }
-    /// Its RAM zeroed for the next boot while it is `.rebooting` (GuestRAMPreparation.swift).
+    /// Its RAM zeroed and its images copied in for the next boot while it is `.rebooting`
+    /// (GuestRAMPreparation.swift), and where those images go (planned at the first boot).
     var ramPreparation: RAMPreparation
+    var bootImages: GuestBuilder.BootImages?
 
     init(name: String, index: Int, vmid: VMID, vcpuCount: Int, hostRAM: AddressRange<HostPhysicalAddress>,
          stage2: TranslationTable<IdentityMappedTables>, manifest: BootManifest.Guest) {
