@@ -22,30 +22,11 @@ import XCTest
 /// early while the spinner spins on), longest gap 25.6 ms before and 16.3 ms after (baseline
 /// 5 ms): it does not show the stall, so it is not the default.
 final class RebootCopySystemTests: XCTestCase {
-    let systems = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Systems")
     static let initrdMiB = 96
 
-    struct VictimReport { var percent: Int; var longestGapMicroseconds: Int }
-
-    /// "victim: ran R ms of T ms (P %), longest gap G us, gaps over 1 ms: N"
-    func victim(_ o: SystemRunner.Outcome) -> VictimReport? {
-        guard let line = o.report.guestLines["victim"]?.first(where: { $0.hasPrefix("victim: ran ") }) else { return nil }
-        func number(after marker: String) -> Int? {
-            guard let r = line.range(of: marker) else { return nil }
-            return Int(line[r.upperBound...].prefix { $0.isNumber })
-        }
-        guard let p = number(after: "ms ("), let g = number(after: "longest gap ") else { return nil }
-        return VictimReport(percent: p, longestGapMicroseconds: g)
-    }
-
     func run(_ system: URL, cpu: String) throws -> SystemRunner.Outcome {
-        var options = SystemRunner.Options()
-        options.cpu = cpu
-        options.cores = 2
-        options.timeout = 180
-        options.echo = false
-        options.countInstructions = ProcessInfo.processInfo.environment["SWIFTVISOR_REBOOT_COPY_ICOUNT"] == "1"
-        return try SystemRunner(log: { _ in }).run(system, options: options)
+        try AttackSystems.run(file: system, cpu: cpu, countingInstructions: ProcessInfo.processInfo.environment["SWIFTVISOR_REBOOT_COPY_ICOUNT"] == "1",
+                              timeout: 180)
     }
 
     /// The system under attack, written beside its initrd (a path relative to the file) in a
@@ -78,6 +59,10 @@ final class RebootCopySystemTests: XCTestCase {
             """
         let file = dir.appendingPathComponent("reboot-copy.toml")
         try toml.write(to: file, atomically: true, encoding: .utf8)
+        // Its baseline: the reboot loop's (victim beside a spinner), measured over the same 3 s.
+        let baseline = try String(contentsOf: AttackSystems.folder.appendingPathComponent("reboot-loop-baseline.toml"), encoding: .utf8)
+            .replacingOccurrences(of: "victim-seconds=1", with: "victim-seconds=3")
+        try baseline.write(to: dir.appendingPathComponent("reboot-copy-baseline.toml"), atomically: true, encoding: .utf8)
         return file
     }
 
@@ -93,10 +78,10 @@ final class RebootCopySystemTests: XCTestCase {
             var figures: [String] = []
             var passed = false
             for _ in 0..<Self.rounds where !passed {
-                let base = try run(systems.appendingPathComponent("reboot-loop-baseline.toml"), cpu: cpu)
+                let base = try run(attack.deletingLastPathComponent().appendingPathComponent("reboot-copy-baseline.toml"), cpu: cpu)
                 let baseLog = cpu + " baseline\n--- console ---\n" + base.lines.joined(separator: "\n")
                 XCTAssertEqual(base.verdict, .success, baseLog)
-                let baseline = try XCTUnwrap(victim(base), baseLog)
+                let baseline = try AttackSystems.figures(base, "victim", baseLog)
 
                 let o = try run(attack, cpu: cpu)
                 let log = cpu + " (baseline: \(baseline.percent) %, longest gap \(baseline.longestGapMicroseconds) us)\n--- console ---\n"
@@ -109,7 +94,7 @@ final class RebootCopySystemTests: XCTestCase {
                 XCTAssertTrue(boots.contains("rebooter: boot \(VMLifecycle.maximumBoots), resetting"), log)
                 guard case .stopped(let cause)? = o.report.outcomes["rebooter"] else { return XCTFail("rebooter not stopped: " + log) }
                 XCTAssertTrue(cause.contains("rebooted \(VMLifecycle.maximumBoots) times"), log)
-                let attacked = try XCTUnwrap(victim(o), log)
+                let attacked = try AttackSystems.figures(o, "victim", log)
                 let line = "victim beside a spinner \(baseline.percent) % (longest gap \(baseline.longestGapMicroseconds) us), "
                     + "beside the \(Self.initrdMiB) MiB initrd reboot loop \(attacked.percent) % (longest gap \(attacked.longestGapMicroseconds) us)"
                 print("reboot copy, \(cpu): " + line)

@@ -8,7 +8,7 @@ import XCTest
 ///     victim: ran R ms of T ms (P %), longest gap G us, gaps over 1 ms: N
 ///
 /// (a "gap" is a jump of the virtual counter between two of its reads: time it did not run).
-/// Shared by the attack tests (FairShare, LockHold, RebootLoop).
+/// Shared by the attack tests (FairShare, LockHold, RebootLoop, RebootCopy).
 struct VictimFigures: Equatable {
     var ranMilliseconds: Int, totalMilliseconds: Int, percent: Int, longestGapMicroseconds: Int, gapsOverAMillisecond: Int
 
@@ -42,13 +42,19 @@ enum AttackSystems {
     /// `countingInstructions`, under QEMU `-icount shift=0,sleep=off`.
     static func run(_ system: String, cpu: String, countingInstructions: Bool = false, cores: Int = 2,
                     timeout: Double = 120) throws -> SystemRunner.Outcome {
+        try run(file: folder.appendingPathComponent(system), cpu: cpu, countingInstructions: countingInstructions, cores: cores, timeout: timeout)
+    }
+
+    /// The same for a system file anywhere (one a test wrote).
+    static func run(file: URL, cpu: String, countingInstructions: Bool = false, cores: Int = 2,
+                    timeout: Double = 120) throws -> SystemRunner.Outcome {
         var options = SystemRunner.Options()
         options.cpu = cpu
         options.cores = cores
         options.timeout = timeout
         options.echo = false
         options.countInstructions = countingInstructions
-        return try SystemRunner(log: { _ in }).run(folder.appendingPathComponent(system), options: options)
+        return try SystemRunner(log: { _ in }).run(file, options: options)
     }
 
     /// The console of a run, for failure messages.
