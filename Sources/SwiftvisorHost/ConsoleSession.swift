@@ -53,9 +53,9 @@ public final class ConsoleSession {
     private var atLineStart = true
     private var command: [UInt8] = []
     private var announcedInput = false
-    /// Notices about other guests' output, held while the focused guest is in the middle of a
-    /// line (so a notice never cuts its words), until it ends the line or `noticeHold` passes
-    /// (a shell prompt never ends its line).
+    /// Our lines (notices about other guests' output, the hypervisor's own lines), held while
+    /// the focused guest is in the middle of a line (so they never cut its words), until it
+    /// ends the line or `noticeHold` passes (a shell prompt never ends its line).
     private var heldNotices: [String] = []
     private var heldSince: Date?
     static let noticeHold: TimeInterval = 0.3
@@ -239,8 +239,12 @@ public final class ConsoleSession {
     private func notice(_ text: String) { terminalLine("[swiftvisor: \(text)]") }
 
     /// A notice that may wait for the focused guest to end its line.
-    private func noticeOfOutput(_ text: String) {
-        if commandMode || atLineStart { notice(text); return }
+    private func noticeOfOutput(_ text: String) { terminalLineAtLineEnd("[swiftvisor: \(text)]") }
+
+    /// A line of ours that waits (in order with the others held) for the focused guest to end
+    /// its line, or for `noticeHold`.
+    private func terminalLineAtLineEnd(_ text: String) {
+        if (commandMode || atLineStart) && heldNotices.isEmpty { terminalLine(text); return }
         heldNotices.append(text)
         if heldSince == nil { heldSince = Date() }
     }
@@ -249,7 +253,7 @@ public final class ConsoleSession {
         let held = heldNotices
         heldNotices.removeAll()
         heldSince = nil
-        for text in held { notice(text) }
+        for text in held { terminalLine(text) }
     }
 
     /// When `tick` has work: the held notices' time is up.
@@ -261,9 +265,10 @@ public final class ConsoleSession {
     }
 
     private func showHypervisorLine(_ text: String) {
-        // Messages about another guest's state are notices; the rest is shown as it is.
-        terminalLine(text)
-        showHeldNotices()   // the line is broken already
+        // Shown as it is, once the focused guest's line is complete (its bytes and ours travel
+        // on separate streams: a guest writing a line byte by byte on one core while another
+        // guest shuts down on the other would otherwise see "he", our line, "llo ...").
+        terminalLineAtLineEnd(text)
         for (n, guest) in guestNames.enumerated() where n != focus && text.hasPrefix("swiftvisor: guest '\(guest)' ") {
             noticed.remove(n)   // its next output is announced again
         }
@@ -411,6 +416,7 @@ public final class ConsoleSession {
     /// Input now goes to guest `n`; at a terminal its recent output is shown again.
     /// `because`: why the focus moved by itself ("beta shut down (poweroff)").
     private func switchTo(_ n: Int, replay: Bool, because: String? = nil) {
+        showHeldNotices()   // what was said before the switch comes before it
         focus = n
         replayOnReturn = false
         send(ConsoleMux.focusOn(guest: n))

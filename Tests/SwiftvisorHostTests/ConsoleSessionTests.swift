@@ -70,6 +70,36 @@ final class ConsoleSessionTests: XCTestCase {
         XCTAssertNil(s.tickDeadline)
     }
 
+    /// The hypervisor's own lines (another guest shutting down) wait for the focused guest's
+    /// line too, in order with the notices: seen when alpha wrote "hello" a byte at a time on
+    /// one core while beta shut down on the other ("he", the line, "llo ...").
+    func test_a_hypervisor_line_waits_for_the_focused_guest_to_end_its_line() throws {
+        var fds: [Int32] = [0, 0]
+        XCTAssertEqual(pipe(&fds), 0)
+        defer { close(fds[0]); close(fds[1]) }
+        _ = fcntl(fds[0], F_SETFL, O_NONBLOCK)
+        func shown() -> String {
+            var out: [UInt8] = [], buffer = [UInt8](repeating: 0, count: 4096)
+            while true { let n = read(fds[0], &buffer, buffer.count); if n <= 0 { break }; out += buffer[0..<n] }
+            return String(decoding: out, as: UTF8.self)
+        }
+        let s = ConsoleSession(guestNames: ["alpha", "beta"], display: .terminal(Terminal(input: -1, output: fds[1])), logDirectory: nil)
+        let dle = ConsoleMux.escape, notice = "[swiftvisor: beta printed something; Ctrl-] then `console beta` shows it]"
+        let shutDown = "swiftvisor: guest 'beta' shut down: poweroff (exit code 0)"
+        s.received([dle, 0x67, 0] + Array("he".utf8) + [dle, 0x67, 1] + Array("bye\r\n".utf8)
+                   + [dle, ConsoleMux.hypervisorStream] + Array((shutDown + "\r\n").utf8))
+        XCTAssertEqual(shown(), "he")
+        s.received([dle, 0x67, 0] + Array("llo\r\n".utf8))
+        XCTAssertEqual(shown(), "llo\r\n" + notice + "\r\n" + shutDown + "\r\n")
+        XCTAssertNil(s.tickDeadline)
+        XCTAssertEqual(s.lines.suffix(3), ["beta | bye", shutDown, "alpha | hello"], "the report reads each line as it comes")
+        // At a prompt it comes after noticeHold.
+        s.received([dle, 0x67, 0] + Array("# ".utf8) + [dle, ConsoleMux.hypervisorStream] + Array("swiftvisor: all guests have finished\r\n".utf8))
+        XCTAssertEqual(shown(), "# ")
+        s.tick(now: try XCTUnwrap(s.tickDeadline))
+        XCTAssertEqual(shown(), "\r\nswiftvisor: all guests have finished\r\n")
+    }
+
     func test_escape_key_names() {
         XCTAssertEqual(ConsoleSession.escapeKey(named: "^]"), 0x1D)
         XCTAssertEqual(ConsoleSession.escapeKey(named: "ctrl-a"), 0x01)
