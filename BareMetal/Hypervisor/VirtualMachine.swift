@@ -111,8 +111,10 @@ final class VirtualMachine {
             Console.log(.crashed(guest: MessageText(name)))
         }
         guard withinConsoleRate() else { return }
-        if Console.multiplexed { Console.guestByte(index, byte); return }
+        // (a stream switch: 3 bytes; ESC doubled)
+        if Console.multiplexed { if consoleFits(1, framing: 4) { Console.guestByte(index, byte) }; return }
         if Console.partialLineOwner == vmid.rawValue {
+            guard consoleFits(1, framing: 1) else { return }
             if byte == UInt8(ascii: "\n") { Console.put(byte); Console.partialLineOwner = nil }
             else if let b = ConsoleLine.printable(byte) { Console.put(b) }
             return
@@ -144,6 +146,9 @@ final class VirtualMachine {
     /// The focused guest waits (in WFI) with an unfinished line, such as a prompt: show it.
     func showUnfinishedLine() {
         guard !Console.multiplexed, hasInputFocus, !consoleLine.isEmpty, Console.partialLineOwner != vmid.rawValue else { return }
+        // (a console too busy to take it: shown with the rest of its line)
+        guard !Console.buffered || ConsoleOutputBudget.admitsGuest(consoleLine.bytes.count + name.utf8.count + 5,
+                                                                  room: ConsoleOutput.ring.room) else { return }
         Console.endPartialLine()
         Console.write(name); Console.write(" | "); Console.write(bytes: consoleLine.take())
         Console.partialLineOwner = vmid.rawValue
@@ -153,6 +158,8 @@ final class VirtualMachine {
         if Console.multiplexed { return }
         if Console.partialLineOwner == vmid.rawValue { Console.endPartialLine() }
         guard !consoleLine.isEmpty else { return }
+        // The whole line or none of it (its name, " | ", CR LF).
+        guard consoleFits(consoleLine.bytes.count + 1, framing: name.utf8.count + 4) else { _ = consoleLine.take(); return }
         Console.endPartialLine()
         Console.write(name)
         Console.write(" | ")
