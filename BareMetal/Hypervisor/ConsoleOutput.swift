@@ -38,7 +38,7 @@ enum ConsoleOutput {
 
     /// Appends one byte (the lock held); waits for room rather than lose it.
     static func append(_ byte: UInt8) {
-        console_note_appended()
+        if read_tpidr_el2() != 0 { console_note_appended(this_core().pointee.core) }
         while !ring.append(byte) {
             // Full: send some ourselves, or let the core that holds the flag send (it does not
             // need the lock we hold).
@@ -50,7 +50,8 @@ enum ConsoleOutput {
 
     /// After an exit, the lock released, output waiting: this core's share of sending it.
     @inline(never)
-    static func afterExit(printed: Bool) {
+    static func afterExit() {
+        let printed = console_take_appended(this_core().pointee.core) != 0
         ring.drain(budget: printed ? ConsoleOutputBudget.perProducingExit : ConsoleOutputBudget.perOtherExit, send)
     }
 

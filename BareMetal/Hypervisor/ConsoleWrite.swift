@@ -16,8 +16,12 @@ func consoleWrite(buffer: UInt64, length: UInt64, _ vcpu: VirtualCPU) {
     let f = vcpu.frame
     let vm = vcpu.vm
     let now = min(length, XenABI.consoleWriteChunk)
+    // A guest over its console rate (a flood): the chunk is dropped whole, its bytes only
+    // watched for a kernel panic, so that the lock is held for as little as possible.
+    let dropped = vm.consoleRate.dropsAll(now, now: read_cntpct_el0(), frequency: read_cntfrq_el0())
     // LF becomes CR LF, as Xen's serial console writes a guest's console_io text.
     let ok = GuestMemory.read(buffer, length: now, vcpu: vcpu) {
+        if dropped { vm.watchForPanic($0); return }
         if $0 == UInt8(ascii: "\n") { vm.consoleOutput(UInt8(ascii: "\r")) }
         vm.consoleOutput($0)
     }

@@ -41,10 +41,9 @@ func swiftvisorGuestExit(_ frame: UnsafeMutablePointer<vcpu_frame>, _ kind: UInt
             }
         }
     }
-    let printed = console_take_appended()
     hypervisor_unlock()
     // Console output goes to the UART outside the lock (ConsoleOutput).
-    if console_ring_pending() != 0 { ConsoleOutput.afterExit(printed: printed != 0) }
+    if console_ring_pending() != 0 { ConsoleOutput.afterExit() }
     return next
 }
 

@@ -106,10 +106,7 @@ final class VirtualMachine {
     /// Adds a byte written to the guest's console: lines are printed whole, prefixed with the
     /// name, except that a line already shown unfinished (`showUnfinishedLine`) goes on as is.
     func consoleOutput(_ byte: UInt8) {
-        if panicWatch.accept(byte) {
-            lifecycle.noteCrash()
-            Console.log(.crashed(guest: MessageText(name)))
-        }
+        watchForPanic(byte)
         guard withinConsoleRate() else { return }
         // (a stream switch: 3 bytes; ESC doubled)
         if Console.multiplexed { if consoleFits(1, framing: 4) { Console.guestByte(index, byte) }; return }
@@ -120,6 +117,14 @@ final class VirtualMachine {
             return
         }
         if consoleLine.append(byte) { flushConsole() }
+    }
+
+    /// A byte of its console output, shown or not: a kernel panic's text marks it crashed.
+    func watchForPanic(_ byte: UInt8) {
+        if panicWatch.accept(byte) {
+            lifecycle.noteCrash()
+            Console.log(.crashed(guest: MessageText(name)))
+        }
     }
 
     /// Whether this byte goes out (ConsoleRateLimit); says when a flood starts being dropped

@@ -233,21 +233,38 @@ static inline void guest_atomic_clear16(uint64_t address, uint16_t mask) {
 }
 
 // The hypervisor lock: one spin lock around all shared state (Arm ARM K13, load-acquire
-// exclusive / store-release; WFE while it is held elsewhere).
+// exclusive / store-release; WFE while it is held elsewhere). A ticket lock, as Linux's arm64
+// spinlock before qspinlock and Xen's: bits 0-15 the ticket being served, 16-31 the next
+// ticket. Cores get it in the order they asked: a core that releases it and asks again at
+// once (a guest flooding the console, one exit after another) cannot take it again ahead of
+// a core that was waiting (with a plain test-and-set lock a victim core waited 387 ms so).
 extern volatile uint32_t hypervisor_lock_word;
 static inline void hypervisor_lock(void) {
-    uint32_t busy, failed;
+    uint32_t ticket, scratch, failed;
     __asm__ volatile(
+        "1: ldaxr  %w0, [%3]\n"
+        "   add    %w1, %w0, %w4\n"
+        "   stxr   %w2, %w1, [%3]\n"
+        "   cbnz   %w2, 1b\n"
+        "   eor    %w1, %w0, %w0, ror #16\n"   // our ticket served already?
+        "   cbz    %w1, 3f\n"
+        // The exclusive load arms the monitor: the owner's store-release wakes our WFE.
         "   sevl\n"
-        "1: wfe\n"
-        "2: ldaxr %w0, [%2]\n"
-        "   cbnz  %w0, 1b\n"
-        "   stxr  %w1, %w3, [%2]\n"
-        "   cbnz  %w1, 2b\n"
-        : "=&r"(busy), "=&r"(failed) : "r"(&hypervisor_lock_word), "r"(1) : "memory");
+        "2: wfe\n"
+        "   ldaxrh %w2, [%3]\n"
+        "   eor    %w1, %w2, %w0, lsr #16\n"
+        "   cbnz   %w1, 2b\n"
+        "3:\n"
+        : "=&r"(ticket), "=&r"(scratch), "=&r"(failed) : "r"(&hypervisor_lock_word), "r"(1u << 16) : "memory");
 }
 static inline void hypervisor_unlock(void) {
-    __asm__ volatile("stlr wzr, [%0]" :: "r"(&hypervisor_lock_word) : "memory");
+    uint32_t owner;
+    // Only the holder writes the low halfword (the ticket served).
+    __asm__ volatile(
+        "   ldrh  %w0, [%1]\n"
+        "   add   %w0, %w0, #1\n"
+        "   stlrh %w0, [%1]\n"
+        : "=&r"(owner) : "r"(&hypervisor_lock_word) : "memory");
 }
 
 // The console output ring (ConsoleOutputRing, Console.swift): bytes appended under the
@@ -257,8 +274,9 @@ static inline void hypervisor_unlock(void) {
 extern uint8_t console_ring_bytes[CONSOLE_RING_SIZE];
 extern volatile uint64_t console_ring_produced, console_ring_consumed;
 extern volatile uint32_t console_drain_owner;
-// Set by a producer (lock held), read and cleared by the exit that produced (lock held).
-extern volatile uint32_t console_appended;
+// Per core (Limits.cores): set by a producer, read and cleared after that core's exit.
+#define CONSOLE_CORES 8
+extern volatile uint8_t console_appended[CONSOLE_CORES];
 static inline uint64_t console_ring_load_produced(void) { return __atomic_load_n(&console_ring_produced, __ATOMIC_ACQUIRE); }
 static inline void console_ring_store_produced(uint64_t v) { __atomic_store_n(&console_ring_produced, v, __ATOMIC_RELEASE); }
 static inline uint64_t console_ring_load_consumed(void) { return __atomic_load_n(&console_ring_consumed, __ATOMIC_ACQUIRE); }
@@ -273,12 +291,12 @@ static inline int console_drain_try_acquire(uint32_t owner) {
 }
 static inline void console_drain_release(void) { __atomic_store_n(&console_drain_owner, 0, __ATOMIC_RELEASE); }
 static inline uint32_t console_drain_holder(void) { return __atomic_load_n(&console_drain_owner, __ATOMIC_ACQUIRE); }
-static inline uint32_t console_take_appended(void) {
-    uint32_t a = console_appended;
-    if (a) console_appended = 0;
+static inline uint32_t console_take_appended(uint64_t core) {
+    uint32_t a = console_appended[core & (CONSOLE_CORES - 1)];
+    if (a) console_appended[core & (CONSOLE_CORES - 1)] = 0;
     return a;
 }
-static inline void console_note_appended(void) { console_appended = 1; }
+static inline void console_note_appended(uint64_t core) { console_appended[core & (CONSOLE_CORES - 1)] = 1; }
 // A spinning core's hint (Arm ARM C6.2.400 YIELD): under QEMU's TCG it lets another vCPU run.
 static inline void spin_wait_hint(void) { __asm__ volatile("yield" ::: "memory"); }
 
