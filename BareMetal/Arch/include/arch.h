@@ -233,38 +233,21 @@ static inline void guest_atomic_clear16(uint64_t address, uint16_t mask) {
 }
 
 // The hypervisor lock: one spin lock around all shared state (Arm ARM K13, load-acquire
-// exclusive / store-release; WFE while it is held elsewhere). A ticket lock, as Linux's arm64
-// spinlock before qspinlock and Xen's: bits 0-15 the ticket being served, 16-31 the next
-// ticket. Cores get it in the order they asked: a core that releases it and asks again at
-// once (a guest flooding the console, one exit after another) cannot take it again ahead of
-// a core that was waiting (with a plain test-and-set lock a victim core waited 387 ms so).
+// exclusive / store-release; WFE while it is held elsewhere).
 extern volatile uint32_t hypervisor_lock_word;
 static inline void hypervisor_lock(void) {
-    uint32_t ticket, scratch, failed;
+    uint32_t busy, failed;
     __asm__ volatile(
-        "1: ldaxr  %w0, [%3]\n"
-        "   add    %w1, %w0, %w4\n"
-        "   stxr   %w2, %w1, [%3]\n"
-        "   cbnz   %w2, 1b\n"
-        "   eor    %w1, %w0, %w0, ror #16\n"   // our ticket served already?
-        "   cbz    %w1, 3f\n"
-        // The exclusive load arms the monitor: the owner's store-release wakes our WFE.
         "   sevl\n"
-        "2: wfe\n"
-        "   ldaxrh %w2, [%3]\n"
-        "   eor    %w1, %w2, %w0, lsr #16\n"
-        "   cbnz   %w1, 2b\n"
-        "3:\n"
-        : "=&r"(ticket), "=&r"(scratch), "=&r"(failed) : "r"(&hypervisor_lock_word), "r"(1u << 16) : "memory");
+        "1: wfe\n"
+        "2: ldaxr %w0, [%2]\n"
+        "   cbnz  %w0, 1b\n"
+        "   stxr  %w1, %w3, [%2]\n"
+        "   cbnz  %w1, 2b\n"
+        : "=&r"(busy), "=&r"(failed) : "r"(&hypervisor_lock_word), "r"(1) : "memory");
 }
 static inline void hypervisor_unlock(void) {
-    uint32_t owner;
-    // Only the holder writes the low halfword (the ticket served).
-    __asm__ volatile(
-        "   ldrh  %w0, [%1]\n"
-        "   add   %w0, %w0, #1\n"
-        "   stlrh %w0, [%1]\n"
-        : "=&r"(owner) : "r"(&hypervisor_lock_word) : "memory");
+    __asm__ volatile("stlr wzr, [%0]" :: "r"(&hypervisor_lock_word) : "memory");
 }
 
 // The console output ring (ConsoleOutputRing, Console.swift): bytes appended under the
