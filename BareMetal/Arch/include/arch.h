@@ -255,19 +255,22 @@ static inline void hypervisor_unlock(void) {
 // the holding core's index + 1). Counters run free; acquire/release as a SPSC ring.
 #define CONSOLE_RING_SIZE 65536
 extern uint8_t console_ring_bytes[CONSOLE_RING_SIZE];
-extern volatile uint64_t console_ring_produced, console_ring_consumed;
+// Both counters side by side, hidden (no GOT entry in the position-independent image): the
+// "anything to send?" check on every exit is adrp and two loads.
+struct console_ring_counters { volatile uint64_t produced, consumed; };
+extern struct console_ring_counters console_ring_counters __attribute__((visibility("hidden")));
 extern volatile uint32_t console_drain_owner;
 // Per core (Limits.cores): set by a producer, read and cleared after that core's exit.
 #define CONSOLE_CORES 8
 extern volatile uint8_t console_appended[CONSOLE_CORES];
-static inline uint64_t console_ring_load_produced(void) { return __atomic_load_n(&console_ring_produced, __ATOMIC_ACQUIRE); }
-static inline void console_ring_store_produced(uint64_t v) { __atomic_store_n(&console_ring_produced, v, __ATOMIC_RELEASE); }
-static inline uint64_t console_ring_load_consumed(void) { return __atomic_load_n(&console_ring_consumed, __ATOMIC_ACQUIRE); }
-static inline void console_ring_store_consumed(uint64_t v) { __atomic_store_n(&console_ring_consumed, v, __ATOMIC_RELEASE); }
+static inline uint64_t console_ring_load_produced(void) { return __atomic_load_n(&console_ring_counters.produced, __ATOMIC_ACQUIRE); }
+static inline void console_ring_store_produced(uint64_t v) { __atomic_store_n(&console_ring_counters.produced, v, __ATOMIC_RELEASE); }
+static inline uint64_t console_ring_load_consumed(void) { return __atomic_load_n(&console_ring_counters.consumed, __ATOMIC_ACQUIRE); }
+static inline void console_ring_store_consumed(uint64_t v) { __atomic_store_n(&console_ring_counters.consumed, v, __ATOMIC_RELEASE); }
 static inline uint8_t console_ring_load_byte(uint64_t slot) { return console_ring_bytes[slot & (CONSOLE_RING_SIZE - 1)]; }
 static inline void console_ring_store_byte(uint64_t slot, uint8_t v) { console_ring_bytes[slot & (CONSOLE_RING_SIZE - 1)] = v; }
 // Output is waiting (two loads: the exit path's whole cost when nothing was printed).
-static inline int console_ring_pending(void) { return console_ring_produced != console_ring_consumed; }
+static inline int console_ring_pending(void) { return console_ring_counters.produced != console_ring_counters.consumed; }
 static inline int console_drain_try_acquire(uint32_t owner) {
     uint32_t expected = 0;
     return __atomic_compare_exchange_n(&console_drain_owner, &expected, owner, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
