@@ -127,6 +127,17 @@ final class VirtualMachine {
         }
     }
 
+    /// Bytes of its output that are dropped whole (a flood): only a byte that can start or
+    /// continue the panic phrase is looked at closely.
+    func watchForPanic(in bytes: UnsafeRawBufferPointer) {
+        var i = 0
+        if !panicWatch.isMatching {
+            guard let first = bytes.firstIndex(of: KernelPanicWatch.firstByte) else { return }
+            i = first
+        }
+        while i < bytes.count { watchForPanic(bytes[i]); i += 1 }
+    }
+
     /// Whether this byte goes out (ConsoleRateLimit); says when a flood starts being dropped
     /// and, once the guest is under its rate again, how much was lost.
     @inline(__always)
