@@ -161,8 +161,10 @@ func handleSystemRegister(_ access: SystemRegisterAccess, esr: ESR, _ vcpu: Virt
     case .generateSGI:
         let request = SGIRequest(vcpu.register(rt))
         let vm = vcpu.vm
-        for target in request.targets(sender: vcpu.id.rawValue, vcpuCount: vm.vcpus.count) {
-            VirtualInterrupts.raise(request.intid, vm: vm, vcpu: target, hv)
+        var targets = request.targetMask(sender: vcpu.id.rawValue, vcpuCount: vm.vcpus.count)
+        while targets != 0 {
+            VirtualInterrupts.raise(request.intid, vm: vm, vcpu: targets.trailingZeroBitCount, hv)
+            targets &= targets &- 1
         }
         vcpu.skipInstruction()
         // A vCPU woken by the IPI runs now (the sender goes on after it).

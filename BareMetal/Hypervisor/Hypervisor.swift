@@ -7,7 +7,9 @@ final class Hypervisor {
     var vms: [VirtualMachine] = []
     /// vCPUs indexed by scheduler slot.
     var vcpus: [VirtualCPU] = []
-    var scheduler: CreditScheduler
+    /// `vcpus` without reference counting, for the switch path (as `coreRefs`).
+    let vcpuRefs = UnsafeMutablePointer<Unmanaged<VirtualCPU>>.allocate(capacity: Limits.guests * Limits.vcpusPerGuest)
+    let scheduler: CreditScheduler
     var cores: [PhysicalCPU] = [] {
         didSet { for (i, c) in cores.enumerated() { coreRefs[i] = Unmanaged.passUnretained(c) } }
     }
@@ -19,7 +21,6 @@ final class Hypervisor {
     let timerINTID: UInt32
     let virtualTimerINTID: UInt32
     let maintenanceINTID: UInt32
-    let slice: UInt64
     let platform: HostPlatform
     /// INTID of the physical console UART's interrupt, and where its input goes.
     var uartINTID: UInt32?
@@ -37,13 +38,11 @@ final class Hypervisor {
 
     init(platform: HostPlatform, cores: Int, timerINTID: UInt32, virtualTimerINTID: UInt32, maintenanceINTID: UInt32) {
         self.platform = platform
-        let slice = PreemptionTimer.sliceTicks()
         // Cap budgets are per 10 ms, as credit2's CSCHED2_BDGT_REPL_PERIOD.
-        self.scheduler = CreditScheduler(cores: cores, slice: slice, period: read_cntfrq_el0() / 100)
+        self.scheduler = CreditScheduler(cores: cores, slice: PreemptionTimer.sliceTicks(), period: read_cntfrq_el0() / 100)
         self.timerINTID = timerINTID
         self.virtualTimerINTID = virtualTimerINTID
         self.maintenanceINTID = maintenanceINTID
-        self.slice = slice
     }
 
     func add(_ vm: VirtualMachine, affinity: UInt64, weight: UInt32, cap: UInt32, interrupts: [UInt32]) {
@@ -57,6 +56,7 @@ final class Hypervisor {
         for vcpu in vm.vcpus {
             let state: VCPUState = vm.state == .finished ? .finished : vcpu.id.rawValue == 0 ? .runnable : .off
             vcpu.slot = scheduler.add(state, affinity: affinity, group: vm.index, weight: weight, cap: cap)
+            vcpuRefs[vcpus.count] = Unmanaged.passUnretained(vcpu)
             vcpus.append(vcpu)
         }
     }
@@ -94,14 +94,15 @@ final class Hypervisor {
             }
             let now = read_cntpct_el0()
             if let slot = scheduler.next(core: core.index, now: now) {
-                let next = vcpus[slot]
-                if next !== core.loaded { load(next, on: core) }
-                core.sliceEnd = scheduler.sliceEnd(core: core.index)
-                core.accounting = next
-                core.accountingSince = now
-                armTimer(core)
-                VirtualInterrupts.prepareEntry(next)
-                return next.frame
+                // SAFETY: `vcpus` owns every vCPU for the hypervisor's lifetime.
+                return vcpuRefs[slot]._withUnsafeGuaranteedRef { next in
+                    if !core.hasLoaded(next) { load(next, on: core) }
+                    core.sliceEnd = scheduler.sliceEnd(core: core.index)
+                    core.startAccounting(next, since: now)
+                    armTimer(core)
+                    VirtualInterrupts.prepareEntry(next)
+                    return next.frame
+                }
             }
             guard scheduler.hasLive || rebootsPending > 0 else { allGuestsFinished() }
             idleUntilRunnable(core)
@@ -148,11 +149,14 @@ final class Hypervisor {
 
     /// Charges the vCPU running on `core` up to now (it goes on running).
     private func chargeRunning(_ core: PhysicalCPU) {
-        guard let v = core.accounting else { return }
+        guard let ref = core.accountingRef else { return }
         let now = read_cntpct_el0()
         let ticks = now &- core.accountingSince
-        v.vm.cpuTicks &+= ticks
-        scheduler.charge(v.slot, ticks: ticks, now: now)
+        // SAFETY: vCPUs are owned by `vcpus` for the hypervisor's lifetime.
+        ref._withUnsafeGuaranteedRef { v in
+            v.vm.cpuTicks &+= ticks
+            scheduler.charge(v.slot, ticks: ticks, now: now)
+        }
         core.accountingSince = now
     }
 
@@ -216,9 +220,14 @@ final class Hypervisor {
     /// woken vCPU takes a busy core only when the scheduler says its share allows it (else
     /// it runs when that core's slice ends); an idle core takes it at once.
     func kick(for vcpu: VirtualCPU, woken: Bool) {
-        let me = thisCore
+        // SAFETY: the cores live as long as the hypervisor (no reference counting on this
+        // path, which every SGI and wake-up takes).
+        coreRefs[Int(this_core().pointee.core)]._withUnsafeGuaranteedRef { kick(for: vcpu, woken: woken, from: $0) }
+    }
+
+    private func kick(for vcpu: VirtualCPU, woken: Bool, from me: PhysicalCPU) {
         if let core = scheduler.runningOn[vcpu.slot] {
-            if core != me.index { cores[core].sendReschedule() }
+            if core != me.index { coreRefs[core]._withUnsafeGuaranteedRef { $0.sendReschedule() } }
             return
         }
         guard woken else { return }
@@ -239,7 +248,7 @@ final class Hypervisor {
             }
         }
         if let target = scheduler.coreToKick(for: vcpu.slot, idleCores: idle, except: me.index, now: now) {
-            cores[target].sendReschedule()
+            coreRefs[target]._withUnsafeGuaranteedRef { $0.sendReschedule() }
         }
     }
 
@@ -263,7 +272,9 @@ final class Hypervisor {
     }
 
     /// Programs this core's CNTHP for the earliest of: its slice end, a software timer's
-    /// deadline. (Every core arms for every software deadline; whichever fires first runs it.)
+    /// deadline. A vCPU's timers are armed only on the core it ran on last (the scheduler's
+    /// `home`, where it waits), so that one guest's timer does not wake every core; the
+    /// console's, Xen's and the RTC's deadlines on every core. Whichever fires runs them all.
     func armTimer(_ core: PhysicalCPU) {
         var deadlines = TimerDeadlines(sliceEnd: core.sliceEnd)
         if shutdownsPending > 0 {
@@ -273,7 +284,8 @@ final class Hypervisor {
         if RealTimeClock.armedAlarms > 0 { RealTimeClock.includeAlarms(&deadlines, self) }
         // A store ring with more than one exit's work: served again in a millisecond.
         if XenstoreGlue.hasBacklog { deadlines.include(read_cntpct_el0() &+ read_cntfrq_el0() / 1000) }
-        for v in vcpus where v.vm.state == .running {
+        let home = scheduler.home
+        for v in vcpus where home[v.slot] == core.index && v.vm.state == .running {
             if v.loadedOn == nil && !v.virtualTimerLine { deadlines.include(v.virtualTimerDeadline) }
             deadlines.include(v.physicalTimer.deadline)
             deadlines.include(v.waitDeadline)
@@ -308,7 +320,7 @@ final class Hypervisor {
         }
         next.loadedOn = core.index
         next.ranOnCores |= 1 << UInt64(core.index)
-        core.loaded = next
+        core.markLoaded(next)
         XenGuest.switchedIn(next)
     }
 
@@ -331,15 +343,18 @@ final class Hypervisor {
 
     /// Saves the loaded vCPU's state to memory, so that any core can run it next.
     private func unload(_ core: PhysicalCPU) {
-        guard let previous = core.loaded else { return }
-        XenGuest.switchedOut(previous, self)
-        SelfHostedPMU.switchedOut(previous, core)
-        el1_context_save(previous.el1)
-        fp_state_save(previous.fp)
-        VirtualInterrupts.save(previous)
-        TimerLines.switchedOut(previous, self)
-        VirtualCPUInterface.writeHCR(0)
-        previous.loadedOn = nil
+        // SAFETY: `vcpus` owns every vCPU (no reference counting on the switch path).
+        guard let loaded = core.loadedRef else { return }
+        loaded._withUnsafeGuaranteedRef { previous in
+            XenGuest.switchedOut(previous, self)
+            SelfHostedPMU.switchedOut(previous, core)
+            el1_context_save(previous.el1)
+            fp_state_save(previous.fp)
+            VirtualInterrupts.save(previous)
+            TimerLines.switchedOut(previous, self)
+            VirtualCPUInterface.writeHCR(0)
+            previous.loadedOn = nil
+        }
         core.loaded = nil
     }
 

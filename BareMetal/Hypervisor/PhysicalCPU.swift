@@ -25,7 +25,12 @@ final class PhysicalCPU {
     /// VMID of the VM whose vCPU ran here last (0: none yet), for `BranchPredictorHardening`.
     var lastVMID: UInt16 = 0
     /// The vCPU whose CPU time this core is counting, and since when (physical counter).
-    var accounting: VirtualCPU?
+    var accounting: VirtualCPU? {
+        get { accountingRef?.takeUnretainedValue() }
+        set { accountingRef = newValue.map { Unmanaged.passUnretained($0) } }
+    }
+    /// `accounting` without reference counting (every switch sets it), as `loadedRef`.
+    private(set) var accountingRef: Unmanaged<VirtualCPU>?
     var accountingSince: UInt64 = 0
     /// A vCPU's breakpoints/watchpoints are in the hardware registers (SelfHostedDebug): cleared
     /// before a vCPU without any runs. True at boot until the first switch clears them.
@@ -42,6 +47,20 @@ final class PhysicalCPU {
         self.interrupts = interrupts
         context = .allocate(capacity: 1)
         context.initialize(to: core_context(frame: nil, core: UInt64(index)))
+    }
+
+    /// `v`'s state is now in this core's registers (`loaded`, set without reference counting).
+    @inline(__always) func markLoaded(_ v: VirtualCPU) { loadedRef = Unmanaged.passUnretained(v) }
+
+    /// Starts counting `v`'s CPU time from `now`.
+    @inline(__always) func startAccounting(_ v: VirtualCPU, since now: UInt64) {
+        accountingRef = Unmanaged.passUnretained(v)
+        accountingSince = now
+    }
+
+    /// `v` is the loaded vCPU (compared without reference counting).
+    @inline(__always) func hasLoaded(_ v: VirtualCPU) -> Bool {
+        loadedRef?.toOpaque() == Unmanaged.passUnretained(v).toOpaque()
     }
 
     /// Makes this the core's context for the exception vectors (run on the core itself).

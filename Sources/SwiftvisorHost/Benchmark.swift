@@ -39,6 +39,7 @@ public enum Benchmark {
         options.echo = false
         let outcome = try SystemRunner(layout: layout, log: { _ in })
             .run(layout.examples.appendingPathComponent(system), options: options)
+        try RunInterrupted.check(outcome)
         let figures = parse(outcome.report.guestLines["bench"] ?? [])
         guard outcome.verdict == .success, !figures.isEmpty else {
             throw Failed(description: "the bench guest did not finish:\n" + (outcome.summary + outcome.lines.suffix(20)).joined(separator: "\n"))
@@ -78,6 +79,7 @@ public enum Benchmark {
                                   extraArguments: ["-initrd", initramfs.path, "-append", "console=ttyAMA0"],
                                   timeout: timeout, session: ConsoleSession(guestNames: [], display: .lines { line in
                                       if firstInit == nil, line.contains(marker) { firstInit = Date() } }, logDirectory: nil))
+        if let signal = direct.signal { throw RunInterrupted(signal: signal) }
         guard let directTicks = direct.lines.lazy.compactMap({ line -> UInt64? in
             line.range(of: marker).flatMap { UInt64(line[$0.upperBound...].prefix { $0.isNumber }) } }).first,
               let directAt = firstInit else {
@@ -92,6 +94,7 @@ public enum Benchmark {
         let guestStart = Date()
         let outcome = try SystemRunner(log: { line in if guestAt == nil, line.contains(marker) { guestAt = Date() } })
             .run(config, options: withEcho(options))
+        try RunInterrupted.check(outcome)
         guard let line = outcome.report.guestLines["bench"]?.first(where: { $0.contains(marker) }),
               let r = line.range(of: marker), let guestTicks = UInt64(line[r.upperBound...].prefix { $0.isNumber }),
               let offset = outcome.report.counterOffsets["bench"], let at = guestAt else {

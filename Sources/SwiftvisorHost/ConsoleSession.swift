@@ -59,12 +59,18 @@ public final class ConsoleSession {
     private var heldNotices: [String] = []
     private var heldSince: Date?
     static let noticeHold: TimeInterval = 0.3
+    /// Which guests can take input: the focus leaves a guest that ends (GuestLiveness).
+    private var liveness: GuestLiveness
+    /// The focus moved while the hypervisor console was open: leaving it shows the new
+    /// guest's recent output.
+    private var replayOnReturn = false
 
     /// `logDirectory`: where NAME.log files go (nil: none).
     public init(guestNames: [String], display: Display, escapeKey: UInt8 = ConsoleSession.defaultEscape, logDirectory: URL?) {
         self.guestNames = guestNames
         self.display = display
         self.escapeKey = escapeKey
+        liveness = GuestLiveness(guestNames: guestNames)
         if let logDirectory {
             for (i, name) in guestNames.enumerated() {
                 let url = logDirectory.appendingPathComponent("\(name).log")
@@ -158,6 +164,7 @@ public final class ConsoleSession {
                 if Self.isHarmlessQEMUNotice(text) { line.removeAll(keepingCapacity: true); continue }   // kept in hypervisor.log
                 emitLine(text, stream: -1)
                 if case .terminal = display { showHypervisorLine(text) }
+                followFocus(after: text)
                 line.removeAll(keepingCapacity: true)
             } else if line.count < 4096 {
                 line.append(b)
@@ -267,7 +274,7 @@ public final class ConsoleSession {
     /// At a terminal: where typing goes. In line mode only once input has come.
     public func announceFocus() {
         let text = "input goes to guest '\(name(focus))'; \(escapeName) for the hypervisor console (help lists its commands)"
-        if isTerminal { notice(text) } else { emitLine("swiftvisor: " + text, stream: -1) }
+        tell(text)
         announcedInput = true
     }
 
@@ -311,16 +318,66 @@ public final class ConsoleSession {
     }
 
     private func toggleCommandMode() {
+        if commandMode && isTerminal && returnTarget == nil {
+            // No guest can read input: the hypervisor console keeps it.
+            command.removeAll()
+            terminalLine("[swiftvisor: no guest is running; `create NAME` starts one, `quit` ends swiftvisor]")
+            return
+        }
         commandMode.toggle()
         command.removeAll()
         if commandMode {
             showHeldNotices()
             if case .terminal(let t) = display {
-                t.write((atLineStart ? "" : "\r\n") + "[swiftvisor: hypervisor console; \(escapeName) goes back to '\(name(focus))']\r\n" + prompt)
+                let back = returnTarget.map { "\(escapeName) goes back to '\(name($0))'" }
+                    ?? "no guest is running (`create NAME` starts one, `quit` ends swiftvisor)"
+                t.write((atLineStart ? "" : "\r\n") + "[swiftvisor: hypervisor console, `help` lists its commands; \(back)]\r\n" + prompt)
                 atLineStart = false
             }
+            return
+        }
+        // Leaving: the prompt line gives way to the guest's console.
+        if case .terminal(let t) = display { t.write("\r\u{1B}[K"); atLineStart = true }
+        if let target = returnTarget, target != focus {
+            // The focused guest ended (or was picked with `console` after it ended).
+            switchTo(target, replay: true, because: liveness.ending[focus].map { "\(name(focus)) \($0)" })
         } else {
-            switchTo(focus, replay: false)
+            switchTo(focus, replay: replayOnReturn)
+        }
+    }
+
+    /// Where input goes on leaving the hypervisor console: the focused guest while it is
+    /// live, else the next live one; nil when no guest is live.
+    private var returnTarget: Int? { liveness.isLive(focus) ? focus : liveness.nextLive(after: focus) }
+
+    /// The hypervisor said `text`: when it ended the focused guest, input moves to the next
+    /// live guest, saying so in one line; when no guest is live but a crashed one still runs,
+    /// at a terminal the hypervisor console opens (what is typed next never goes to a guest
+    /// that cannot read it).
+    private func followFocus(after text: String) {
+        guard let ended = liveness.consume(text), ended == focus, let how = liveness.ending[ended] else { return }
+        let why = "\(name(ended)) \(how)"
+        // In line mode nothing is said before input comes (as `announceFocus`).
+        let quiet = !isTerminal && !announcedInput
+        if let next = liveness.nextLive(after: ended) {
+            if commandMode || quiet {
+                focus = next
+                send(ConsoleMux.focusOn(guest: next))
+                replayOnReturn = true
+                if !quiet { tell("\(why); \(escapeName) goes back to '\(name(next))'") }
+            } else {
+                switchTo(next, replay: true, because: why)
+            }
+        } else if !liveness.machineGoesOn {
+            return   // every guest ended: the hypervisor ends the run, and the summary says how
+        } else if case .terminal(let t) = display, !commandMode {
+            showHeldNotices()
+            commandMode = true
+            command.removeAll()
+            t.write((atLineStart ? "" : "\r\n") + "[swiftvisor: \(why); no guest is running: hypervisor console (`create NAME` starts one, `quit` ends swiftvisor)]\r\n" + prompt)
+            atLineStart = false
+        } else if !quiet {
+            tell("\(why); no guest is running")
         }
     }
 
@@ -333,6 +390,8 @@ public final class ConsoleSession {
                 return
             }
             commandMode = false
+            // The prompt Enter printed is not wanted: the guest's console follows.
+            if case .terminal(let t) = display { t.write("\r\u{1B}[K"); atLineStart = true }
             switchTo(n, replay: true)
             return
         }
@@ -340,17 +399,27 @@ public final class ConsoleSession {
         send(ConsoleMux.commandLine(line))
     }
 
+    /// A line of the tool's own: a notice at a terminal, a "swiftvisor: " line otherwise.
+    private func tell(_ text: String) {
+        if isTerminal { notice(text) } else { emitLine("swiftvisor: " + text, stream: -1) }
+    }
+
     private func message(_ text: String) {
         if isTerminal { terminalLine(text) } else { emitLine("swiftvisor: " + text, stream: -1) }
     }
 
     /// Input now goes to guest `n`; at a terminal its recent output is shown again.
-    private func switchTo(_ n: Int, replay: Bool) {
+    /// `because`: why the focus moved by itself ("beta shut down (poweroff)").
+    private func switchTo(_ n: Int, replay: Bool, because: String? = nil) {
         focus = n
+        replayOnReturn = false
         send(ConsoleMux.focusOn(guest: n))
         noticed.remove(n)
+        let why = because.map { $0 + "; " } ?? ""
+        // A guest that ended (shown for its output) reads nothing.
+        let ended = liveness.ending[n].map { ", which \($0): it reads no input" } ?? ""
         if case .terminal(let t) = display {
-            notice("console: \(name(n)) (\(escapeName) for the hypervisor console)")
+            notice("\(why)console: \(name(n))\(ended) (\(escapeName) for the hypervisor console)")
             if replay, var tail = recent[n], !tail.isEmpty {
                 // Start at a line boundary, so no escape sequence is replayed from its middle.
                 if tail.count > Self.recentLimit, let nl = tail.suffix(Self.recentLimit).firstIndex(of: UInt8(ascii: "\n")) {
@@ -360,7 +429,7 @@ public final class ConsoleSession {
                 atLineStart = tail.last == UInt8(ascii: "\n")
             }
         } else {
-            emitLine("swiftvisor: input goes to guest '\(name(n))'", stream: -1)
+            emitLine("swiftvisor: \(why)input goes to guest '\(name(n))'\(ended)", stream: -1)
         }
     }
 

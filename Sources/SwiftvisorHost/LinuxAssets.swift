@@ -171,9 +171,11 @@ public enum LinuxSystem {
         builder.log = log
         let counter = try builder.buildLinuxTool("cntvct")
         let tools = try ["xenmeet", "xendevd", "perfstat"].map { try builder.buildLinuxTool($0) }
-        let initramfs = assets.cacheDirectory.appendingPathComponent("initramfs.cpio")
-        try Data(try LinuxInitramfs.build(busybox: busybox, counter: counter, tools: tools,
-                                          modules: try assets.guestModules(kernel: kernel))).write(to: initramfs)
+        // Named by its contents and renamed into place: runs in parallel never read one that is
+        // half written or another build's (ContentNamedFile).
+        let initramfs = try ContentNamedFile.write(try LinuxInitramfs.build(busybox: busybox, counter: counter, tools: tools,
+                                                                            modules: try assets.guestModules(kernel: kernel)),
+                                                   in: assets.cacheDirectory, prefix: "initramfs", extension: "cpio")
         return (kernel, initramfs)
     }
 
@@ -181,7 +183,8 @@ public enum LinuxSystem {
     /// through xenstore, beta accepts, and they exchange messages (Guests/LinuxTools/xenmeet.c).
     public static let xenmeetPair = ["alpha": "swiftvisor.xenmeet=offer:2", "beta": "swiftvisor.xenmeet=accept:1"]
 
-    /// Writes the initramfs and a system description naming the cached kernel; returns the TOML.
+    /// Writes the initramfs and a system description naming the cached kernel; returns the TOML
+    /// (`linux-NAMES-HASH.toml`, beside the initramfs).
     /// `extraArguments` adds kernel command-line words per guest name; the guests named in
     /// `hvc0` use Xen's PV console (`console=hvc0`, served by the hypervisor) instead of the PL011;
     /// `uuids` gives guests their `uuid` key; `keys` adds lines to a guest's table (its `vif`
@@ -206,9 +209,9 @@ public enum LinuxSystem {
 
             """
         }
-        let file = initramfs.deletingLastPathComponent()
-            .appendingPathComponent("linux-\(guests.map { hvc0.contains($0) ? $0 + "@hvc0" : $0 }.joined(separator: "-")).toml")
-        try toml.write(to: file, atomically: true, encoding: .utf8)
-        return file
+        // Named by its contents too: it names this build's initramfs.
+        return try ContentNamedFile.write(Array(toml.utf8), in: initramfs.deletingLastPathComponent(),
+                                          prefix: "linux-\(guests.map { hvc0.contains($0) ? $0 + "@hvc0" : $0 }.joined(separator: "-"))",
+                                          extension: "toml")
     }
 }

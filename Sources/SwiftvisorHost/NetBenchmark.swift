@@ -123,6 +123,7 @@ public enum NetBenchmark {
             options.echo = false
             log("swiftvisor bench --net: booting \(network.guests.joined(separator: " and ")) \(countInstructions ? "under -icount shift=0,sleep=off" : "without -icount (wall time)")...")
             let outcome = try SystemRunner(log: { _ in }).run(config, options: options)
+            try RunInterrupted.check(outcome)
             guard let measured = Boot.parse(outcome.report.guestLines[frontend] ?? [], peer: peer) else {
                 throw Failed(description: "the frontend did not finish its measurements:\n"
                              + (outcome.summary + outcome.lines.suffix(30)).joined(separator: "\n"))
@@ -134,8 +135,8 @@ public enum NetBenchmark {
         return (counted, wall, lines)
     }
 
-    /// The pair's system description, with an initramfs of its own: other runs (system tests)
-    /// write the shared one while this one boots.
+    /// The pair's system description (its initramfs is named by its contents: other runs in
+    /// parallel never replace it).
     static func system(log: @escaping (String) -> Void) throws -> URL {
         let peer = network.address(network.driverDomain)
         let roles = [network.driverDomain: "swiftvisor.nettest=bench-serve", frontend: "swiftvisor.nettest=bench:\(peer)"]
@@ -144,13 +145,6 @@ public enum NetBenchmark {
         words[frontend] = "swiftvisor.ip=\(network.address(frontend))/24"
         let linux = try LinuxSystem.prepare(guests: network.guests, vcpus: vcpus, extraArguments: LinuxNetwork.merge(words, roles),
                                             keys: network.keys, log: log)
-        let shared = linux.deletingLastPathComponent().appendingPathComponent("initramfs.cpio")
-        let own = linux.deletingLastPathComponent().appendingPathComponent("initramfs-netbench.cpio")
-        try? FileManager.default.removeItem(at: own)
-        try FileManager.default.copyItem(at: shared, to: own)
-        let toml = try String(contentsOf: linux, encoding: .utf8).replacingOccurrences(of: shared.path, with: own.path)
-        let file = linux.deletingLastPathComponent().appendingPathComponent("linux-netbench.toml")
-        try toml.write(to: file, atomically: true, encoding: .utf8)
-        return file
+        return linux
     }
 }

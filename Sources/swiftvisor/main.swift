@@ -302,6 +302,16 @@ extension Swiftvisor {
         func run() throws {
             // Progress goes to standard error, so standard output is only the report (or the JSON).
             let progress: (String) -> Void = { FileHandle.standardError.write(Data("\($0)\n".utf8)) }
+            do {
+                try measure(progress)
+            } catch let stop as RunInterrupted {
+                // SIGTERM/SIGINT/SIGHUP while QEMU ran: it was stopped; no figures, no next boot.
+                progress("swiftvisor bench: \(stop)")
+                throw ExitCode(stop.exitStatus)
+            }
+        }
+
+        func measure(_ progress: @escaping (String) -> Void) throws {
             let commit = ToolVersion.commit()
             var options = SystemRunner.Options()
             machine.apply(to: &options)

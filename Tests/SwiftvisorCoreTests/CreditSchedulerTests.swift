@@ -20,7 +20,7 @@ final class CreditSchedulerTests: XCTestCase {
     }
 
     func simulate(_ guests: [(Behaviour, weight: UInt32, cap: UInt32)], for duration: UInt64) -> Run {
-        var s = CreditScheduler(cores: 1, slice: 5_000, period: 10_000)
+        let s = CreditScheduler(cores: 1, slice: 5_000, period: 10_000)
         for (i, g) in guests.enumerated() { _ = s.add(.runnable, group: i, weight: g.weight, cap: g.cap) }
         var ran = Array(repeating: UInt64(0), count: guests.count)
         var sinceWake = ran, wakeAt = Array(repeating: UInt64?.none, count: guests.count)
@@ -69,7 +69,7 @@ final class CreditSchedulerTests: XCTestCase {
     }
 
     func test_a_wakeup_credit_is_at_most_the_time_slept() {
-        var s = CreditScheduler(cores: 1, slice: 5_000)
+        let s = CreditScheduler(cores: 1, slice: 5_000)
         let a = s.add(.runnable), b = s.add(.runnable, group: 1)
         XCTAssertEqual(s.next(core: 0, now: 0), a)
         s.charge(a, ticks: 20_000, now: 20_000)
@@ -118,7 +118,7 @@ final class CreditSchedulerTests: XCTestCase {
     }
 
     func test_a_parked_guest_is_refilled_in_the_next_period() {
-        var s = CreditScheduler(cores: 1, slice: 5_000, period: 10_000)
+        let s = CreditScheduler(cores: 1, slice: 5_000, period: 10_000)
         let a = s.add(.runnable, group: 0, cap: 10)
         XCTAssertEqual(s.next(core: 0, now: 0), a)
         XCTAssertEqual(s.sliceEnd(core: 0), 1_000, "the slice ends where the budget does")
@@ -134,7 +134,7 @@ final class CreditSchedulerTests: XCTestCase {
     }
 
     func test_a_newcomer_and_a_long_sleeper_start_at_the_floor() {
-        var s = CreditScheduler(cores: 1, slice: 5_000)
+        let s = CreditScheduler(cores: 1, slice: 5_000)
         let a = s.add(.runnable), b = s.add(.blocked, group: 1)
         XCTAssertEqual(s.next(core: 0, now: 0), a)
         s.charge(a, ticks: 1_000_000, now: 1_000_000)
@@ -148,7 +148,7 @@ final class CreditSchedulerTests: XCTestCase {
     }
 
     func test_a_vcpu_keeps_its_slice_unless_one_far_behind_wakes() {
-        var s = CreditScheduler(cores: 1, slice: 5_000)
+        let s = CreditScheduler(cores: 1, slice: 5_000)
         let a = s.add(.runnable), b = s.add(.runnable, group: 1)
         XCTAssertEqual(s.next(core: 0, now: 0), a)
         s.charge(a, ticks: 500, now: 500)
@@ -160,7 +160,7 @@ final class CreditSchedulerTests: XCTestCase {
     }
 
     func test_a_yield_lets_the_others_go_first() {
-        var s = CreditScheduler(cores: 1)
+        let s = CreditScheduler(cores: 1)
         let a = s.add(.runnable), b = s.add(.runnable, group: 1)
         XCTAssertEqual(s.next(core: 0, now: 0), a)
         s.charge(b, ticks: 100, now: 0)
@@ -172,7 +172,7 @@ final class CreditSchedulerTests: XCTestCase {
     }
 
     func test_every_runnable_vcpu_goes_in_turn() {
-        var s = CreditScheduler()
+        let s = CreditScheduler()
         let a = s.add(.runnable), b = s.add(.off), c = s.add(.runnable)
         var now: UInt64 = 0
         func slice(_ expected: Int, line: UInt = #line) {
@@ -190,20 +190,20 @@ final class CreditSchedulerTests: XCTestCase {
     }
 
     func test_a_vcpu_runs_on_one_core_at_a_time() {
-        var s = CreditScheduler(cores: 2)
+        let s = CreditScheduler(cores: 2)
         let a = s.add(.runnable), b = s.add(.runnable)
         XCTAssertEqual(s.next(core: 0), a)
         XCTAssertEqual(s.next(core: 1), b, "a is running on core 0")
-        XCTAssertEqual(s.runningOn, [0, 1])
+        XCTAssertEqual(Array(s.runningOn), [0, 1])
         XCTAssertEqual(s.next(core: 0, now: 10_000), a, "b is busy: core 0 keeps a")
         s.stopRunning(core: 1)
         XCTAssertEqual(s.next(core: 0, now: 20_000), b)
-        XCTAssertEqual(s.runningOn, [nil, 0])
+        XCTAssertEqual(Array(s.runningOn), [nil, 0])
         XCTAssertEqual(s.next(core: 1, now: 20_000), a)
     }
 
     func test_finished_is_terminal() {
-        var s = CreditScheduler(cores: 2)
+        let s = CreditScheduler(cores: 2)
         let a = s.add(.runnable)
         s.setState(a, .finished)
         s.setState(a, .blocked)   // a late WFI handled on another core
@@ -213,7 +213,7 @@ final class CreditSchedulerTests: XCTestCase {
     }
 
     func test_affinity_pins_vcpus_to_cores() {
-        var s = CreditScheduler(cores: 2)
+        let s = CreditScheduler(cores: 2)
         let pinned = s.add(.runnable, affinity: 0b10)
         XCTAssertNil(s.next(core: 0))
         XCTAssertEqual(s.next(core: 1), pinned)
@@ -229,7 +229,7 @@ final class CreditSchedulerTests: XCTestCase {
     }
 
     func test_a_paused_vcpu_is_not_scheduled_and_a_finished_one_can_be_revived() {
-        var s = CreditScheduler(cores: 1)
+        let s = CreditScheduler(cores: 1)
         let a = s.add(.runnable), b = s.add(.runnable, group: 1)
         s.setPaused(a, true)
         XCTAssertEqual(s.next(core: 0), b)
@@ -245,7 +245,7 @@ final class CreditSchedulerTests: XCTestCase {
     }
 
     func test_a_vcpu_that_moves_keeps_its_lag_behind_its_core() {
-        var s = CreditScheduler(cores: 2, slice: 5_000)
+        let s = CreditScheduler(cores: 2, slice: 5_000)
         let x = s.add(.runnable, affinity: 0b10), y = s.add(.runnable, group: 1), z = s.add(.runnable, affinity: 0b01, group: 2)
         XCTAssertEqual(s.next(core: 0, now: 0), y)
         XCTAssertEqual(s.next(core: 1, now: 0), x)

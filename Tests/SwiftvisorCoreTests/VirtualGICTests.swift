@@ -163,6 +163,8 @@ final class VirtualGICTests: XCTestCase {
         XCTAssertEqual(SGIRequest(1 << 40 | 5 << 24).targets(sender: 1, vcpuCount: 3), [0, 2])
         XCTAssertEqual(SGIRequest(5 << 24 | 0b1).intid, 5)
         XCTAssertEqual(SGIRequest(1 << 16 | 1).targets(sender: 0, vcpuCount: 4), [], "Aff1 = 1: no such vCPU")
+        XCTAssertEqual(SGIRequest(3 << 24 | 0b110).targetMask(sender: 0, vcpuCount: 2), 0b10, "a guest of 2 has no vCPU 2")
+        XCTAssertEqual(SGIRequest(1 << 40 | 5 << 24).targetMask(sender: 1, vcpuCount: 3), 0b101)
     }
 }
 

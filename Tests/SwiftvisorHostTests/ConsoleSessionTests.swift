@@ -106,6 +106,135 @@ final class ConsoleSessionTests: XCTestCase {
     }
 }
 
+/// The input focus never stays on a guest that ended: it moves to a live guest, saying so in
+/// one line, and when only a crashed guest still runs, the hypervisor console keeps the keyboard.
+final class ConsoleFocusTests: XCTestCase {
+    let dle = ConsoleMux.escape
+    func hypervisor(_ line: String) -> [UInt8] { [dle, ConsoleMux.hypervisorStream] + Array((line + "\r\n").utf8) }
+
+    func test_in_line_mode_input_moves_from_a_guest_that_ends_to_the_next_live_one() {
+        let s = ConsoleSession(guestNames: ["alpha", "beta", "gamma"], display: .lines(nil), logDirectory: nil)
+        var sent: [UInt8] = []
+        s.send = { sent += $0 }
+        s.start()
+        s.typed([ConsoleSession.defaultEscape] + Array("console beta\n".utf8))
+        sent = []
+        // Another guest ending does not move the focus.
+        s.received(hypervisor("swiftvisor: guest 'alpha' shut down: poweroff (exit code 0); vCPUs ran on cores 0:{0}"))
+        XCTAssertEqual(s.focus, 1)
+        XCTAssertEqual(sent, [])
+        s.received(hypervisor("swiftvisor: guest 'beta' destroyed: from the hypervisor console"))
+        XCTAssertEqual(s.lines.last, "swiftvisor: beta was destroyed; input goes to guest 'gamma'")
+        XCTAssertEqual(s.focus, 2)
+        XCTAssertEqual(sent, ConsoleMux.focusOn(guest: 2), "the hypervisor is told")
+        sent = []
+        // The last one ends: the machine ends with it, nothing more is said.
+        s.received(hypervisor("swiftvisor: guest 'gamma' shut down: poweroff (exit code 0); vCPUs ran on cores 0:{0}"))
+        XCTAssertEqual(s.lines.last, "swiftvisor: guest 'gamma' shut down: poweroff (exit code 0); vCPUs ran on cores 0:{0}")
+        XCTAssertEqual(sent, [])
+    }
+
+    func test_in_line_mode_nothing_is_said_before_input_comes() {
+        let s = ConsoleSession(guestNames: ["alpha", "beta"], display: .lines(nil), logDirectory: nil)
+        var sent: [UInt8] = []
+        s.send = { sent += $0 }
+        s.start()
+        sent = []
+        s.received(hypervisor("swiftvisor: guest 'alpha' shut down: poweroff (exit code 0); vCPUs ran on cores 0:{0}"))
+        XCTAssertEqual(s.lines, ["swiftvisor: guest 'alpha' shut down: poweroff (exit code 0); vCPUs ran on cores 0:{0}"])
+        XCTAssertEqual(s.focus, 1)
+        XCTAssertEqual(sent, ConsoleMux.focusOn(guest: 1))
+        s.typed(Array("x".utf8))
+        XCTAssertEqual(s.lines.last, "swiftvisor: input goes to guest 'beta'; Ctrl-] for the hypervisor console (help lists its commands)")
+    }
+
+    func test_a_guest_not_started_is_skipped_and_one_created_again_takes_input() {
+        let s = ConsoleSession(guestNames: ["later", "alpha", "beta"], display: .lines(nil), logDirectory: nil)
+        s.start()
+        s.announceFocus()   // as when input has come
+        s.received(hypervisor("swiftvisor: guest 'later': 4 MiB at host 0x48000000, VMID 1, 1 vCPU(s), entry 0x40080000, counter offset 0; not started (autostart = false): `create NAME` starts it"))
+        XCTAssertEqual(s.focus, 1, s.lines.joined(separator: "\n"))
+        XCTAssertEqual(s.lines.last, "swiftvisor: later is not started; input goes to guest 'alpha'")
+        s.received(hypervisor("swiftvisor: guest 'later' created"))
+        s.received(hypervisor("swiftvisor: guest 'alpha' crashed: its kernel panicked"))
+        XCTAssertEqual(s.lines.last, "swiftvisor: alpha crashed; input goes to guest 'beta'")
+        s.received(hypervisor("swiftvisor: guest 'beta' stopped: every vCPU is off"))
+        XCTAssertEqual(s.lines.last, "swiftvisor: beta was stopped; input goes to guest 'later'", "created again: live")
+    }
+
+    /// At a terminal, as a person sees it: `shutdown beta` at the hypervisor console, beta
+    /// ends, and Ctrl-] gives the keyboard to alpha (with its recent output), not to beta.
+    func test_at_a_terminal_the_escape_key_goes_back_to_a_live_guest() throws {
+        let screen = try PipeScreen()
+        let s = ConsoleSession(guestNames: ["alpha", "beta"], display: .terminal(Terminal(input: -1, output: screen.writeEnd)), logDirectory: nil)
+        var sent: [UInt8] = []
+        s.send = { sent += $0 }
+        s.start()
+        s.received([dle, 0x67, 0] + Array("alpha:/# ".utf8))
+        s.typed([ConsoleSession.defaultEscape] + Array("console beta\r".utf8))
+        s.typed([ConsoleSession.defaultEscape] + Array("shutdown beta\r".utf8))
+        XCTAssertTrue(screen.read().hasSuffix("[swiftvisor: hypervisor console, `help` lists its commands; Ctrl-] goes back to 'beta']\r\n(swiftvisor) shutdown beta\r\n(swiftvisor) "))
+        sent = []
+        s.received(hypervisor("swiftvisor: guest 'beta' shut down: poweroff (exit code 0); vCPUs ran on cores 0:{1}"))
+        XCTAssertEqual(screen.read(), "\r\u{1B}[Kswiftvisor: guest 'beta' shut down: poweroff (exit code 0); vCPUs ran on cores 0:{1}\r\n(swiftvisor) "
+                       + "\r\u{1B}[K[swiftvisor: beta shut down (poweroff); Ctrl-] goes back to 'alpha']\r\n(swiftvisor) ")
+        XCTAssertEqual(sent, ConsoleMux.focusOn(guest: 0))
+        s.typed([ConsoleSession.defaultEscape])
+        XCTAssertEqual(screen.read(), "\r\u{1B}[K[swiftvisor: console: alpha (Ctrl-] for the hypervisor console)]\r\nalpha:/# ",
+                       "the prompt line erased, alpha's prompt shown again")
+        XCTAssertEqual(s.focus, 0)
+        XCTAssertFalse(s.commandMode)
+        sent = []
+        s.typed(Array("ls\r".utf8))
+        XCTAssertEqual(sent, Array("ls\r".utf8), "typing reaches alpha")
+
+        // `console beta` after it ended shows its output and says it reads nothing; Ctrl-] twice
+        // comes back to alpha.
+        s.typed([ConsoleSession.defaultEscape] + Array("console beta\r".utf8))
+        XCTAssertTrue(screen.read().contains("[swiftvisor: console: beta, which shut down (poweroff): it reads no input (Ctrl-] for the hypervisor console)]"))
+        s.typed([ConsoleSession.defaultEscape])
+        XCTAssertTrue(screen.read().hasSuffix("[swiftvisor: hypervisor console, `help` lists its commands; Ctrl-] goes back to 'alpha']\r\n(swiftvisor) "))
+        s.typed([ConsoleSession.defaultEscape])
+        XCTAssertTrue(screen.read().contains("[swiftvisor: beta shut down (poweroff); console: alpha (Ctrl-] for the hypervisor console)]"))
+        XCTAssertEqual(s.focus, 0)
+
+        // alpha's kernel panics: no guest can read input, but the machine goes on: the
+        // hypervisor console takes the keyboard, and keeps it on Ctrl-].
+        s.received(hypervisor("swiftvisor: guest 'alpha' crashed: its kernel panicked"))
+        XCTAssertTrue(screen.read().hasSuffix("[swiftvisor: alpha crashed; no guest is running: hypervisor console (`create NAME` starts one, `quit` ends swiftvisor)]\r\n(swiftvisor) "))
+        XCTAssertTrue(s.commandMode)
+        s.typed([ConsoleSession.defaultEscape])
+        XCTAssertEqual(screen.read(), "\r\u{1B}[K[swiftvisor: no guest is running; `create NAME` starts one, `quit` ends swiftvisor]\r\n(swiftvisor) ")
+        XCTAssertTrue(s.commandMode)
+        s.typed(Array("create beta\r".utf8))
+        s.received(hypervisor("swiftvisor: guest 'beta' created"))
+        _ = screen.read()
+        s.typed([ConsoleSession.defaultEscape])
+        XCTAssertTrue(screen.read().contains("[swiftvisor: alpha crashed; console: beta (Ctrl-] for the hypervisor console)]"))
+        XCTAssertEqual(s.focus, 1)
+    }
+}
+
+/// What the session writes to the terminal, read from a pipe.
+final class PipeScreen {
+    private var fds: [Int32] = [0, 0]
+    var writeEnd: Int32 { fds[1] }
+
+    init() throws {
+        guard pipe(&fds) == 0 else { throw POSIXFailure("pipe") }
+        _ = fcntl(fds[0], F_SETFL, O_NONBLOCK)
+    }
+
+    deinit { close(fds[0]); close(fds[1]) }
+
+    /// What was written since the last read.
+    func read() -> String {
+        var out: [UInt8] = [], buffer = [UInt8](repeating: 0, count: 4096)
+        while true { let n = Foundation.read(fds[0], &buffer, buffer.count); if n <= 0 { break }; out += buffer[0..<n] }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
 /// `--timeout` asks the guests to shut down: which of them heard, by the hypervisor's word.
 final class ConsoleSessionShutdownTests: XCTestCase {
     func test_the_hypervisor_line_of_a_guest_that_heard_names_it() {

@@ -90,6 +90,52 @@ final class ConsoleTests: XCTestCase {
         XCTAssertTrue(qemuProcesses(startedBy: t.pid).isEmpty)
     }
 
+    /// The keyboard never stays with a guest that ended. gamma, watched, powers off by itself:
+    /// input moves to alpha, and one line says so. beta, watched, is shut down from the
+    /// hypervisor console (a spinner cannot hear the request: destroyed after the grace period):
+    /// Ctrl-] then gives the keyboard to alpha, not to beta.
+    func test_input_moves_off_a_guest_that_ends() throws {
+        let t = try TerminalSession(["run", systems.appendingPathComponent("console-focus.toml").path, "--timeout", "300"])
+        XCTAssertTrue(t.waitFor("swiftvisor: starting 3 guest(s)", timeout: 600), t.text)
+        var mark = t.screen.count
+        t.type(Self.escape)
+        XCTAssertTrue(t.waitFor("(swiftvisor) ", after: mark, timeout: 10), t.text)
+        t.type("console gamma\r")
+        XCTAssertTrue(t.waitFor("[swiftvisor: console: gamma (Ctrl-] for the hypervisor console)]", after: mark, timeout: 10), t.text)
+        XCTAssertTrue(t.waitFor("swiftvisor: guest 'gamma' shut down: poweroff (exit code 0)", after: mark, timeout: 120), t.text)
+        XCTAssertTrue(t.waitFor("[swiftvisor: gamma shut down (poweroff); console: alpha (Ctrl-] for the hypervisor console)]", after: mark, timeout: 10), t.text)
+
+        mark = t.screen.count
+        t.type(Self.escape)
+        XCTAssertTrue(t.waitFor("[swiftvisor: hypervisor console, `help` lists its commands; Ctrl-] goes back to 'alpha']", after: mark, timeout: 10), t.text)
+        t.type("console beta\r")
+        XCTAssertTrue(t.waitFor("[swiftvisor: console: beta (Ctrl-] for the hypervisor console)]", after: mark, timeout: 10), t.text)
+        mark = t.screen.count
+        t.type(Self.escape)
+        XCTAssertTrue(t.waitFor("[swiftvisor: hypervisor console, `help` lists its commands; Ctrl-] goes back to 'beta']", after: mark, timeout: 10), t.text)
+        t.type("shutdown beta\r")
+        XCTAssertTrue(t.waitFor("swiftvisor: guest 'beta' destroyed: it did not shut down within the grace period", after: mark, timeout: 60), t.text)
+        XCTAssertTrue(t.waitFor("[swiftvisor: beta was destroyed; Ctrl-] goes back to 'alpha']", after: mark, timeout: 10), t.text)
+        mark = t.screen.count
+        t.type(Self.escape)
+        XCTAssertTrue(t.waitFor("[swiftvisor: console: alpha (Ctrl-] for the hypervisor console)]", after: mark, timeout: 10), t.text)
+        XCTAssertFalse(t.text.contains("(swiftvisor) \r\n[swiftvisor: console: "), "the prompt Enter printed is erased, not left above the guest's console")
+
+        // `console beta` after it ended: its output, and a word that it reads nothing.
+        t.type(Self.escape)
+        mark = t.screen.count
+        t.type("console beta\r")
+        XCTAssertTrue(t.waitFor("[swiftvisor: console: beta, which was destroyed: it reads no input (Ctrl-] for the hypervisor console)]", after: mark, timeout: 10), t.text)
+        t.type(Self.escape)
+        mark = t.screen.count
+        t.type("quit\r")
+        XCTAssertEqual(t.waitForExit(timeout: 60), 0, t.text)
+        XCTAssertTrue(t.text.contains("  gamma: poweroff, exit code 0"), t.text)
+        XCTAssertTrue(t.text.contains("  beta: destroyed (it did not shut down within the grace period)"), t.text)
+        XCTAssertTrue(t.text.contains("  alpha: destroyed (quit)"), t.text)
+        XCTAssertTrue(qemuProcesses(startedBy: t.pid).isEmpty)
+    }
+
     /// `swiftvisor linux` at a terminal, as a person uses it: the focused guest's shell gets
     /// every byte (an escape sequence arrives unchanged, Ctrl-C interrupts the guest's `sleep`
     /// and not swiftvisor), Ctrl-] reaches the hypervisor console, `quit` ends it all.
@@ -173,6 +219,33 @@ final class ConsoleTests: XCTestCase {
         p.waitUntilExit()
         XCTAssertEqual(p.terminationStatus, 3)
         XCTAssertEqual(qemuProcesses(startedBy: p.processIdentifier), [])
+    }
+
+    /// `bench` as `run`: SIGTERM or SIGINT while QEMU measures stops QEMU, says so in one line
+    /// and exits 128 + N, without a second boot or a report blaming the guest.
+    func test_bench_ends_with_qemu_on_sigterm_and_sigint() throws {
+        for (signal, status) in [(SIGTERM, Int32(143)), (SIGINT, 130)] {
+            let p = Process()
+            p.executableURL = try SwiftvisorTool.url()
+            p.arguments = ["bench"]
+            let out = Pipe()
+            p.standardOutput = out
+            p.standardError = out
+            p.standardInput = FileHandle.nullDevice
+            try p.run()
+            let collected = OutputCollector(out)
+            let end = Date().addingTimeInterval(600)
+            while qemuProcesses(startedBy: p.processIdentifier).isEmpty && p.isRunning && Date() < end { usleep(100_000) }
+            XCTAssertFalse(qemuProcesses(startedBy: p.processIdentifier).isEmpty, "QEMU runs: " + collected.text)
+            kill(p.processIdentifier, signal)
+            p.waitUntilExit()
+            XCTAssertEqual(p.terminationStatus, status, "\(signal): " + collected.text)
+            XCTAssertTrue(collected.waitFor("swiftvisor bench: interrupted: \(SystemRunner.signalName(signal)) received; QEMU was stopped", timeout: 5), collected.text)
+            XCTAssertFalse(collected.text.contains("did not finish"), collected.text)
+            let gone = Date().addingTimeInterval(5)
+            while !qemuProcesses(startedBy: p.processIdentifier).isEmpty && Date() < gone { usleep(100_000) }
+            XCTAssertEqual(qemuProcesses(startedBy: p.processIdentifier), [], "QEMU left behind after signal \(signal)")
+        }
     }
 
     func test_a_guest_created_and_destroyed_a_thousand_times_still_works() throws {

@@ -20,12 +20,7 @@ final class PVAttackSystemTests: XCTestCase {
         let test = ["gamma": "swiftvisor.nettest=survive:10.0.0.1:/local/domain/3/data/pvattack"]
         let linux = try LinuxSystem.prepare(guests: network.guests, extraArguments: LinuxNetwork.merge(network.arguments, test),
                                             keys: network.keys) { _ in }
-        // A copy of the initramfs of its own: other tests write the shared one while this one runs.
-        let shared = linux.deletingLastPathComponent().appendingPathComponent("initramfs.cpio")
-        let own = linux.deletingLastPathComponent().appendingPathComponent("initramfs-pvattack.cpio")
-        try? FileManager.default.removeItem(at: own)
-        try FileManager.default.copyItem(at: shared, to: own)
-        let toml = try String(contentsOf: linux, encoding: .utf8).replacingOccurrences(of: shared.path, with: own.path) + """
+        let toml = try String(contentsOf: linux, encoding: .utf8) + """
 
             [[guest]]
             name = "mallory"
@@ -34,9 +29,7 @@ final class PVAttackSystemTests: XCTestCase {
             vif = ["backend=alpha"]
 
             """
-        let file = linux.deletingLastPathComponent().appendingPathComponent("linux-pvattack.toml")
-        try toml.write(to: file, atomically: true, encoding: .utf8)
-        return file
+        return try ContentNamedFile.write(Array(toml.utf8), in: linux.deletingLastPathComponent(), prefix: "linux-pvattack", extension: "toml")
     }
 
     func test_a_hostile_netfront_leaves_the_driver_domain_and_a_third_guest_unharmed() throws {

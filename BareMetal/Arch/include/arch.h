@@ -407,15 +407,18 @@ static inline void branch_history_clear(uint64_t k) {
     __asm__ volatile("1: b 2f\n2: subs %0, %0, #1\n b.ne 1b\n dsb nsh\n isb" : "+r"(k) :: "cc", "memory");
 }
 
-// A firmware call with the SMC or HVC conduit the DTB names (SMCCC); returns x0.
+// A firmware call with the SMC or HVC conduit the DTB names (SMCCC); returns x0. SMCCC 1.0
+// firmware may leave x4-x17 UNPREDICTABLE (Arm DEN 0028, AArch64 register use; 1.1 and later
+// preserve them), so they are declared clobbered for whichever firmware answers.
+#define SMCCC_CLOBBERS "x4", "x5", "x6", "x7", "x8", "x9", "x10", "x11", "x12", "x13", "x14", "x15", "x16", "x17", "memory"
 static inline uint64_t firmware_call_smc(uint64_t fid, uint64_t a1, uint64_t a2, uint64_t a3) {
     register uint64_t x0 __asm__("x0") = fid, x1 __asm__("x1") = a1, x2 __asm__("x2") = a2, x3 __asm__("x3") = a3;
-    __asm__ volatile("smc #0" : "+r"(x0), "+r"(x1), "+r"(x2), "+r"(x3) :: "memory");
+    __asm__ volatile("smc #0" : "+r"(x0), "+r"(x1), "+r"(x2), "+r"(x3) :: SMCCC_CLOBBERS);
     return x0;
 }
 static inline uint64_t firmware_call_hvc(uint64_t fid, uint64_t a1, uint64_t a2, uint64_t a3) {
     register uint64_t x0 __asm__("x0") = fid, x1 __asm__("x1") = a1, x2 __asm__("x2") = a2, x3 __asm__("x3") = a3;
-    __asm__ volatile("hvc #0" : "+r"(x0), "+r"(x1), "+r"(x2), "+r"(x3) :: "memory");
+    __asm__ volatile("hvc #0" : "+r"(x0), "+r"(x1), "+r"(x2), "+r"(x3) :: SMCCC_CLOBBERS);
     return x0;
 }
 

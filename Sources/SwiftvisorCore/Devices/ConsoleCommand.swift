@@ -29,10 +29,10 @@ public enum ConsoleCommand: Equatable {
 
     /// One line per command, for `help`.
     public static let helpText: StaticString = """
-        list                 the guests: name, id, state, vCPUs, memory, uptime, CPU time
+        list                 the guests: name, id, vCPUs, memory, uptime, CPU time, state
         console NAME         send input to guest NAME
-        shutdown NAME        ask NAME to power off (xenstore); destroyed if it has not after a grace period
-        reboot NAME          ask NAME to reboot (xenstore); restarted with fresh memory at once without
+        shutdown NAME        ask NAME to power off (xenstore); destroyed if it has not within 10 s
+        reboot NAME          ask NAME to reboot (xenstore); rebooted if it has not within 10 s (at once if it never used xenstore)
         destroy NAME         end NAME at once
         pause NAME           stop running NAME's vCPUs (its memory and state are kept)
         unpause NAME         let a paused guest run again

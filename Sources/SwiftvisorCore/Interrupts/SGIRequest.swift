@@ -18,8 +18,18 @@ public struct SGIRequest: Equatable {
 
     /// The vCPU indices (Aff0 = index, Aff1-3 = 0 in swiftvisor's MPIDRs) this SGI goes to.
     public func targets(sender: Int, vcpuCount: Int) -> [Int] {
-        if allButSelf { return (0..<vcpuCount).filter { $0 != sender } }
-        guard affinity == 0 else { return [] }
-        return (0..<min(vcpuCount, 16)).filter { targetList & (1 << UInt16($0)) != 0 }
+        let mask = targetMask(sender: sender, vcpuCount: vcpuCount)
+        return (0..<min(vcpuCount, 64)).filter { mask & (1 << UInt64($0)) != 0 }
+    }
+
+    /// The same as a mask (bit n: vCPU n), without allocating an array: what the trap handler
+    /// uses on every SGI.
+    @inlinable
+    public func targetMask(sender: Int, vcpuCount: Int) -> UInt64 {
+        let count = min(vcpuCount, 64)
+        let all: UInt64 = count == 64 ? ~0 : (1 << UInt64(count)) &- 1
+        if allButSelf { return all & ~(1 << UInt64(sender & 63)) }
+        guard affinity == 0 else { return 0 }
+        return UInt64(targetList) & all   // TargetList covers Aff0 0..15
     }
 }

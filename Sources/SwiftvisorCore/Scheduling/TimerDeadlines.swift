@@ -1,8 +1,8 @@
 /// The counter value at which a physical core must next be interrupted by its EL2 timer
 /// (CNTHP): the earliest of its time slice's end and the deadlines of the timers kept in
 /// software (virtual timers of vCPUs not loaded anywhere, emulated physical timers, the
-/// console's shutdown grace periods). Every core arms for every software deadline; whichever
-/// fires first runs them.
+/// console's shutdown grace periods). A vCPU's deadlines are armed on the core it ran on last,
+/// the others on every core; whichever fires first runs them.
 public struct TimerDeadlines: Equatable {
     /// The earliest deadline included so far; nil when there is none (CNTHP stays off).
     @inlinable public var earliest: UInt64? { soonest == UInt64.max ? nil : soonest }
