@@ -18,8 +18,10 @@ struct ConsoleRingMemory: ConsoleOutputStorage {
 /// Console output once guests run (issue 11 §1): producers append to the ring with the
 /// hypervisor lock held; the UART's busy-wait happens outside the lock, on the core that took
 /// the drain flag, a bounded chunk at a time:
-/// - after an exit that printed, its core sends up to `perProducingExit` bytes (a guest that
-///   floods pays with its own core's time), after any other exit up to `perOtherExit`;
+/// - after an exit, its core sends about as much as it appended (at most `perProducingExit`
+///   bytes; what it could not send is owed at its next exit) plus `perOtherExit`: a guest
+///   that floods pays with its own core's time, a core that printed one byte does not send
+///   another core's flood;
 /// - a core with nothing to run sends `perIdleTurn` bytes per turn of its idle loop;
 /// - before the scheduler starts, and from a panic or power-off on, output is synchronous
 ///   (`finish`: what is queued goes first, then bytes go straight to the UART).
@@ -38,7 +40,10 @@ enum ConsoleOutput {
 
     /// Appends one byte (the lock held); waits for room rather than lose it.
     static func append(_ byte: UInt8) {
-        if read_tpidr_el2() != 0 { console_note_appended(this_core().pointee.core) }
+        if read_tpidr_el2() != 0 {
+            let core = this_core().pointee.core
+            console_set_appended(core, console_appended_by(core) &+ 1)
+        }
         while !ring.append(byte) {
             // Full: send some ourselves, or let the core that holds the flag send (it does not
             // need the lock we hold).
@@ -51,8 +56,12 @@ enum ConsoleOutput {
     /// After an exit, the lock released, output waiting: this core's share of sending it.
     @inline(never)
     static func afterExit() {
-        let printed = console_take_appended(this_core().pointee.core) != 0
-        ring.drain(budget: printed ? ConsoleOutputBudget.perProducingExit : ConsoleOutputBudget.perOtherExit, send)
+        let core = this_core().pointee.core
+        let owed = Int(console_appended_by(core))
+        let sent = ring.drain(budget: ConsoleOutputBudget.afterExit(owed: owed), send)
+        // What it sent counts against what it appended; the rest is owed at its next exit
+        // (nothing once the ring is empty: another core sent it).
+        console_set_appended(core, console_ring_pending() != 0 ? UInt32(truncatingIfNeeded: max(owed - sent, 0)) : 0)
     }
 
     /// A turn of an idle core's loop (the lock released): true when it sent bytes and more

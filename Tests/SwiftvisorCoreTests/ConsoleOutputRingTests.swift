@@ -83,6 +83,13 @@ final class ConsoleOutputRingTests: XCTestCase {
         XCTAssertFalse(storage.flagHeld)
     }
 
+    func test_a_core_sends_about_what_it_appended_after_an_exit() {
+        XCTAssertEqual(ConsoleOutputBudget.afterExit(owed: 0), ConsoleOutputBudget.perOtherExit)
+        XCTAssertEqual(ConsoleOutputBudget.afterExit(owed: 1), 1 + ConsoleOutputBudget.perOtherExit)
+        XCTAssertEqual(ConsoleOutputBudget.afterExit(owed: 150), 150 + ConsoleOutputBudget.perOtherExit)
+        XCTAssertEqual(ConsoleOutputBudget.afterExit(owed: 100_000), ConsoleOutputBudget.perProducingExit)
+    }
+
     func test_guests_leave_room_for_the_hypervisors_messages() {
         let room = ConsoleOutputBudget.capacity
         XCTAssertTrue(ConsoleOutputBudget.admitsGuest(room - ConsoleOutputBudget.reservedForHypervisor, room: room))

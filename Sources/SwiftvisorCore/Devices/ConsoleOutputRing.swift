@@ -95,11 +95,16 @@ public enum ConsoleOutputBudget {
     /// rather than take the last of the ring, so that the hypervisor's never wait for room
     /// unless it prints this much while the ring is otherwise full.
     public static let reservedForHypervisor = 4 << 10
-    /// Sent after an exit that appended output, outside the lock, by the core that took it
-    /// (the writer's own time: a flood pays for its own output).
+    /// At most this much is sent after one exit, outside the lock.
     public static let perProducingExit = 512
-    /// Sent after any other exit that finds output waiting (what a producer's budget left).
+    /// Sent after any exit that finds output waiting, beyond what its core appended (what
+    /// another producer's budget left behind moves on).
     public static let perOtherExit = 64
+
+    /// What a core sends after an exit, having appended `owed` bytes it has not yet sent its
+    /// share of: about its own output (a flood pays with its own time; a core that printed a
+    /// byte does not send another core's flood), bounded per exit.
+    public static func afterExit(owed: Int) -> Int { min(max(owed, 0) + perOtherExit, perProducingExit) }
     /// Sent per turn of an idle core's loop (it looks for work between turns).
     public static let perIdleTurn = 4096
 
