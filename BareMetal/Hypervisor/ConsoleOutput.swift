@@ -18,10 +18,9 @@ struct ConsoleRingMemory: ConsoleOutputStorage {
 /// Console output once guests run (issue 11 §1): producers append to the ring with the
 /// hypervisor lock held; the UART's busy-wait happens outside the lock, on the core that took
 /// the drain flag, a bounded chunk at a time:
-/// - after an exit, its core sends about as much as it appended (at most `perProducingExit`
-///   bytes; what it could not send is owed at its next exit) plus `perOtherExit`: a guest
-///   that floods pays with its own core's time, a core that printed one byte does not send
-///   another core's flood;
+/// - after an exit, its core sends as many bytes as it appended (at most `perProducingExit`;
+///   what it could not send is owed at its next exit): a guest that floods pays with its own
+///   core's time, a core that printed one byte does not send another core's lines;
 /// - a core with nothing to run sends `perIdleTurn` bytes per turn of its idle loop;
 /// - before the scheduler starts, and from a panic or power-off on, output is synchronous
 ///   (`finish`: what is queued goes first, then bytes go straight to the UART).
@@ -47,7 +46,7 @@ enum ConsoleOutput {
         while !ring.append(byte) {
             // Full: send some ourselves, or let the core that holds the flag send (it does not
             // need the lock we hold).
-            if ring.drain(budget: ConsoleOutputBudget.perOtherExit, send) == 0 { spin_wait_hint() }
+            if ring.drain(budget: 64, send) == 0 { spin_wait_hint() }
         }
     }
 
@@ -58,6 +57,7 @@ enum ConsoleOutput {
     static func afterExit() {
         let core = this_core().pointee.core
         let owed = Int(console_appended_by(core))
+        guard owed > 0 else { return }   // others' bytes: their cores (or an idle one) send them
         let sent = ring.drain(budget: ConsoleOutputBudget.afterExit(owed: owed), send)
         // What it sent counts against what it appended; the rest is owed at its next exit
         // (nothing once the ring is empty: another core sent it).

@@ -84,9 +84,9 @@ final class ConsoleOutputRingTests: XCTestCase {
     }
 
     func test_a_core_sends_about_what_it_appended_after_an_exit() {
-        XCTAssertEqual(ConsoleOutputBudget.afterExit(owed: 0), ConsoleOutputBudget.perOtherExit)
-        XCTAssertEqual(ConsoleOutputBudget.afterExit(owed: 1), 1 + ConsoleOutputBudget.perOtherExit)
-        XCTAssertEqual(ConsoleOutputBudget.afterExit(owed: 150), 150 + ConsoleOutputBudget.perOtherExit)
+        XCTAssertEqual(ConsoleOutputBudget.afterExit(owed: 0), 0)
+        XCTAssertEqual(ConsoleOutputBudget.afterExit(owed: 1), 1)
+        XCTAssertEqual(ConsoleOutputBudget.afterExit(owed: 150), 150)
         XCTAssertEqual(ConsoleOutputBudget.afterExit(owed: 100_000), ConsoleOutputBudget.perProducingExit)
     }
 

@@ -97,14 +97,13 @@ public enum ConsoleOutputBudget {
     public static let reservedForHypervisor = 4 << 10
     /// At most this much is sent after one exit, outside the lock.
     public static let perProducingExit = 512
-    /// Sent after any exit that finds output waiting, beyond what its core appended (what
-    /// another producer's budget left behind moves on).
-    public static let perOtherExit = 64
 
     /// What a core sends after an exit, having appended `owed` bytes it has not yet sent its
-    /// share of: about its own output (a flood pays with its own time; a core that printed a
-    /// byte does not send another core's flood), bounded per exit.
-    public static func afterExit(owed: Int) -> Int { min(max(owed, 0) + perOtherExit, perProducingExit) }
+    /// share of: as much as its own output (a flood pays with its own time; a core that
+    /// printed a byte sends one, not another core's lines), bounded per exit. Every byte is
+    /// owed by the core that appended it until that many were sent, so the ring keeps moving;
+    /// an idle core sends the rest.
+    public static func afterExit(owed: Int) -> Int { min(max(owed, 0), perProducingExit) }
     /// Sent per turn of an idle core's loop (it looks for work between turns).
     public static let perIdleTurn = 4096
 
