@@ -58,7 +58,17 @@ enum ConsoleOutput {
         let core = this_core().pointee.core
         let owed = Int(console_appended_by(core))
         guard owed > 0 else { return }   // others' bytes: their cores (or an idle one) send them
-        let sent = ring.drain(budget: ConsoleOutputBudget.afterExit(owed: owed), send)
+        // Another core holding the flag sends a bounded chunk (perProducingExit, perIdleTurn):
+        // wait for it, outside the lock, rather than leave this core's bytes queued until its
+        // next exit, which may be far off (its guest WFIs, or spins alone on the core); the
+        // holder's budget counts bytes, not whose they are, so it may have sent ours or not.
+        let budget = ConsoleOutputBudget.afterExit(owed: owed)
+        var sent = 0
+        while sent < budget && console_ring_pending() != 0 {
+            let n = ring.drain(budget: budget - sent, send)
+            if n == 0 { spin_wait_hint() }
+            sent += n
+        }
         // What it sent counts against what it appended; the rest is owed at its next exit
         // (nothing once the ring is empty: another core sent it).
         console_set_appended(core, console_ring_pending() != 0 ? UInt32(truncatingIfNeeded: max(owed - sent, 0)) : 0)
