@@ -42,16 +42,9 @@ final class ConsoleSessionTests: XCTestCase {
     /// At a terminal, another guest's notice waits for the focused guest to end its line, or
     /// for `noticeHold` (a prompt never ends its line): it never cuts the focused guest's words.
     func test_a_notice_waits_for_the_focused_guest_to_end_its_line() throws {
-        var fds: [Int32] = [0, 0]
-        XCTAssertEqual(pipe(&fds), 0)
-        defer { close(fds[0]); close(fds[1]) }
-        _ = fcntl(fds[0], F_SETFL, O_NONBLOCK)
-        func shown() -> String {
-            var out: [UInt8] = [], buffer = [UInt8](repeating: 0, count: 4096)
-            while true { let n = read(fds[0], &buffer, buffer.count); if n <= 0 { break }; out += buffer[0..<n] }
-            return String(decoding: out, as: UTF8.self)
-        }
-        let s = ConsoleSession(guestNames: ["alpha", "beta"], display: .terminal(Terminal(input: -1, output: fds[1])), logDirectory: nil)
+        let screen = try PipeScreen()
+        let s = ConsoleSession(guestNames: ["alpha", "beta"], display: .terminal(Terminal(input: -1, output: screen.writeEnd)), logDirectory: nil)
+        func shown() -> String { screen.read() }
         let dle = ConsoleMux.escape, notice = "[swiftvisor: beta printed something; Ctrl-] then `console beta` shows it]"
         s.received([dle, 0x67, 0] + Array("hel".utf8) + [dle, 0x67, 1] + Array("b1\r\n".utf8) + [dle, 0x67, 0] + Array("lo\r\n".utf8))
         XCTAssertEqual(shown(), "hello\r\n" + notice + "\r\n")
@@ -74,16 +67,9 @@ final class ConsoleSessionTests: XCTestCase {
     /// line too, in order with the notices: seen when alpha wrote "hello" a byte at a time on
     /// one core while beta shut down on the other ("he", the line, "llo ...").
     func test_a_hypervisor_line_waits_for_the_focused_guest_to_end_its_line() throws {
-        var fds: [Int32] = [0, 0]
-        XCTAssertEqual(pipe(&fds), 0)
-        defer { close(fds[0]); close(fds[1]) }
-        _ = fcntl(fds[0], F_SETFL, O_NONBLOCK)
-        func shown() -> String {
-            var out: [UInt8] = [], buffer = [UInt8](repeating: 0, count: 4096)
-            while true { let n = read(fds[0], &buffer, buffer.count); if n <= 0 { break }; out += buffer[0..<n] }
-            return String(decoding: out, as: UTF8.self)
-        }
-        let s = ConsoleSession(guestNames: ["alpha", "beta"], display: .terminal(Terminal(input: -1, output: fds[1])), logDirectory: nil)
+        let screen = try PipeScreen()
+        let s = ConsoleSession(guestNames: ["alpha", "beta"], display: .terminal(Terminal(input: -1, output: screen.writeEnd)), logDirectory: nil)
+        func shown() -> String { screen.read() }
         let dle = ConsoleMux.escape, notice = "[swiftvisor: beta printed something; Ctrl-] then `console beta` shows it]"
         let shutDown = "swiftvisor: guest 'beta' shut down: poweroff (exit code 0)"
         s.received([dle, 0x67, 0] + Array("he".utf8) + [dle, 0x67, 1] + Array("bye\r\n".utf8)
