@@ -89,11 +89,7 @@ final class RebootCopySystemTests: XCTestCase {
                 XCTAssertNil(o.report.panic, log)
                 XCTAssertEqual(o.report.outcomes["victim"], .shutDown(reason: "poweroff", exitCode: 0), log)
                 // Every boot up to the limit happened: nine reboots, each copying the initrd in.
-                let boots = (o.report.guestLines["rebooter"] ?? []).filter { $0.hasPrefix("rebooter: boot ") && $0.hasSuffix(", resetting") }
-                XCTAssertEqual(boots.count, VMLifecycle.maximumBoots, log)
-                XCTAssertTrue(boots.contains("rebooter: boot \(VMLifecycle.maximumBoots), resetting"), log)
-                guard case .stopped(let cause)? = o.report.outcomes["rebooter"] else { return XCTFail("rebooter not stopped: " + log) }
-                XCTAssertTrue(cause.contains("rebooted \(VMLifecycle.maximumBoots) times"), log)
+                AttackSystems.assertRebootedToTheLimit(o, log)
                 let attacked = try AttackSystems.figures(o, "victim", log)
                 let line = "victim beside a spinner \(baseline.percent) % (longest gap \(baseline.longestGapMicroseconds) us), "
                     + "beside the \(Self.initrdMiB) MiB initrd reboot loop \(attacked.percent) % (longest gap \(attacked.longestGapMicroseconds) us)"

@@ -39,11 +39,7 @@ final class RebootLoopSystemTests: XCTestCase {
             XCTAssertNil(o.report.panic, log)
             XCTAssertEqual(o.report.outcomes["victim"], .shutDown(reason: "poweroff", exitCode: 0), log)
             // Every boot up to the limit happened: nine reboots, each zeroing 512 MiB.
-            let boots = (o.report.guestLines["rebooter"] ?? []).filter { $0.hasPrefix("rebooter: boot ") && $0.hasSuffix(", resetting") }
-            XCTAssertEqual(boots.count, VMLifecycle.maximumBoots, log)
-            XCTAssertTrue(boots.contains("rebooter: boot \(VMLifecycle.maximumBoots), resetting"), log)
-            guard case .stopped(let cause)? = o.report.outcomes["rebooter"] else { return XCTFail("rebooter not stopped: " + log) }
-            XCTAssertTrue(cause.contains("rebooted \(VMLifecycle.maximumBoots) times"), log)
+            AttackSystems.assertRebootedToTheLimit(o, log)
             let attacked = try XCTUnwrap(victim(o), log)
             print("RebootLoopSystemTests \(cpu): victim beside a spinner \(baseline.summary); beside the reboot loop \(attacked.summary)")
             // At least 90 % of the baseline's share (issue 11 §4), and a longest gap at most

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import SwiftvisorCore
 @testable import SwiftvisorHost
 
 /// What Guests/victim reports of one run: it spins with interrupts masked for `victim-seconds`
@@ -65,5 +66,15 @@ enum AttackSystems {
     /// The figures of `guest` in `o`, failing the test when it printed none.
     static func figures(_ o: SystemRunner.Outcome, _ guest: String, _ log: String) throws -> VictimFigures {
         try XCTUnwrap(VictimFigures(o, guest), "no victim line from \(guest)" + log)
+    }
+
+    /// Guests/rebooter's run to `VMLifecycle.maximumBoots`: every boot up to the limit asked for
+    /// a reset, and the hypervisor then stopped it, saying why.
+    static func assertRebootedToTheLimit(_ o: SystemRunner.Outcome, _ log: String, file: StaticString = #filePath, line: UInt = #line) {
+        let boots = (o.report.guestLines["rebooter"] ?? []).filter { $0.hasPrefix("rebooter: boot ") && $0.hasSuffix(", resetting") }
+        XCTAssertEqual(boots.count, VMLifecycle.maximumBoots, log, file: file, line: line)
+        XCTAssertTrue(boots.contains("rebooter: boot \(VMLifecycle.maximumBoots), resetting"), log, file: file, line: line)
+        guard case .stopped(let cause)? = o.report.outcomes["rebooter"] else { return XCTFail("rebooter not stopped: " + log, file: file, line: line) }
+        XCTAssertTrue(cause.contains("rebooted \(VMLifecycle.maximumBoots) times"), log, file: file, line: line)
     }
 }
