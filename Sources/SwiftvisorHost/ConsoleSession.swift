@@ -139,7 +139,8 @@ public final class ConsoleSession {
                 if atLineStart { showHeldNotices() }
             } else if !noticed.contains(n) {
                 noticed.insert(n)
-                noticeOfOutput("\(name(n)) printed something; \(escapeName) then `console \(name(n))` shows it")
+                noticeOfOutput(n == focus ? "\(name(n)) printed something; \(escapeName) goes back to it"
+                                          : "\(name(n)) printed something; \(escapeName) then `console \(name(n))` shows it")
             }
         }
         // Whole lines for the report (and for line mode's display).

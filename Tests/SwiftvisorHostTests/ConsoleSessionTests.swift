@@ -103,7 +103,7 @@ final class ConsoleSessionTests: XCTestCase {
         s.received([dle, 0x67, 0] + Array("ls\r\nbin\r\nalpha:/# ".utf8))
         s.typed([ConsoleSession.defaultEscape])
         s.received([dle, 0x67, 0] + Array("\r\nlate line\r\nalpha:/# ".utf8))
-        _ = screen.read()
+        XCTAssertTrue(screen.read().contains("[swiftvisor: alpha printed something; Ctrl-] goes back to it]"))
         s.typed([ConsoleSession.defaultEscape])
         let back = screen.read()
         XCTAssertTrue(back.hasSuffix("late line\r\nalpha:/# "), back)
