@@ -96,15 +96,16 @@ el2_vectors:
     guest_exit EXIT_FIQ
     .balign 128
     guest_exit EXIT_SERROR
-    // Lower EL, AArch32: HCR_EL2.RW is set, so these cannot happen.
+    // Lower EL, AArch32: the guest's EL0 running AArch32 (HCR_EL2.RW keeps EL1 AArch64 only;
+    // R0-R14 are X0-X14, Arm ARM D1.20.1, so the same frame holds them).
     .balign 128
-    hypervisor_fault EXIT_SYNC
+    guest_exit EXIT_SYNC
     .balign 128
-    hypervisor_fault EXIT_IRQ
+    guest_exit EXIT_IRQ
     .balign 128
-    hypervisor_fault EXIT_FIQ
+    guest_exit EXIT_FIQ
     .balign 128
-    hypervisor_fault EXIT_SERROR
+    guest_exit EXIT_SERROR
 
     .text
 // x0 = frame to run. Restores it and returns to the guest.
