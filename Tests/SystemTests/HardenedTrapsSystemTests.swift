@@ -6,7 +6,8 @@ import XCTest
 /// would tell it the physical core count (L2CTLR_EL1) and GIC base (CBAR_EL1), and the
 /// LORegion, trace filter and RAS error record registers; asks SMCCC 1.1 for the Arm
 /// architecture workarounds and calls those offered; suspends with PSCI CPU_SUSPEND until its
-/// timer fires; cleans the UART's range by VA.
+/// timer fires; cleans the UART's range by VA; where FEAT_WFxT is, waits in WFIT until its
+/// timeout and until an interrupt comes first.
 ///
 /// On `virt` these run on QEMU 10 (the cached bookworm-backports build the boards use): QEMU
 /// 7.2's CPU models do not implement HCR_EL2.TIDCP, so there the guest reads L2CTLR_EL1 and
@@ -59,9 +60,18 @@ final class HardenedTrapsSystemTests: XCTestCase {
             if machine.features.hasPrefix("WORKAROUND_1 0") {
                 XCTAssertTrue(lines.contains("ok SMCCC_ARCH_WORKAROUND_1 (HVC) -> 0") && lines.contains("ok SMCCC_ARCH_WORKAROUND_3 -> 0"), log)
             }
-            // QEMU 10's max has FEAT_WFxT; the Cortex models do not.
-            // QEMU 10's max has FEAT_WFxT (not exercised: a trapped WFIT hung there), the Cortex models not.
+            // QEMU 10's max has FEAT_WFxT, the Cortex models not. Its trapped WFIT says RV = 0
+            // (register unknown): the hypervisor reads the instruction and sleeps until the
+            // timeout or an interrupt.
             XCTAssertTrue(lines.contains(machine.cpu == "max" ? "FEAT_WFxT present" : "no FEAT_WFxT"), log)
+            if machine.cpu == "max" {
+                for line in ["ok WFIT with nothing pending returned at its timeout (not before)",
+                             "ok WFIT with nothing pending returned within 1 s of its timeout",
+                             "ok WFIT returned once the timer interrupt was pending",
+                             "ok WFIT ended by the interrupt well before its timeout"] {
+                    XCTAssertTrue(lines.contains(line), line + " " + log)
+                }
+            }
         }
     }
 }
