@@ -97,7 +97,8 @@ el2_vectors:
     .balign 128
     guest_exit EXIT_SERROR
     // Lower EL, AArch32: the guest's EL0 running AArch32 (HCR_EL2.RW keeps EL1 AArch64 only;
-    // R0-R14 are X0-X14, Arm ARM D1.20.1, so the same frame holds them).
+    // R0-R14 are X0-X14 (Arm ARM, mapping of the general-purpose registers between the Execution
+    // states), so the same frame holds them).
     .balign 128
     guest_exit EXIT_SYNC
     .balign 128

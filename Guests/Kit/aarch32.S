@@ -1,4 +1,4 @@
-// AArch32 EL0 under an AArch64 EL1 (Arm ARM D1.3.3 "Interprocessing"), for Guests/aarch32:
+// AArch32 EL0 under an AArch64 EL1 (Arm ARM, "Interprocessing"), for Guests/aarch32:
 // an EL0 alias of RAM, code in A32 and T32 (hand-encoded: the assembler only knows A64), a
 // return to EL0 with ERET (SPSR_EL1.M[4] = 1: AArch32) and a vector table whose every entry
 // records which one it was, so that the guest can tell the vector an exception really took.
@@ -25,7 +25,8 @@ a32_setup:
     ret
 
 // a32_run(pc, spsr, r0, r1): runs EL0 from `pc` in the state `spsr` says (R0, R1 as given, R2-R14
-// zero: AArch32's R0-R14 are X0-X14, Arm ARM D1.20.1) until an exception other than an IRQ at
+// zero: AArch32's R0-R14 are X0-X14, Arm ARM "Mapping of the general-purpose registers between
+// the Execution states") until an exception other than an IRQ at
 // +0x680 comes to EL1; returns the offset of the vector it came through (a32_record has the rest).
 // VBAR_EL1 is a32_vectors meanwhile, the caller's again on return.
     .global a32_run
@@ -144,7 +145,7 @@ a32_irq:
     eret
 
 // EL0 code, each piece ended by SVC #0 (taken to EL1 at +0x600, ESR_EL1.EC 0x11). Little-endian;
-// a 32-bit T32 instruction is its first halfword, then its second (Arm ARM F1.2).
+// a 32-bit T32 instruction is its first halfword, then its second (Arm ARM, T32 instruction set).
     .balign 4
     .global a32_code_thumb16_wfi, a32_code_thumb32_wfi, a32_code_arm_wfi, a32_code_irq_loop, a32_code_arm_load
 a32_code_thumb16_wfi:                   // T32

@@ -28,7 +28,7 @@ func guestMain(_ dtb: UInt64) {
     }
     a32_setup()
 
-    // SPSR_EL1 in AArch32 form (Arm ARM C5.2.18): M[4:0] = 0b10000 User, T (bit 5) T32,
+    // SPSR_EL1 for an exception taken from AArch32 state (Arm ARM, SPSR_EL1): M[4:0] = 0b10000 User, T (bit 5) T32,
     // F, I, A (bits 6, 7, 8) masked.
     let user: UInt64 = 0b1_0000, thumb: UInt64 = 1 << 5, masked: UInt64 = 0b111 << 6, irqOpen: UInt64 = 0b101 << 6
     let tick = read_cntfrq() / 1000
