@@ -9,7 +9,8 @@
 #define EXIT_FIQ  2
 #define EXIT_SERROR 3
 
-.macro guest_exit kind
+// Saves the guest's registers into its vCPU frame; leaves the frame in x0.
+.macro guest_save
     stp     x0, x1, [sp, #-16]!
     mrs     x0, tpidr_el2               // struct core_context
     ldr     x0, [x0, #CORE_CONTEXT_FRAME] // its vCPU frame
@@ -33,6 +34,26 @@
     mrs     x3, spsr_el2
     stp     x30, x2, [x0, #FRAME_LR]
     str     x3, [x0, #FRAME_SPSR]
+.endm
+
+.macro guest_exit kind
+    guest_save
+    mov     x1, #\kind
+    bl      swiftvisor_guest_exit
+    b       guest_resume
+.endm
+
+// Spectre-v2 on an affected core whose firmware implements SMCCC_ARCH_WORKAROUND_1
+// (GuestExitHardening, issue 11 §2): the firmware invalidates the branch predictor on every
+// exit, once the guest's registers are saved (the call may change x0-x17: SMCCC 1.0 rules)
+// and before any hypervisor code a guest's branch training could steer. 31 instructions.
+.macro guest_exit_workaround_1 kind
+    guest_save
+    movz    w0, #0x8000                 // SMCCC_ARCH_WORKAROUND_1, 0x80008000 (DEN0028 7.5)
+    movk    w0, #0x8000, lsl #16
+    smc     #0
+    mrs     x0, tpidr_el2
+    ldr     x0, [x0, #CORE_CONTEXT_FRAME]
     mov     x1, #\kind
     bl      swiftvisor_guest_exit
     b       guest_resume
@@ -107,6 +128,45 @@ el2_vectors:
     guest_exit EXIT_FIQ
     .balign 128
     guest_exit EXIT_SERROR
+
+// The same table with guest_exit_workaround_1 for exits from the guest. Boot points VBAR_EL2
+// here only on the cores GuestExitHardening chooses it for (BranchPredictorHardening.detect).
+    .balign 2048
+    .global el2_vectors_workaround_1
+el2_vectors_workaround_1:
+    .balign 128
+    hypervisor_fault EXIT_SYNC
+    .balign 128
+    hypervisor_fault EXIT_IRQ
+    .balign 128
+    hypervisor_fault EXIT_FIQ
+    .balign 128
+    hypervisor_fault EXIT_SERROR
+    .balign 128
+    hypervisor_fault EXIT_SYNC
+    .balign 128
+    hypervisor_fault EXIT_IRQ
+    .balign 128
+    hypervisor_fault EXIT_FIQ
+    .balign 128
+    hypervisor_fault EXIT_SERROR
+    .balign 128
+    guest_exit_workaround_1 EXIT_SYNC
+    .balign 128
+    guest_exit_workaround_1 EXIT_IRQ
+    .balign 128
+    guest_exit_workaround_1 EXIT_FIQ
+    .balign 128
+    guest_exit_workaround_1 EXIT_SERROR
+    // Lower EL, AArch32: the guest's EL0, as in el2_vectors.
+    .balign 128
+    guest_exit_workaround_1 EXIT_SYNC
+    .balign 128
+    guest_exit_workaround_1 EXIT_IRQ
+    .balign 128
+    guest_exit_workaround_1 EXIT_FIQ
+    .balign 128
+    guest_exit_workaround_1 EXIT_SERROR
 
     .text
 // x0 = frame to run. Restores it and returns to the guest.

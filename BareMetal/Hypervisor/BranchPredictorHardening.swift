@@ -3,12 +3,15 @@ import SwiftvisorCore
 
 /// Branch predictor isolation between guests on cores Spectre-v2 and Spectre-BHB affect
 /// (Cortex-A57/A72): what `SpectreMitigations` decided at boot, done on a guest's
-/// SMCCC_ARCH_WORKAROUND_1/_3 and when a core switches from one VM to another.
+/// SMCCC_ARCH_WORKAROUND_1/_3, when a core switches from one VM to another, and (where
+/// `GuestExitHardening` chooses it) on every exit from a guest.
 enum BranchPredictorHardening {
     /// Set once at boot (`detect`), read-only afterwards.
     nonisolated(unsafe) static var mitigations = SpectreMitigations(midr: 0, pfr0: 0, mmfr1: 0,
                                                                     firmwareWorkaround1: false, firmwareWorkaround3: false)
     nonisolated(unsafe) private static var conduit: HostPlatform.PSCIConduit?
+    /// Set once at boot (`detect`): what every guest exit does first.
+    nonisolated(unsafe) static var exitHardening = GuestExitHardening.none
 
     /// The CPU from its ID registers; the firmware's own workarounds where it has SMCCC 1.1
     /// (found as DEN0028 7.2.1 says: PSCI_FEATURES(SMCCC_VERSION), then SMCCC_VERSION, then
@@ -25,9 +28,14 @@ enum BranchPredictorHardening {
         }
         mitigations = SpectreMitigations(midr: processor.midr, pfr0: read_id_aa64pfr0_el1(), mmfr1: read_id_aa64mmfr1_el1(),
                                          firmwareWorkaround1: fw1, firmwareWorkaround3: fw3)
-        if mitigations.branchTarget == .mitigated && !fw1 {
-            Console.log("Spectre-v2: no firmware SMCCC_ARCH_WORKAROUND_1; IC IALLU invalidates the branch predictor only if EL3 enabled it\n")
+        exitHardening = GuestExitHardening(mitigations, conduit: conduit)
+        if exitHardening == .firmwareWorkaround1 {
+            // The secondary cores copy this VBAR_EL2 (startSecondaryCores); no exit is taken
+            // from a guest before it is set.
+            write_vbar_el2(el2_vectors_workaround_1_address())
+            isb()
         }
+        Console.log(GuestExitHardening.bootLine(exitHardening, mitigations))
     }
 
     /// SMCCC_ARCH_WORKAROUND_1 and _3, and a switch between VMs: whatever this core needs.

@@ -180,8 +180,7 @@ func handleSystemRegister(_ access: SystemRegisterAccess, esr: ESR, _ vcpu: Virt
     case .idRegister(let crm, let op2):
         vcpu.setRegister(rt, IDRegisters.sanitize(crm: crm, op2: op2, read_id_register(UInt32(crm), UInt32(op2))))
     case .debugControl:
-        // MDSCR_EL1 is part of the vCPU's saved EL1 state: the live register is the guest's.
-        if access.isRead { vcpu.setRegister(rt, read_mdscr_el1()) } else { write_mdscr_el1(vcpu.register(rt)) }
+        SelfHostedDebug.debugControl(isRead: access.isRead, rt, vcpu)
     case .osLockStatus:
         vcpu.setRegister(rt, 1 << 3 | (vcpu.osLock ? 1 << 1 : 0))   // OSLM = 0b10, OSLK
     case .osLockAccess:

@@ -43,11 +43,41 @@ enum SelfHostedDebug {
         core.debugRegistersLive = live
     }
 
-    /// A write to OSLAR_EL1 by the running `vcpu`.
+    /// A write to OSLAR_EL1 by the running `vcpu`. Locking also takes MDE, KDE and SS out of
+    /// its live MDSCR_EL1 (kept aside, `MDSCR`), so that no software step, breakpoint or
+    /// watchpoint exception is generated while it holds the lock (Arm ARM D2.5); unlocking
+    /// puts them back.
     @inline(never)
     static func setOSLock(_ locked: Bool, _ vcpu: VirtualCPU, on core: PhysicalCPU) {
+        if locked != vcpu.osLock {
+            // The vCPU runs on this core: the live MDSCR_EL1 is its own.
+            let live = read_mdscr_el1()
+            if locked {
+                vcpu.osLockedDebugEnables = live & MDSCR.exceptionEnables
+                write_mdscr_el1(MDSCR.whileOSLocked(live))
+            } else {
+                write_mdscr_el1(MDSCR.guestView(hardware: live, kept: vcpu.osLockedDebugEnables))
+            }
+        }
         vcpu.osLock = locked
         if vcpu.debugRegistersInUse || core.debugRegistersLive { loadRegisters(vcpu, core) }
+    }
+
+    /// A trapped MRS/MSR of MDSCR_EL1 by the running `vcpu` (part of its EL1 context, so the
+    /// live register is its own): while its OS lock is set, MDE, KDE and SS are the ones it
+    /// wrote, kept aside, and the hardware's stay clear.
+    @inline(never)
+    static func debugControl(isRead: Bool, _ rt: Int, _ vcpu: VirtualCPU) {
+        if isRead {
+            let live = read_mdscr_el1()
+            vcpu.setRegister(rt, vcpu.osLock ? MDSCR.guestView(hardware: live, kept: vcpu.osLockedDebugEnables) : live)
+        } else if vcpu.osLock {
+            let value = vcpu.register(rt)
+            vcpu.osLockedDebugEnables = value & MDSCR.exceptionEnables
+            write_mdscr_el1(MDSCR.whileOSLocked(value))
+        } else {
+            write_mdscr_el1(vcpu.register(rt))
+        }
     }
 
     /// A trapped MRS/MSR of DBG{B,W}{V,C}R<n>_EL1. False when the register is not implemented
@@ -84,5 +114,6 @@ enum SelfHostedDebug {
         vcpu.debugRegisters.initialize(to: debug_registers())
         vcpu.debugRegistersInUse = false
         vcpu.osLock = true
+        vcpu.osLockedDebugEnables = 0   // MDSCR_EL1 is 0 in the reset EL1 context
     }
 }

@@ -83,6 +83,7 @@ enum TimerLines {
         physicalTimerWritten(v, now: read_cntpct_el0(), hv)
         v.gicDirty = true
         VirtualInterrupts.prepareEntry(v)
+        VirtualInterrupts.foldListRegisters(v.vm)
     }
 
     static func setVirtualLine(_ v: VirtualCPU, high: Bool, _ hv: Hypervisor) {

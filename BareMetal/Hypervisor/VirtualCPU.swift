@@ -28,6 +28,9 @@ final class VirtualCPU {
     var ranOnCores: UInt64 = 0
     /// OSLAR_EL1's last write (the OS lock is emulated, not the hardware's).
     var osLock = true
+    /// While `osLock` is set: MDSCR_EL1's MDE, KDE and SS as the guest wrote them (the live
+    /// register has them clear; SelfHostedDebug.debugControl).
+    var osLockedDebugEnables: UInt64 = 0
     /// Its breakpoints and watchpoints (SelfHostedDebug), and whether any was ever set since reset.
     let debugRegisters: UnsafeMutablePointer<debug_registers>
     var debugRegistersInUse = false

@@ -46,6 +46,14 @@ enum VirtualInterrupts {
         }
     }
 
+    /// Gives the VM's distributor model what its vCPUs' list registers show, for a guest's read
+    /// of the pending and active registers: exact for the accessing vCPU (read back just
+    /// before), as of their last exit for the others (KVM reads the same: each vCPU's LRs as
+    /// folded at its last exit).
+    static func foldListRegisters(_ vm: VirtualMachine) {
+        for (id, v) in vm.vcpus.enumerated() { v.listRegisters.fold(into: &vm.gic, vcpu: id) }
+    }
+
     /// Before entering the loaded vCPU: reconcile and refill its LRs if anything changed.
     @inline(__always)
     static func prepareEntry(_ vcpu: VirtualCPU) {

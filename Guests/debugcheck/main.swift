@@ -2,7 +2,8 @@ import CGuest
 
 /// Self-hosted debug inside a guest (Arm ARM D2), as a debugger or kvm-unit-tests' debug tests
 /// use it from EL1: a hardware breakpoint, a watchpoint on a store, single-step, BRK, and the
-/// OS lock, each delivered to this guest's own EL1 vectors (Guests/Kit/debug.S).
+/// OS lock (no breakpoint, watchpoint or step exception while it is set, Arm ARM D2.5), each
+/// delivered to this guest's own EL1 vectors (Guests/Kit/debug.S).
 ///
 /// Boot arguments: `debug-role=1` then keeps a breakpoint on `debug_target` and a store
 /// watchpoint on `debug_watched` for `debug-seconds=N` (default 3) and checks that every call
@@ -80,11 +81,31 @@ func guestMain(_ dtb: UInt64) {
     c.expect("watchpoint: ESR_EL1.EC is watchpoint, same EL (0x35)", exceptionClass(debug_record_esr()), 0x35)
     c.expect("watchpoint: FAR_EL1 is the watched address", debug_record_far() == word)
     c.expect("watchpoint: the store was not done (the handler skipped it)", Int64(debug_load(word)), 1)
+    // With the OS lock set, the same store is not stopped (D2.5).
+    write_oslar_el1(1)
+    debug_store(word, 9)
+    c.expect("watchpoint: none while the OS lock is set", Int64(debug_record_count()), 1)
+    c.expect("watchpoint: the store was done while the OS lock is set", Int64(debug_load(word)), 9)
+    write_oslar_el1(0)
     write_dbgwcr0_el1(0)
     debug_store(word, 6)
     c.expect("watchpoint: disabled, the store is done", Int64(debug_load(word)), 6)
 
-    // Single-step through 17 instructions (16 adds and an OSLSR_EL1 read the hypervisor
+    // Single-step with the OS lock set: no Software Step exception (D2.5), the code runs
+    // straight through, and MDSCR_EL1 still reads MDE, KDE and SS as written.
+    debug_record_clear()
+    write_oslar_el1(1)
+    let unstepped = debug_step_run()
+    let lockedMDSCR = read_mdscr_el1()
+    write_mdscr_el1(lockedMDSCR & ~1)
+    write_oslar_el1(0)
+    c.expect("step: the code ran whole with the OS lock set", Int64(unstepped), 16)
+    c.expect("step: none while the OS lock is set", Int64(debug_record_steps()), 0)
+    c.expect("step: MDSCR_EL1 reads MDE, KDE and SS as written while the OS lock is set",
+             Int64(lockedMDSCR & (mdscrDebugOn | 1)), Int64(mdscrDebugOn | 1))
+    c.expect("step: MDSCR_EL1 keeps MDE and KDE after unlocking", Int64(read_mdscr_el1() & (mdscrDebugOn | 1)), Int64(mdscrDebugOn))
+
+    // Unlocked: single-step through 17 instructions (16 adds and an OSLSR_EL1 read the hypervisor
     // emulates): one Software Step exception after each.
     debug_record_clear()
     let counted = debug_step_run()

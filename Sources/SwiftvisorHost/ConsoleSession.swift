@@ -139,7 +139,8 @@ public final class ConsoleSession {
                 if atLineStart { showHeldNotices() }
             } else if !noticed.contains(n) {
                 noticed.insert(n)
-                noticeOfOutput("\(name(n)) printed something; \(escapeName) then `console \(name(n))` shows it")
+                noticeOfOutput(n == focus ? "\(name(n)) printed something; \(escapeName) goes back to it"
+                                          : "\(name(n)) printed something; \(escapeName) then `console \(name(n))` shows it")
             }
         }
         // Whole lines for the report (and for line mode's display).
@@ -347,7 +348,9 @@ public final class ConsoleSession {
             // The focused guest ended (or was picked with `console` after it ended).
             switchTo(target, replay: true, because: liveness.ending[focus].map { "\(name(focus)) \($0)" })
         } else {
-            switchTo(focus, replay: replayOnReturn)
+            // Back to the same guest: what it printed meanwhile is shown (its recent output);
+            // otherwise only its unfinished line (a shell's prompt) comes back.
+            switchTo(focus, replay: replayOnReturn || noticed.contains(focus))
         }
     }
 
@@ -433,10 +436,21 @@ public final class ConsoleSession {
                 }
                 t.write(tail)
                 atLineStart = tail.last == UInt8(ascii: "\n")
+            } else if let line = unfinishedLine(n), !line.isEmpty {
+                t.write(line)
+                atLineStart = false
             }
         } else {
             emitLine("swiftvisor: \(why)input goes to guest '\(name(n))'\(ended)", stream: -1)
         }
+    }
+
+    /// The bytes `n` printed since its last newline, as it printed them (escape sequences and
+    /// all): its prompt, shown again when the keyboard comes back to it.
+    private func unfinishedLine(_ n: Int) -> [UInt8]? {
+        guard let r = recent[n], !r.isEmpty else { return nil }
+        guard let nl = r.lastIndex(of: UInt8(ascii: "\n")) else { return r.count <= Self.recentLimit ? r : nil }
+        return Array(r[(nl + 1)...])
     }
 
     // MARK: asking the guests to shut down (`--timeout`)

@@ -110,6 +110,43 @@ final class VirtualGICTests: XCTestCase {
         XCTAssertEqual(lrs.registers[0].virtualINTID, 1)
     }
 
+    /// What the guest reads of an interrupt a list register holds follows the LR: pending until
+    /// acknowledged, then active and not pending, pending and active when raised again, neither
+    /// once completed (IHI0069 4.1.2; kvm-unit-tests' arm/gic.c "active").
+    func test_pending_and_active_registers_read_what_the_list_register_shows() {
+        var g = configured(vcpus: 1)
+        var lrs = ListRegisterFile(count: 4)
+        func reads() -> (pending: Bool, active: Bool) {
+            lrs.fold(into: &g, vcpu: 0)
+            return (g.redistributorRead(vcpu: 0, offset: 0x1_0200) & 1 << 1 != 0, g.redistributorRead(vcpu: 0, offset: 0x1_0300) & 1 << 1 != 0)
+        }
+        func guestSets(_ state: ListRegister.State) {
+            lrs.registers[0] = ListRegister(rawValue: lrs.registers[0].rawValue & ~(3 << 62) | state.rawValue << 62)
+        }
+        g.raise(1, vcpu: 0)
+        XCTAssertTrue(reads() == (true, false), "pending in the model")
+        _ = lrs.refresh(&g, vcpu: 0)
+        XCTAssertTrue(reads() == (true, false), "pending in the LR")
+        guestSets(.active)                      // acknowledged
+        XCTAssertTrue(reads() == (false, true), "active, no longer pending, in its handler")
+        guestSets(.pendingAndActive)            // sent again while handled
+        XCTAssertTrue(reads() == (true, true))
+        guestSets(.invalid)                     // completed
+        _ = lrs.refresh(&g, vcpu: 0)
+        XCTAssertTrue(reads() == (false, false))
+        // The same through a GICv2's banked GICD_ISPENDR0/ISACTIVER0.
+        var v2 = VirtualGIC(vcpuCount: 1, version: .v2)
+        var lrs2 = ListRegisterFile(count: 4)
+        _ = v2.gicv2DistributorAccess(vcpu: 0, MMIOAccess(offset: 0x100, width: 4, isWrite: true, value: 0xFFFF))   // enable SGIs
+        _ = v2.gicv2DistributorAccess(vcpu: 0, MMIOAccess(offset: 0, width: 4, isWrite: true, value: 1))
+        v2.raise(3, vcpu: 0)
+        _ = lrs2.refresh(&v2, vcpu: 0)
+        lrs2.registers[0] = ListRegister(rawValue: lrs2.registers[0].rawValue & ~(3 << 62) | ListRegister.State.active.rawValue << 62)
+        lrs2.fold(into: &v2, vcpu: 0)
+        XCTAssertEqual(v2.gicv2DistributorRead(vcpu: 0, offset: 0x200) & 1 << 3, 0, "GICv2: not pending once acknowledged")
+        XCTAssertNotEqual(v2.gicv2DistributorRead(vcpu: 0, offset: 0x300) & 1 << 3, 0, "GICv2: active")
+    }
+
     func test_raising_again_while_pending_in_an_lr_coalesces() {
         var g = configured(vcpus: 1)
         var lrs = ListRegisterFile(count: 4)

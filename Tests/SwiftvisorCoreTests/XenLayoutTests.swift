@@ -14,7 +14,7 @@ final class XenLayoutTests: XCTestCase {
     func test_the_nodes_are_xens_in_xens_order() throws {
         try tree { t in
             XCTAssertEqual(t.nodes().map(\.name), ["", "chosen", "psci", "cpus", "cpu@0", "cpu@1", "memory@40000000",
-                                                   "interrupt-controller@3001000", "timer", "sbsa-uart@22000000"])
+                                                   "interrupt-controller@3001000", "timer", "pmu", "sbsa-uart@22000000"])
             let root = try XCTUnwrap(t.node(path: "/"))
             XCTAssertEqual(root.property("#address-cells")?.u32(0), 2)
             XCTAssertEqual(root.property("#size-cells")?.u32(0), 2)
@@ -32,6 +32,23 @@ final class XenLayoutTests: XCTestCase {
             let node = try XCTUnwrap(t.node(path: "/hypervisor"))
             XCTAssertEqual(node.property("interrupt-parent")?.u32(0), XenDomUMachine.gicPhandle)
             XCTAssertEqual(node.property("interrupts")?.u32(2), 0xF08, "PPI 31, level-low, CPU mask 0xf as Xen writes it")
+        }
+    }
+
+    /// The PMU ID_AA64DFR0_EL1 shows has its node, as in the virt layout: PMUv3, overflow
+    /// interrupt PPI 7 (INTID 23) level-high, the interrupt SelfHostedPMU raises.
+    func test_the_pmu_has_its_node_with_the_overflow_ppi() throws {
+        for gic in [GICVersion.v3, .v2] {
+            try tree(gic: gic) { t in
+                let pmus = t.nodes(compatibleWith: "arm,armv8-pmuv3")
+                XCTAssertEqual(pmus.map(\.name), ["pmu"])
+                let pmu = try XCTUnwrap(pmus.first)
+                XCTAssertEqual(pmu.property("interrupts")?.u32(0), 1, "a PPI")
+                XCTAssertEqual(pmu.property("interrupts")?.u32(1), 7, "PPI 7: INTID 23")
+                XCTAssertEqual(pmu.property("interrupts")?.u32(2), 0xF04, "level-high, CPU mask 0xf as Xen writes PPIs")
+                XCTAssertEqual(pmu.property("interrupt-parent")?.u32(0), XenDomUMachine.gicPhandle)
+                XCTAssertEqual(HostPlatform(deviceTree: t).pmuINTID, 23, "as a kernel reads it")
+            }
         }
     }
 

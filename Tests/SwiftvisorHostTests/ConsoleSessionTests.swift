@@ -86,6 +86,30 @@ final class ConsoleSessionTests: XCTestCase {
         XCTAssertEqual(shown(), "\r\nswiftvisor: all guests have finished\r\n")
     }
 
+    /// At a terminal: back from the hypervisor console, the guest's prompt is shown again (it
+    /// scrolled away above the console's lines), and what it printed meanwhile too.
+    func test_leaving_the_hypervisor_console_shows_the_guests_prompt_again() throws {
+        let screen = try PipeScreen()
+        let s = ConsoleSession(guestNames: ["alpha", "beta"], display: .terminal(Terminal(input: -1, output: screen.writeEnd)), logDirectory: nil)
+        s.send = { _ in }
+        let dle = ConsoleMux.escape
+        s.start()
+        s.received([dle, 0x67, 0] + Array("boot done\r\nalpha:/# ".utf8))
+        s.typed([ConsoleSession.defaultEscape] + Array("list\r".utf8))
+        _ = screen.read()
+        s.typed([ConsoleSession.defaultEscape])
+        XCTAssertEqual(screen.read(), "\r\u{1B}[K[swiftvisor: console: alpha (Ctrl-] for the hypervisor console)]\r\nalpha:/# ")
+        s.typed(Array("ls\r".utf8))
+        s.received([dle, 0x67, 0] + Array("ls\r\nbin\r\nalpha:/# ".utf8))
+        s.typed([ConsoleSession.defaultEscape])
+        s.received([dle, 0x67, 0] + Array("\r\nlate line\r\nalpha:/# ".utf8))
+        XCTAssertTrue(screen.read().contains("[swiftvisor: alpha printed something; Ctrl-] goes back to it]"))
+        s.typed([ConsoleSession.defaultEscape])
+        let back = screen.read()
+        XCTAssertTrue(back.hasSuffix("late line\r\nalpha:/# "), back)
+        XCTAssertTrue(back.contains("bin\r\nalpha:/# \r\nlate line"), "its recent output, with what came meanwhile: " + back)
+    }
+
     func test_escape_key_names() {
         XCTAssertEqual(ConsoleSession.escapeKey(named: "^]"), 0x1D)
         XCTAssertEqual(ConsoleSession.escapeKey(named: "ctrl-a"), 0x01)

@@ -4,7 +4,8 @@ import XCTest
 
 /// Self-hosted debug per vCPU (issue 11 §3) on both CPU models: Guests/debugcheck checks a
 /// hardware breakpoint, a store watchpoint, single-step over 17 instructions (one of which the
-/// hypervisor emulates), BRK and the OS lock from its own EL1; then two guests pinned to core 0
+/// hypervisor emulates), BRK and the OS lock (no breakpoint, watchpoint or step
+/// exception while it is set, Arm ARM D2.5) from its own EL1; then two guests pinned to core 0
 /// run the same code at the same addresses for 3 s, one with a breakpoint and a watchpoint on
 /// it (every call and store hits) and one without (none hits, its registers read zero), and
 /// both see themselves switched out while they ran.
@@ -28,7 +29,10 @@ final class DebugSystemTests: XCTestCase {
                 XCTAssertEqual(lines.last, "0 failure(s)", "\(cpu) \(name)" + log)
             }
             let debug = o.report.guestLines["debug"] ?? []
-            for check in ["breakpoint: one exception", "breakpoint: none while the OS lock is set", "watchpoint: a store hits",
+            for check in ["breakpoint: one exception", "breakpoint: none while the OS lock is set", "breakpoint: hit again after unlocking",
+                          "watchpoint: a store hits", "watchpoint: none while the OS lock is set",
+                          "step: none while the OS lock is set",
+                          "step: MDSCR_EL1 reads MDE, KDE and SS as written while the OS lock is set",
                           "watchpoint: FAR_EL1 is the watched address", "step: one exception per instruction (17)",
                           "brk: ESR_EL1.ISS is the immediate"] {
                 XCTAssertTrue(debug.contains("ok " + check), "\(cpu): \(check)" + log)

@@ -21,6 +21,12 @@ import XCTest
 /// timers; probably the booster's 50 us timer, armed as it yields, hands core 1 a turn at the
 /// start of each of the victim's slices. An artefact of the round-robin, not of the scheduler:
 /// on one core the victim gets 55 %.)
+///
+/// Each test runs on one CPU model, and the models alternate between the attack tests (booster
+/// and reboot loop on cortex-a57, weights and set/way on max): the scheduler and the lock are
+/// the same code on both, the figures were the same on both when each test ran on both, and a
+/// run under -icount is slow (one host thread for every core), so a second model doubled the
+/// tests' time (the booster test 168 s) for nothing new.
 final class FairShareSystemTests: XCTestCase {
     func run(_ system: String, cpu: String, cores: Int) throws -> SystemRunner.Outcome {
         try AttackSystems.run(system, cpu: cpu, countingInstructions: true, cores: cores)
@@ -40,7 +46,7 @@ final class FairShareSystemTests: XCTestCase {
     ///    90 % of a third of the core (30 %), and its longest gap is at most four times the
     ///    baseline's (two other vCPUs' slices, and the booster's wake-ups, between two of its).
     func test_a_booster_gets_no_more_than_its_share() throws {
-        for cpu in SystemTests.only(["cortex-a57", "max"]) {
+        for cpu in SystemTests.only(["cortex-a57"]) {
             let b = try run("fairshare-spinner.toml", cpu: cpu, cores: 1)
             let baseLog = cpu + AttackSystems.log(b, "beside a spinner")
             XCTAssertEqual(b.verdict, .success, baseLog)
@@ -73,7 +79,7 @@ final class FairShareSystemTests: XCTestCase {
     /// time; core 0's round-robin turns within it count as its gaps, so it reads less).
     /// Measured: 1239 and 621 ms of 2 s (1.995), the capped one 141 ms (7 %).
     func test_weights_give_shares_and_a_cap_holds() throws {
-        for cpu in SystemTests.only(["cortex-a57", "max"]) {
+        for cpu in SystemTests.only(["max"]) {
             let o = try run("fairshare-weights.toml", cpu: cpu, cores: 2)
             let log = cpu + AttackSystems.log(o, "console")
             XCTAssertEqual(o.verdict, .success, log)

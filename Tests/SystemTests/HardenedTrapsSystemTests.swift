@@ -7,7 +7,8 @@ import XCTest
 /// LORegion, trace filter and RAS error record registers; asks SMCCC 1.1 for the Arm
 /// architecture workarounds and calls those offered; suspends with PSCI CPU_SUSPEND until its
 /// timer fires; cleans the UART's range by VA; where FEAT_WFxT is, waits in WFIT until its
-/// timeout and until an interrupt comes first.
+/// timeout and until an interrupt comes first. The boot log names the Spectre-v2 choice for
+/// guest exits (none here: QEMU's firmware has no SMCCC_ARCH_WORKAROUND_1).
 ///
 /// On `virt` these run on QEMU 10 (the cached bookworm-backports build the boards use): QEMU
 /// 7.2's CPU models do not implement HCR_EL2.TIDCP, so there the guest reads L2CTLR_EL1 and
@@ -60,6 +61,13 @@ final class HardenedTrapsSystemTests: XCTestCase {
             if machine.features.hasPrefix("WORKAROUND_1 0") {
                 XCTAssertTrue(lines.contains("ok SMCCC_ARCH_WORKAROUND_1 (HVC) -> 0") && lines.contains("ok SMCCC_ARCH_WORKAROUND_3 -> 0"), log)
             }
+            // The boot log says once what guest exits do against Spectre-v2 (GuestExitHardening):
+            // QEMU's firmware has no SMCCC_ARCH_WORKAROUND_1, so nothing, on every model.
+            let spectre = o.lines.filter { $0.contains("Spectre-v2: ") }
+            XCTAssertEqual(spectre.count, 1, log)
+            XCTAssertTrue(spectre.first?.hasSuffix(machine.features.hasPrefix("WORKAROUND_1 0")
+                ? "Spectre-v2: affected core, no firmware SMCCC_ARCH_WORKAROUND_1; nothing on guest exit, IC IALLU on VM switch (invalidates the branch predictor only if EL3 enabled it)"
+                : "Spectre-v2: core not affected; nothing on guest exit") ?? false, log)
             // QEMU 10's max has FEAT_WFxT, the Cortex models not. Its trapped WFIT says RV = 0
             // (register unknown): the hypervisor reads the instruction and sleeps until the
             // timeout or an interrupt.

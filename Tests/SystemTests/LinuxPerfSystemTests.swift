@@ -7,11 +7,21 @@ import XCTest
 /// ("hw perfevents: enabled with armv8_pmuv3 PMU driver, N counters available"); the
 /// initramfs's `perfstat` (Guests/LinuxTools/perfstat.c, perf_event_open) then counts a
 /// non-zero number of cycles for `busybox true`. Under -icount, where QEMU's TCG implements the
-/// instructions event, it counts a non-zero number of instructions too.
+/// instructions event, it counts a non-zero number of instructions too. The same holds on
+/// Xen's domU machine (`layout = "xen"`).
 final class LinuxPerfSystemTests: XCTestCase {
-    func run(icount: Bool) throws {
+    func run(icount: Bool, xenLayout: Bool = false) throws {
         let name = "perf"
-        let config = try LinuxSystem.prepare(guests: [name], shell: true) { _ in }
+        var config = try LinuxSystem.prepare(guests: [name], shell: true) { _ in }
+        if xenLayout {
+            // The same guest on Xen's domU machine (its DT's `pmu` node: XenDomUMachine).
+            let toml = try String(contentsOf: config, encoding: .utf8).replacingOccurrences(of: "[[guest]]\n", with: "[[guest]]\nlayout = \"xen\"\n")
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("swiftvisor-xen-perf-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            config = dir.appendingPathComponent("xen-perf.toml")
+            try toml.write(to: config, atomically: true, encoding: .utf8)
+        }
+        defer { if xenLayout { try? FileManager.default.removeItem(at: config.deletingLastPathComponent()) } }
         let typist = SystemTests.Typist { t, line in
             switch (t.step, line) {
             case (0, "\(name) | swiftvisor-init: done"):
@@ -45,4 +55,5 @@ final class LinuxPerfSystemTests: XCTestCase {
 
     func test_perf_counts_cycles_of_a_command_in_linux() throws { try run(icount: false) }
     func test_perf_counts_instructions_of_a_command_in_linux_under_icount() throws { try run(icount: true) }
+    func test_perf_counts_cycles_in_a_xen_layout_linux() throws { try run(icount: false, xenLayout: true) }
 }

@@ -72,7 +72,9 @@ final class LockHoldSystemTests: XCTestCase {
     /// The victim must get at least 90 % of the baseline's share, with its longest gap at most
     /// twice the baseline's.
     func victimKeepsItsShare(beside system: String, attackerDone: (String) -> Bool) throws {
-        for cpu in SystemTests.only(["cortex-a57", "max"]) {
+        // One CPU model (max; the booster and reboot-loop tests run on cortex-a57): the figures
+        // were the same on both, and each -icount run of 256 MiB guests takes about a minute.
+        for cpu in SystemTests.only(["max"]) {
             let baseline = try AttackSystems.run("lockhold-baseline.toml", cpu: cpu, countingInstructions: true)
             let attack = try AttackSystems.run(system, cpu: cpu, countingInstructions: true)
             let log = cpu + AttackSystems.log(baseline, "baseline", last: 40) + AttackSystems.log(attack, "attack", last: 40)

@@ -371,6 +371,10 @@ static inline void branch_history_clear(uint64_t k) {
     __asm__ volatile("1: b 2f\n2: subs %0, %0, #1\n b.ne 1b\n dsb nsh\n isb" : "+r"(k) :: "cc", "memory");
 }
 
+// The EL2 vectors whose guest exits call SMCCC_ARCH_WORKAROUND_1 first (vectors.S).
+extern char el2_vectors_workaround_1[];
+static inline uint64_t el2_vectors_workaround_1_address(void) { return (uint64_t)el2_vectors_workaround_1; }
+
 // A firmware call with the SMC or HVC conduit the DTB names (SMCCC); returns x0. SMCCC 1.0
 // firmware may leave x4-x17 UNPREDICTABLE (Arm DEN 0028, AArch64 register use; 1.1 and later
 // preserve them), so they are declared clobbered for whichever firmware answers.

@@ -1,7 +1,8 @@
 /// The machine Xen 4.17 gives an arm64 domU (the guest key `layout = "xen"`): the GUEST_*
 /// places of xen/include/public/arch-arm.h, and the device tree xen/arch/arm/domain_build.c
 /// writes for a dom0less domU (prepare_dtb_domU: chosen, psci, cpus, memory, the vGIC, timer,
-/// the vpl011 `arm,sbsa-uart`), node for node and property for property.
+/// the vpl011 `arm,sbsa-uart`), node for node and property for property; and the PMU, which
+/// swiftvisor gives every guest (Xen 4.17 hides it from a domU and writes no node for it).
 public enum XenDomUMachine {
     /// GUEST_RAM0_BASE/SIZE: 3 GiB of low RAM at 1 GiB. Xen continues at GUEST_RAM1_BASE
     /// (0x0200000000); swiftvisor gives a xen-layout guest at most RAM0 (the config refuses more).
@@ -24,6 +25,9 @@ public enum XenDomUMachine {
     public static let gicPhandle: UInt32 = 65000
     /// GUEST_TIMER_PHYS_S_PPI, GUEST_TIMER_PHYS_NS_PPI, GUEST_TIMER_VIRT_PPI (INTIDs 29, 30, 27).
     static let timerINTIDs: [UInt32] = [29, 30, 27]
+    /// The PMU's overflow interrupt: INTID 23 (PPI 7), as in the virt layout (and KVM's
+    /// KVM_ARM_PMUv3_PPI), free in Xen's domU map (timers 27, 29, 30; event channels 31).
+    public static let pmuINTID: UInt32 = 23
     /// Xen's psci node names PSCI 0.1 function numbers (arch-arm.h PSCI_cpu_off, PSCI_cpu_on).
     static let psciCPUOff: UInt32 = 1
     static let psciCPUOn: UInt32 = 2
@@ -107,6 +111,14 @@ public enum XenDomUMachine {
         b.beginNode("timer")
         b.property("compatible", string: "arm,armv8-timer")
         b.property("interrupts", cells: timerINTIDs.flatMap { interrupt($0, levelLow) })
+        b.property("interrupt-parent", cells: [gicPhandle])
+        b.endNode()
+
+        // The PMU per vCPU (issue 11 §3): ID_AA64DFR0_EL1 shows PMUv3, and without this node
+        // Linux's armv8 PMU driver does not probe (no perf). Described as in the virt layout.
+        b.beginNode("pmu")
+        b.property("compatible", string: "arm,armv8-pmuv3")
+        b.property("interrupts", cells: interrupt(pmuINTID, levelHigh))
         b.property("interrupt-parent", cells: [gicPhandle])
         b.endNode()
 

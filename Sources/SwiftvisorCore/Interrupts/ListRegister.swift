@@ -141,6 +141,16 @@ public struct ListRegisterFile: Equatable {
         }
     }
 
+    /// Tells the distributor model what each register shows (pending, active or both), for
+    /// the guest's reads of the pending and active registers. Needs the registers read back
+    /// first; kept off `refresh`, which runs on every injection, as only those reads need it.
+    public func fold(into gic: inout VirtualGIC, vcpu: Int) {
+        for i in registers.indices {
+            guard let intid = owners[i], registers[i].state != .invalid else { continue }
+            gic.noteListRegister(intid, vcpu: vcpu, registers[i].state)
+        }
+    }
+
     /// After a `refresh`: does the vCPU have an interrupt pending (for WFI)?
     public func hasPending(_ gic: VirtualGIC, vcpu: Int) -> Bool {
         registers.contains { $0.state == .pending || $0.state == .pendingAndActive } || gic.bestDeliverable(vcpu: vcpu) != nil

@@ -43,8 +43,8 @@ extension VirtualGIC {
         case D.igroupr.bank: return bitmap(offset - D.igroupr.rawValue, private: bank(offset - D.igroupr.rawValue, vcpu)) { $0.group1 }
         case D.isenabler.bank, D.icenabler.bank: return bitmap(offset & 0x7F, private: bank(offset & 0x7F, vcpu)) { $0.enabled }
         case D.ispendr.bank, D.icpendr.bank:
-            return bitmap(offset & 0x7F, private: bank(offset & 0x7F, vcpu)) { $0.pending || $0.inListRegister }
-        case D.isactiver.bank, D.icactiver.bank: return bitmap(offset & 0x7F, private: bank(offset & 0x7F, vcpu)) { $0.active }
+            return bitmap(offset & 0x7F, private: bank(offset & 0x7F, vcpu), Self.readsPending)
+        case D.isactiver.bank, D.icactiver.bank: return bitmap(offset & 0x7F, private: bank(offset & 0x7F, vcpu), Self.readsActive)
         case D.ipriorityr.bank:
             return priorities(offset - D.ipriorityr.rawValue, private: bank(offset - D.ipriorityr.rawValue, vcpu, wordsOfPrivate: 32))
         case D.itargetsr.rawValue..<Self.firstSPITargets:

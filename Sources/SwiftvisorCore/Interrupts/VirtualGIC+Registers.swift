@@ -28,8 +28,8 @@ extension VirtualGIC {
         case D.pidr2.rawValue: return Self.pidr2
         case D.igroupr.bank: return bitmap(offset - D.igroupr.rawValue, private: nil) { $0.group1 }
         case D.isenabler.bank, D.icenabler.bank: return bitmap(offset & 0x7F, private: nil) { $0.enabled }
-        case D.ispendr.bank, D.icpendr.bank: return bitmap(offset & 0x7F, private: nil) { $0.pending || $0.inListRegister }
-        case D.isactiver.bank, D.icactiver.bank: return bitmap(offset & 0x7F, private: nil) { $0.active }
+        case D.ispendr.bank, D.icpendr.bank: return bitmap(offset & 0x7F, private: nil, Self.readsPending)
+        case D.isactiver.bank, D.icactiver.bank: return bitmap(offset & 0x7F, private: nil, Self.readsActive)
         case D.ipriorityr.bank: return priorities(offset - D.ipriorityr.rawValue, private: nil)
         case D.icfgr.bank: return configuration(offset - D.icfgr.rawValue, private: nil)
         default: return 0   // RAZ/WI: registers of features not offered
@@ -89,8 +89,8 @@ extension VirtualGIC {
         case R.pidr2.rawValue: return Self.pidr2
         case R.igroupr0.rawValue: return bitmap(0, private: vcpu) { $0.group1 }
         case R.isenabler0.rawValue, R.icenabler0.rawValue: return bitmap(0, private: vcpu) { $0.enabled }
-        case R.ispendr0.rawValue, R.icpendr0.rawValue: return bitmap(0, private: vcpu) { $0.pending || $0.inListRegister }
-        case R.isactiver0.rawValue, R.icactiver0.rawValue: return bitmap(0, private: vcpu) { $0.active }
+        case R.ispendr0.rawValue, R.icpendr0.rawValue: return bitmap(0, private: vcpu, Self.readsPending)
+        case R.isactiver0.rawValue, R.icactiver0.rawValue: return bitmap(0, private: vcpu, Self.readsActive)
         case R.priorities: return priorities(offset - R.ipriorityr.rawValue, private: vcpu)
         case R.icfgr0.rawValue, R.icfgr1.rawValue: return configuration(offset - R.icfgr0.rawValue, private: vcpu)
         default: return 0   // PROPBASER/PENDBASER and the rest: no LPIs, RAZ/WI

@@ -128,7 +128,29 @@ public struct VirtualGIC {
 
     /// Hands an interrupt to a list register: the LR now holds its pending state.
     public mutating func moveToListRegister(_ intid: UInt32, vcpu: Int) {
-        update(intid, vcpu: vcpu) { $0.inListRegister = true; $0.pending = false }
+        update(intid, vcpu: vcpu) {
+            $0.inListRegister = true; $0.pending = false
+            $0.listRegisterPending = true; $0.listRegisterActive = false
+        }
+    }
+
+    /// Records what the list register holding `intid` shows now (see `ListRegisterFile.fold`).
+    public mutating func noteListRegister(_ intid: UInt32, vcpu: Int, _ state: ListRegister.State) {
+        update(intid, vcpu: vcpu) {
+            $0.listRegisterPending = state == .pending || state == .pendingAndActive
+            $0.listRegisterActive = state == .active || state == .pendingAndActive
+        }
+    }
+
+    /// The pending state a guest reads in GICD_ISPENDR/GICR_ISPENDR0 (and their clear twins):
+    /// the model's, or a list register's that still shows it pending.
+    static func readsPending(_ s: VirtualInterruptState) -> Bool {
+        s.pending || s.inListRegister && s.listRegisterPending
+    }
+
+    /// The active state a guest reads in GICD_ISACTIVER/GICR_ISACTIVER0 (and their clear twins).
+    static func readsActive(_ s: VirtualInterruptState) -> Bool {
+        s.active || s.inListRegister && s.listRegisterActive
     }
 
     /// An emulated device's level-sensitive line (e.g. the PL011's UARTINTR on SPI 1). Returns

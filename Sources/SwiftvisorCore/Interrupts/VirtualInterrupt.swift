@@ -22,6 +22,11 @@ public struct VirtualInterruptState: Equatable {
     public var edgeTriggered = false
     /// Held in one of the target vCPU's list registers: the LR owns pending/active then.
     public var inListRegister = false
+    /// While `inListRegister`: the state that list register showed when last read back
+    /// (`ListRegisterFile.fold`), so that GICD/GICR_IS{PEND,ACTIVE}R read what the guest did
+    /// with it (an acknowledged interrupt is active, not pending, as on hardware).
+    public var listRegisterPending = false
+    public var listRegisterActive = false
     /// For a level-sensitive interrupt driven by an emulated device: the line's level. It is
     /// pending while high, and pending again when the guest completes it with the line still high.
     public var lineHigh = false
