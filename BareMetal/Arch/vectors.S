@@ -117,15 +117,17 @@ el2_vectors:
     guest_exit EXIT_FIQ
     .balign 128
     guest_exit EXIT_SERROR
-    // Lower EL, AArch32: HCR_EL2.RW is set, so these cannot happen.
+    // Lower EL, AArch32: the guest's EL0 running AArch32 (HCR_EL2.RW keeps EL1 AArch64 only;
+    // R0-R14 are X0-X14 (Arm ARM, mapping of the general-purpose registers between the Execution
+    // states), so the same frame holds them).
     .balign 128
-    hypervisor_fault EXIT_SYNC
+    guest_exit EXIT_SYNC
     .balign 128
-    hypervisor_fault EXIT_IRQ
+    guest_exit EXIT_IRQ
     .balign 128
-    hypervisor_fault EXIT_FIQ
+    guest_exit EXIT_FIQ
     .balign 128
-    hypervisor_fault EXIT_SERROR
+    guest_exit EXIT_SERROR
 
 // The same table with guest_exit_workaround_1 for exits from the guest. Boot points VBAR_EL2
 // here only on the cores GuestExitHardening chooses it for (BranchPredictorHardening.detect).
@@ -156,14 +158,15 @@ el2_vectors_workaround_1:
     guest_exit_workaround_1 EXIT_FIQ
     .balign 128
     guest_exit_workaround_1 EXIT_SERROR
+    // Lower EL, AArch32: the guest's EL0, as in el2_vectors.
     .balign 128
-    hypervisor_fault EXIT_SYNC
+    guest_exit_workaround_1 EXIT_SYNC
     .balign 128
-    hypervisor_fault EXIT_IRQ
+    guest_exit_workaround_1 EXIT_IRQ
     .balign 128
-    hypervisor_fault EXIT_FIQ
+    guest_exit_workaround_1 EXIT_FIQ
     .balign 128
-    hypervisor_fault EXIT_SERROR
+    guest_exit_workaround_1 EXIT_SERROR
 
     .text
 // x0 = frame to run. Restores it and returns to the guest.

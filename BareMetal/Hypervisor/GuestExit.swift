@@ -93,16 +93,17 @@ func handleSynchronous(_ vcpu: VirtualCPU, _ hv: Hypervisor) -> ExitOutcome {
         // otherwise the vCPU sleeps until one is (Arm ARM D1.6.2).
         vcpu.skipInstruction(esr)
         if VirtualInterrupts.hasPending(vcpu) { return .resume }
+        // QEMU (10.0 too) traps a WFIT with a WFI's syndrome (TI = 0b00, not 0b10): where
+        // FEAT_WFxT is, the instruction says which it was.
+        if Processor.hasWFxT, let timeout = wfitTimeout(at: vcpu.frame.pointee.elr_el2 &- 4, vcpu) {
+            return sleepUntilTimeout(timeout, vcpu, hv)
+        }
         vcpu.vm.showUnfinishedLine()
         hv.scheduler.block(vcpu.slot, now: read_cntpct_el0())
         return .reschedule
     case .waitForInterruptWithTimeout(let rt):
-        guard let rt else {
-            // Timeout register unknown (ESR.RV = 0): complete at once, after letting others
-            // run (a WFIT may end early, Arm ARM D1.6.2; sleeping could be for ever).
-            vcpu.skipInstruction(esr)
-            return .reschedule
-        }
+        // Timeout register unknown (ESR.RV = 0): read from the instruction.
+        guard let rt else { return waitWithTimeoutFromInstruction(esr: esr, vcpu, hv) }
         return waitWithTimeout(until: vcpu.register(rt), esr: esr, vcpu, hv)
     case .waitForEvent:
         // Events are not virtualised: a WFE lets the other vCPUs run (a spinlock's waiter

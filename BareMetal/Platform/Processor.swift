@@ -29,6 +29,8 @@ struct Processor {
     static var hasDIT: Bool { (read_id_aa64pfr0_el1() >> 48) & 0xF != 0 }
     /// ID_AA64PFR1_EL1.SSBS, bits 7:4 (FEAT_SSBS): exception entry sets PSTATE.SSBS from SCTLR_ELx.DSSBS.
     static var hasSSBS: Bool { (read_id_register(4, 1) >> 4) & 0xF != 0 }
+    /// ID_AA64ISAR2_EL1.WFxT, bits 3:0 (FEAT_WFxT): WFIT and WFET exist.
+    static var hasWFxT: Bool { read_id_register(6, 2) & 0xF != 0 }
     /// The optional traps this CPU has the controls for (TLOR, TERR, TPMS, TTRF).
     static var featureTraps: FeatureTraps {
         FeatureTraps(pfr0: read_id_aa64pfr0_el1(), mmfr1: read_id_aa64mmfr1_el1(), dfr0: read_id_register(5, 0))

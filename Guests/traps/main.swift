@@ -42,9 +42,8 @@ func guestMain(_ dtb: UInt64) {
     }
     if wa3 == 0 { c.expect("SMCCC_ARCH_WORKAROUND_3 -> 0", smccc_hvc(0x8000_3FFF, 0, 0, 0), 0) }
 
-    // WFIT (FEAT_WFxT) is not exercised: on QEMU 10.0's max a trapped WFIT with nothing
-    // pending never returned under swiftvisor (its syndrome seems not to say WFIT; see the report).
-    Guest.print(read_id_aa64isar2_el1() & 0xF != 0 ? "FEAT_WFxT present" : "no FEAT_WFxT")
+    let wfxt = read_id_aa64isar2_el1() & 0xF != 0
+    Guest.print(wfxt ? "FEAT_WFxT present" : "no FEAT_WFxT")
 
     // PSCI CPU_SUSPEND: advertised in the device tree; a standby that returns SUCCESS once an
     // interrupt is pending (here the virtual timer, 2 ms ahead, with IRQs masked).
@@ -58,9 +57,39 @@ func guestMain(_ dtb: UInt64) {
     write_cntv_ctl_el0(0)
     c.expect("CPU_SUSPEND -> SUCCESS", suspended, 0)
     c.expect("CPU_SUSPEND returned once the timer interrupt was pending", woke >= deadline)
+    drainInterrupts()
+
+    // WFIT (FEAT_WFxT, Arm ARM C6.2): a WFI that also ends when CNTVCT_EL0 reaches its register.
+    // Trapped (HCR_EL2.TWI); QEMU 10.0's max leaves the register out of the syndrome (RV = 0).
+    if wfxt {
+        let tick = read_cntfrq() / 1000
+        let timeout = read_cntvct() + 5 * tick
+        guest_wfit(timeout)
+        let back = read_cntvct()
+        c.expect("WFIT with nothing pending returned at its timeout (not before)", back >= timeout)
+        c.expect("WFIT with nothing pending returned within 1 s of its timeout", back < timeout + 1000 * tick)
+        let timer = read_cntvct() + 2 * tick, far = timer + 2000 * tick
+        write_cntv_cval_el0(timer); write_cntv_ctl_el0(1)
+        guest_wfit(far)
+        let woken = read_cntvct()
+        write_cntv_ctl_el0(0)
+        drainInterrupts()
+        c.expect("WFIT returned once the timer interrupt was pending", woken >= timer)
+        c.expect("WFIT ended by the interrupt well before its timeout", woken < timer + 1000 * tick)
+    }
 
     // Cache maintenance by VA on an emulated device (the UART): skipped, as KVM does.
     c.expect("DC CIVAC on the UART -> no fault", Guest.probe { dc_civac(0x0900_0000) } == nil)
     c.expect("still alive", Guest.consoleWrite("traps done"), 0)
     c.finish()
+}
+
+/// Acknowledges and ends whatever interrupt is pending (IRQs stay masked): a WFI or WFIT after
+/// it must not see an old one.
+func drainInterrupts() {
+    while true {
+        let iar = Interrupts.acknowledge()
+        if iar & 0x3FF >= 1020 { return }
+        Interrupts.endOfInterrupt(iar)
+    }
 }

@@ -6,7 +6,8 @@ import XCTest
 /// would tell it the physical core count (L2CTLR_EL1) and GIC base (CBAR_EL1), and the
 /// LORegion, trace filter and RAS error record registers; asks SMCCC 1.1 for the Arm
 /// architecture workarounds and calls those offered; suspends with PSCI CPU_SUSPEND until its
-/// timer fires; cleans the UART's range by VA. The boot log names the Spectre-v2 choice for
+/// timer fires; cleans the UART's range by VA; where FEAT_WFxT is, waits in WFIT until its
+/// timeout and until an interrupt comes first. The boot log names the Spectre-v2 choice for
 /// guest exits (none here: QEMU's firmware has no SMCCC_ARCH_WORKAROUND_1).
 ///
 /// On `virt` these run on QEMU 10 (the cached bookworm-backports build the boards use): QEMU
@@ -67,9 +68,18 @@ final class HardenedTrapsSystemTests: XCTestCase {
             XCTAssertTrue(spectre.first?.hasSuffix(machine.features.hasPrefix("WORKAROUND_1 0")
                 ? "Spectre-v2: affected core, no firmware SMCCC_ARCH_WORKAROUND_1; nothing on guest exit, IC IALLU on VM switch (invalidates the branch predictor only if EL3 enabled it)"
                 : "Spectre-v2: core not affected; nothing on guest exit") ?? false, log)
-            // QEMU 10's max has FEAT_WFxT; the Cortex models do not.
-            // QEMU 10's max has FEAT_WFxT (not exercised: a trapped WFIT hung there), the Cortex models not.
+            // QEMU 10's max has FEAT_WFxT, the Cortex models not. Its trapped WFIT says RV = 0
+            // (register unknown): the hypervisor reads the instruction and sleeps until the
+            // timeout or an interrupt.
             XCTAssertTrue(lines.contains(machine.cpu == "max" ? "FEAT_WFxT present" : "no FEAT_WFxT"), log)
+            if machine.cpu == "max" {
+                for line in ["ok WFIT with nothing pending returned at its timeout (not before)",
+                             "ok WFIT with nothing pending returned within 1 s of its timeout",
+                             "ok WFIT returned once the timer interrupt was pending",
+                             "ok WFIT ended by the interrupt well before its timeout"] {
+                    XCTAssertTrue(lines.contains(line), line + " " + log)
+                }
+            }
         }
     }
 }

@@ -47,6 +47,7 @@ static inline void guest_wfit(uint64_t timeout) {
     register uint64_t x0 __asm__("x0") = timeout;
     __asm__ volatile(".inst 0xd5031020" :: "r"(x0) : "memory");
 }
+GUEST_SYSREG_READ(id_aa64pfr0_el1, id_aa64pfr0_el1)  // EL0, bits 3:0: 0b0010 = AArch64 and AArch32
 static inline void dc_civac(uint64_t address) { __asm__ volatile("dc civac, %0" :: "r"(address) : "memory"); }
 
 static inline uint64_t read_cntvct(void) { uint64_t v; __asm__ volatile("isb; mrs %0, cntvct_el0" : "=r"(v)); return v; }
@@ -216,5 +217,24 @@ static inline uint64_t shared_fetch_or64(uint64_t address, uint64_t bits) {
 static inline uint64_t shared_load64(uint64_t address) { return __atomic_load_n((uint64_t *)address, __ATOMIC_ACQUIRE); }
 static inline uint32_t shared_load32(uint64_t address) { return __atomic_load_n((uint32_t *)address, __ATOMIC_ACQUIRE); }
 static inline void shared_store8(uint64_t address, uint8_t value) { __atomic_store_n((uint8_t *)address, value, __ATOMIC_RELEASE); }
+
+// AArch32 EL0 (Guests/Kit/aarch32.S, for Guests/aarch32): a32_setup maps RAM for EL0 at
+// 0xC0000000 (+ 0x80000000 from its EL1 address) and leaves EL0's WFI to EL2; a32_run ERETs to
+// `pc` in the AArch32 state `spsr` with R0, R1 and returns the vector offset of the exception that
+// ended the run (a32_record: what EL1 saw then; IRQs at +0x680 are counted there and resumed
+// with R0 = 1).
+struct a32_record { uint64_t vector, esr, elr, spsr, far, r0, irqs, irq_elr, irq_spsr; };
+extern volatile struct a32_record a32_record;
+void a32_setup(void);
+uint64_t a32_run(uint64_t pc, uint64_t spsr, uint64_t r0, uint64_t r1);
+extern char a32_code_thumb16_wfi[], a32_code_thumb32_wfi[], a32_code_arm_wfi[], a32_code_irq_loop[], a32_code_arm_load[];
+static inline uint64_t a32_el0_address(const char *code) { return (uint64_t)code + 0x80000000; }
+static inline uint64_t a32_thumb16_wfi(void) { return a32_el0_address(a32_code_thumb16_wfi); }
+static inline uint64_t a32_thumb32_wfi(void) { return a32_el0_address(a32_code_thumb32_wfi); }
+static inline uint64_t a32_arm_wfi(void) { return a32_el0_address(a32_code_arm_wfi); }
+static inline uint64_t a32_irq_loop(void) { return a32_el0_address(a32_code_irq_loop); }
+static inline uint64_t a32_arm_load(void) { return a32_el0_address(a32_code_arm_load); }
+static inline struct a32_record a32_last(void) { return a32_record; }
+static inline void a32_clear(void) { a32_record.irqs = 0; a32_record.irq_elr = 0; a32_record.irq_spsr = 0; }
 
 #endif

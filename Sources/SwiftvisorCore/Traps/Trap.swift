@@ -4,7 +4,8 @@ public enum Trap: Equatable {
     case secureMonitorCall(immediate: UInt16)
     case waitForInterrupt
     /// WFIT Xt (FEAT_WFxT): WFI that also ends when CNTVCT_EL0 >= Xt (`register`; nil when
-    /// ESR.RV is 0, as QEMU 10.0 reports it: the timeout is unknown).
+    /// ESR.RV is 0: then `WFITInstruction` decodes it. QEMU up to 10.0 at least reports a
+    /// trapped WFIT as a `waitForInterrupt`, TI = 0b00, and the hypervisor checks there too).
     case waitForInterruptWithTimeout(register: Int?)
     case waitForEvent
     case dataAbort(DataAbort)
