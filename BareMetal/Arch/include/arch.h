@@ -250,6 +250,39 @@ static inline void hypervisor_unlock(void) {
     __asm__ volatile("stlr wzr, [%0]" :: "r"(&hypervisor_lock_word) : "memory");
 }
 
+// The console output ring (ConsoleOutputRing, Console.swift): bytes appended under the
+// hypervisor lock, sent to the UART without it by the holder of the drain flag (0: free, else
+// the holding core's index + 1). Counters run free; acquire/release as a SPSC ring.
+#define CONSOLE_RING_SIZE 65536
+extern uint8_t console_ring_bytes[CONSOLE_RING_SIZE];
+// Both counters side by side, hidden (no GOT entry in the position-independent image): the
+// "anything to send?" check on every exit is adrp and two loads.
+struct console_ring_counters { volatile uint64_t produced, consumed; };
+extern struct console_ring_counters console_ring_counters __attribute__((visibility("hidden")));
+extern volatile uint32_t console_drain_owner;
+// Per core (Limits.cores): bytes this core appended and has not yet sent its share of. Only
+// that core touches its entry (appending with the lock held, sending after its exit).
+#define CONSOLE_CORES 8
+extern volatile uint32_t console_appended[CONSOLE_CORES];
+static inline uint64_t console_ring_load_produced(void) { return __atomic_load_n(&console_ring_counters.produced, __ATOMIC_ACQUIRE); }
+static inline void console_ring_store_produced(uint64_t v) { __atomic_store_n(&console_ring_counters.produced, v, __ATOMIC_RELEASE); }
+static inline uint64_t console_ring_load_consumed(void) { return __atomic_load_n(&console_ring_counters.consumed, __ATOMIC_ACQUIRE); }
+static inline void console_ring_store_consumed(uint64_t v) { __atomic_store_n(&console_ring_counters.consumed, v, __ATOMIC_RELEASE); }
+static inline uint8_t console_ring_load_byte(uint64_t slot) { return console_ring_bytes[slot & (CONSOLE_RING_SIZE - 1)]; }
+static inline void console_ring_store_byte(uint64_t slot, uint8_t v) { console_ring_bytes[slot & (CONSOLE_RING_SIZE - 1)] = v; }
+// Output is waiting (two loads: the exit path's whole cost when nothing was printed).
+static inline int console_ring_pending(void) { return console_ring_counters.produced != console_ring_counters.consumed; }
+static inline int console_drain_try_acquire(uint32_t owner) {
+    uint32_t expected = 0;
+    return __atomic_compare_exchange_n(&console_drain_owner, &expected, owner, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+static inline void console_drain_release(void) { __atomic_store_n(&console_drain_owner, 0, __ATOMIC_RELEASE); }
+static inline uint32_t console_drain_holder(void) { return __atomic_load_n(&console_drain_owner, __ATOMIC_ACQUIRE); }
+static inline uint32_t console_appended_by(uint64_t core) { return console_appended[core & (CONSOLE_CORES - 1)]; }
+static inline void console_set_appended(uint64_t core, uint32_t n) { console_appended[core & (CONSOLE_CORES - 1)] = n; }
+// A spinning core's hint (Arm ARM C6.2.400 YIELD): under QEMU's TCG it lets another vCPU run.
+static inline void spin_wait_hint(void) { __asm__ volatile("yield" ::: "memory"); }
+
 // A physical SGI to one core (ICC_SGI1R_EL1 at EL2: Aff3-1 and a TargetList bit for Aff0).
 static inline void send_physical_sgi(uint64_t intid, uint64_t mpidr) {
     uint64_t v = (intid & 0xF) << 24 | ((mpidr >> 8) & 0xFF) << 16 | ((mpidr >> 16) & 0xFF) << 32
