@@ -18,14 +18,21 @@ struct ConsoleRingMemory: ConsoleOutputStorage {
 /// Console output once guests run (issue 11 §1): producers append to the ring with the
 /// hypervisor lock held; the UART's busy-wait happens outside the lock, on the core that took
 /// the drain flag, a bounded chunk at a time:
-/// - after an exit, its core sends as many bytes as it appended (at most `perProducingExit`;
-///   what it could not send is owed at its next exit): a guest that floods pays with its own
-///   core's time, a core that printed one byte does not send another core's lines;
-/// - a core with nothing to run sends `perIdleTurn` bytes per turn of its idle loop;
+/// - after an exit, its core sends until the last byte it appended has gone (its mark; at most
+///   `perProducingExit` bytes per exit, the rest at its next exit): a guest that floods pays
+///   with its own core's time, and a core never leaves its own bytes waiting for another
+///   core's, whoever sends the bytes queued ahead of them;
+/// - a core with nothing to run sends `perIdleTurn` bytes per turn of its idle loop, and does not
+///   sleep while any byte waits;
 /// - before the scheduler starts, and from a panic or power-off on, output is synchronous
 ///   (`finish`: what is queued goes first, then bytes go straight to the UART).
 /// Guests' bytes that do not fit (leaving `reservedForHypervisor`) are dropped and counted; the
 /// hypervisor's own wait for room, which cannot deadlock: the drainer never takes the lock.
+///
+/// (Marks, not counts: counting the bytes a core appended and sent lost typed input. A core
+/// that sent others' bytes ahead of its line took them as its own and stopped owing; its line
+/// stayed queued behind them, owed by a core asleep in WFI, which had found the flag taken
+/// before sleeping; the host types only once it has seen the line that asks for input.)
 enum ConsoleOutput {
     static var ring: ConsoleOutputRing<ConsoleRingMemory> { ConsoleOutputRing(ConsoleRingMemory()) }
 
@@ -39,47 +46,37 @@ enum ConsoleOutput {
 
     /// Appends one byte (the lock held); waits for room rather than lose it.
     static func append(_ byte: UInt8) {
-        if read_tpidr_el2() != 0 {
-            let core = this_core().pointee.core
-            console_set_appended(core, console_appended_by(core) &+ 1)
-        }
         while !ring.append(byte) {
             // Full: send some ourselves, or let the core that holds the flag send (it does not
             // need the lock we hold).
             if ring.drain(budget: 64, send) == 0 { spin_wait_hint() }
         }
+        if read_tpidr_el2() != 0 { console_set_mark(this_core().pointee.core, console_ring_load_produced()) }
     }
 
     static func send(_ byte: UInt8) { Console.uart?.put(byte) }
 
-    /// After an exit, the lock released, output waiting: this core's share of sending it.
+    /// After an exit, the lock released, output waiting: this core's bytes go out (and what is
+    /// queued ahead of them), at most `perProducingExit` of them sent by this core; bytes
+    /// appended after its own are left to their cores. Another core holding the flag is waited
+    /// for, outside the lock: it sends the same bytes.
     @inline(never)
     static func afterExit() {
-        let core = this_core().pointee.core
-        let owed = Int(console_appended_by(core))
-        guard owed > 0 else { return }   // others' bytes: their cores (or an idle one) send them
-        // Another core holding the flag sends a bounded chunk (perProducingExit, perIdleTurn):
-        // wait for it, outside the lock, rather than leave this core's bytes queued until its
-        // next exit, which may be far off (its guest WFIs, or spins alone on the core); the
-        // holder's budget counts bytes, not whose they are, so it may have sent ours or not.
-        let budget = ConsoleOutputBudget.afterExit(owed: owed)
-        var sent = 0
-        while sent < budget && console_ring_pending() != 0 {
-            let n = ring.drain(budget: budget - sent, send)
-            if n == 0 { spin_wait_hint() }
-            sent += n
-        }
-        // What it sent counts against what it appended; the rest is owed at its next exit
-        // (nothing once the ring is empty: another core sent it).
-        console_set_appended(core, console_ring_pending() != 0 ? UInt32(truncatingIfNeeded: max(owed - sent, 0)) : 0)
+        let mark = console_mark_of(this_core().pointee.core)
+        guard ring.isWaiting(through: mark) else { return }   // others' bytes: their cores (or an idle one) send them
+        ring.drain(through: mark, budget: ConsoleOutputBudget.perProducingExit, wait: { spin_wait_hint() }, send)
     }
 
-    /// A turn of an idle core's loop (the lock released): true when it sent bytes and more
-    /// wait, so the core comes back for them instead of sleeping. (Sending none: another core
-    /// holds the flag, and looks again when it gives it back.)
+    /// A turn of an idle core's loop (the lock released): true while bytes wait, so that the
+    /// core comes back for them instead of sleeping in WFI (nothing would wake it for them).
+    /// Another core holding the flag is waited for here, outside the lock, until it gives the
+    /// flag back, the ring empties or a physical interrupt is pending (ISR_EL1.I at EL2).
     static func idleTurn() -> Bool {
         guard console_ring_pending() != 0 else { return false }
-        return ring.drain(budget: ConsoleOutputBudget.perIdleTurn, send) > 0 && console_ring_pending() != 0
+        if ring.drain(budget: ConsoleOutputBudget.perIdleTurn, send) == 0 {
+            while console_drain_holder() != 0 && console_ring_pending() != 0 && read_isr_el1() == 0 { spin_wait_hint() }
+        }
+        return console_ring_pending() != 0
     }
 
     /// From now on output is synchronous (panic, power-off): everything queued is sent first.

@@ -83,11 +83,67 @@ final class ConsoleOutputRingTests: XCTestCase {
         XCTAssertFalse(storage.flagHeld)
     }
 
-    func test_a_core_sends_about_what_it_appended_after_an_exit() {
-        XCTAssertEqual(ConsoleOutputBudget.afterExit(owed: 0), 0)
-        XCTAssertEqual(ConsoleOutputBudget.afterExit(owed: 1), 1)
-        XCTAssertEqual(ConsoleOutputBudget.afterExit(owed: 150), 150)
-        XCTAssertEqual(ConsoleOutputBudget.afterExit(owed: 100_000), ConsoleOutputBudget.perProducingExit)
+    func test_a_core_sends_its_own_line_after_its_exit_even_behind_another_cores_bytes() {
+        // The input loss: core A (its guest then idle, A asleep) appended 30 bytes; core B then
+        // appended the line that asks for input. After B's exit its line must be out, although
+        // A's bytes were ahead of it and nobody else sends them.
+        let storage = FakeConsoleStorage(capacity: 256)
+        let ring = ConsoleOutputRing(storage)
+        for _ in 0..<30 { ring.append(UInt8(ascii: "a")) }
+        let line = Array("typist | hvc0: type a line\r\n".utf8)
+        for b in line { ring.append(b) }
+        let markB = ring.storage.loadProduced()
+        var out: [UInt8] = []
+        XCTAssertEqual(ring.drain(through: markB, budget: ConsoleOutputBudget.perProducingExit, wait: { XCTFail("no other drainer") }) { out.append($0) },
+                       30 + line.count)
+        XCTAssertEqual(Array(out.suffix(line.count)), line)
+        XCTAssertFalse(ring.isWaiting(through: markB))
+        XCTAssertTrue(ring.isEmpty)
+    }
+
+    func test_a_core_leaves_bytes_appended_after_its_own_to_their_core() {
+        let storage = FakeConsoleStorage(capacity: 64)
+        let ring = ConsoleOutputRing(storage)
+        for b: UInt8 in 1...5 { ring.append(b) }
+        let mark = storage.produced
+        for b: UInt8 in 6...9 { ring.append(b) }   // another core's, after ours
+        var out: [UInt8] = []
+        XCTAssertEqual(ring.drain(through: mark, budget: 100, wait: {}) { out.append($0) }, 5)
+        XCTAssertEqual(out, [1, 2, 3, 4, 5])
+        XCTAssertEqual(ring.count, 4)
+        XCTAssertFalse(ring.isWaiting(through: mark), "nothing of ours waits: no more to send at our exits")
+    }
+
+    func test_a_flooding_core_sends_at_most_its_budget_per_exit_and_the_rest_at_the_next() {
+        let storage = FakeConsoleStorage(capacity: 2048)
+        let ring = ConsoleOutputRing(storage)
+        for i in 0..<1000 { ring.append(UInt8(truncatingIfNeeded: i)) }
+        let mark = storage.produced
+        var n = 0
+        XCTAssertEqual(ring.drain(through: mark, budget: ConsoleOutputBudget.perProducingExit, wait: {}) { _ in n += 1 }, 512)
+        XCTAssertTrue(ring.isWaiting(through: mark))
+        XCTAssertEqual(ring.drain(through: mark, budget: ConsoleOutputBudget.perProducingExit, wait: {}) { _ in n += 1 }, 488)
+        XCTAssertEqual(n, 1000)
+        XCTAssertFalse(ring.isWaiting(through: mark))
+    }
+
+    func test_a_core_waits_while_another_holds_the_flag_and_stops_once_its_bytes_are_out() {
+        // Core B's line is sent by core A, which holds the flag: B waits, sends nothing itself.
+        let storage = FakeConsoleStorage(capacity: 64)
+        let ring = ConsoleOutputRing(storage)
+        for b: UInt8 in 1...8 { ring.append(b) }
+        let mark = storage.produced
+        storage.flagHeld = true
+        var waits = 0
+        let sent = ring.drain(through: mark, budget: 512, wait: {
+            waits += 1
+            // A sends everything, then gives the flag back.
+            storage.consumed = storage.produced
+            storage.flagHeld = false
+        }) { _ in XCTFail("B sent a byte A sent") }
+        XCTAssertEqual(sent, 0)
+        XCTAssertEqual(waits, 1)
+        XCTAssertFalse(ring.isWaiting(through: mark))
     }
 
     func test_guests_leave_room_for_the_hypervisors_messages() {

@@ -84,6 +84,28 @@ public struct ConsoleOutputRing<Storage: ConsoleOutputStorage> {
         return n
     }
 
+    /// Whether a byte before `mark` (a value `produced` had: a producer's position just past
+    /// its last byte) still waits to be sent.
+    public func isWaiting(through mark: UInt64) -> Bool { Int64(bitPattern: mark &- storage.loadConsumed()) > 0 }
+
+    /// Sends until no byte before `mark` waits, whoever sends them, this caller sending at most
+    /// `budget` (the rest at its next call); `wait` runs while another core holds the flag. A
+    /// producer's own bytes thus go out after its exit even when other producers' bytes are
+    /// queued ahead of them; bytes after `mark` are left to their producers. Returns the bytes
+    /// this caller sent.
+    @discardableResult
+    public func drain(through mark: UInt64, budget: Int, wait: () -> Void, _ send: (UInt8) -> Void) -> Int {
+        var sent = 0
+        while sent < budget {
+            let left = Int64(bitPattern: mark &- storage.loadConsumed())
+            guard left > 0 else { break }
+            let n = drain(budget: Int(min(left, Int64(budget - sent))), send)
+            if n == 0 { wait() }
+            sent += n
+        }
+        return sent
+    }
+
     private func slot(_ count: UInt64) -> Int { Int(truncatingIfNeeded: count) & (storage.capacity - 1) }
 }
 
@@ -95,15 +117,10 @@ public enum ConsoleOutputBudget {
     /// rather than take the last of the ring, so that the hypervisor's never wait for room
     /// unless it prints this much while the ring is otherwise full.
     public static let reservedForHypervisor = 4 << 10
-    /// At most this much is sent after one exit, outside the lock.
+    /// At most this much is sent by a core after one exit, outside the lock (its own bytes and
+    /// those queued ahead of them: `ConsoleOutputRing.drain(through:)`).
     public static let perProducingExit = 512
 
-    /// What a core sends after an exit, having appended `owed` bytes it has not yet sent its
-    /// share of: as much as its own output (a flood pays with its own time; a core that
-    /// printed a byte sends one, not another core's lines), bounded per exit. Every byte is
-    /// owed by the core that appended it until that many were sent, so the ring keeps moving;
-    /// an idle core sends the rest.
-    public static func afterExit(owed: Int) -> Int { min(max(owed, 0), perProducingExit) }
     /// Sent per turn of an idle core's loop (it looks for work between turns).
     public static let perIdleTurn = 4096
 
