@@ -54,5 +54,4 @@ volatile uint32_t hypervisor_lock_word;
 uint8_t console_ring_bytes[CONSOLE_RING_SIZE];
 struct console_ring_counters console_ring_counters;
 volatile uint32_t console_drain_owner;
-volatile uint64_t console_mark[CONSOLE_CORES];
 struct secondary_boot secondary_boot_data;

@@ -51,7 +51,10 @@ enum ConsoleOutput {
             // need the lock we hold).
             if ring.drain(budget: 64, send) == 0 { spin_wait_hint() }
         }
-        if read_tpidr_el2() != 0 { console_set_mark(this_core().pointee.core, console_ring_load_produced()) }
+        if read_tpidr_el2() != 0 {
+            this_core().pointee.console_mark = console_ring_load_produced()
+            this_core().pointee.console_waiting = 1
+        }
     }
 
     static func send(_ byte: UInt8) { Console.uart?.put(byte) }
@@ -62,9 +65,11 @@ enum ConsoleOutput {
     /// for, outside the lock: it sends the same bytes.
     @inline(never)
     static func afterExit() {
-        let mark = console_mark_of(this_core().pointee.core)
-        guard ring.isWaiting(through: mark) else { return }   // others' bytes: their cores (or an idle one) send them
+        let mark = this_core().pointee.console_mark
         ring.drain(through: mark, budget: ConsoleOutputBudget.perProducingExit, wait: { spin_wait_hint() }, send)
+        // Nothing of ours waits any more: the next exits cost one load (others' bytes are
+        // their cores' or an idle core's to send).
+        if !ring.isWaiting(through: mark) { this_core().pointee.console_waiting = 0 }
     }
 
     /// A turn of an idle core's loop (the lock released): true while bytes wait, so that the

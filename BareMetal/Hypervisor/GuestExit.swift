@@ -42,8 +42,8 @@ func swiftvisorGuestExit(_ frame: UnsafeMutablePointer<vcpu_frame>, _ kind: UInt
         }
     }
     hypervisor_unlock()
-    // Console output goes to the UART outside the lock (ConsoleOutput).
-    if console_ring_pending() != 0 { ConsoleOutput.afterExit() }
+    // Console output goes to the UART outside the lock (ConsoleOutput): this core's bytes.
+    if this_core().pointee.console_waiting != 0 { ConsoleOutput.afterExit() }
     return next
 }
 

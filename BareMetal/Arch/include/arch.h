@@ -27,6 +27,11 @@ _Static_assert(FRAME_SIZE % 16 == 0, "SP stays 16-byte aligned (Arm ARM D1.8.2)"
 struct core_context {
     struct vcpu_frame *frame;   // the vCPU running on this core
     uint64_t core;              // index of this core
+    // Console output (ConsoleOutput.swift): the ring position just past the last byte this
+    // core appended (its mark), and whether any of its bytes may still wait (the exit path's
+    // whole cost when it printed nothing: one load). Only this core touches them.
+    uint64_t console_mark;
+    uint64_t console_waiting;
 };
 _Static_assert(__builtin_offsetof(struct core_context, frame) == CORE_CONTEXT_FRAME, "vectors.S: frame at CORE_CONTEXT_FRAME");
 
@@ -260,11 +265,6 @@ extern uint8_t console_ring_bytes[CONSOLE_RING_SIZE];
 struct console_ring_counters { volatile uint64_t produced, consumed; };
 extern struct console_ring_counters console_ring_counters __attribute__((visibility("hidden")));
 extern volatile uint32_t console_drain_owner;
-// Per core (Limits.cores): the ring position just past the last byte this core appended (its
-// mark); after an exit the core sends until `consumed` reaches it. Only that core touches its
-// entry (appending with the lock held, sending after its exit).
-#define CONSOLE_CORES 8
-extern volatile uint64_t console_mark[CONSOLE_CORES];
 static inline uint64_t console_ring_load_produced(void) { return __atomic_load_n(&console_ring_counters.produced, __ATOMIC_ACQUIRE); }
 static inline void console_ring_store_produced(uint64_t v) { __atomic_store_n(&console_ring_counters.produced, v, __ATOMIC_RELEASE); }
 static inline uint64_t console_ring_load_consumed(void) { return __atomic_load_n(&console_ring_counters.consumed, __ATOMIC_ACQUIRE); }
@@ -279,8 +279,6 @@ static inline int console_drain_try_acquire(uint32_t owner) {
 }
 static inline void console_drain_release(void) { __atomic_store_n(&console_drain_owner, 0, __ATOMIC_RELEASE); }
 static inline uint32_t console_drain_holder(void) { return __atomic_load_n(&console_drain_owner, __ATOMIC_ACQUIRE); }
-static inline uint64_t console_mark_of(uint64_t core) { return console_mark[core & (CONSOLE_CORES - 1)]; }
-static inline void console_set_mark(uint64_t core, uint64_t position) { console_mark[core & (CONSOLE_CORES - 1)] = position; }
 // A spinning core's hint (Arm ARM C6.2.400 YIELD): under QEMU's TCG it lets another vCPU run.
 static inline void spin_wait_hint(void) { __asm__ volatile("yield" ::: "memory"); }
 
