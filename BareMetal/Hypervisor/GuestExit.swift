@@ -43,7 +43,8 @@ func swiftvisorGuestExit(_ frame: UnsafeMutablePointer<vcpu_frame>, _ kind: UInt
     }
     hypervisor_unlock()
     // Console output goes to the UART outside the lock (ConsoleOutput): this core's bytes.
-    if this_core().pointee.console_waiting != 0 { ConsoleOutput.afterExit() }
+    // SAFETY: TPIDR_EL2 holds this core's context from its boot on (an exit comes later).
+    if this_core().unsafelyUnwrapped.pointee.console_waiting != 0 { ConsoleOutput.afterExit() }
     return next
 }
 
