@@ -51,4 +51,7 @@ void el1_context_restore(const struct el1_context *c) {
 }
 
 volatile uint32_t hypervisor_lock_word;
+uint8_t console_ring_bytes[CONSOLE_RING_SIZE];
+struct console_ring_counters console_ring_counters;
+volatile uint32_t console_drain_owner;
 struct secondary_boot secondary_boot_data;

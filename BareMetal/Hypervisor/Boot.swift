@@ -112,6 +112,7 @@ func swiftvisorMain(_ dtbAddress: UInt64, _ currentEL: UInt64) {
         Console.log("starting "); Console.decimal(UInt64(hv.vms.count)); Console.write(" guest(s) on ")
         Console.decimal(UInt64(hv.cores.count)); Console.write(" core(s)\n")
         hv.startConsoleInput()
+        Console.buffered = true   // from here the UART is written outside the lock (ConsoleOutput)
         hypervisor_lock()
         startSecondaryCores(hv)
         let first = hv.scheduleNext(hv.cores[0])

@@ -3,7 +3,8 @@ import SwiftvisorCore
 
 /// The hypervisor's own console: the physical UART the DTB names (HostPlatform: stdout-path,
 /// serial0), driven by Platform's PL011 or Cadence driver. Polled output; guests never touch
-/// it (they get an emulated PL011).
+/// it (they get an emulated PL011). The framing and line decisions below happen as bytes are
+/// appended, so the ring (ConsoleOutput) carries the final byte stream.
 enum Console {
     /// nil until boot has read the device tree: nothing is printed.
     nonisolated(unsafe) static var uart: HostUART?
@@ -27,8 +28,12 @@ enum Console {
         if multiplexed && byte == ConsoleMux.escape { putRaw(byte) }
     }
 
+    /// Once guests run, output goes through the ring and reaches the UART outside the lock
+    /// (ConsoleOutput); before that, and from a panic or power-off on, straight to the UART.
+    nonisolated(unsafe) static var buffered = false
+
     static func putRaw(_ byte: UInt8) {
-        uart?.put(byte)
+        if buffered { ConsoleOutput.append(byte) } else { uart?.put(byte) }
     }
 
     /// Multiplexed: the hypervisor's own stream follows.

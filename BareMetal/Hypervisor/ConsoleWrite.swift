@@ -16,15 +16,31 @@ func consoleWrite(buffer: UInt64, length: UInt64, _ vcpu: VirtualCPU) {
     let f = vcpu.frame
     let vm = vcpu.vm
     let now = min(length, XenABI.consoleWriteChunk)
+    // A guest over its console rate (a flood): the chunk is dropped whole, its bytes only
+    // watched for a kernel panic, so that the lock is held for as little as possible.
+    if vm.consoleRate.dropsAll(now, now: read_cntpct_el0(), frequency: read_cntfrq_el0()) {
+        let ok = GuestBuffer.forEachPiece(virtualAddress: buffer, length: now,
+                                          translate: { GuestMemory.translate($0, write: false, vcpu: vcpu) }) { host, count in
+            // SAFETY: `host` is inside this VM's RAM (checked by translate) and identity mapped.
+            vm.watchForPanic(in: UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: UInt(host.rawValue)), count: count))
+        }
+        guard ok else { f.pointee.x.0 = XenABI.Errno.efault.returnValue; return }
+        return continueWrite(buffer: buffer, length: length, done: now, f)
+    }
     // LF becomes CR LF, as Xen's serial console writes a guest's console_io text.
     let ok = GuestMemory.read(buffer, length: now, vcpu: vcpu) {
         if $0 == UInt8(ascii: "\n") { vm.consoleOutput(UInt8(ascii: "\r")) }
         vm.consoleOutput($0)
     }
     guard ok else { f.pointee.x.0 = XenABI.Errno.efault.returnValue; return }
-    guard now < length else { f.pointee.x.0 = 0; return }
+    continueWrite(buffer: buffer, length: length, done: now, f)
+}
+
+/// Answers 0 when `done` bytes were the whole write, else continues it with the rest.
+private func continueWrite(buffer: UInt64, length: UInt64, done: UInt64, _ f: UnsafeMutablePointer<vcpu_frame>) {
+    guard done < length else { f.pointee.x.0 = 0; return }
     // x0 (CONSOLEIO_write) and x16 stay; ELR_EL2 points past the HVC (4 bytes, AArch64).
-    f.pointee.x.1 = length - now
-    f.pointee.x.2 = buffer &+ now
+    f.pointee.x.1 = length - done
+    f.pointee.x.2 = buffer &+ done
     f.pointee.elr_el2 &-= 4
 }

@@ -31,17 +31,21 @@ func swiftvisorGuestExit(_ frame: UnsafeMutablePointer<vcpu_frame>, _ kind: UInt
         if esr.exceptionClassCode == ExceptionClass.Code.systemRegister64, SetWay.skipWithoutLock(esr, frame) { return frame }
     }
     hypervisor_lock()
-    defer { hypervisor_unlock() }
     // SAFETY: exits only happen after boot has set both; the running vCPU is the loaded one.
     // Guaranteed references (no retain/release on the exit path): the hypervisor, its cores
     // and vCPUs are never freed.
-    return hypervisorRef.unsafelyUnwrapped._withUnsafeGuaranteedRef { hv in
+    let next = hypervisorRef.unsafelyUnwrapped._withUnsafeGuaranteedRef { hv in
         hv.coreRefs[Int(this_core().pointee.core)]._withUnsafeGuaranteedRef { core in
             core.loadedRef.unsafelyUnwrapped._withUnsafeGuaranteedRef { vcpu in
                 handleExit(frame, kind, vcpu, core, hv)
             }
         }
     }
+    hypervisor_unlock()
+    // Console output goes to the UART outside the lock (ConsoleOutput): this core's bytes.
+    // SAFETY: TPIDR_EL2 holds this core's context from its boot on (an exit comes later).
+    if this_core().unsafelyUnwrapped.pointee.console_waiting != 0 { ConsoleOutput.afterExit() }
+    return next
 }
 
 /// An exit other than the lock-free hypercalls, with the lock held.

@@ -130,7 +130,8 @@ final class Hypervisor {
             armTimer(core)
             if !preparing {
                 hypervisor_unlock()
-                wait_for_interrupt()
+                // Console output waiting: send some instead of sleeping, then look for work.
+                if !ConsoleOutput.idleTurn() { wait_for_interrupt() }
                 hypervisor_lock()
             }
             _ = handlePhysicalInterrupts(core)
@@ -514,6 +515,7 @@ enum Firmware {
     /// calls) the PM watchdog's halt, which QEMU run with -no-reboot takes as the end.
     /// (`conduit` is the platform's: callers pass `platform.psciConduit` or `psciConduit`.)
     static func systemOff(conduit: HostPlatform.PSCIConduit?) -> Never {
+        ConsoleOutput.finish()   // everything queued reaches the UART first
         let fid = UInt64(SMCCCCall.FunctionID.systemOff.rawValue)
         switch conduit {
         case .hvc: _ = firmware_call_hvc(fid, 0, 0, 0)

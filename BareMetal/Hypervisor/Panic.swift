@@ -6,6 +6,7 @@ import SwiftvisorCore
 @_cdecl("swiftvisor_hypervisor_fault")
 func swiftvisorHypervisorFault(_ frame: UnsafeMutablePointer<vcpu_frame>, _ kind: UInt64) {
     let esr = ESR(rawValue: read_esr_el2())
+    ConsoleOutput.finish()   // what was queued, then this report straight to the UART
     Console.write("\n")
     Console.log(.panic("exception at EL2: "), endLine: false)
     switch ExitKind(rawValue: kind) {

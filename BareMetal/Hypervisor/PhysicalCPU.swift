@@ -46,7 +46,7 @@ final class PhysicalCPU {
         self.mpidr = mpidr
         self.interrupts = interrupts
         context = .allocate(capacity: 1)
-        context.initialize(to: core_context(frame: nil, core: UInt64(index)))
+        context.initialize(to: core_context(frame: nil, core: UInt64(index), console_mark: 0, console_waiting: 0))
     }
 
     /// `v`'s state is now in this core's registers (`loaded`, set without reference counting).

@@ -108,18 +108,36 @@ final class VirtualMachine {
     /// Adds a byte written to the guest's console: lines are printed whole, prefixed with the
     /// name, except that a line already shown unfinished (`showUnfinishedLine`) goes on as is.
     func consoleOutput(_ byte: UInt8) {
-        if panicWatch.accept(byte) {
-            lifecycle.noteCrash()
-            Console.log(.crashed(guest: MessageText(name)))
-        }
+        watchForPanic(byte)
         guard withinConsoleRate() else { return }
-        if Console.multiplexed { Console.guestByte(index, byte); return }
+        // (a stream switch: 3 bytes; ESC doubled)
+        if Console.multiplexed { if consoleFits(1, framing: 4) { Console.guestByte(index, byte) }; return }
         if Console.partialLineOwner == vmid.rawValue {
+            guard consoleFits(1, framing: 1) else { return }
             if byte == UInt8(ascii: "\n") { Console.put(byte); Console.partialLineOwner = nil }
             else if let b = ConsoleLine.printable(byte) { Console.put(b) }
             return
         }
         if consoleLine.append(byte) { flushConsole() }
+    }
+
+    /// A byte of its console output, shown or not: a kernel panic's text marks it crashed.
+    func watchForPanic(_ byte: UInt8) {
+        if panicWatch.accept(byte) {
+            lifecycle.noteCrash()
+            Console.log(.crashed(guest: MessageText(name)))
+        }
+    }
+
+    /// Bytes of its output that are dropped whole (a flood): only a byte that can start or
+    /// continue the panic phrase is looked at closely.
+    func watchForPanic(in bytes: UnsafeRawBufferPointer) {
+        var i = 0
+        if !panicWatch.isMatching {
+            guard let first = bytes.firstIndex(of: KernelPanicWatch.firstByte) else { return }
+            i = first
+        }
+        while i < bytes.count { watchForPanic(bytes[i]); i += 1 }
     }
 
     /// Whether this byte goes out (ConsoleRateLimit); says when a flood starts being dropped
@@ -146,6 +164,9 @@ final class VirtualMachine {
     /// The focused guest waits (in WFI) with an unfinished line, such as a prompt: show it.
     func showUnfinishedLine() {
         guard !Console.multiplexed, hasInputFocus, !consoleLine.isEmpty, Console.partialLineOwner != vmid.rawValue else { return }
+        // (a console too busy to take it: shown with the rest of its line)
+        guard !Console.buffered || ConsoleOutputBudget.admitsGuest(consoleLine.bytes.count + name.utf8.count + 5,
+                                                                  room: ConsoleOutput.ring.room) else { return }
         Console.endPartialLine()
         Console.write(name); Console.write(" | "); Console.write(bytes: consoleLine.take())
         Console.partialLineOwner = vmid.rawValue
@@ -155,6 +176,8 @@ final class VirtualMachine {
         if Console.multiplexed { return }
         if Console.partialLineOwner == vmid.rawValue { Console.endPartialLine() }
         guard !consoleLine.isEmpty else { return }
+        // The whole line or none of it (its name, " | ", CR LF).
+        guard consoleFits(consoleLine.bytes.count + 1, framing: name.utf8.count + 4) else { _ = consoleLine.take(); return }
         Console.endPartialLine()
         Console.write(name)
         Console.write(" | ")

@@ -65,6 +65,18 @@ final class ConsoleMuxTests: XCTestCase {
         XCTAssertTrue(w.seen)
     }
 
+    func test_a_panic_watch_may_skip_bytes_only_while_no_match_is_under_way() {
+        var w = KernelPanicWatch()
+        XCTAssertFalse(w.isMatching)
+        XCTAssertEqual(KernelPanicWatch.firstByte, UInt8(ascii: "K"))
+        for b in "xx Kernel pa".utf8 { _ = w.accept(b) }
+        XCTAssertTrue(w.isMatching, "a phrase cut between two chunks must be followed into the next")
+        var seen = false
+        for b in "nic - not syncing".utf8 where w.accept(b) { seen = true }
+        XCTAssertTrue(seen)
+        XCTAssertFalse(w.isMatching)
+    }
+
     func test_the_manifest_carries_autostart() throws {
         let g = BootManifest.Guest(name: "later", kernel: .init(base: HostPhysicalAddress(0x5000_0000), size: 64),
                                    memoryBytes: 4 << 20, vcpus: 1, commandLine: "x", autostart: false)

@@ -37,4 +37,17 @@ final class ConsoleRateLimitTests: XCTestCase {
         while case .print = limit.admit(now: muchLater, frequency: frequency) { printed += 1 }
         XCTAssertEqual(UInt64(printed), ConsoleRateLimit.burst)
     }
+
+    func test_a_chunk_written_while_over_the_rate_is_dropped_whole_and_counted() {
+        var limit = ConsoleRateLimit()
+        XCTAssertFalse(limit.dropsAll(128, now: 0, frequency: frequency), "under its rate: byte by byte")
+        for _ in 0..<ConsoleRateLimit.burst { _ = limit.admit(now: 0, frequency: frequency) }
+        XCTAssertFalse(limit.dropsAll(128, now: 0, frequency: frequency), "the first drop is reported by admit")
+        XCTAssertEqual(limit.admit(now: 0, frequency: frequency), .drop(first: true))
+        XCTAssertTrue(limit.dropsAll(128, now: 1, frequency: frequency))
+        XCTAssertEqual(limit.dropped, 129)
+        // A second later enough was earned back: byte by byte again, and the loss is told.
+        XCTAssertFalse(limit.dropsAll(128, now: frequency, frequency: frequency))
+        XCTAssertEqual(limit.admit(now: frequency, frequency: frequency), .printAfterDropping(129))
+    }
 }

@@ -27,6 +27,11 @@ _Static_assert(FRAME_SIZE % 16 == 0, "SP stays 16-byte aligned (Arm ARM D1.8.2)"
 struct core_context {
     struct vcpu_frame *frame;   // the vCPU running on this core
     uint64_t core;              // index of this core
+    // Console output (ConsoleOutput.swift): the ring position just past the last byte this
+    // core appended (its mark), and whether any of its bytes may still wait (the exit path's
+    // whole cost when it printed nothing: one load). Only this core touches them.
+    uint64_t console_mark;
+    uint64_t console_waiting;
 };
 _Static_assert(__builtin_offsetof(struct core_context, frame) == CORE_CONTEXT_FRAME, "vectors.S: frame at CORE_CONTEXT_FRAME");
 
@@ -249,6 +254,33 @@ static inline void hypervisor_lock(void) {
 static inline void hypervisor_unlock(void) {
     __asm__ volatile("stlr wzr, [%0]" :: "r"(&hypervisor_lock_word) : "memory");
 }
+
+// The console output ring (ConsoleOutputRing, Console.swift): bytes appended under the
+// hypervisor lock, sent to the UART without it by the holder of the drain flag (0: free, else
+// the holding core's index + 1). Counters run free; acquire/release as a SPSC ring.
+#define CONSOLE_RING_SIZE 65536
+extern uint8_t console_ring_bytes[CONSOLE_RING_SIZE];
+// Both counters side by side, hidden (no GOT entry in the position-independent image): the
+// "anything to send?" check on every exit is adrp and two loads.
+struct console_ring_counters { volatile uint64_t produced, consumed; };
+extern struct console_ring_counters console_ring_counters __attribute__((visibility("hidden")));
+extern volatile uint32_t console_drain_owner;
+static inline uint64_t console_ring_load_produced(void) { return __atomic_load_n(&console_ring_counters.produced, __ATOMIC_ACQUIRE); }
+static inline void console_ring_store_produced(uint64_t v) { __atomic_store_n(&console_ring_counters.produced, v, __ATOMIC_RELEASE); }
+static inline uint64_t console_ring_load_consumed(void) { return __atomic_load_n(&console_ring_counters.consumed, __ATOMIC_ACQUIRE); }
+static inline void console_ring_store_consumed(uint64_t v) { __atomic_store_n(&console_ring_counters.consumed, v, __ATOMIC_RELEASE); }
+static inline uint8_t console_ring_load_byte(uint64_t slot) { return console_ring_bytes[slot & (CONSOLE_RING_SIZE - 1)]; }
+static inline void console_ring_store_byte(uint64_t slot, uint8_t v) { console_ring_bytes[slot & (CONSOLE_RING_SIZE - 1)] = v; }
+// Output is waiting (two loads: the exit path's whole cost when nothing was printed).
+static inline int console_ring_pending(void) { return console_ring_counters.produced != console_ring_counters.consumed; }
+static inline int console_drain_try_acquire(uint32_t owner) {
+    uint32_t expected = 0;
+    return __atomic_compare_exchange_n(&console_drain_owner, &expected, owner, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+static inline void console_drain_release(void) { __atomic_store_n(&console_drain_owner, 0, __ATOMIC_RELEASE); }
+static inline uint32_t console_drain_holder(void) { return __atomic_load_n(&console_drain_owner, __ATOMIC_ACQUIRE); }
+// A spinning core's hint (Arm ARM C6.2.400 YIELD): under QEMU's TCG it lets another vCPU run.
+static inline void spin_wait_hint(void) { __asm__ volatile("yield" ::: "memory"); }
 
 // A physical SGI to one core (ICC_SGI1R_EL1 at EL2: Aff3-1 and a TargetList bit for Aff0).
 static inline void send_physical_sgi(uint64_t intid, uint64_t mpidr) {

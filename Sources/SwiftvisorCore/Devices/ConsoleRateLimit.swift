@@ -46,6 +46,19 @@ public struct ConsoleRateLimit {
         return .printAfterDropping(lost)
     }
 
+    /// Whether `count` bytes written at `now` are all dropped, decided once for them (a
+    /// console_io chunk, without a verdict per byte under the hypervisor lock): true while the
+    /// guest is over its rate and has not earned back `resumeAt`, and they are counted as
+    /// `admit` would count them one by one; false, and nothing changes, otherwise (then
+    /// `admit` each byte).
+    public mutating func dropsAll(_ count: UInt64, now: UInt64, frequency: UInt64) -> Bool {
+        guard dropped > 0 else { return false }
+        refill(now: now, frequency: frequency)
+        guard tokens < Self.resumeAt else { return false }
+        dropped &+= count
+        return true
+    }
+
     /// Adds the tokens earned since the last refill (only when the bucket ran dry or the guest
     /// is over its rate: the common case costs no division).
     private mutating func refill(now: UInt64, frequency: UInt64) {

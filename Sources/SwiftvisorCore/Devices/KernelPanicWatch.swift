@@ -8,6 +8,13 @@ public struct KernelPanicWatch {
 
     public init() {}
 
+    /// Part of the phrase has been seen: the next bytes must all be fed to `accept`. (When
+    /// false, bytes before the phrase's first letter cannot start a match and may be skipped.)
+    public var isMatching: Bool { matched > 0 }
+
+    /// The phrase's first letter.
+    public static var firstByte: UInt8 { needle.utf8Start[0] }
+
     /// One byte of output; true the first time the whole phrase has been seen.
     /// (The phrase's first letter does not recur in it, so a mismatch can restart at 0 or 1.)
     @inline(__always)
