@@ -27,6 +27,9 @@ func swiftvisorMain(_ dtbAddress: UInt64, _ currentEL: UInt64) {
     Firmware.psciConduit = platform.psciConduit
     Firmware.watchdog = platform.powerManagementWatchdog.map { BCM2835Watchdog(base: $0.base.rawValue) }
     Console.multiplexed = platform.bootArgument("swiftvisor.mux") == 1
+    if let baud = platform.bootArgument("swiftvisor.uart-baud") {
+        Console.pacing = UARTLinePacing(baud: baud, counterFrequency: read_cntfrq_el0())
+    }
     guard currentEL == 2 else {
         Console.log("entered at EL"); Console.decimal(currentEL)
         Console.write(", but swiftvisor must be entered at EL2 (QEMU: -M virt,virtualization=on). Stopping.\n")

@@ -33,7 +33,22 @@ enum Console {
     nonisolated(unsafe) static var buffered = false
 
     static func putRaw(_ byte: UInt8) {
-        if buffered { ConsoleOutput.append(byte) } else { uart?.put(byte) }
+        if buffered { ConsoleOutput.append(byte) } else { transmit(byte) }
+    }
+
+    /// `swiftvisor.uart-baud=N`: the UART waits as a real line at N baud would (QEMU's sends
+    /// at once); nil: as fast as the UART takes bytes.
+    nonisolated(unsafe) static var pacing: UARTLinePacing?
+
+    /// One byte to the physical UART (whoever sends: the ring's drainer, or anyone before the
+    /// scheduler starts and from a panic on).
+    static func transmit(_ byte: UInt8) {
+        if pacing != nil {
+            let until = pacing.unsafelyUnwrapped.writableAt(now: read_cntpct_el0())
+            while read_cntpct_el0() < until { spin_wait_hint() }
+            pacing!.wrote(at: read_cntpct_el0())
+        }
+        uart?.put(byte)
     }
 
     /// Multiplexed: the hypervisor's own stream follows.

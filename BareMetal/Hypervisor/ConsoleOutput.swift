@@ -57,7 +57,7 @@ enum ConsoleOutput {
         }
     }
 
-    static func send(_ byte: UInt8) { Console.uart?.put(byte) }
+    static func send(_ byte: UInt8) { Console.transmit(byte) }
 
     /// After an exit, the lock released, output waiting: this core's bytes go out (and what is
     /// queued ahead of them), at most `perProducingExit` of them sent by this core; bytes

@@ -35,7 +35,16 @@ public struct SystemRunner {
         /// where QEMU's `-kernel` puts it (RAM base + 2 MiB): `-kernel` then carries a
         /// BootTrampoline to it, and the image is loaded with `-device loader`.
         public var loadAddress: UInt64?
+        /// Make the hypervisor wait for its UART as a real line at this baud rate would
+        /// (`swiftvisor.uart-baud=N`; QEMU's UART sends at once): tests of what console output
+        /// costs other guests.
+        public var uartBaud: Int?
         public init() {}
+
+        /// The hypervisor's own boot arguments these options ask for.
+        var hypervisorArguments: [String] {
+            (vhe ? ["swiftvisor.vhe=1"] : []) + (uartBaud.map { ["swiftvisor.uart-baud=\($0)"] } ?? [])
+        }
     }
 
     public enum Verdict: Equatable {
@@ -151,7 +160,7 @@ public struct SystemRunner {
         defer { terminal?.restore() }
         let result = try QEMU.run(qemu: qemu, machine: machine, image: kernel,
                                   extraArguments: imageArguments + (try boot.qemuArguments(writingManifestTo: runDirectory,
-                                                                                           bootArguments: options.vhe ? ["swiftvisor.vhe=1"] : []))
+                                                                                           bootArguments: options.hypervisorArguments))
                                       + options.extraQEMUArguments,
                                   timeout: options.timeout, input: options.input, session: session)
         terminal?.restore()

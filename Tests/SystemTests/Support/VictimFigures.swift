@@ -42,19 +42,21 @@ enum AttackSystems {
     /// Boots `system` on a `virt` machine with `cores` cores of model `cpu`, quietly; with
     /// `countingInstructions`, under QEMU `-icount shift=0,sleep=off`.
     static func run(_ system: String, cpu: String, countingInstructions: Bool = false, cores: Int = 2,
-                    timeout: Double = 120) throws -> SystemRunner.Outcome {
-        try run(file: folder.appendingPathComponent(system), cpu: cpu, countingInstructions: countingInstructions, cores: cores, timeout: timeout)
+                    timeout: Double = 120, uartBaud: Int? = nil) throws -> SystemRunner.Outcome {
+        try run(file: folder.appendingPathComponent(system), cpu: cpu, countingInstructions: countingInstructions, cores: cores,
+                timeout: timeout, uartBaud: uartBaud)
     }
 
     /// The same for a system file anywhere (one a test wrote).
     static func run(file: URL, cpu: String, countingInstructions: Bool = false, cores: Int = 2,
-                    timeout: Double = 120) throws -> SystemRunner.Outcome {
+                    timeout: Double = 120, uartBaud: Int? = nil) throws -> SystemRunner.Outcome {
         var options = SystemRunner.Options()
         options.cpu = cpu
         options.cores = cores
         options.timeout = timeout
         options.echo = false
         options.countInstructions = countingInstructions
+        options.uartBaud = uartBaud
         return try SystemRunner(log: { _ in }).run(file, options: options)
     }
 
